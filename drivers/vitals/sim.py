@@ -1,0 +1,68 @@
+"""A simulated bedside monitor for the demo and tests: plausible SpO2, pulse, NIBP, temperature.
+
+It produces the family's neutral readings directly; the protocol modules of
+real monitors (HL7 PCD-01, Masimo, Nonin, Contec) bring their own byte-level
+simulators.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.vitals.base import NumericReading
+
+# (MDC code, reference id, UCUM unit, mean, spread)
+_PARAMETERS = (
+    (150456, "MDC_PULS_OXIM_SAT_O2", "%", 97.0, 1.5),
+    (149530, "MDC_PULS_OXIM_PULS_RATE", "/min", 74.0, 6.0),
+    (150021, "MDC_PRESS_BLD_NONINV_SYS", "mm[Hg]", 118.0, 8.0),
+    (150022, "MDC_PRESS_BLD_NONINV_DIA", "mm[Hg]", 76.0, 6.0),
+    (150364, "MDC_TEMP_BODY", "Cel", 36.8, 0.3),
+    (151562, "MDC_RESP_RATE", "/min", 16.0, 2.0),
+)
+
+
+class SimulatedMonitor:
+    family = "vitals"
+
+    def __init__(
+        self, serial: str = "SIM-0001", seed: int | None = None, interval_s: float = 1.0
+    ) -> None:
+        self._serial = serial
+        self._rng = random.Random(seed)
+        self._interval_s = interval_s
+        self._open = False
+        self.unplugged = False  # flipped by tests and the demo to simulate a pulled cable
+
+    def open(self) -> None:
+        if self.unplugged:
+            raise DeviceUnavailable("simulated monitor is unplugged / monitor desconectado")
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    def identify(self) -> Identity:
+        return Identity(model="Puente simulated monitor", vendor="Puente", serial=self._serial)
+
+    def health(self) -> DeviceHealth:
+        if self.unplugged:
+            return DeviceHealth(Health.DISCONNECTED, "unplugged", "cable pulled / cable retirado")
+        return DeviceHealth(Health.CONNECTED)
+
+    def numerics(self, timeout_s: float) -> Iterator[NumericReading]:
+        if not self._open:
+            self.open()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = datetime.now(UTC)
+            for code, refid, unit, mean, spread in _PARAMETERS:
+                value = round(self._rng.gauss(mean, spread / 3), 1)
+                yield NumericReading(code, refid, value, unit, now)
+            if time.monotonic() + self._interval_s > deadline:
+                return
+            time.sleep(self._interval_s)

@@ -1,0 +1,136 @@
+"""The agent's configuration: one pydantic-settings model, from a TOML file plus environment.
+
+Precedence: keyword arguments > environment (``PUENTE_AGENT_*``, nested with
+``__``) > the TOML file named by ``PUENTE_AGENT_CONFIG`` (or passed to
+:func:`load`) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from protos.topics import check_id
+
+
+class DeviceConfig(BaseModel):
+    """One device at the station, as provisioned."""
+
+    device_id: str = Field(description="Stable id of the device at this station, e.g. 'monitor-1'.")
+    driver: str = Field(description="Entry point name in the 'puente.drivers' group.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Driver options (port, baud rate, serial, ...)."
+    )
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PUENTE_AGENT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    station_id: str = Field(description="This station's id; a topic level, unique in the unit.")
+    unit_id: str = Field(description="The medical unit the station belongs to.")
+    data_dir: Path = Field(
+        default=Path("puente-data/agent"), description="Where the outbox and local state live."
+    )
+
+    broker_url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        description="mqtt://host:port, or mqtts://host:port for TLS.",
+    )
+    tls_ca_file: Path | None = Field(default=None, description="CA bundle to verify the broker.")
+    tls_cert_file: Path | None = Field(default=None, description="Station client certificate.")
+    tls_key_file: Path | None = Field(default=None, description="Station private key.")
+    mqtt_username: str | None = Field(default=None, description="Broker user, if not mutual TLS.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
+    keepalive_s: int = Field(default=30, ge=5, description="MQTT keepalive.")
+
+    http_host: str = Field(default="127.0.0.1", description="Loopback address of the local API.")
+    http_port: int = Field(default=8460, ge=0, le=65535, description="Local HTTP API port.")
+    grpc_port: int = Field(default=8461, ge=0, le=65535, description="Local gRPC port.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins allowed to call the local API, e.g. https://medi.igss.gob.gt.",
+    )
+
+    outbox_limit_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Outbox size past which non-critical events (device status) are refused.",
+    )
+    outbox_hard_limit_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="Ops-set hard limit past which even clinical events are refused.",
+    )
+    group_commit_max: int = Field(
+        default=256, ge=1, description="Most appends made durable by one fsync."
+    )
+
+    uplink_window: int = Field(
+        default=1000, ge=1, description="Most events published and not yet receipted."
+    )
+    uplink_batch_max: int = Field(
+        default=100, ge=1, description="Most events in one MQTT message (EventBatch)."
+    )
+    receipt_timeout_s: float = Field(
+        default=10.0, gt=0, description="Re-send an event when no receipt came in this time."
+    )
+    reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    reconnect_max_s: float = Field(default=30.0, gt=0, description="Longest reconnect delay.")
+
+    devices: list[DeviceConfig] = Field(
+        default_factory=list, description="Devices at this station and their drivers."
+    )
+    device_poll_s: float = Field(default=2.0, gt=0, description="How often device state is read.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("station_id", "unit_id")
+    @classmethod
+    def _topic_safe(cls, value: str, info: Any) -> str:
+        return check_id(info.field_name.removesuffix("_id"), value)
+
+    @field_validator("http_host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in {"127.0.0.1", "::1", "localhost"}:
+            raise ValueError(
+                "the local API binds loopback only (127.0.0.1 or ::1) / "
+                "la API local solo escucha en loopback"
+            )
+        return value
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("PUENTE_AGENT_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load(config_file: Path | None = None, **overrides: Any) -> AgentSettings:
+    """Settings from ``config_file`` (TOML) and the environment."""
+    if config_file is not None:
+        os.environ["PUENTE_AGENT_CONFIG"] = str(config_file)
+    return AgentSettings(**overrides)

@@ -1,0 +1,92 @@
+"""The hub's configuration: one pydantic-settings model, from a TOML file plus environment.
+
+Precedence: keyword arguments > environment (``PUENTE_HUB_*``) > the TOML file
+named by ``PUENTE_HUB_CONFIG`` (or passed to :func:`load`) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PUENTE_HUB_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(default=Path("puente-data/hub"), description="Database and bodies.")
+    database_url: str = Field(
+        default="",
+        description="sqlite:///path/to/hub.sqlite3; empty means data_dir/hub.sqlite3.",
+    )
+
+    broker_url: str = Field(
+        default="mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port."
+    )
+    tls_ca_file: Path | None = Field(default=None, description="CA bundle to verify the broker.")
+    tls_cert_file: Path | None = Field(default=None, description="Hub client certificate.")
+    tls_key_file: Path | None = Field(default=None, description="Hub client key.")
+    mqtt_username: str | None = Field(default=None, description="Broker user.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
+    mqtt_client_id: str = Field(
+        default="puente-hub-1", description="Unique per hub process (persistent session)."
+    )
+    shared_subscription: bool = Field(
+        default=True,
+        description="Subscribe with $share/hub/... so hub processes share the load "
+        "(off for the embedded amqtt broker, which delivers nothing on $share).",
+    )
+
+    http_host: str = Field(default="127.0.0.1", description="Address of the hub API.")
+    http_port: int = Field(default=8470, ge=0, le=65535, description="Hub API port.")
+
+    ingest_batch_max: int = Field(default=500, ge=1, description="Most events per commit.")
+    ingest_batch_wait_ms: int = Field(
+        default=20, ge=0, description="Longest wait to fill a batch before committing."
+    )
+    max_clock_skew_s: int = Field(
+        default=366 * 24 * 3600,
+        description="occurred_at further than this from the hub clock is rejected.",
+    )
+    bootstrap_token: SecretStr | None = Field(
+        default=None,
+        description="If set, an ops token with this value is ensured at start (demo, first run).",
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @property
+    def database_path(self) -> Path:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.data_dir / "hub.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("PUENTE_HUB_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load(config_file: Path | None = None, **overrides: Any) -> HubSettings:
+    if config_file is not None:
+        os.environ["PUENTE_HUB_CONFIG"] = str(config_file)
+    return HubSettings(**overrides)
