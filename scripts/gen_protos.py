@@ -20,6 +20,7 @@ EMPTY_GRPC = ("protos/events_pb2_grpc.py",)
 
 
 def generate(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
     include = Path(protoc.__file__).parent / "_proto"
     args = [
         "grpc_tools.protoc",

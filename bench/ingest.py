@@ -1,0 +1,447 @@
+"""bench/ingest: events/s end to end (outbox → Mosquitto → hub → SQLite → receipt), with baselines.
+
+Run: ``.venv/bin/python -m bench.ingest`` (``--help`` for sizes). Measures, in one run:
+- baseline (a): bare paho-mqtt QoS 1 publish → subscribe through the same Mosquitto,
+  50 publishers in 2 processes, one subscriber;
+- baseline (b): sqlite-utils ``insert_all`` of the same rows the hub stores;
+- the pipeline: 50 stations (outbox + uplink, 25 per process, outboxes filled
+  beforehand) → Mosquitto → a ``puente hub`` process → SQLite → receipts back,
+  timed until every outbox is empty; target ≥ 0.7 × the smaller baseline;
+- latency from event creation to its receipt back at the station (an upper
+  bound of creation → hub commit) at 10 % of the measured rate;
+- outbox appends/s with per-call durability (one caller; 32 concurrent callers);
+- the agent's idle RSS and CPU (a ``puente agent`` process with a simulated monitor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import secrets
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+STATIONS = 50
+UNIT = "unit-bench"
+
+
+def _event(case_id: str, n: int) -> Any:
+    from protos import events_pb2
+
+    event = events_pb2.Event(case_id=case_id, patient_id="1234567890101", device_id="monitor-1")
+    reading = event.vital_signs.readings.add()
+    reading.mdc_code = 150456
+    reading.mdc_refid = "MDC_PULS_OXIM_SAT_O2"
+    reading.value = 90 + n % 10
+    reading.unit = "%"
+    reading.measured_at.GetCurrentTime()
+    event.vital_signs.mode = "spot"
+    return event
+
+
+def _built_event(station_id: str, n: int) -> Any:
+    from edge_agent.events import build_event
+
+    sample = _event(f"CASE-{n % 97}", n)
+    return build_event(
+        station_id=station_id,
+        unit_id=UNIT,
+        payload_name="vital_signs",
+        payload=sample.vital_signs,
+        device_id="monitor-1",
+        case_id=sample.case_id,
+        patient_id=sample.patient_id,
+    )
+
+
+# -- baseline (a): bare paho pipe --------------------------------------------------------------
+
+
+def _paho_publishers(
+    port: int, first: int, count: int, per_client: int, size: int, go: Any
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    clients = []
+    for i in range(first, first + count):
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bare-pub-{i}", protocol=mqtt.MQTTv311
+        )
+        c.max_inflight_messages_set(100)
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        clients.append(c)
+    payload = os.urandom(size)
+    go.wait()
+    infos = []
+    for _ in range(per_client):
+        for i, c in enumerate(clients):
+            infos.append(c.publish(f"bare/{first + i}", payload, qos=1))
+    for info in infos:
+        info.wait_for_publish(60)
+    for c in clients:
+        c.disconnect()
+        c.loop_stop()
+
+
+def bare_paho(port: int, total: int, size: int) -> float:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    received = 0
+    done = threading.Event()
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        nonlocal received
+        received += 1
+        if received >= total:
+            done.set()
+
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bare-sub", protocol=mqtt.MQTTv311)
+    sub.on_message = on_message
+    sub.connect("127.0.0.1", port)
+    sub.subscribe("bare/#", qos=1)
+    sub.loop_start()
+    time.sleep(0.5)
+    ctx = mp.get_context("spawn")
+    go = ctx.Event()
+    per_client = total // STATIONS
+    half = STATIONS // 2
+    procs = [
+        ctx.Process(target=_paho_publishers, args=(port, 0, half, per_client, size, go)),
+        ctx.Process(
+            target=_paho_publishers, args=(port, half, STATIONS - half, per_client, size, go)
+        ),
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(3.0)  # publishers connected
+    start = time.perf_counter()
+    go.set()
+    done.wait(300)
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join(60)
+    sub.disconnect()
+    sub.loop_stop()
+    return per_client * STATIONS / elapsed
+
+
+# -- baseline (b): sqlite-utils insert_all -----------------------------------------------------
+
+
+def bare_sqlite(workdir: Path, total: int) -> float:
+    import sqlite_utils
+    from google.protobuf import json_format
+
+    rows = []
+    for n in range(total):
+        event = _built_event(f"station-{n % STATIONS}", n)
+        event.station_seq = n // STATIONS + 1
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "station_id": event.station_id,
+                "unit_id": event.unit_id,
+                "device_id": event.device_id,
+                "case_id": event.case_id,
+                "patient_id": event.patient_id,
+                "kind": "vital_signs",
+                "occurred_at": event.occurred_at.ToJsonString(),
+                "station_seq": event.station_seq,
+                "received_at": event.occurred_at.ToJsonString(),
+                "clock_offset_ms": 0,
+                "payload_json": json_format.MessageToJson(event.vital_signs, indent=None),
+                "raw": event.SerializeToString(),
+            }
+        )
+    db = sqlite_utils.Database(workdir / "bare.sqlite3")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous=FULL")
+    start = time.perf_counter()
+    db["events"].insert_all(rows, pk="event_id", batch_size=500)
+    elapsed = time.perf_counter() - start
+    return total / elapsed
+
+
+# -- the pipeline --------------------------------------------------------------------------
+
+
+def _stations_worker(
+    indexes: list[int],
+    broker_url: str,
+    root: str,
+    per_station: int,
+    ready: Any,
+    go: Any,
+    results: Any,
+    latency_rate: Any,
+    latency_seconds: float,
+) -> None:
+    from edge_agent.outbox import Outbox
+    from edge_agent.settings import AgentSettings
+    from edge_agent.uplink import Uplink
+
+    deleted_at: dict[str, float] = {}
+
+    class TimedOutbox(Outbox):
+        def delete(self, event_ids: Any) -> int:
+            now = time.time()
+            ids = list(event_ids)
+            for event_id in ids:
+                deleted_at[event_id] = now
+            return super().delete(ids)
+
+    stations = []
+    for i in indexes:
+        settings = AgentSettings(
+            station_id=f"station-{i}",
+            unit_id=UNIT,
+            data_dir=Path(root) / f"station-{i}",
+            broker_url=broker_url,
+        )
+        outbox = TimedOutbox(
+            settings.outbox_path,
+            limit_bytes=settings.outbox_limit_bytes,
+            hard_limit_bytes=settings.outbox_hard_limit_bytes,
+            group_commit_max=settings.group_commit_max,
+        ).open()
+        futures = [outbox.submit(_built_event(settings.station_id, n)) for n in range(per_station)]
+        for f in futures:
+            f.result()
+        stations.append((settings, outbox))
+    ready.put(len(indexes))
+    go.wait()
+    uplinks = [Uplink(s, o) for s, o in stations]
+    for u in uplinks:
+        u.start()
+    while any(o.depth()[0] for _, o in stations):
+        time.sleep(0.005)
+    results.put(("drained", time.time()))
+
+    # Latency at a paced rate: creation time is the event's occurred_at.
+    rate = latency_rate.get()  # events/s for this worker
+    created: dict[str, float] = {}
+    interval = 1.0 / rate
+    next_at = time.monotonic()
+    end = next_at + latency_seconds
+    n = 0
+    while time.monotonic() < end:
+        settings, outbox = stations[n % len(stations)]
+        event = _built_event(settings.station_id, n)
+        created[event.event_id] = event.occurred_at.ToNanoseconds() / 1e9
+        outbox.submit(event)
+        n += 1
+        next_at += interval
+        pause = next_at - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    deadline = time.monotonic() + 30
+    while any(o.depth()[0] for _, o in stations) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    latencies = [deleted_at[e] - t for e, t in created.items() if e in deleted_at]
+    results.put(("latency", latencies))
+    for u in uplinks:
+        u.stop()
+    for _, o in stations:
+        o.close()
+
+
+def pipeline(broker_url: str, workdir: Path, total: int, latency_seconds: float) -> dict[str, Any]:
+    from tests.e2e.processes import Hub
+
+    hub = Hub(workdir / "hub", broker_url, secrets.token_urlsafe(16), log_level="WARNING").start()
+    try:
+        for i in range(STATIONS):
+            hub.register_station(f"station-{i}", UNIT)
+        ctx = mp.get_context("spawn")
+        ready, results, rates = ctx.Queue(), ctx.Queue(), ctx.Queue()
+        go = ctx.Event()
+        per_station = total // STATIONS
+        halves = [list(range(0, STATIONS // 2)), list(range(STATIONS // 2, STATIONS))]
+        procs = [
+            ctx.Process(
+                target=_stations_worker,
+                args=(
+                    h,
+                    broker_url,
+                    str(workdir),
+                    per_station,
+                    ready,
+                    go,
+                    results,
+                    rates,
+                    latency_seconds,
+                ),
+            )
+            for h in halves
+        ]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.get(timeout=600)
+        start = time.time()
+        go.set()
+        finished = [results.get(timeout=600) for _ in procs]
+        elapsed = max(t for _, t in finished) - start
+        stored = hub.query("SELECT count(*) FROM events")[0][0]
+        throughput = per_station * STATIONS / elapsed
+        for h in halves:
+            rates.put(throughput * 0.10 * len(h) / STATIONS)
+        latencies: list[float] = []
+        for _ in procs:
+            _kind, values = results.get(timeout=120)
+            latencies.extend(values)
+        for p in procs:
+            p.join(60)
+        latencies.sort()
+        return {
+            "events": per_station * STATIONS,
+            "stored": stored,
+            "events_per_s": throughput,
+            "latency_rate_per_s": throughput * 0.10,
+            "latency_samples": len(latencies),
+            "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+            "latency_p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]
+            if latencies
+            else None,
+        }
+    finally:
+        hub.stop()
+
+
+# -- outbox appends and agent idle --------------------------------------------------------
+
+
+def _append_until(outbox: Any, stop: float, counts: list[int], k: int) -> None:
+    n = 0
+    while time.monotonic() < stop:
+        outbox.append(_built_event("station-x", n))
+        n += 1
+    counts[k] = n
+
+
+def outbox_appends(workdir: Path, seconds: float) -> dict[str, float]:
+    from edge_agent.outbox import Outbox
+
+    out: dict[str, float] = {}
+    for label, callers in (("one_caller", 1), ("32_callers", 32)):
+        outbox = Outbox(
+            workdir / f"appends-{callers}.sqlite3", limit_bytes=1 << 34, hard_limit_bytes=1 << 35
+        ).open()
+        counts = [0] * callers
+        stop = time.monotonic() + seconds
+
+        threads = [
+            threading.Thread(target=_append_until, args=(outbox, stop, counts, k))
+            for k in range(callers)
+        ]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out[label] = sum(counts) / (time.perf_counter() - start)
+        out[f"{label}_commits_per_append"] = outbox.commits / max(1, sum(counts))
+        outbox.close()
+    return out
+
+
+def agent_idle(broker_url: str, workdir: Path, seconds: float) -> dict[str, float]:
+    from tests.e2e.processes import Agent
+
+    agent = Agent(
+        workdir / "idle-agent",
+        "station-idle",
+        UNIT,
+        broker_url,
+        log_level="WARNING",
+        devices=[],
+    )
+    agent.start()
+    try:
+        time.sleep(5.0)
+        assert agent.proc is not None
+        pid = agent.proc.pid
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        c0, t0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu(), time.monotonic()
+        rss_kb = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        )
+        return {"rss_mb": rss_kb / 1024, "cpu_percent": 100 * (c1 - c0) / (t1 - t0)}
+    finally:
+        agent.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="events in the timed runs")
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    from tests.brokers import Mosquitto
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
+        workdir = Path(tmp)
+        broker = Mosquitto(workdir / "mosquitto").start()
+        try:
+            size = len(_built_event("station-0", 0).SerializeToString())
+            print(f"event size {size} B; {args.events} events; {STATIONS} stations")
+            results["bare_paho_msgs_per_s"] = bare_paho(broker.port, args.events, size)
+            print(f"(a) bare paho QoS1 pipe:   {results['bare_paho_msgs_per_s']:>10,.0f} msgs/s")
+            results["bare_sqlite_rows_per_s"] = bare_sqlite(workdir, args.events)
+            print(f"(b) sqlite-utils insert_all: {results['bare_sqlite_rows_per_s']:>8,.0f} rows/s")
+            results["pipeline"] = pipe = pipeline(
+                broker.url, workdir / "pipeline", args.events, args.latency_seconds
+            )
+            baseline = min(results["bare_paho_msgs_per_s"], results["bare_sqlite_rows_per_s"])
+            ratio = pipe["events_per_s"] / baseline
+            results["ratio_vs_smaller_baseline"] = ratio
+            print(
+                f"pipeline end to end:       {pipe['events_per_s']:>10,.0f} events/s "
+                f"(stored {pipe['stored']:,} of {pipe['events']:,}) = {ratio:.2f} × smaller "
+                f"baseline (target ≥ 0.70) {'OK' if ratio >= 0.7 else 'BELOW TARGET'}"
+            )
+            print(
+                f"latency creation → receipt at {pipe['latency_rate_per_s']:,.0f} events/s: "
+                f"p50 {pipe['latency_p50_ms']:.1f} ms, p99 {pipe['latency_p99_ms']:.1f} ms "
+                f"({pipe['latency_samples']} events)"
+            )
+            results["outbox"] = appends = outbox_appends(workdir, 3.0)
+            print(
+                f"outbox durable appends: one caller {appends['one_caller']:,.0f}/s, "
+                f"32 callers {appends['32_callers']:,.0f}/s "
+                f"({appends['32_callers_commits_per_append']:.3f} fsyncs per append)"
+            )
+            results["agent_idle"] = idle = agent_idle(broker.url, workdir, args.idle_seconds)
+            print(
+                f"agent idle: RSS {idle['rss_mb']:.1f} MB (target ≤ 80), "
+                f"CPU {idle['cpu_percent']:.2f} %"
+            )
+        finally:
+            broker.stop()
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ingest.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``puente`` command: hub, agent and the all-in-one demo."""

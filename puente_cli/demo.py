@@ -1,0 +1,183 @@
+"""``puente demo``: the whole pipeline on one PC — embedded broker, hub, one agent, a sample case.
+
+Embedded defaults only: SQLite files under the data dir and amqtt in-process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from edge_agent.service import AgentService
+from edge_agent.settings import AgentSettings, DeviceConfig
+from hub.service import HubService
+from hub.settings import HubSettings
+from puente_cli.embedded_broker import EmbeddedBroker
+
+UNIT_ID = "igss-demo-unit"
+STATION_ID = "coex-demo-01"
+CASE_ID = "COEX-DEMO-0001"
+PATIENT_ID = "1234567890101"  # affiliation number (número de afiliación), fictitious
+ORIGIN = "http://localhost:5173"  # the demo's stand-in for the clinical web app
+
+console = Console()
+
+
+def _demo_token(data_dir: Path) -> str:
+    path = data_dir / "demo-ops-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _ensure_station(hub: httpx.Client) -> None:
+    response = hub.post("/v1/stations", json={"station_id": STATION_ID, "unit_id": UNIT_ID})
+    if response.status_code not in (200, 201, 409):
+        response.raise_for_status()
+
+
+def _open_case(hub: httpx.Client) -> None:
+    response = hub.post(
+        "/v1/cases", json={"case_id": CASE_ID, "patient_id": PATIENT_ID, "unit_id": UNIT_ID}
+    )
+    if response.status_code not in (200, 201):
+        response.raise_for_status()
+
+
+def _take_vitals(agent_url: str) -> str:
+    response = httpx.post(
+        f"{agent_url}/v1/vitals/take",
+        json={
+            "device_id": "monitor-1",
+            "case_id": CASE_ID,
+            "patient_id": PATIENT_ID,
+            "timeout_s": 1.5,
+        },
+        headers={"Origin": ORIGIN},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["event_id"])
+
+
+def _wait_on_case(hub: httpx.Client, event_id: str, timeout_s: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = hub.get(f"/v1/cases/{CASE_ID}", params={"limit": 20})
+        if response.status_code == 200:
+            timeline = response.json()["timeline"]
+            if any(item["event_id"] == event_id for item in timeline):
+                return list(timeline)
+        time.sleep(0.2)
+    raise TimeoutError(
+        f"event {event_id} did not reach the hub in {timeout_s}s / el evento no llegó al hub"
+    )
+
+
+def _print_urls(
+    hub_svc: HubService, agent: AgentService, broker: EmbeddedBroker, token: str
+) -> None:
+    table = Table(title="Puente demo", show_header=False)
+    table.add_row("Hub API (docs)", f"{hub_svc.http_url}/docs")
+    table.add_row("Sample case / caso de ejemplo", f"{hub_svc.http_url}/v1/cases/{CASE_ID}")
+    table.add_row("Hub ops token (Bearer)", token)
+    table.add_row("Agent status / estado del agente", f"{agent.http_url}/v1/status")
+    table.add_row("Agent API docs", f"{agent.http_url}/docs")
+    table.add_row("Agent gRPC", agent.grpc_target)
+    table.add_row("MQTT broker (embedded)", broker.url)
+    console.print(table)
+
+
+def _print_timeline(timeline: list[dict]) -> None:
+    table = Table(title=f"Case / caso {CASE_ID} — patient / afiliado {PATIENT_ID}")
+    for column in ("occurred_at", "kind", "station_id", "device_id", "event_id"):
+        table.add_column(column)
+    for item in timeline:
+        table.add_row(
+            str(item["occurred_at"]),
+            str(item["kind"]),
+            str(item["station_id"]),
+            str(item.get("device_id", "")),
+            str(item["event_id"]),
+        )
+    console.print(table)
+
+
+def run_demo(
+    data_dir: Path,
+    hub_port: int,
+    agent_port: int,
+    grpc_port: int,
+    broker_port: int,
+    exit_after_sample: bool,
+) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = _demo_token(data_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    broker = EmbeddedBroker(broker_port)
+    broker.start()
+    hub_svc = HubService(
+        HubSettings(
+            data_dir=data_dir / "hub",
+            broker_url=broker.url,
+            shared_subscription=False,  # amqtt delivers nothing on $share topics
+            http_port=hub_port,
+            bootstrap_token=token,
+        )
+    )
+    agent: AgentService | None = None
+    try:
+        hub_svc.start()
+        hub_svc.wait_ready(30)
+        hub = httpx.Client(
+            base_url=hub_svc.http_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        _ensure_station(hub)
+        agent = AgentService(
+            AgentSettings(
+                station_id=STATION_ID,
+                unit_id=UNIT_ID,
+                data_dir=data_dir / "agent",
+                broker_url=broker.url,
+                http_port=agent_port,
+                grpc_port=grpc_port,
+                allowed_origins=[ORIGIN],
+                devices=[
+                    DeviceConfig(
+                        device_id="monitor-1",
+                        driver="sim.monitor",
+                        options={"serial": "SIM-MON-0001", "interval_s": 0.5},
+                    )
+                ],
+            )
+        )
+        agent.start()
+        agent.wait_ready(30)
+        _open_case(hub)
+        event_id = _take_vitals(agent.http_url)
+        timeline = _wait_on_case(hub, event_id)
+        _print_urls(hub_svc, agent, broker, token)
+        _print_timeline(timeline)
+        if exit_after_sample:
+            console.print("Sample case stored at the hub. / Caso de ejemplo guardado en el hub.")
+            return 0
+        console.print("Running; Ctrl-C stops everything. / En marcha; Ctrl-C detiene todo.")
+        stop.wait()
+        return 0
+    finally:
+        console.print("Stopping... / Deteniendo...")
+        if agent is not None:
+            agent.stop()
+        hub_svc.stop()
+        broker.stop()

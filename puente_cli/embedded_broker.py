@@ -1,0 +1,64 @@
+"""The demo's embedded MQTT broker: amqtt, in-process, on a loopback port.
+
+Only for the demo and a single developer PC: amqtt speaks MQTT 3.1.1, keeps
+queued messages in memory only and delivers nothing on ``$share`` topics;
+production runs Mosquitto (or EMQX for a cluster), see docs/production.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from concurrent.futures import Future
+
+from amqtt.broker import Broker
+
+log = logging.getLogger(__name__)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedBroker:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port or _free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="amqtt", daemon=True)
+        self._broker: Broker | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
+        }
+
+        async def _start() -> None:
+            self._broker = Broker(config, loop=self._loop)
+            await self._broker.start()
+
+        asyncio.run_coroutine_threadsafe(_start(), self._loop).result(timeout=15)
+        log.info("embedded MQTT broker listening on %s", self.url)
+
+    def stop(self) -> None:
+        if self._broker is not None:
+            fut: Future[None] = asyncio.run_coroutine_threadsafe(
+                self._broker.shutdown(), self._loop
+            )
+            try:
+                fut.result(timeout=10)
+            except Exception:  # shutting down: report, don't raise
+                log.warning("embedded broker did not shut down cleanly", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

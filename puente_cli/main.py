@@ -1,0 +1,81 @@
+"""The ``puente`` console script: ``puente demo``, ``puente hub ...``, ``puente agent ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edge_agent.cli import app as agent_app
+from hub.cli import app as hub_app
+
+app = typer.Typer(
+    help="Puente: clinical devices at the station → the patient's case at the hub. / "
+    "Puente: dispositivos clínicos de la estación → el caso del paciente en el hub.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    log_level: str = typer.Option("INFO", envvar="PUENTE_LOG_LEVEL", help="Logging level."),
+    log_human: bool = typer.Option(
+        False, "--log-human", envvar="PUENTE_LOG_HUMAN", help="Readable log lines, not JSON."
+    ),
+) -> None:
+    """Configure logging once for whichever component runs."""
+    from puente_cli.logs import configure
+
+    configure(log_level, human=log_human)
+
+
+app.add_typer(
+    hub_app, name="hub", help="Run and administer the hub. / Ejecutar y administrar el hub."
+)
+app.add_typer(
+    agent_app,
+    name="agent",
+    help="Run the station's edge agent. / Ejecutar el agente de la estación.",
+)
+
+
+@app.command()
+def demo(
+    data_dir: Path = typer.Option(
+        Path("puente-data/demo"), help="Where the demo keeps its files. / Carpeta de datos."
+    ),
+    hub_port: int = typer.Option(8470, help="Hub API port (0 = any free port)."),
+    agent_port: int = typer.Option(8460, help="Agent local API port (0 = any free port)."),
+    grpc_port: int = typer.Option(8461, help="Agent gRPC port (0 = any free port)."),
+    broker_port: int = typer.Option(0, help="Embedded MQTT broker port (0 = any free port)."),
+    exit_after_sample: bool = typer.Option(
+        False,
+        "--exit-after-sample",
+        help="Stop once the sample case is on the hub (for scripts and CI). / "
+        "Terminar cuando el caso de ejemplo esté en el hub.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every log line."),
+) -> None:
+    """Hub, embedded broker and one agent with simulated devices, on this PC.
+
+    Hub, broker embebido y un agente con dispositivos simulados, en esta PC.
+    """
+    from puente_cli.demo import run_demo
+    from puente_cli.logs import configure
+
+    configure("INFO" if verbose else "WARNING", human=True)
+    raise typer.Exit(
+        run_demo(
+            data_dir=data_dir,
+            hub_port=hub_port,
+            agent_port=agent_port,
+            grpc_port=grpc_port,
+            broker_port=broker_port,
+            exit_after_sample=exit_after_sample,
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()
