@@ -1,0 +1,75 @@
+"""Cases: open, close, list, and read one with its timeline of events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from hub.api.deps import CaseWriter, Reader, StoreDep
+from hub.api.models import CaseDetail, CaseIn, CaseOut, CasePage, EventOut
+from hub.api.problems import ApiError
+from hub.ingest.timefmt import now_iso
+from hub.storage.base import Case
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _not_found(case_id: str) -> ApiError:
+    return ApiError(
+        404,
+        "case_not_found",
+        "Not found / No encontrado",
+        f"no case {case_id} / no existe el caso {case_id}",
+    )
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def open_case(body: CaseIn, caller: CaseWriter, store: StoreDep, response: Response) -> CaseOut:
+    """Open a case (201). The same case again with the same data is 200; other data is 409."""
+    case, created = store.open_case(
+        Case(body.case_id, body.patient_id, body.unit_id, now_iso(), None, caller.name)
+    )
+    if not created:
+        response.status_code = 200
+    return CaseOut.of(case)
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    _caller: Reader,
+    store: StoreDep,
+    patient_id: str | None = None,
+    unit_id: str | None = None,
+    limit: Limit = 50,
+    before: str | None = None,
+) -> CasePage:
+    """Cases, newest opened first, optionally of one patient or unit."""
+    page = store.list_cases(patient_id, unit_id, limit, before)
+    return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def get_case(
+    case_id: str, _caller: Reader, store: StoreDep, limit: Limit = 50, before: str | None = None
+) -> CaseDetail:
+    """A case with its events of every kind, newest first (cursor-paginated)."""
+    case = store.get_case(case_id)
+    if case is None:
+        raise _not_found(case_id)
+    page = store.case_timeline(case_id, limit, before)
+    return CaseDetail(
+        **CaseOut.of(case).model_dump(),
+        timeline=[EventOut.of(e) for e in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.post("/{case_id}/close", response_model=CaseOut)
+def close_case(case_id: str, _caller: CaseWriter, store: StoreDep) -> CaseOut:
+    """Close a case (closing a closed case changes nothing). Late events still join it."""
+    if store.get_case(case_id) is None:
+        raise _not_found(case_id)
+    return CaseOut.of(store.close_case(case_id, now_iso()))

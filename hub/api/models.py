@@ -1,0 +1,192 @@
+"""JSON shapes of the API (pydantic models), built from the store's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from hub.storage.base import ApiToken, Case, QuarantineEntry, Station, StoredEvent
+from hub.tokens import Role
+from protos.topics import TopicError, check_id
+
+_ID = Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$")
+
+
+class CaseIn(BaseModel):
+    case_id: str = _ID
+    patient_id: str = Field(min_length=1, max_length=64, description="Affiliation number")
+    unit_id: str = _ID
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    patient_id: str = Field(description="Affiliation number / número de afiliado")
+    unit_id: str
+    opened_at: str
+    closed_at: str | None
+    opened_by: str
+
+    @classmethod
+    def of(cls, case: Case) -> CaseOut:
+        return cls(
+            case_id=case.case_id,
+            patient_id=case.patient_id,
+            unit_id=case.unit_id,
+            opened_at=case.opened_at,
+            closed_at=case.closed_at,
+            opened_by=case.opened_by,
+        )
+
+
+class EventOut(BaseModel):
+    event_id: str
+    kind: str = Field(description="Payload kind, e.g. vital_signs, biometric_confirmation")
+    occurred_at: str
+    station_id: str
+    unit_id: str
+    device_id: str
+    case_id: str
+    patient_id: str
+    station_seq: int
+    received_at: str
+    clock_offset_ms: int
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: StoredEvent) -> EventOut:
+        return cls(
+            event_id=event.event_id,
+            kind=event.kind,
+            occurred_at=event.occurred_at,
+            station_id=event.station_id,
+            unit_id=event.unit_id,
+            device_id=event.device_id,
+            case_id=event.case_id,
+            patient_id=event.patient_id,
+            station_seq=event.station_seq,
+            received_at=event.received_at,
+            clock_offset_ms=event.clock_offset_ms,
+            payload=event.payload,
+        )
+
+
+class CaseDetail(CaseOut):
+    timeline: list[EventOut] = Field(description="Events of the case, newest first")
+    next_cursor: str | None = Field(description="Pass as ?before= for older events")
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+class QuarantineOut(BaseModel):
+    id: int
+    received_at: str
+    topic: str
+    station_id: str
+    event_id: str | None
+    reason_code: str
+    reason: str
+    size: int
+
+    @classmethod
+    def of(cls, entry: QuarantineEntry) -> QuarantineOut:
+        return cls(
+            id=entry.id,
+            received_at=entry.received_at,
+            topic=entry.topic,
+            station_id=entry.station_id,
+            event_id=entry.event_id,
+            reason_code=entry.reason_code,
+            reason=entry.reason,
+            size=entry.size,
+        )
+
+
+class QuarantinePage(BaseModel):
+    items: list[QuarantineOut]
+    next_cursor: str | None
+
+
+class StationIn(BaseModel):
+    station_id: str
+    unit_id: str
+
+    @field_validator("station_id", "unit_id")
+    @classmethod
+    def _topic_level(cls, value: str, info: Any) -> str:
+        try:
+            return check_id(info.field_name.removesuffix("_id"), value)
+        except TopicError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class StationOut(BaseModel):
+    station_id: str
+    unit_id: str
+    registered_at: str
+    retired_at: str | None
+    online: bool
+    last_seen_at: str | None
+    state_at: str | None
+    clock_offset_ms: int | None
+    agent_version: str | None
+    outbox_depth: int | None
+    event_count: int
+
+    @classmethod
+    def of(cls, s: Station) -> StationOut:
+        return cls(
+            station_id=s.station_id,
+            unit_id=s.unit_id,
+            registered_at=s.registered_at,
+            retired_at=s.retired_at,
+            online=s.online,
+            last_seen_at=s.last_seen_at,
+            state_at=s.state_at,
+            clock_offset_ms=s.clock_offset_ms,
+            agent_version=s.agent_version,
+            outbox_depth=s.outbox_depth,
+            event_count=s.event_count,
+        )
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    role: Role
+
+
+class TokenCreated(BaseModel):
+    name: str
+    role: Role
+    token: str = Field(description="Shown once; the hub keeps only its SHA-256")
+
+
+class TokenOut(BaseModel):
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None
+    sha256_prefix: str
+
+    @classmethod
+    def of(cls, t: ApiToken) -> TokenOut:
+        return cls(
+            name=t.name,
+            role=t.role,
+            created_at=t.created_at,
+            revoked_at=t.revoked_at,
+            sha256_prefix=t.token_sha256[:12],
+        )
+
+
+class RevokeResult(BaseModel):
+    name: str
+    revoked: int

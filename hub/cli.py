@@ -1,0 +1,154 @@
+"""Command line of the hub: run it, mint and revoke API tokens, register stations."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.ingest.timefmt import now_iso
+from hub.settings import HubSettings, load
+from hub.storage import open_store
+from hub.storage.base import Conflict, NotFound, Store
+from hub.tokens import Role, create_token
+
+app = typer.Typer(
+    help="Puente hub: ingest station events, serve cases / hub de Puente: recibe eventos, "
+    "sirve casos.",
+    no_args_is_help=False,
+)
+token_app = typer.Typer(help="API tokens / tokens de la API.", no_args_is_help=True)
+station_app = typer.Typer(help="Stations / estaciones.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(station_app, name="station")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Hub TOML configuration (sets PUENTE_HUB_CONFIG) / configuración TOML del hub.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _settings(config: Path | None) -> HubSettings:
+    return load(config) if config is not None else load()
+
+
+def _store(config: Path | None) -> Store:
+    store = open_store(_settings(config))
+    store.migrate()
+    return store
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Without a command: run the hub until SIGTERM or Ctrl-C."""
+    if config is not None:
+        os.environ["PUENTE_HUB_CONFIG"] = str(config)
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.service import HubService  # the service pulls in uvicorn and paho
+
+    settings = _settings(config)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings.log_level.upper())
+    service = HubService(settings)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    service.start()
+    typer.echo(f"hub API on {service.http_url} / API del hub en {service.http_url}")
+    done.wait()
+    typer.echo("stopping / deteniendo")
+    service.stop()
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who uses it, e.g. medi-igss / quién lo usa.")],
+    role: Annotated[Role, typer.Option(help="clinical | ops | readonly")],
+    config: ConfigOption = None,
+) -> None:
+    """Mint a token; it is printed once and only its SHA-256 is kept."""
+    store = _store(config)
+    try:
+        token = create_token(store, name, role)
+    finally:
+        store.close()
+    typer.echo(token)
+    typer.echo(
+        f"token for {name} ({role.value}): shown only now / token para {name}: se muestra solo "
+        "ahora",
+        err=True,
+    )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: Annotated[str, typer.Option(help="Token name / nombre del token.")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke every active token of that name."""
+    store = _store(config)
+    try:
+        count = store.revoke_tokens(name, now_iso())
+    finally:
+        store.close()
+    if count == 0:
+        typer.echo(f"no active token named {name} / no hay token activo llamado {name}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {count} token(s) of {name} / revocados {count} token(s) de {name}")
+
+
+@station_app.command("add")
+def station_add(
+    station: Annotated[str, typer.Option("--station", help="Station id / id de estación.")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit id / id de unidad médica.")],
+    config: ConfigOption = None,
+) -> None:
+    """Register a station so that the hub accepts its events."""
+    from protos.topics import TopicError, check_id
+
+    store = _store(config)
+    try:
+        check_id("station", station)
+        check_id("unit", unit)
+        _, created = store.register_station(station, unit, now_iso())
+    except (TopicError, Conflict, NotFound) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    verb = "registered / registrada" if created else "already registered / ya registrada"
+    typer.echo(f"station {station} (unit {unit}): {verb}")
+
+
+@station_app.command("list")
+def station_list(config: ConfigOption = None) -> None:
+    """Stations with their state / estaciones con su estado."""
+    store = _store(config)
+    try:
+        stations = store.list_stations()
+    finally:
+        store.close()
+    typer.echo("station\tunit\tonline\tlast_seen_at\tclock_offset_ms\toutbox\tevents\tretired_at")
+    for s in stations:
+        typer.echo(
+            f"{s.station_id}\t{s.unit_id}\t{'yes' if s.online else 'no'}\t{s.last_seen_at or '-'}"
+            f"\t{s.clock_offset_ms if s.clock_offset_ms is not None else '-'}"
+            f"\t{s.outbox_depth if s.outbox_depth is not None else '-'}\t{s.event_count}"
+            f"\t{s.retired_at or '-'}"
+        )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Ingest: station events from MQTT, validated, stored exactly once, answered with receipts."""

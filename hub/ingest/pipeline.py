@@ -1,0 +1,189 @@
+"""One ingest batch: validate MQTT messages, commit them in one transaction, build receipts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from google.protobuf.message import DecodeError
+
+from hub.ingest.timefmt import iso_from_epoch, iso_utc
+from hub.ingest.validation import Rejection, decode_batch, reject, validate_event
+from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate, Store
+from protos import events_pb2, topics
+from protos.reasons import Reason
+
+log = logging.getLogger(__name__)
+
+_ACCEPTED = events_pb2.ACCEPTED
+_DUPLICATE = events_pb2.DUPLICATE
+_REJECTED = events_pb2.REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One MQTT message as paho handed it over, stamped with the hub clock."""
+
+    topic: str
+    payload: bytes
+    received_at: float
+    mid: int = 0
+    qos: int = 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a committed batch yields: receipts to publish (topic → ReceiptBatch) and counts."""
+
+    receipts: dict[str, events_pb2.ReceiptBatch] = field(default_factory=dict)
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+
+
+def process_batch(
+    messages: Sequence[Incoming], store: Store, max_skew_s: int, now_s: float | None = None
+) -> Outcome:
+    """Validate and commit `messages` (events and station states) in one store transaction.
+
+    Raises whatever the store raises; then nothing is committed and no receipt is due.
+    """
+    now_s = time.time() if now_s is None else now_s
+    outcome = Outcome()
+    rows: list[EventRow] = []
+    quarantine: list[QuarantineRow] = []
+    seen: dict[str, StationSeen] = {}
+    states: list[StationStateUpdate] = []
+    # per receipt topic: (event_id, index into rows) or (event_id, Rejection)
+    answers: dict[str, list[tuple[str, int | Rejection]]] = {}
+
+    parsed: list[tuple[Incoming, topics.StationTopic, events_pb2.EventBatch]] = []
+    for msg in messages:
+        try:
+            where = topics.parse(msg.topic)
+        except topics.TopicError as exc:
+            quarantine.append(_quarantine(msg, "", reject(Reason.UNDECODABLE, str(exc)), b""))
+            continue
+        if where.leaf == "state":
+            update = _state_update(msg, where)
+            if update is not None:
+                states.append(update)
+            continue
+        batch = decode_batch(msg.payload)
+        if isinstance(batch, Rejection):
+            log.warning(
+                "undecodable event batch on %s", msg.topic, extra={"station_id": where.station_id}
+            )
+            quarantine.append(_quarantine(msg, where.station_id, batch, msg.payload))
+            continue
+        parsed.append((msg, where, batch))
+
+    stations = store.stations_by_id([where.station_id for _, where, _ in parsed])
+    for msg, where, batch in parsed:
+        received_at = iso_from_epoch(msg.received_at)
+        offset_ms = 0
+        if batch.HasField("sent_at"):
+            sent = batch.sent_at.seconds + batch.sent_at.nanos / 1e9
+            offset_ms = round((msg.received_at - sent) * 1000)
+        if where.station_id in stations:
+            seen[where.station_id] = StationSeen(where.station_id, received_at, offset_ms)
+        answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
+        for raw in batch.events:
+            checked = validate_event(raw, where, stations, now_s, max_skew_s)
+            if isinstance(checked, Rejection):
+                quarantine.append(_quarantine(msg, where.station_id, checked, raw))
+                log.info(
+                    "rejected event: %s",
+                    checked.reason_code.value,
+                    extra={"event_id": checked.event_id, "station_id": where.station_id},
+                )
+                if checked.event_id:
+                    answer.append((checked.event_id, checked))
+                continue
+            occurred = checked.occurred_at
+            answer.append((checked.event_id, len(rows)))
+            rows.append(
+                EventRow(
+                    event_id=checked.event_id,
+                    station_id=checked.station_id,
+                    unit_id=checked.unit_id,
+                    device_id=checked.device_id,
+                    case_id=checked.case_id,
+                    patient_id=checked.patient_id,
+                    kind=checked.WhichOneof("payload") or "",
+                    occurred_at=iso_utc(occurred.seconds, occurred.nanos),
+                    station_seq=checked.station_seq,
+                    received_at=received_at,
+                    clock_offset_ms=offset_ms,
+                    raw=raw,
+                )
+            )
+
+    new = store.commit_ingest(rows, quarantine, list(seen.values()))
+    outcome.quarantined = len(quarantine)
+    for update in states:
+        if not store.update_station_state(update):
+            log.info(
+                "state of unknown station or older than stored ignored",
+                extra={"station_id": update.station_id},
+            )
+
+    committed_ns = time.time_ns()
+    for topic, items in answers.items():
+        if not items:
+            continue
+        receipt_batch = events_pb2.ReceiptBatch()
+        receipt_batch.committed_at.FromNanoseconds(committed_ns)
+        for event_id, result in items:
+            if isinstance(result, Rejection):
+                receipt_batch.receipts.add(
+                    event_id=event_id,
+                    status=_REJECTED,
+                    reason_code=result.reason_code.value,
+                    reason=result.reason,
+                )
+                outcome.rejected += 1
+            elif new[result]:
+                receipt_batch.receipts.add(event_id=event_id, status=_ACCEPTED)
+                outcome.accepted += 1
+            else:
+                receipt_batch.receipts.add(event_id=event_id, status=_DUPLICATE)
+                outcome.duplicate += 1
+        outcome.receipts[topic] = receipt_batch
+    return outcome
+
+
+def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> QuarantineRow:
+    return QuarantineRow(
+        received_at=iso_from_epoch(msg.received_at),
+        topic=msg.topic,
+        station_id=station_id,
+        event_id=why.event_id,
+        reason_code=why.reason_code.value,
+        reason=why.reason,
+        raw=raw,
+    )
+
+
+def _state_update(msg: Incoming, where: topics.StationTopic) -> StationStateUpdate | None:
+    if not msg.payload:  # a cleared retained message
+        return None
+    try:
+        state = events_pb2.StationState.FromString(msg.payload)
+    except (DecodeError, RuntimeError, ValueError):
+        log.warning("undecodable station state on %s", msg.topic)
+        return None
+    if state.station_id and state.station_id != where.station_id:
+        log.warning("station state names another station", extra={"station_id": where.station_id})
+        return None
+    at = state.at if state.HasField("at") else None
+    return StationStateUpdate(
+        station_id=where.station_id,
+        online=state.online,
+        state_at=iso_utc(at.seconds, at.nanos) if at else iso_from_epoch(msg.received_at),
+        agent_version=state.agent_version,
+        outbox_depth=state.outbox_depth,
+    )

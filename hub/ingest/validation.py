@@ -1,0 +1,100 @@
+"""Pure validation of what stations publish: bytes and topic in, an Event or a Rejection out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from hub.storage.base import Station
+from protos import CONTRACT_VERSION, events_pb2
+from protos.event_ids import is_uuid7
+from protos.reasons import DESCRIPTIONS, Reason
+from protos.topics import StationTopic
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why bytes will never be stored as an event. `event_id` is set when it could be read,
+    and only then can the station be told (a REJECTED receipt)."""
+
+    reason_code: Reason
+    reason: str
+    event_id: str | None = None
+
+
+def reject(code: Reason, detail: str = "", event_id: str | None = None) -> Rejection:
+    text = DESCRIPTIONS[code]
+    return Rejection(code, f"{text} ({detail})" if detail else text, event_id)
+
+
+def decode_batch(payload: bytes) -> events_pb2.EventBatch | Rejection:
+    try:
+        return events_pb2.EventBatch.FromString(payload)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        return reject(Reason.UNDECODABLE, f"EventBatch: {exc}")
+
+
+def salvage_event_id(raw: bytes) -> str | None:
+    """The event_id of bytes that do not decode as a whole, if field 1 is readable first."""
+    if len(raw) < 2 or raw[0] != 0x0A or raw[1] >= 0x80:  # field 1, length-delimited, short
+        return None
+    text = raw[2 : 2 + raw[1]]
+    if len(text) != raw[1]:
+        return None
+    try:
+        candidate = text.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return candidate if is_uuid7(candidate) else None
+
+
+def validate_event(
+    raw: bytes,
+    topic: StationTopic,
+    stations: Mapping[str, Station],
+    now_s: float,
+    max_skew_s: int,
+) -> events_pb2.Event | Rejection:
+    """Decode one serialized Event and check it against its topic and the station registry."""
+    try:
+        event = events_pb2.Event.FromString(raw)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        return reject(Reason.UNDECODABLE, f"Event: {exc}", salvage_event_id(raw))
+    event_id = event.event_id
+    if not event_id:
+        return reject(Reason.MISSING_FIELD, "event_id")
+    if not is_uuid7(event_id):
+        return reject(Reason.BAD_EVENT_ID, repr(event_id)[:80], _receipt_id(event_id))
+    if not event.station_id or not event.unit_id:
+        return reject(Reason.MISSING_FIELD, "station_id/unit_id", event_id)
+    if event.station_id != topic.station_id or event.unit_id != topic.unit_id:
+        return reject(
+            Reason.STATION_MISMATCH,
+            f"{event.unit_id}/{event.station_id} != {topic.unit_id}/{topic.station_id}",
+            event_id,
+        )
+    station = stations.get(topic.station_id)
+    if station is None:
+        return reject(Reason.UNKNOWN_STATION, topic.station_id, event_id)
+    if station.unit_id != topic.unit_id:
+        return reject(Reason.STATION_MISMATCH, f"registered in unit {station.unit_id}", event_id)
+    if station.retired_at is not None:
+        return reject(Reason.RETIRED_STATION, topic.station_id, event_id)
+    if event.schema_version > CONTRACT_VERSION:  # 0: written before the field existed = 1
+        return reject(Reason.UNSUPPORTED_VERSION, str(event.schema_version), event_id)
+    if not event.HasField("occurred_at"):
+        return reject(Reason.BAD_TIMESTAMP, "occurred_at", event_id)
+    occurred = event.occurred_at
+    if not 0 <= occurred.nanos < 1_000_000_000 or abs(occurred.seconds - now_s) > max_skew_s:
+        return reject(Reason.BAD_TIMESTAMP, f"{occurred.seconds}s", event_id)
+    if event.WhichOneof("payload") is None:
+        return reject(Reason.NO_PAYLOAD, "", event_id)
+    return event
+
+
+def _receipt_id(event_id: str) -> str | None:
+    """A malformed id is still echoed in a receipt (the station knows it by that text),
+    unless it is too long to be anyone's id."""
+    return event_id if len(event_id) <= 64 else None

@@ -1,0 +1,215 @@
+"""The MQTT side of ingest: paho client (network thread) feeding one writer thread."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from hub.ingest.pipeline import Incoming, Outcome, process_batch
+from hub.metrics import HubMetrics
+from hub.settings import HubSettings
+from hub.storage.base import Store
+from protos import topics
+from protos.broker_url import parse_broker_url
+
+log = logging.getLogger(__name__)
+
+_RETRIES = 3
+_RENDER_CHUNK = 500
+
+
+class IngestWorker:
+    """Subscribes to every station's events and states; commits batches, then publishes receipts.
+
+    Messages are acknowledged to the broker (manual PUBACK) only after their batch is
+    committed and its receipts are handed to paho, so a hub that dies mid-batch gets the
+    same messages again from its persistent session.
+    """
+
+    def __init__(self, settings: HubSettings, store: Store, metrics: HubMetrics) -> None:
+        self._settings = settings
+        self._store = store
+        self._metrics = metrics
+        self._queue: queue.Queue[Incoming] = queue.Queue()
+        self._accepting = threading.Event()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._recent_publishes: deque[mqtt.MQTTMessageInfo] = deque(maxlen=2000)
+        self._client = self._make_client()
+        self._writer = threading.Thread(target=self._run, name="hub-ingest-writer", daemon=True)
+
+    # -- paho (network thread) ---------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        s = self._settings
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.mqtt_client_id,
+            clean_session=False,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+        )
+        address = parse_broker_url(s.broker_url)
+        if address.tls:
+            client.tls_set(
+                ca_certs=str(s.tls_ca_file) if s.tls_ca_file else None,
+                certfile=str(s.tls_cert_file) if s.tls_cert_file else None,
+                keyfile=str(s.tls_key_file) if s.tls_key_file else None,
+            )
+        if s.mqtt_username:
+            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+            client.username_pw_set(s.mqtt_username, password)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(200)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._address = address
+        return client
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the hub: %s", reason)
+            return
+        self._connected.set()
+        self._metrics.mqtt_connected.set(1)
+        log.info("connected to broker %s", self._address)
+        client.subscribe(
+            [(topics.all_events(self._settings.shared_subscription), 1), (topics.ALL_STATES, 1)]
+        )
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._connected.clear()
+        self._subscribed.clear()
+        self._metrics.mqtt_connected.set(0)
+        if not self._stopping.is_set():
+            log.warning("disconnected from broker (%s); reconnecting", reason)
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("broker refused a subscription of the hub: %s", reasons)
+            return
+        self._subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # paho's network thread: nothing here but a queue.put, and never raise.
+        try:
+            if not self._accepting.is_set():
+                return  # not acknowledged: the broker delivers it again next session
+            self._queue.put(Incoming(msg.topic, msg.payload, time.time(), msg.mid, msg.qos))
+        except Exception:
+            log.exception("could not queue a message from %s", getattr(msg, "topic", "?"))
+            try:
+                client.ack(msg.mid, msg.qos)  # do not block the broker's in-flight window
+            except Exception:
+                log.exception("could not acknowledge message")
+
+    # -- writer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        max_messages = self._settings.ingest_batch_max
+        wait_s = self._settings.ingest_batch_wait_ms / 1000
+        while True:
+            try:
+                first = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stopping.is_set():
+                    return
+                self._idle()
+                continue
+            batch = [first]
+            deadline = time.monotonic() + wait_s
+            while len(batch) < max_messages:
+                remaining = deadline - time.monotonic()
+                try:
+                    batch.append(
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
+                except queue.Empty:
+                    break
+            self._metrics.queue_depth.set(self._queue.qsize())
+            try:
+                self._handle(batch)
+            except Exception:  # the writer must outlive any bug
+                log.exception("ingest batch failed")
+
+    def _handle(self, batch: list[Incoming]) -> None:
+        started = time.perf_counter()
+        outcome = self._commit(batch)
+        if outcome is None and len(batch) > 1:
+            log.error("batch of %d messages failed; committing them one by one", len(batch))
+            for msg in batch:
+                self._handle([msg])
+            return
+        if outcome is not None:
+            self._metrics.batch_commit_seconds.observe(time.perf_counter() - started)
+            self._metrics.accepted.inc(outcome.accepted)
+            self._metrics.duplicate.inc(outcome.duplicate)
+            self._metrics.rejected.inc(outcome.rejected)
+            self._metrics.quarantined.inc(outcome.quarantined)
+            for topic, receipts in outcome.receipts.items():
+                info = self._client.publish(topic, receipts.SerializeToString(), qos=1)
+                self._recent_publishes.append(info)
+        # Committed (or given up after retries: the station re-sends after its timeout).
+        for msg in batch:
+            if msg.qos > 0:
+                self._client.ack(msg.mid, msg.qos)
+
+    def _commit(self, batch: list[Incoming]) -> Outcome | None:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                return process_batch(batch, self._store, self._settings.max_clock_skew_s)
+            except Exception:
+                log.exception("commit of %d messages failed (try %d)", len(batch), attempt)
+                if attempt < _RETRIES and not self._stopping.is_set():
+                    time.sleep(0.2 * attempt)
+        return None
+
+    def _idle(self) -> None:
+        """Render payload JSON of recently stored events while nothing waits."""
+        self._metrics.queue_depth.set(0)
+        try:
+            self._store.render_pending_payloads(_RENDER_CHUNK)
+        except Exception:
+            log.exception("rendering payload JSON failed")
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def start(self) -> None:
+        self._accepting.set()
+        self._writer.start()
+        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, commit what is queued, send its receipts, disconnect."""
+        self._accepting.clear()
+        self._stopping.set()
+        self._writer.join(timeout)
+        deadline = time.monotonic() + min(timeout, 5.0)
+        for info in list(self._recent_publishes):
+            while not info.is_published() and self.connected and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self._client.disconnect()
+        self._client.loop_stop()

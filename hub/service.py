@@ -1,0 +1,103 @@
+"""The hub as one object: storage, the ingest worker and the HTTP API, started and stopped."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+
+from hub.api.app import create_app
+from hub.ingest.worker import IngestWorker
+from hub.metrics import HubMetrics
+from hub.settings import HubSettings
+from hub.storage import open_store
+from hub.storage.base import Store
+from hub.tokens import Role, ensure_token
+
+log = logging.getLogger(__name__)
+
+
+class HubService:
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self.metrics = HubMetrics()
+        self._store: Store = open_store(settings)
+        self._worker: IngestWorker | None = None
+        self._server: uvicorn.Server | None = None
+        self._server_thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._port = settings.http_port
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def http_url(self) -> str:
+        host = self.settings.http_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def mqtt_connected(self) -> bool:
+        return self._worker is not None and self._worker.connected
+
+    def start(self) -> None:
+        version = self._store.migrate()
+        log.info("hub database %s at schema version %d", self.settings.database_path, version)
+        if self.settings.bootstrap_token is not None:
+            ensure_token(
+                self._store, self.settings.bootstrap_token.get_secret_value(), "bootstrap", Role.OPS
+            )
+        self._worker = IngestWorker(self.settings, self._store, self.metrics)
+        self._worker.start()
+
+        family = socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.http_host, self.settings.http_port))
+        self._port = sock.getsockname()[1]  # a free one when http_port is 0
+        self._socket = sock
+        app = create_app(self._store, self.metrics, lambda: self.mqtt_connected)
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="hub-http", daemon=True
+        )
+        self._server_thread.start()
+        log.info("hub API on %s", self.http_url)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until the API serves and the worker is subscribed; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._server is not None and self._server.started:
+                break
+            time.sleep(0.02)
+        else:
+            raise TimeoutError("hub API did not start / la API del hub no arrancó")
+        remaining = max(0.0, deadline - time.monotonic())
+        if self._worker is None or not self._worker.wait_subscribed(remaining):
+            raise TimeoutError(
+                f"hub is not subscribed at {self.settings.broker_url} / "
+                f"el hub no está suscrito en {self.settings.broker_url}"
+            )
+
+    def stop(self) -> None:
+        """Stop taking MQTT messages, commit and answer what is queued, then stop the API."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_thread is not None:
+                self._server_thread.join(10)
+            self._server = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        self._store.close()
+        log.info("hub stopped")

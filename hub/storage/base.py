@@ -1,0 +1,229 @@
+"""The storage interface of the hub: the `Store` protocol, its records and its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """A storage failure with a machine-readable code and a human (bilingual) reason."""
+
+    code = "store_error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotFound(StoreError):
+    code = "not_found"
+
+
+class Conflict(StoreError):
+    code = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One accepted event as ingest hands it to the store."""
+
+    event_id: str
+    station_id: str
+    unit_id: str
+    device_id: str
+    case_id: str
+    patient_id: str
+    kind: str
+    occurred_at: str
+    station_seq: int
+    received_at: str
+    clock_offset_ms: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    """Bytes that will never become an event, and why."""
+
+    received_at: str
+    topic: str
+    station_id: str
+    event_id: str | None
+    reason_code: str
+    reason: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StationSeen:
+    """What one ingest batch tells about a station: when it was heard and its clock offset."""
+
+    station_id: str
+    last_seen_at: str
+    clock_offset_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationStateUpdate:
+    """A station's retained state message (birth, last will, clean stop)."""
+
+    station_id: str
+    online: bool
+    state_at: str
+    agent_version: str
+    outbox_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    station_id: str
+    unit_id: str
+    registered_at: str
+    retired_at: str | None
+    online: bool
+    last_seen_at: str | None
+    state_at: str | None
+    clock_offset_ms: int | None
+    agent_version: str | None
+    outbox_depth: int | None
+    event_count: int = 0
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    case_id: str
+    patient_id: str
+    unit_id: str
+    opened_at: str
+    closed_at: str | None
+    opened_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as read back: envelope columns plus the payload as a JSON object."""
+
+    ingest_seq: int
+    event_id: str
+    station_id: str
+    unit_id: str
+    device_id: str
+    case_id: str
+    patient_id: str
+    kind: str
+    occurred_at: str
+    station_seq: int
+    received_at: str
+    clock_offset_ms: int
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    id: int
+    received_at: str
+    topic: str
+    station_id: str
+    event_id: str | None
+    reason_code: str
+    reason: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    token_sha256: str
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """A page of a newest-first list; `next_cursor` fetches the older rest (None at the end)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class Store(Protocol):
+    """What ingest, the API and the CLI need from storage. SQLite today, PostgreSQL later."""
+
+    def migrate(self) -> int:
+        """Bring the schema up to date (idempotent); return the schema version."""
+        ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+    # ingest
+    def commit_ingest(
+        self,
+        events: Sequence[EventRow],
+        quarantine: Sequence[QuarantineRow],
+        seen: Sequence[StationSeen],
+    ) -> list[bool]:
+        """Store a batch in ONE transaction; per event True if new, False if a duplicate."""
+        ...
+
+    def stations_by_id(self, station_ids: Sequence[str]) -> Mapping[str, Station]: ...
+
+    def update_station_state(self, update: StationStateUpdate) -> bool:
+        """Apply a state message if the station is known and it is newer; True if applied."""
+        ...
+
+    def render_pending_payloads(self, limit: int) -> int:
+        """Fill payload_json of up to `limit` events stored without it; return how many."""
+        ...
+
+    # cases
+    def open_case(self, case: Case) -> tuple[Case, bool]:
+        """Open a case; (case, True) if created, (existing, False) if identical; Conflict."""
+        ...
+
+    def close_case(self, case_id: str, closed_at: str) -> Case: ...
+
+    def get_case(self, case_id: str) -> Case | None: ...
+
+    def list_cases(
+        self, patient_id: str | None, unit_id: str | None, limit: int, before: str | None
+    ) -> Page[Case]: ...
+
+    # events
+    def case_timeline(self, case_id: str, limit: int, before: str | None) -> Page[StoredEvent]: ...
+
+    def get_event(self, event_id: str) -> StoredEvent | None: ...
+
+    def unmatched_events(self, limit: int, before: str | None) -> Page[StoredEvent]: ...
+
+    def list_quarantine(self, limit: int, before: str | None) -> Page[QuarantineEntry]: ...
+
+    # stations
+    def register_station(self, station_id: str, unit_id: str, at: str) -> tuple[Station, bool]:
+        """(station, True) if registered now, (existing, False) if identical; Conflict."""
+        ...
+
+    def retire_station(self, station_id: str, at: str) -> Station: ...
+
+    def get_station(self, station_id: str) -> Station | None: ...
+
+    def list_stations(self) -> list[Station]: ...
+
+    # API tokens (only their SHA-256 is ever stored)
+    def add_token(self, token: ApiToken) -> None: ...
+
+    def find_token(self, token_sha256: str) -> ApiToken | None: ...
+
+    def revoke_tokens(self, name: str, at: str) -> int: ...
+
+    def list_tokens(self) -> list[ApiToken]: ...

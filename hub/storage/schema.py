@@ -1,0 +1,121 @@
+"""SQLite schema of the hub as numbered migrations, applied once each at start."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    # event_id is the dedup key (UNIQUE); ingest_seq is the rowid alias because SQLite
+    # allows AUTOINCREMENT only on an INTEGER PRIMARY KEY.
+    db.execute(
+        """
+        CREATE TABLE events (
+            ingest_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            station_id TEXT NOT NULL,
+            unit_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            patient_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            station_seq INTEGER NOT NULL,
+            received_at TEXT NOT NULL,
+            clock_offset_ms INTEGER NOT NULL,
+            payload_json TEXT,
+            raw BLOB NOT NULL
+        )
+        """
+    )
+    db["events"].create_index(["case_id", "occurred_at"], index_name="events_case_time")
+    db["events"].create_index(["station_id", "station_seq"], index_name="events_station_seq")
+    # Events whose payload JSON is still to be rendered (filled when ingest is idle).
+    db.execute(
+        "CREATE INDEX events_payload_pending ON events(ingest_seq) WHERE payload_json IS NULL"
+    )
+    db["cases"].create(
+        {
+            "case_id": str,
+            "patient_id": str,
+            "unit_id": str,
+            "opened_at": str,
+            "closed_at": str,
+            "opened_by": str,
+        },
+        pk="case_id",
+        not_null={"patient_id", "unit_id", "opened_at", "opened_by"},
+    )
+    db["cases"].create_index(["patient_id"], index_name="cases_patient")
+    db["cases"].create_index(["opened_at"], index_name="cases_opened")
+    db["stations"].create(
+        {
+            "station_id": str,
+            "unit_id": str,
+            "registered_at": str,
+            "retired_at": str,
+            "online": int,
+            "last_seen_at": str,
+            "state_at": str,
+            "clock_offset_ms": int,
+            "agent_version": str,
+            "outbox_depth": int,
+        },
+        pk="station_id",
+        not_null={"unit_id", "registered_at", "online"},
+        defaults={"online": 0},
+    )
+    db.execute(
+        """
+        CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            event_id TEXT UNIQUE,
+            reason_code TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            raw BLOB NOT NULL
+        )
+        """
+    )
+    db["api_tokens"].create(
+        {"token_sha256": str, "name": str, "role": str, "created_at": str, "revoked_at": str},
+        pk="token_sha256",
+        not_null={"name", "role", "created_at"},
+    )
+    db["api_tokens"].create_index(["name"], index_name="api_tokens_name")
+
+
+MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
+    (1, _m1_initial),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration not yet recorded in schema_migrations; return the version."""
+    db = sqlite_utils.Database(conn)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    for version, step in MIGRATIONS:
+        if version in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, step.__name__.lstrip("_"), datetime.now(UTC).isoformat()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return max(v for v, _ in MIGRATIONS)
