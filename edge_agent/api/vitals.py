@@ -1,0 +1,68 @@
+"""POST /v1/vitals/take: read one set from a monitor and record it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from edge_agent.api.deps import vitals_service
+from edge_agent.services import VitalsService
+
+router = APIRouter(tags=["vitals"])
+
+
+class TakeIn(BaseModel):
+    device_id: str = Field(examples=["monitor-1"])
+    case_id: str
+    patient_id: str
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class ReadingOut(BaseModel):
+    mdc_code: int
+    mdc_refid: str
+    value: float
+    unit: str
+    measured_at: datetime
+    flags: list[str]
+
+
+class TakeOut(BaseModel):
+    event_id: str
+    station_seq: int
+    device_id: str
+    monitor_model: str
+    monitor_serial: str
+    readings: list[ReadingOut]
+
+
+@router.post("/v1/vitals/take", status_code=201, response_model=TakeOut)
+async def take_vitals(
+    body: TakeIn,
+    service: VitalsService = Depends(vitals_service),
+) -> TakeOut:
+    result = await run_in_threadpool(
+        service.take, body.device_id, body.case_id, body.patient_id, body.timeout_s
+    )
+    obs = result.observation
+    return TakeOut(
+        event_id=result.event_id,
+        station_seq=result.station_seq,
+        device_id=body.device_id,
+        monitor_model=obs.monitor.model,
+        monitor_serial=obs.monitor.serial,
+        readings=[
+            ReadingOut(
+                mdc_code=r.mdc_code,
+                mdc_refid=r.mdc_refid,
+                value=r.value,
+                unit=r.unit,
+                measured_at=r.measured_at.ToDatetime(tzinfo=UTC),
+                flags=list(r.flags),
+            )
+            for r in obs.readings
+        ],
+    )

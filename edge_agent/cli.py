@@ -1,0 +1,107 @@
+"""The ``puente agent`` command: run the agent until SIGTERM/SIGINT, or show its status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from edge_agent.settings import AgentSettings
+
+app = typer.Typer(
+    help="The station's edge agent / El agente de la estación.", no_args_is_help=False
+)
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Agent TOML file / Archivo TOML del agente.", exists=True),
+]
+
+
+def _settings(config: Path | None) -> AgentSettings:
+    if config is not None:
+        os.environ["PUENTE_AGENT_CONFIG"] = str(config)
+    try:
+        return AgentSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        console.print(f"[red]invalid configuration / configuración no válida:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Run the agent until SIGTERM or SIGINT / Ejecuta el agente hasta SIGTERM o SIGINT."""
+    if config is not None:
+        os.environ["PUENTE_AGENT_CONFIG"] = str(config)
+    if ctx.invoked_subcommand is not None:
+        return
+    from edge_agent import logs
+    from edge_agent.service import AgentService
+
+    settings = _settings(config)
+    logs.configure(settings.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    agent = AgentService(settings)
+    agent.start()
+    agent.wait_ready()
+    console.print(
+        f"agent {settings.station_id} running / agente en marcha: "
+        f"http {agent.http_url}  grpc {agent.grpc_target}"
+    )
+    try:
+        stop.wait()
+    finally:
+        agent.stop()
+        console.print("agent stopped / agente detenido")
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Show the running agent's status / Muestra el estado del agente."""
+    settings = _settings(config)
+    host = f"[{settings.http_host}]" if ":" in settings.http_host else settings.http_host
+    url = f"http://{host}:{settings.http_port}/v1/status"
+    try:
+        data: dict[str, Any] = httpx.get(url, timeout=5).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        console.print(f"[red]agent not reachable at {url} / agente no disponible:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    summary = Table(title=f"Station / Estación {data['station_id']} ({data['unit_id']})")
+    summary.add_column("")
+    summary.add_column("")
+    ob, link = data["outbox"], data["link"]
+    summary.add_row("version / versión", data["version"])
+    summary.add_row(
+        "outbox / bandeja", f"{ob['depth']} events, {ob['bytes']} B / {ob['limit_bytes']} B"
+    )
+    summary.add_row("oldest / más antiguo", f"{ob['oldest_age_ms']} ms")
+    summary.add_row(
+        "link / enlace",
+        f"{'connected / conectado' if link['connected'] else 'offline / desconectado'} "
+        f"{link['broker']}",
+    )
+    summary.add_row("in flight / en vuelo", str(link["in_flight"]))
+    summary.add_row("last receipt / último acuse", str(link["last_receipt_at"] or "-"))
+    summary.add_row("reconnects / reconexiones", str(link["reconnects"]))
+    console.print(summary)
+    devices = Table(title="Devices / Dispositivos")
+    for col in ("device", "driver", "state / estado", "model / modelo", "detail / detalle"):
+        devices.add_column(col)
+    for d in data["devices"]:
+        devices.add_row(d["device_id"], d["driver"], d["state"], d["model"], d["detail"])
+    console.print(devices)
+
+
+if __name__ == "__main__":
+    app()

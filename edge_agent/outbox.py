@@ -1,0 +1,326 @@
+"""The outbox: a bounded SQLite (WAL, fsync per commit) queue of events with group commit.
+
+One writer thread owns the write connection. Callers queue requests and block
+on a future; the writer takes up to ``group_commit_max`` pending requests,
+writes them in one transaction and commits once (one fsync), then answers them
+all. An event is durable before its caller gets ``(event_id, station_seq)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_agent.errors import OutboxClosed, OutboxError, OutboxFull
+from edge_agent.events import is_critical
+from edge_agent.metrics import AgentMetrics
+from protos import events_pb2
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    critical INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass
+class _Append:
+    event: events_pb2.Event
+    future: Future[tuple[str, int]] = field(default_factory=Future)
+
+
+@dataclass
+class _Delete:
+    event_ids: list[str]
+    future: Future[int] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Outbox:
+    """Durable, bounded queue of serialized Events, in ``station_seq`` order."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        limit_bytes: int,
+        hard_limit_bytes: int,
+        group_commit_max: int = 256,
+        metrics: AgentMetrics | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.limit_bytes = limit_bytes
+        self.hard_limit_bytes = hard_limit_bytes
+        self.group_commit_max = group_commit_max
+        self.metrics = metrics
+        self.commits = 0  # transactions committed (each one fsync); group commit makes it < appends
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._listeners: list[Callable[[], None]] = []
+        self._stats_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._closed = True
+        self._writer: threading.Thread | None = None
+        self._count = 0
+        self._bytes = 0
+        self._last_seq = 0
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def open(self) -> Outbox:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._wconn = _connect(self.path)
+        self._wconn.executescript(_SCHEMA)
+        self._rconn = _connect(self.path)
+        count, total, max_seq = self._wconn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM outbox"
+        ).fetchone()
+        row = self._wconn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
+        self._count, self._bytes = int(count), int(total)
+        self._last_seq = max(int(max_seq), int(row[0]) if row else 0)
+        self._publish_gauges()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
+        self._writer.start()
+        return self
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        if self._writer is not None:
+            self._writer.join()
+        self._drain_refused()  # anything queued after the writer's last look
+        self._wconn.close()
+        with self._read_lock:
+            self._rconn.close()
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """``callback()`` runs (in the writer thread) after each commit that added events."""
+        self._listeners.append(callback)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def submit(self, event: events_pb2.Event) -> Future[tuple[str, int]]:
+        """Queue ``event``; the future resolves once it is committed (or with the refusal)."""
+        if self._closed:
+            raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
+        request = _Append(event)
+        self._queue.put(request)
+        return request.future
+
+    def append(self, event: events_pb2.Event) -> tuple[str, int]:
+        """Make ``event`` durable; returns ``(event_id, station_seq)``. Raises OutboxFull."""
+        return self.submit(event).result()
+
+    async def append_async(self, event: events_pb2.Event) -> tuple[str, int]:
+        return await asyncio.wrap_future(self.submit(event))
+
+    def delete(self, event_ids: Iterable[str]) -> int:
+        """Delete rows by event id (unknown ids are ignored); returns how many were deleted."""
+        ids = list(event_ids)
+        if not ids:
+            return 0
+        if self._closed:
+            raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
+        request = _Delete(ids)
+        self._queue.put(request)
+        return request.future.result()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def pending(self, after_seq: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """Up to ``limit`` rows with ``seq > after_seq``, in seq order: (seq, event_id, body)."""
+        with self._read_lock:
+            rows = self._rconn.execute(
+                "SELECT seq, event_id, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [(int(s), str(e), bytes(b)) for s, e, b in rows]
+
+    def depth(self) -> tuple[int, int, float | None]:
+        """(events, body bytes, created_at of the oldest row or None)."""
+        with self._read_lock:
+            row = self._rconn.execute(
+                "SELECT created_at FROM outbox ORDER BY seq LIMIT 1"
+            ).fetchone()
+        with self._stats_lock:
+            return self._count, self._bytes, (float(row[0]) if row else None)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[object] = [first]
+            stop = False
+            while len(batch) < self.group_commit_max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                self._drain_refused()
+                return
+
+    def _drain_refused(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Append | _Delete):
+                item.future.set_exception(OutboxClosed("the agent stopped / el agente se detuvo"))
+
+    def _write(self, batch: list[object]) -> None:
+        conn = self._wconn
+        count, total, seq = self._count, self._bytes, self._last_seq
+        done: list[tuple[Future[object], object]] = []
+        refused: list[tuple[Future[object], Exception]] = []
+        appended = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                if isinstance(item, _Append):
+                    outcome = self._insert(conn, item.event, seq, total)
+                    if isinstance(outcome, Exception):
+                        refused.append((item.future, outcome))  # type: ignore[arg-type]
+                        continue
+                    seq, size = outcome
+                    total += size
+                    count += 1
+                    appended += 1
+                    done.append((item.future, (item.event.event_id, seq)))  # type: ignore[arg-type]
+                elif isinstance(item, _Delete):
+                    n, freed = self._remove(conn, item.event_ids)
+                    count -= n
+                    total -= freed
+                    done.append((item.future, n))  # type: ignore[arg-type]
+            if appended:
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('last_seq', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (seq,),
+                )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("outbox commit failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            err = OutboxError(
+                f"could not write the outbox: {exc} / no se pudo escribir la bandeja de salida",
+                code="outbox_write_failed",
+            )
+            for item in batch:
+                if isinstance(item, _Append | _Delete):
+                    item.future.set_exception(err)
+            return
+        self.commits += 1
+        with self._stats_lock:
+            self._count, self._bytes, self._last_seq = count, total, seq
+        self._publish_gauges()
+        if self.metrics is not None:
+            self.metrics.appends.labels("accepted").inc(appended)
+            self.metrics.appends.labels("refused").inc(len(refused))
+            if appended:
+                self.metrics.commit_batch.observe(appended)
+        for future, exc in refused:
+            future.set_exception(exc)
+        for future, value in done:
+            future.set_result(value)
+        if appended:
+            for listener in self._listeners:
+                listener()
+
+    def _insert(
+        self, conn: sqlite3.Connection, event: events_pb2.Event, seq: int, total: int
+    ) -> tuple[int, int] | Exception:
+        critical = is_critical(event)
+        if not critical and total >= self.limit_bytes:
+            return OutboxFull(
+                f"outbox holds {total} bytes, at or past its limit of {self.limit_bytes} bytes; "
+                "non-critical events are refused until the hub drains it / "
+                f"la bandeja de salida tiene {total} bytes, llegó a su límite de "
+                f"{self.limit_bytes} bytes; se rechazan eventos no críticos "
+                "hasta que el hub la vacíe"
+            )
+        event.station_seq = seq + 1
+        body = event.SerializeToString()
+        if critical and total + len(body) > self.hard_limit_bytes:
+            event.station_seq = 0
+            return OutboxFull(
+                f"outbox holds {total} bytes; this event would pass the hard limit of "
+                f"{self.hard_limit_bytes} bytes / la bandeja de salida tiene {total} bytes; "
+                f"este evento pasaría el límite máximo de {self.hard_limit_bytes} bytes"
+            )
+        try:
+            conn.execute(
+                "INSERT INTO outbox(seq, event_id, critical, size, created_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (seq + 1, event.event_id, int(critical), len(body), time.time(), body),
+            )
+        except sqlite3.IntegrityError:
+            event.station_seq = 0
+            return OutboxError(
+                f"event {event.event_id} is already in the outbox / "
+                "el evento ya está en la bandeja de salida",
+                code="duplicate_event_id",
+            )
+        return seq + 1, len(body)
+
+    @staticmethod
+    def _remove(conn: sqlite3.Connection, event_ids: list[str]) -> tuple[int, int]:
+        n = freed = 0
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT seq, size FROM outbox WHERE event_id IN ({marks})", chunk
+            ).fetchall()
+            if rows:
+                conn.executemany("DELETE FROM outbox WHERE seq = ?", [(r[0],) for r in rows])
+                n += len(rows)
+                freed += sum(int(r[1]) for r in rows)
+        return n, freed
+
+    def _publish_gauges(self) -> None:
+        if self.metrics is not None:
+            self.metrics.outbox_depth.set(self._count)
+            self.metrics.outbox_bytes.set(self._bytes)

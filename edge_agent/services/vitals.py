@@ -1,0 +1,103 @@
+"""Taking vitals: read one set of numerics from a monitor, record a spot observation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drivers.base import DriverError
+from drivers.vitals.base import Monitor, NoReading, NumericReading
+from edge_agent.devices import DeviceManager, identity_pb
+from edge_agent.errors import InvalidInput, from_driver_error
+from edge_agent.events import timestamp
+from edge_agent.services.record import RecordService
+from protos import events_pb2
+
+MAX_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class VitalsResult:
+    event_id: str
+    station_seq: int
+    observation: events_pb2.VitalSignsObservation
+
+
+def to_reading(r: NumericReading) -> events_pb2.Reading:
+    reading = events_pb2.Reading(
+        mdc_code=r.mdc_code, mdc_refid=r.mdc_refid, value=r.value, unit=r.unit, flags=r.flags
+    )
+    reading.measured_at.CopyFrom(timestamp(r.measured_at))
+    return reading
+
+
+def read_set(monitor: Monitor, timeout_s: float) -> list[NumericReading]:
+    """Readings until a parameter repeats (one full set) or ``timeout_s`` ends; latest wins."""
+    seen: dict[int, NumericReading] = {}
+    stream = monitor.numerics(timeout_s)
+    try:
+        for reading in stream:
+            if reading.mdc_code in seen:
+                break
+            seen[reading.mdc_code] = reading
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    return list(seen.values())
+
+
+class VitalsService:
+    def __init__(self, devices: DeviceManager, recorder: RecordService) -> None:
+        self.devices = devices
+        self.recorder = recorder
+
+    def take(
+        self, device_id: str, case_id: str, patient_id: str, timeout_s: float = 10.0
+    ) -> VitalsResult:
+        if not 0 < timeout_s <= MAX_TIMEOUT_S:
+            raise InvalidInput(
+                f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] / "
+                f"timeout_s debe estar entre 0 y {MAX_TIMEOUT_S:g}"
+            )
+        slot = self.devices.get(device_id)
+        monitor = slot.device
+        if not isinstance(monitor, Monitor):
+            raise InvalidInput(
+                f"device {device_id!r} is not a vitals monitor / "
+                f"el dispositivo {device_id!r} no es un monitor de signos vitales",
+                code="not_a_monitor",
+            )
+        # Validate the envelope before touching the device.
+        self.recorder.build(
+            payload_name="vital_signs",
+            payload=events_pb2.VitalSignsObservation(mode="spot"),
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        try:
+            with slot.lock:
+                readings = read_set(monitor, timeout_s)
+                identity = monitor.identify()
+        except DriverError as exc:
+            raise from_driver_error(exc) from exc
+        if not readings:
+            raise from_driver_error(
+                NoReading(
+                    f"no reading from {device_id!r} within {timeout_s:g}s / "
+                    f"sin lecturas de {device_id!r} en {timeout_s:g}s"
+                )
+            )
+        observation = events_pb2.VitalSignsObservation(
+            readings=[to_reading(r) for r in readings],
+            monitor=identity_pb(identity, slot.driver),
+            mode="spot",
+        )
+        event_id, seq = self.recorder.record(
+            payload_name="vital_signs",
+            payload=observation,
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        return VitalsResult(event_id, seq, observation)

@@ -1,0 +1,322 @@
+"""The uplink: outbox rows to the hub over MQTT (QoS 1), deleted only when a receipt names them.
+
+Two threads: ``uplink-net`` runs the paho network loop and reconnects with
+jittered exponential backoff; ``uplink-send`` publishes outbox rows in seq
+order inside a window of un-receipted events, re-sends on receipt timeout and
+after a reconnect, and deletes receipted rows. Both sleep when idle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import ssl
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from edge_agent import __version__
+from edge_agent.events import now_ts
+from edge_agent.metrics import AgentMetrics
+from edge_agent.outbox import Outbox
+from edge_agent.settings import AgentSettings
+from protos import events_pb2, topics
+from protos.broker_url import parse_broker_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    connected: bool
+    broker: str
+    in_flight: int
+    last_receipt_at: datetime | None
+    reconnects: int
+
+
+@dataclass
+class _InFlight:
+    seq: int
+    body: bytes
+    sent_at: float  # monotonic; 0.0 means "re-send now"
+
+
+def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
+    """Full-jitter exponential backoff: uniform in [low, min(high, low * 2**attempt)]."""
+    cap = min(high, low * (2 ** min(attempt, 30)))
+    return rng.uniform(low, max(low, cap))
+
+
+class Uplink:
+    def __init__(
+        self, settings: AgentSettings, outbox: Outbox, metrics: AgentMetrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.metrics = metrics
+        self.address = parse_broker_url(settings.broker_url)
+        unit, station = settings.unit_id, settings.station_id
+        self.events_topic = topics.events(unit, station)
+        self.receipts_topic = topics.receipts(unit, station)
+        self.state_topic = topics.state(unit, station)
+        self._rng = random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # held by the sender while it publishes a round
+        self._receipts: deque[events_pb2.Receipt] = deque()
+        self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
+        self._high_seq = 0  # highest seq published since start
+        self._connected = False
+        self._session_started = False  # set on CONNACK; the sender re-sends everything then
+        self._ever_connected = False
+        self._last_receipt_at: datetime | None = None
+        self._reconnects = 0
+        self._threads: list[threading.Thread] = []
+        self.client = self._make_client()
+        outbox.add_listener(self.wake)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._net_loop, name="uplink-net", daemon=True),
+            threading.Thread(target=self._send_loop, name="uplink-send", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Publish the retained offline state (if connected), disconnect, join the threads."""
+        if not self._threads:
+            return
+        self._stop.set()
+        self._wake.set()
+        self._threads[1].join(timeout_s)
+        if self._connected:
+            info = self.client.publish(
+                self.state_topic, self._state_payload(online=False), qos=1, retain=True
+            )
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout_s)
+            self.client.disconnect()
+        self._threads[0].join(timeout_s)
+        self._threads = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def state(self) -> LinkState:
+        with self._lock:
+            return LinkState(
+                connected=self._connected,
+                broker=str(self.address),
+                in_flight=len(self._in_flight),
+                last_receipt_at=self._last_receipt_at,
+                reconnects=self._reconnects,
+            )
+
+    # -- MQTT client --------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"puente-agent-{s.station_id}",
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        client.max_inflight_messages_set(max(20, s.uplink_window // max(1, s.uplink_batch_max) * 2))
+        client.max_queued_messages_set(0)
+        if self.address.tls:
+            client.tls_set(
+                ca_certs=str(s.tls_ca_file) if s.tls_ca_file else None,
+                certfile=str(s.tls_cert_file) if s.tls_cert_file else None,
+                keyfile=str(s.tls_key_file) if s.tls_key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if s.mqtt_username:
+            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+            client.username_pw_set(s.mqtt_username, password)
+        client.will_set(self.state_topic, self._state_payload(online=False), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _state_payload(self, online: bool) -> bytes:
+        depth = self.outbox.depth()[0] if online else 0
+        return events_pb2.StationState(
+            station_id=self.settings.station_id,
+            unit_id=self.settings.unit_id,
+            online=online,
+            at=now_ts(),
+            agent_version=__version__,
+            outbox_depth=depth,
+        ).SerializeToString()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            log.warning("broker %s refused the connection: %s", self.address, reason_code)
+            return
+        with self._send_lock:
+            # paho would re-send its un-acknowledged messages right after this callback, ahead
+            # of older events the dead broker had acknowledged but lost; the sender re-sends
+            # everything in flight itself, oldest first, so the hub sees outbox order.
+            client.drop_out_messages()
+            client.subscribe(self.receipts_topic, qos=1)
+            client.publish(self.state_topic, self._state_payload(online=True), qos=1, retain=True)
+            with self._lock:
+                self._connected = True
+                self._session_started = True
+        with self._lock:
+            if self._ever_connected:
+                self._reconnects += 1
+                if self.metrics:
+                    self.metrics.reconnects.inc()
+            self._ever_connected = True
+        if self.metrics:
+            self.metrics.link_connected.set(1)
+        log.info("connected to %s", self.address, extra={"station_id": self.settings.station_id})
+        self._wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            self._connected = False
+        if self.metrics:
+            self.metrics.link_connected.set(0)
+        if not self._stop.is_set():
+            log.warning("disconnected from %s: %s", self.address, reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
+        batch = events_pb2.ReceiptBatch()
+        try:
+            batch.ParseFromString(message.payload)
+        except Exception:  # protobuf raises DecodeError; anything else is as bad
+            log.warning("undecodable receipt batch on %s ignored", message.topic)
+            return
+        with self._lock:
+            self._receipts.extend(batch.receipts)
+            self._last_receipt_at = datetime.now(UTC)
+        self._wake.set()
+
+    # -- network thread -----------------------------------------------------------------------
+
+    def _net_loop(self) -> None:
+        attempt = 0
+        s = self.settings
+        self.client.connect_async(self.address.host, self.address.port, s.keepalive_s)
+        while not self._stop.is_set():
+            try:
+                self.client.reconnect()
+            except (OSError, ssl.SSLError) as exc:
+                delay = backoff_delay(attempt, s.reconnect_min_s, s.reconnect_max_s, self._rng)
+                attempt += 1
+                log.info("broker %s unreachable (%s); retry in %.2fs", self.address, exc, delay)
+                self._stop.wait(delay)
+                continue
+            rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                rc = self.client.loop(timeout=1.0)
+                if self._connected:
+                    attempt = 0
+            if self._stop.is_set():
+                break
+            with self._lock:
+                self._connected = False
+            delay = backoff_delay(attempt, s.reconnect_min_s, s.reconnect_max_s, self._rng)
+            attempt += 1
+            self._stop.wait(delay)
+
+    # -- sender thread ------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self._apply_receipts()
+                with self._send_lock:
+                    timeout = self._publish_due()
+            except Exception:  # keep the uplink alive whatever one round hits
+                log.exception("uplink round failed")
+                timeout = 1.0
+            self._wake.wait(timeout)
+
+    def _apply_receipts(self) -> None:
+        with self._lock:
+            receipts = list(self._receipts)
+            self._receipts.clear()
+            for r in receipts:
+                self._in_flight.pop(r.event_id, None)
+        if not receipts:
+            return
+        for r in receipts:
+            status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
+            if self.metrics:
+                self.metrics.receipted.labels(status.lower()).inc()
+            if r.status == events_pb2.REJECTED:
+                if self.metrics:
+                    self.metrics.rejected.labels(r.reason_code or "unknown").inc()
+                log.warning(
+                    "hub rejected event (%s): %s",
+                    r.reason_code,
+                    r.reason,
+                    extra={"event_id": r.event_id, "station_id": self.settings.station_id},
+                )
+        self.outbox.delete(r.event_id for r in receipts)
+
+    def _publish_due(self) -> float | None:
+        """Publish what is due; return how long the sender may sleep (None: until woken)."""
+        s = self.settings
+        with self._lock:
+            if not self._connected:
+                return None
+            if self._session_started:
+                self._session_started = False
+                for item in self._in_flight.values():
+                    item.sent_at = 0.0
+            now = time.monotonic()
+            due = sorted(
+                (f.seq, eid, f.body)
+                for eid, f in self._in_flight.items()
+                if now - f.sent_at >= s.receipt_timeout_s
+            )
+        if due:
+            self._publish_rows(due, resend=True)
+        room = s.uplink_window - len(self._in_flight)
+        while room > 0 and self._connected:
+            rows = self.outbox.pending(self._high_seq, min(room, s.uplink_batch_max * 10))
+            if not rows:
+                break
+            self._publish_rows(rows, resend=False)
+            room -= len(rows)
+        with self._lock:
+            if not self._in_flight:
+                return None
+            oldest = min(f.sent_at for f in self._in_flight.values())
+        return max(0.05, oldest + s.receipt_timeout_s - time.monotonic())
+
+    def _publish_rows(self, rows: list[tuple[int, str, bytes]], resend: bool) -> None:
+        step = self.settings.uplink_batch_max
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            batch = events_pb2.EventBatch(events=[body for _, _, body in chunk], sent_at=now_ts())
+            # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
+            self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
+            sent_at = time.monotonic()
+            with self._lock:
+                for seq, event_id, body in chunk:
+                    if resend and event_id not in self._in_flight:
+                        continue  # receipted meanwhile
+                    self._in_flight[event_id] = _InFlight(seq, body, sent_at)
+                    self._high_seq = max(self._high_seq, seq)
+            if self.metrics:
+                (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
