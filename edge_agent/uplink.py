@@ -308,7 +308,12 @@ class Uplink:
         step = self.settings.uplink_batch_max
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
-            batch = events_pb2.EventBatch(events=[body for _, _, body in chunk], sent_at=now_ts())
+            with self._lock:
+                first = next(iter(self._in_flight.values()), None)
+            oldest = min(chunk[0][0], first.seq) if first else chunk[0][0]
+            batch = events_pb2.EventBatch(
+                events=[body for _, _, body in chunk], sent_at=now_ts(), oldest_pending_seq=oldest
+            )
             # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
             self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
             sent_at = time.monotonic()

@@ -10,13 +10,14 @@ class HubMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.events = Counter(
             "puente_hub_events",
-            "Events by ingest outcome (accepted, duplicate, rejected).",
+            "Events by ingest outcome (accepted, duplicate, rejected, held_out_of_order).",
             ["outcome"],
             registry=self.registry,
         )
         self.accepted = self.events.labels("accepted")
         self.duplicate = self.events.labels("duplicate")
         self.rejected = self.events.labels("rejected")
+        self.held = self.events.labels("held_out_of_order")
         self.quarantined = Counter(
             "puente_hub_quarantined",
             "Rows written to quarantine (rejected events and undecodable batches).",

@@ -122,12 +122,14 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
-    __slots__ = ("events", "sent_at")
+    __slots__ = ("events", "sent_at", "oldest_pending_seq")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_PENDING_SEQ_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedScalarFieldContainer[bytes]
     sent_at: _timestamp_pb2.Timestamp
-    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    oldest_pending_seq: int
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ...) -> None: ...
 
 class DeviceIdentity(_message.Message):
     __slots__ = ("model", "serial", "vendor", "driver", "firmware", "usb_id", "eui64")

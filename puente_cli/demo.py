@@ -85,15 +85,18 @@ def _wait_on_case(hub: httpx.Client, event_id: str, timeout_s: float = 30) -> li
 def _print_urls(
     hub_svc: HubService, agent: AgentService, broker: EmbeddedBroker, token: str
 ) -> None:
-    table = Table(title="Puente demo", show_header=False)
-    table.add_row("Hub API (docs)", f"{hub_svc.http_url}/docs")
-    table.add_row("Sample case / caso de ejemplo", f"{hub_svc.http_url}/v1/cases/{CASE_ID}")
-    table.add_row("Hub ops token (Bearer)", token)
-    table.add_row("Agent status / estado del agente", f"{agent.http_url}/v1/status")
-    table.add_row("Agent API docs", f"{agent.http_url}/docs")
-    table.add_row("Agent gRPC", agent.grpc_target)
-    table.add_row("MQTT broker (embedded)", broker.url)
-    console.print(table)
+    rows = [
+        ("Hub API docs / documentación del hub", f"{hub_svc.http_url}/docs"),
+        ("Sample case / caso de ejemplo", f"{hub_svc.http_url}/v1/cases/{CASE_ID}"),
+        ("Hub ops token (Authorization: Bearer)", token),
+        ("Agent status / estado del agente", f"{agent.http_url}/v1/status"),
+        ("Agent API docs / documentación del agente", f"{agent.http_url}/docs"),
+        ("Agent gRPC", agent.grpc_target),
+        ("MQTT broker (embedded / embebido)", broker.url),
+    ]
+    console.rule("Puente demo")
+    for label, value in rows:
+        console.print(f"{label}: {value}", soft_wrap=True, highlight=False)
 
 
 def _print_timeline(timeline: list[dict]) -> None:

@@ -42,6 +42,7 @@ class Outcome:
     duplicate: int = 0
     rejected: int = 0
     quarantined: int = 0
+    held: int = 0
 
 
 def process_batch(
@@ -82,6 +83,7 @@ def process_batch(
         parsed.append((msg, where, batch))
 
     stations = store.stations_by_id([where.station_id for _, where, _ in parsed])
+    last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
         offset_ms = 0
@@ -102,6 +104,9 @@ def process_batch(
                 )
                 if checked.event_id:
                     answer.append((checked.event_id, checked))
+                continue
+            if _held_back(checked.station_seq, batch.oldest_pending_seq, where, last_seq):
+                outcome.held += 1
                 continue
             occurred = checked.occurred_at
             answer.append((checked.event_id, len(rows)))
@@ -154,6 +159,23 @@ def process_batch(
                 outcome.duplicate += 1
         outcome.receipts[topic] = receipt_batch
     return outcome
+
+
+def _held_back(
+    seq: int, oldest_pending: int, where: topics.StationTopic, last_seq: dict[str, int]
+) -> bool:
+    """Keep a station's events in order: hold back one that would jump over a pending gap.
+
+    Every position below ``oldest_pending`` was receipted, and the hub has seen
+    every position up to ``last``; a gap between them is still on its way (lost
+    with a broker, or published before this hub subscribed). A held-back event
+    gets no receipt, so the station re-sends it, oldest first, after its timeout.
+    """
+    last = last_seq.get(where.station_id, 0)
+    if oldest_pending and seq > max(last, oldest_pending - 1) + 1:
+        return True
+    last_seq[where.station_id] = max(last, seq)
+    return False
 
 
 def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> QuarantineRow:

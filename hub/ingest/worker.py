@@ -161,6 +161,7 @@ class IngestWorker:
             self._metrics.accepted.inc(outcome.accepted)
             self._metrics.duplicate.inc(outcome.duplicate)
             self._metrics.rejected.inc(outcome.rejected)
+            self._metrics.held.inc(outcome.held)
             self._metrics.quarantined.inc(outcome.quarantined)
             for topic, receipts in outcome.receipts.items():
                 info = self._client.publish(topic, receipts.SerializeToString(), qos=1)

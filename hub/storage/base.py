@@ -178,6 +178,10 @@ class Store(Protocol):
 
     def stations_by_id(self, station_ids: Sequence[str]) -> Mapping[str, Station]: ...
 
+    def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:
+        """Highest ``station_seq`` stored per station (0 when none): the ordering gate's state."""
+        ...
+
     def update_station_state(self, update: StationStateUpdate) -> bool:
         """Apply a state message if the station is known and it is newer; True if applied."""
         ...

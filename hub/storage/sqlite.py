@@ -184,6 +184,17 @@ class SQLiteStore:
         )
         return {row[0]: _station(row) for row in cur}
 
+    def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:
+        conn = self._conn()
+        return {
+            sid: int(
+                conn.execute(
+                    "SELECT COALESCE(MAX(station_seq), 0) FROM events WHERE station_id = ?", (sid,)
+                ).fetchone()[0]
+            )
+            for sid in dict.fromkeys(station_ids)
+        }
+
     def update_station_state(self, update: StationStateUpdate) -> bool:
         with self._write() as conn:
             cur = conn.execute(

@@ -192,10 +192,6 @@ class Agent(Process):
             time.sleep(0.1)
         raise TimeoutError(f"agent did not start:\n{self.log_tail()}")
 
-    def kill(self) -> None:
-        self.close_channel()
-        super().kill()
-
     def stop(self) -> None:
         self.close_channel()
         super().stop()
@@ -231,11 +227,16 @@ def vitals_request(case_id: str, n: int) -> agent_pb2.RecordEventRequest:
 
 
 def record_burst(
-    agent: Agent, count: int, case_id: str = "CASE-E2E", concurrency: int = 32
+    agent: Agent,
+    count: int,
+    case_id: str = "CASE-E2E",
+    concurrency: int = 32,
+    stop_on_failure: bool = False,
 ) -> tuple[list[str], int]:
     """Record ``count`` events through gRPC, ``concurrency`` calls at a time.
 
-    Returns the event ids the agent acknowledged and the number of failed calls.
+    Returns the event ids the agent acknowledged and the number of failed calls;
+    with ``stop_on_failure`` no new call starts after one failed (agent killed).
     """
     stub = agent.stub()
     acknowledged: list[str] = []
@@ -251,6 +252,8 @@ def record_burst(
             acknowledged.append(head.result().event_id)
         except grpc.RpcError:
             failed += 1
+            if stop_on_failure:
+                count = sent
     return acknowledged, failed
 
 

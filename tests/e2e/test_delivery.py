@@ -66,7 +66,7 @@ def test_agent_killed_mid_burst_loses_nothing_and_duplicates_nothing(
     done = threading.Event()
 
     def burst() -> None:
-        ids, _failed = record_burst(agent, 100_000, concurrency=16)
+        ids, _failed = record_burst(agent, 100_000, concurrency=16, stop_on_failure=True)
         acknowledged.extend(ids)
         done.set()
 
@@ -79,6 +79,7 @@ def test_agent_killed_mid_burst_loses_nothing_and_duplicates_nothing(
     killed_with = len(acknowledged)
     assert killed_with < 100_000, "the burst ended before the kill; the test proved nothing"
 
+    agent.close_channel()
     agent.start()
     wait_until(lambda: _drained(agent), 60, "outbox drained after restart")
     stored = hub.stored("station-k")
