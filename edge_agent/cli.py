@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -69,6 +68,8 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
 @app.command()
 def status(config: ConfigOption = None) -> None:
     """Show the running agent's status / Muestra el estado del agente."""
+    import httpx
+
     settings = _settings(config)
     host = f"[{settings.http_host}]" if ":" in settings.http_host else settings.http_host
     url = f"http://{host}:{settings.http_port}/v1/status"
@@ -101,6 +102,21 @@ def status(config: ConfigOption = None) -> None:
     for d in data["devices"]:
         devices.add_row(d["device_id"], d["driver"], d["state"], d["model"], d["detail"])
     console.print(devices)
+
+
+@app.command()
+def identity(config: ConfigOption = None) -> None:
+    """Print the station's public key for registration at the hub.
+
+    Imprime la clave pública de la estación para registrarla en el hub.
+    """
+    from edge_agent.identity import StationIdentity
+
+    settings = _settings(config)
+    station = StationIdentity.load_or_create(
+        settings.data_dir, settings.tls_key_file, settings.tls_cert_file
+    )
+    typer.echo(station.public_key_pem, nl=False)
 
 
 if __name__ == "__main__":

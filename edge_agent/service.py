@@ -13,6 +13,7 @@ from edge_agent.api import create_app
 from edge_agent.api.deps import Services
 from edge_agent.devices import DeviceManager
 from edge_agent.grpc_server import AgentServicer, GrpcServer
+from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
 from edge_agent.services import RecordService, StatusService, VitalsService
@@ -38,6 +39,9 @@ class AgentService:
     def __init__(self, settings: AgentSettings) -> None:
         self.settings = settings
         self.metrics = AgentMetrics()
+        self.identity = StationIdentity.load_or_create(
+            settings.data_dir, settings.tls_key_file, settings.tls_cert_file
+        )
         self.outbox = Outbox(
             settings.outbox_path,
             limit_bytes=settings.outbox_limit_bytes,
@@ -77,7 +81,8 @@ class AgentService:
         sock = _bind(s.http_host, s.http_port)
         self.http_port = int(sock.getsockname()[1])
         app = create_app(
-            Services(self.record, self.vitals, self.status, self.metrics), s.allowed_origins
+            Services(self.record, self.vitals, self.status, self.metrics, self.identity),
+            s.allowed_origins,
         )
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", server_header=False

@@ -15,6 +15,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from edge_agent.identity import StationIdentity
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings, DeviceConfig
 from hub.service import HubService
@@ -38,10 +39,15 @@ def _demo_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _ensure_station(hub: httpx.Client) -> None:
+def _ensure_station(hub: httpx.Client, agent_dir: Path) -> None:
     response = hub.post("/v1/stations", json={"station_id": STATION_ID, "unit_id": UNIT_ID})
     if response.status_code not in (200, 201, 409):
         response.raise_for_status()
+    # The station's attestation key (made on the PC, only its public half leaves).
+    identity = StationIdentity.load_or_create(agent_dir)
+    hub.put(
+        f"/v1/stations/{STATION_ID}/key", json={"public_key_pem": identity.public_key_pem}
+    ).raise_for_status()
 
 
 def _open_case(hub: httpx.Client) -> None:
@@ -146,7 +152,7 @@ def run_demo(
         hub = httpx.Client(
             base_url=hub_svc.http_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
-        _ensure_station(hub)
+        _ensure_station(hub, data_dir / "agent")
         agent = AgentService(
             AgentSettings(
                 station_id=STATION_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from edge_agent import __version__
-from edge_agent.api import events, metrics, problems, status, vitals
+from edge_agent.api import events, identity, metrics, problems, status, vitals
 from edge_agent.api.deps import Services
 from edge_agent.api.security import LocalOnlyMiddleware
 
@@ -18,7 +18,7 @@ def create_app(services: Services, allowed_origins: list[str]) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for module in (status, events, vitals, metrics):
+    for module in (status, identity, events, vitals, metrics):
         app.include_router(module.router)
     app.add_middleware(LocalOnlyMiddleware, allowed_origins=allowed_origins)
     return app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
 from edge_agent.services import RecordService, StatusService, VitalsService
 
@@ -16,6 +17,7 @@ class Services:
     vitals: VitalsService
     status: StatusService
     metrics: AgentMetrics
+    identity: StationIdentity
 
 
 def services(request: Request) -> Services:
@@ -36,3 +38,7 @@ def status_service(request: Request) -> StatusService:
 
 def agent_metrics(request: Request) -> AgentMetrics:
     return services(request).metrics
+
+
+def station_identity(request: Request) -> StationIdentity:
+    return services(request).identity

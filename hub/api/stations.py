@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel
 
 from hub.api.deps import Caller, Ops, StoreDep, require
 from hub.api.models import StationIn, StationOut
 from hub.api.problems import ApiError
 from hub.ingest.timefmt import now_iso
+from hub.storage.keys import BadPublicKey
 from hub.tokens import Role
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
@@ -24,6 +26,25 @@ def register(body: StationIn, _caller: Ops, store: StoreDep, response: Response)
     if not created:
         response.status_code = 200
     return StationOut.of(station)
+
+
+class StationKeyIn(BaseModel):
+    public_key_pem: str
+
+
+class StationKeyOut(BaseModel):
+    station_id: str
+    key_sha256: str
+
+
+@router.put("/{station_id}/key", response_model=StationKeyOut)
+def set_key(station_id: str, body: StationKeyIn, _caller: Ops, store: StoreDep) -> StationKeyOut:
+    """Set the public key the station signs its attestations with (ops, or enrollment)."""
+    try:
+        digest = store.set_station_key(station_id, body.public_key_pem, now_iso())
+    except BadPublicKey as exc:
+        raise ApiError(422, "bad_public_key", "Invalid key / Clave no válida", str(exc)) from exc
+    return StationKeyOut(station_id=station_id, key_sha256=digest)
 
 
 @router.post("/{station_id}/retire", response_model=StationOut)

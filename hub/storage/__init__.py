@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from hub.settings import HubSettings
-from hub.storage.base import Store
-from hub.storage.sqlite import SQLiteStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
+    from hub.storage.base import Store
 
 
 def open_store(settings: HubSettings) -> Store:
@@ -14,4 +16,6 @@ def open_store(settings: HubSettings) -> Store:
             f"unsupported database_url {settings.database_url!r}: only sqlite:///path / "
             "database_url no soportada: solo sqlite:///ruta"
         )
+    from hub.storage.sqlite import SQLiteStore  # sqlite-utils only where a store is opened
+
     return SQLiteStore(settings.database_path)

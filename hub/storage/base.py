@@ -178,6 +178,14 @@ class Store(Protocol):
 
     def stations_by_id(self, station_ids: Sequence[str]) -> Mapping[str, Station]: ...
 
+    def set_station_key(self, station_id: str, public_key_pem: str, at: str) -> str:
+        """Record the station's public key (PEM); returns its SHA-256 (hex, of the DER)."""
+        ...
+
+    def station_key(self, station_id: str) -> str | None:
+        """The station's public key (PEM), if one was set."""
+        ...
+
     def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:
         """Highest ``station_seq`` stored per station (0 when none): the ordering gate's state."""
         ...

@@ -91,8 +91,22 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db["api_tokens"].create_index(["name"], index_name="api_tokens_name")
 
 
+def _m2_station_keys(db: sqlite_utils.Database) -> None:
+    # The public key each station signs its attestations with (set at registration or
+    # enrollment); the hub verifies biometric confirmations and simple signatures with it.
+    db["station_keys"].create(
+        {"station_id": str, "public_key_pem": str, "key_sha256": str, "set_at": str},
+        pk="station_id",
+        not_null={"public_key_pem", "key_sha256", "set_at"},
+    )
+
+
+# Numbering: foundation 1-99; each later capability takes its own hundred
+# (fingerprint 100s, signatures 200s, vitals 300s, scans 400s, provisioning 500s,
+# console 600s) so that work landing in parallel never collides.
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
+    (2, _m2_station_keys),
 ]
 
 

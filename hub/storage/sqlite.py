@@ -25,6 +25,7 @@ from hub.storage.base import (
     StationStateUpdate,
     StoredEvent,
 )
+from hub.storage.keys import public_key_sha256
 from hub.storage.payloads import render_payload, render_payload_json
 
 _EVENT_COLUMNS = (
@@ -183,6 +184,33 @@ class SQLiteStore:
             ids,
         )
         return {row[0]: _station(row) for row in cur}
+
+    def set_station_key(self, station_id: str, public_key_pem: str, at: str) -> str:
+        key_sha256 = public_key_sha256(public_key_pem)
+        with self._write() as conn:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM stations WHERE station_id = ?", (station_id,)
+                ).fetchone()
+                is None
+            ):
+                raise NotFound(f"no station {station_id} / no existe la estación {station_id}")
+            conn.execute(
+                "INSERT INTO station_keys (station_id, public_key_pem, key_sha256, set_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(station_id) DO UPDATE SET "
+                "public_key_pem = excluded.public_key_pem, key_sha256 = excluded.key_sha256, "
+                "set_at = excluded.set_at",
+                (station_id, public_key_pem, key_sha256, at),
+            )
+        return key_sha256
+
+    def station_key(self, station_id: str) -> str | None:
+        row = (
+            self._conn()
+            .execute("SELECT public_key_pem FROM station_keys WHERE station_id = ?", (station_id,))
+            .fetchone()
+        )
+        return str(row[0]) if row else None
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:
         conn = self._conn()

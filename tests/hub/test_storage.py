@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.ingest.timefmt import iso_utc
+from hub.storage import schema
 from hub.storage.base import Case, Conflict, EventRow, QuarantineRow
 from hub.storage.sqlite import SQLiteStore
 from protos import events_pb2
@@ -34,15 +35,17 @@ def row(event: events_pb2.Event) -> EventRow:
 def test_migrations_are_idempotent_on_restart(tmp_path: Path) -> None:
     path = tmp_path / "hub.sqlite3"
     first = SQLiteStore(path)
-    assert first.migrate() == 1
+    latest = max(v for v, _ in schema.MIGRATIONS)
+    assert first.migrate() == latest
     first.register_station(STATION, UNIT, "2025-01-01T00:00:00.000000Z")
     first.close()
     again = SQLiteStore(path)
-    assert again.migrate() == 1
+    assert again.migrate() == latest
     assert [s.station_id for s in again.list_stations()] == [STATION]
     again.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    versions = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert versions == [(v,) for v, _ in schema.MIGRATIONS]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
 
