@@ -11,6 +11,7 @@ import uvicorn
 
 from edge_agent.api import create_app
 from edge_agent.api.deps import Services
+from edge_agent.bodies import BodyUploader, LocalBodies
 from edge_agent.devices import DeviceManager
 from edge_agent.grpc_server import AgentServicer, GrpcServer
 from edge_agent.identity import StationIdentity
@@ -50,6 +51,7 @@ class AgentService:
             metrics=self.metrics,
         )
         self.uplink = Uplink(settings, self.outbox, self.metrics)
+        self.bodies = BodyUploader(settings, LocalBodies(settings.data_dir / "bodies"))
         self.record = RecordService(settings, self.outbox)
         self.devices = DeviceManager(settings.devices, self.record.record, settings.device_poll_s)
         self.vitals = VitalsService(self.devices, self.record)
@@ -76,6 +78,7 @@ class AgentService:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.outbox.open()
         self.uplink.start()
+        self.bodies.start()
         self.devices.start()
 
         sock = _bind(s.http_host, s.http_port)
@@ -133,6 +136,7 @@ class AgentService:
         if self._http_thread is not None:
             self._http_thread.join(10)
         self.devices.stop()
+        self.bodies.stop()
         self.uplink.stop()
         self.outbox.close()
         log.info("agent stopped", extra={"station_id": self.settings.station_id})

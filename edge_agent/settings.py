@@ -92,6 +92,17 @@ class AgentSettings(BaseSettings):
         default_factory=list, description="Devices at this station and their drivers."
     )
     device_poll_s: float = Field(default=2.0, gt=0, description="How often device state is read.")
+    hub_url: str | None = Field(
+        default=None,
+        description="Hub API base URL (https://hub:8470) for document bodies; None: kept local.",
+    )
+    hub_token: SecretStr | None = Field(
+        default=None, description="This station's hub API token (role 'station')."
+    )
+    hub_ca_file: Path | None = Field(default=None, description="CA bundle to verify the hub.")
+    body_chunk_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Bytes per resumable upload request."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @field_validator("station_id", "unit_id")

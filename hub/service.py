@@ -61,7 +61,9 @@ class HubService:
         sock.bind((self.settings.http_host, self.settings.http_port))
         self._port = sock.getsockname()[1]  # a free one when http_port is 0
         self._socket = sock
-        app = create_app(self._store, self.metrics, lambda: self.mqtt_connected)
+        app = create_app(
+            self._store, self.metrics, lambda: self.mqtt_connected, settings=self.settings
+        )
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._server_thread = threading.Thread(

@@ -62,6 +62,11 @@ class HubSettings(BaseSettings):
         default=None,
         description="If set, an ops token with this value is ensured at start (demo, first run).",
     )
+    max_body_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1,
+        description="Largest document body (PDF, scan) a station may upload.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @property

@@ -14,6 +14,9 @@ class Role(StrEnum):
     CLINICAL = "clinical"  # a clinical system: opens and reads cases
     OPS = "ops"  # operations: stations, tokens, quarantine, everything
     READONLY = "readonly"  # dashboards: reads cases and stations
+    # A station's agent (the token's name is its station id): uploads document bodies,
+    # fetches what verification needs. Replaced by the station certificate under mTLS.
+    STATION = "station"
 
 
 def token_sha256(token: str) -> str:

@@ -7,13 +7,18 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 import hub
-from hub.api import cases, events, health, problems, stations, tokens
+from hub.api import bodies, cases, events, health, problems, stations, tokens
+from hub.bodies import BodyStore
 from hub.metrics import HubMetrics
+from hub.settings import HubSettings
 from hub.storage.base import Store
 
 
 def create_app(
-    store: Store, metrics: HubMetrics, mqtt_connected: Callable[[], bool] = lambda: False
+    store: Store,
+    metrics: HubMetrics,
+    mqtt_connected: Callable[[], bool] = lambda: False,
+    settings: HubSettings | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Puente hub",
@@ -23,7 +28,11 @@ def create_app(
     app.state.store = store
     app.state.metrics = metrics
     app.state.mqtt_connected = mqtt_connected
+    app.state.settings = settings or HubSettings()
+    app.state.bodies = BodyStore(
+        app.state.settings.data_dir / "bodies", app.state.settings.max_body_bytes
+    )
     problems.install(app)
-    for module in (cases, events, stations, tokens, health):
+    for module in (cases, events, stations, tokens, bodies, health):
         app.include_router(module.router)
     return app

@@ -80,3 +80,4 @@ ALL_ROLES = (Role.CLINICAL, Role.OPS, Role.READONLY)
 Reader = Annotated[Caller, Depends(require(*ALL_ROLES))]
 CaseWriter = Annotated[Caller, Depends(require(Role.CLINICAL, Role.OPS))]
 Ops = Annotated[Caller, Depends(require(Role.OPS))]
+StationCaller = Annotated[Caller, Depends(require(Role.STATION))]

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.metrics import HubMetrics
+from hub.settings import HubSettings
 from hub.storage.sqlite import SQLiteStore
 from hub.tokens import Role, create_token
 from tests.hub.events import STATION, UNIT
@@ -27,8 +28,9 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 @pytest.fixture
-def client(store: SQLiteStore) -> Iterator[TestClient]:
-    with TestClient(create_app(store, HubMetrics())) as c:
+def client(store: SQLiteStore, tmp_path: Path) -> Iterator[TestClient]:
+    settings = HubSettings(data_dir=tmp_path / "hub-data")
+    with TestClient(create_app(store, HubMetrics(), settings=settings)) as c:
         yield c
 
 
