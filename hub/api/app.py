@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 import hub
-from hub.api import bodies, cases, events, health, problems, stations, tokens
+from hub.api import bodies, cases, documents, events, health, problems, stations, tokens
 from hub.bodies import BodyStore
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
@@ -33,6 +33,6 @@ def create_app(
         app.state.settings.data_dir / "bodies", app.state.settings.max_body_bytes
     )
     problems.install(app)
-    for module in (cases, events, stations, tokens, bodies, health):
+    for module in (cases, events, documents, stations, tokens, bodies, health):
         app.include_router(module.router)
     return app

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+if TYPE_CHECKING:
+    from hub.storage.documents import DocumentRevision
 
 
 class StoreError(Exception):
@@ -184,6 +188,23 @@ class Store(Protocol):
 
     def station_key(self, station_id: str) -> str | None:
         """The station's public key (PEM), if one was set."""
+        ...
+
+    def list_documents(
+        self,
+        *,
+        case_id: str | None = None,
+        document_type: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> Page[DocumentRevision]:
+        """Document revisions (signed and scanned) newest first, filtered."""
+        ...
+
+    def document_revisions(self, document_id: str) -> list[DocumentRevision]:
+        """A document's revisions in signing order."""
         ...
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:

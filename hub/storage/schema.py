@@ -101,12 +101,19 @@ def _m2_station_keys(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m3_documents(db: sqlite_utils.Database) -> None:
+    from hub.storage.documents import create_table
+
+    create_table(db.conn)
+
+
 # Numbering: foundation 1-99; each later capability takes its own hundred
 # (fingerprint 100s, signatures 200s, vitals 300s, scans 400s, provisioning 500s,
 # console 600s) so that work landing in parallel never collides.
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
+    (3, _m3_documents),
 ]
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hub.storage import cursors, schema
+from hub.storage import cursors, documents, projections, schema
 from hub.storage.base import (
     ApiToken,
     Case,
@@ -25,6 +25,7 @@ from hub.storage.base import (
     StationStateUpdate,
     StoredEvent,
 )
+from hub.storage.documents import DocumentRevision
 from hub.storage.keys import public_key_sha256
 from hub.storage.payloads import render_payload, render_payload_json
 
@@ -150,6 +151,7 @@ class SQLiteStore:
                     )
                 )
             conn.executemany(_INSERT_EVENT, rows)
+            projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
             conn.executemany(
                 _INSERT_QUARANTINE,
                 [
@@ -211,6 +213,29 @@ class SQLiteStore:
             .fetchone()
         )
         return str(row[0]) if row else None
+
+    def list_documents(
+        self,
+        *,
+        case_id: str | None = None,
+        document_type: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> Page[DocumentRevision]:
+        return documents.list_documents(
+            self._conn(),
+            case_id=case_id,
+            document_type=document_type,
+            since=since,
+            until=until,
+            limit=limit,
+            before=before,
+        )
+
+    def document_revisions(self, document_id: str) -> list[DocumentRevision]:
+        return documents.revisions(self._conn(), document_id)
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> Mapping[str, int]:
         conn = self._conn()

@@ -1,0 +1,41 @@
+"""Read models kept in step with ingest: each projection sees the new events of a commit.
+
+A projection runs inside the ingest transaction, so a read model (documents,
+readings, confirmations) is never ahead of or behind the events it is made
+from. It must be fast and must not raise on a payload it can't use: it logs
+and skips. Register one per payload kind in ``PROJECTIONS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from hub.storage.base import EventRow
+
+log = logging.getLogger(__name__)
+
+Projection = Callable[[sqlite3.Connection, Sequence[EventRow]], None]
+
+
+def _documents(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+    from hub.storage.documents import project_documents
+
+    project_documents(conn, rows)
+
+
+PROJECTIONS: dict[str, list[Projection]] = {
+    "signed_document": [_documents],
+    "scanned_document": [_documents],
+}
+
+
+def apply(conn: sqlite3.Connection, new_rows: Sequence[EventRow]) -> None:
+    by_kind: dict[str, list[EventRow]] = {}
+    for row in new_rows:
+        if row.kind in PROJECTIONS:
+            by_kind.setdefault(row.kind, []).append(row)
+    for kind, rows in by_kind.items():
+        for projection in PROJECTIONS[kind]:
+            projection(conn, rows)
