@@ -32,17 +32,10 @@ UNIT = "unit-bench"
 
 
 def _event(case_id: str, n: int) -> Any:
-    from protos import events_pb2
+    """The same clinical fact the end-to-end tests record."""
+    from tests.e2e.processes import vitals_request
 
-    event = events_pb2.Event(case_id=case_id, patient_id="1234567890101", device_id="monitor-1")
-    reading = event.vital_signs.readings.add()
-    reading.mdc_code = 150456
-    reading.mdc_refid = "MDC_PULS_OXIM_SAT_O2"
-    reading.value = 90 + n % 10
-    reading.unit = "%"
-    reading.measured_at.GetCurrentTime()
-    event.vital_signs.mode = "spot"
-    return event
+    return vitals_request(case_id, n).event
 
 
 def _built_event(station_id: str, n: int) -> Any:

@@ -52,7 +52,10 @@ class HubSettings(BaseSettings):
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Most events per commit.")
     ingest_batch_wait_ms: int = Field(
-        default=20, ge=0, description="Longest wait to fill a batch before committing."
+        default=0,
+        ge=0,
+        description="Longest wait to fill a batch before committing. 0: commit what has "
+        "queued; batches then grow by themselves while a commit is under way.",
     )
     max_clock_skew_s: int = Field(
         default=366 * 24 * 3600,
