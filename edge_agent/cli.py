@@ -119,5 +119,43 @@ def identity(config: ConfigOption = None) -> None:
     typer.echo(station.public_key_pem, nl=False)
 
 
+@app.command()
+def enroll(
+    hub: Annotated[str, typer.Option("--hub", help="Hub URL / URL del hub")],
+    code: Annotated[str, typer.Option("--code", help="Enrollment code / Código de inscripción")],
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Agent data dir / Directorio de datos")
+    ] = Path("puente-data/agent"),
+    config_out: Annotated[
+        Path, typer.Option("--config-out", help="Agent TOML to write / TOML a escribir")
+    ] = Path("agent.toml"),
+    hub_ca: Annotated[
+        Path | None, typer.Option("--hub-ca", help="CA of the hub's HTTPS / CA del hub")
+    ] = None,
+    http_port: Annotated[int | None, typer.Option("--http-port")] = None,
+    grpc_port: Annotated[int | None, typer.Option("--grpc-port")] = None,
+) -> None:
+    """Enroll this PC as a station (the key never leaves it).
+
+    Inscribe esta PC como estación (la clave privada no sale de ella).
+    """
+    from edge_agent.enroll import EnrollmentError
+    from edge_agent.enroll import enroll as do_enroll
+
+    extra = {k: v for k, v in (("http_port", http_port), ("grpc_port", grpc_port)) if v is not None}
+    try:
+        done = do_enroll(hub, code, data_dir, config_out, hub_ca, extra)
+    except EnrollmentError as exc:
+        console.print(
+            f"[red]enrollment refused / inscripción rechazada ({exc.code}):[/red] {exc.reason}"
+        )
+        raise typer.Exit(1) from exc
+    console.print(
+        f"enrolled / inscrita: station {done.station_id} (unit {done.unit_id}), broker "
+        f"{done.broker_url}, certificate valid until / vigente hasta {done.certificate_not_after}; "
+        f"config {done.config_file}"
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -101,6 +101,23 @@ class DeviceManager:
                 except Exception:  # a driver failing to close must not stop the agent
                     log.exception("closing %s failed", slot.device_id)
 
+    def reconfigure(
+        self, configs: list[DeviceConfig], poll_s: float | None = None, start: bool = True
+    ) -> None:
+        """Replace the device set (remote config): close the old drivers, load the new ones.
+
+        Only the devices and their poller restart; the outbox and the uplink are untouched.
+        """
+        self.stop()
+        self._stop = threading.Event()
+        self._slots = {
+            c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
+        }
+        if poll_s is not None:
+            self._poll_s = poll_s
+        if start:
+            self.start()
+
     def get(self, device_id: str) -> DeviceSlot:
         slot = self._slots.get(device_id)
         if slot is None:
@@ -126,6 +143,27 @@ class DeviceManager:
             )
             for s in self._slots.values()
         ]
+
+    def refresh(self, device_id: str, *, force: bool = False, held: bool = False) -> None:
+        """Read one device's health now (a use case just saw it fail or recover); record it.
+
+        Recorded when the state or error code changed, or always with ``force`` (a scanner's
+        jam, empty feeder or open cover is each a DeviceStatus, even in the same state).
+        ``held``: the caller holds the slot's lock (so the poller cannot report it twice).
+        """
+        slot = self.get(device_id)
+        if slot.device is None:
+            return
+        if held:
+            health = self._health(slot.device)
+        else:
+            with slot.lock:
+                health = self._health(slot.device)
+        state = _STATE[health.health]
+        changed = (state, health.error_code) != (slot.state, slot.error_code)
+        self._set(slot, state, health.error_code, health.detail)
+        if changed or force or slot.state != slot.reported:
+            self._report(slot)
 
     def poll_once(self) -> None:
         """Read every device's health once; record a DeviceStatus for each change."""

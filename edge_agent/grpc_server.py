@@ -89,9 +89,8 @@ class GrpcServer:
         agent_pb2_grpc.add_AgentServicer_to_server(servicer, self.server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
+        # Services listed by reflection; capability services append their names before start().
+        self.reflected = [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME]
         bind_host = f"[{host}]" if ":" in host else host
         self.port = self.server.add_insecure_port(f"{bind_host}:{port}")
         if self.port == 0:
@@ -99,6 +98,7 @@ class GrpcServer:
         self.host = host
 
     def start(self) -> None:
+        reflection.enable_server_reflection(tuple(self.reflected), self.server)
         self.server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

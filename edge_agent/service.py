@@ -11,14 +11,28 @@ import uvicorn
 
 from edge_agent.api import create_app
 from edge_agent.api.deps import Services
+from edge_agent.audit import AuditLog
+from edge_agent.biometrics.grpc_service import FingerprintServicer
+from edge_agent.biometrics.service import FingerprintService
+from edge_agent.biometrics.templates import TemplateSource
 from edge_agent.bodies import BodyUploader, LocalBodies
 from edge_agent.devices import DeviceManager
+from edge_agent.grpc_scanning import register as register_scanning
 from edge_agent.grpc_server import AgentServicer, GrpcServer
+from edge_agent.grpc_vitals import SERVICE_NAME as VITALS_SERVICE_NAME
+from edge_agent.grpc_vitals import register as register_vitals
 from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
+from edge_agent.pairing import PairingStore
+from edge_agent.ratelimit import RateLimiter
+from edge_agent.remote_config import RemoteConfig
 from edge_agent.services import RecordService, StatusService, VitalsService
+from edge_agent.services.scan import ScanService
+from edge_agent.services.streaming import StreamService
 from edge_agent.settings import AgentSettings
+from edge_agent.signing.grpc_service import register as register_signing
+from edge_agent.signing.service import SigningService
 from edge_agent.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -32,6 +46,12 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+def _installed_drivers() -> set[str]:
+    from drivers.base import available_drivers
+
+    return set(available_drivers())
 
 
 class AgentService:
@@ -55,7 +75,38 @@ class AgentService:
         self.record = RecordService(settings, self.outbox)
         self.devices = DeviceManager(settings.devices, self.record.record, settings.device_poll_s)
         self.vitals = VitalsService(self.devices, self.record)
+        self.scan = ScanService(self.devices, self.record, self.bodies.submit)
+        self.streams = StreamService(self.devices, self.record)
+        self.signing = SigningService(
+            settings.signing,
+            self.devices,
+            self.record,
+            self.bodies,
+            identity=self.identity,
+            jobs_dir=settings.data_dir / "signing",
+        )
         self.status = StatusService(settings, self.outbox, self.uplink, self.devices)
+        self.fingerprint = FingerprintService(
+            settings.fingerprint,
+            self.devices,
+            self.record,
+            self.identity,
+            TemplateSource(settings.fingerprint, settings.data_dir / "fp-templates.sqlite3"),
+            settings.data_dir / "fingerprint-images",
+        )
+        self.remote_config = RemoteConfig(
+            settings, self.devices, self.uplink.publish_state, _installed_drivers
+        )
+        self.uplink.on_config = self.remote_config.submit
+        self.uplink.config_status = self.remote_config.status
+        self.audit = AuditLog(settings.data_dir / "audit.log")
+        self.pairings = PairingStore(
+            settings.data_dir / "pairings.sqlite3",
+            code_ttl_s=settings.pairing_code_ttl_s,
+            max_failures=settings.pairing_max_failures,
+            lockout_s=settings.pairing_lockout_s,
+        )
+        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.http_port = 0
         self.grpc_port = 0
         self._http: uvicorn.Server | None = None
@@ -77,6 +128,8 @@ class AgentService:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.outbox.open()
+        self.remote_config.load_saved()  # before the devices start: they follow the config
+        self.remote_config.start()
         self.uplink.start()
         self.bodies.start()
         self.devices.start()
@@ -84,9 +137,22 @@ class AgentService:
         sock = _bind(s.http_host, s.http_port)
         self.http_port = int(sock.getsockname()[1])
         app = create_app(
-            Services(self.record, self.vitals, self.status, self.metrics, self.identity),
+            Services(
+                self.record,
+                self.vitals,
+                self.status,
+                self.metrics,
+                self.identity,
+                fingerprint=self.fingerprint,
+                scan=self.scan,
+                signing=self.signing,
+            ),
             s.allowed_origins,
+            pairings=self.pairings,
+            limiter=self.limiter,
+            audit=self.audit,
         )
+        app.state.vitals_streams = self.streams
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", server_header=False
         )
@@ -98,6 +164,11 @@ class AgentService:
 
         self._grpc = GrpcServer(AgentServicer(self.record, self.status), s.http_host, s.grpc_port)
         self.grpc_port = self._grpc.port
+        register_vitals(self._grpc.server, self.vitals, self.streams)
+        self._grpc.reflected.append(VITALS_SERVICE_NAME)
+        FingerprintServicer(self.fingerprint).register(self._grpc.server)
+        register_scanning(self._grpc.server, self.scan)
+        register_signing(self._grpc.server, self.signing, lambda: self.http_url)
         self._grpc.start()
         self._started = True
         log.info(
@@ -135,10 +206,15 @@ class AgentService:
             self._grpc.stop()
         if self._http_thread is not None:
             self._http_thread.join(10)
+        self.remote_config.stop()
+        self.streams.stop_all()
         self.devices.stop()
+        self.fingerprint.templates.close()
         self.bodies.stop()
         self.uplink.stop()
         self.outbox.close()
+        self.pairings.close()
+        self.signing.close()
         log.info("agent stopped", extra={"station_id": self.settings.station_id})
 
     def __enter__(self) -> AgentService:

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.signing.settings import SigningSettings
 from protos.topics import check_id
 
 
@@ -60,6 +62,20 @@ class AgentSettings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Web origins allowed to call the local API, e.g. https://medi.igss.gob.gt.",
+    )
+
+    rate_limit_per_s: float = Field(
+        default=20.0, gt=0, description="Requests per second allowed to each web origin."
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Burst allowed per web origin.")
+    pairing_code_ttl_s: float = Field(
+        default=120.0, gt=0, description="How long a pairing code waits for the user."
+    )
+    pairing_max_failures: int = Field(
+        default=5, ge=1, description="Refused or expired pairings before an origin is locked out."
+    )
+    pairing_lockout_s: float = Field(
+        default=900.0, gt=0, description="How long a locked-out origin may not ask to pair."
     )
 
     outbox_limit_bytes: int = Field(
@@ -104,6 +120,12 @@ class AgentSettings(BaseSettings):
         default=256 * 1024, ge=1024, description="Bytes per resumable upload request."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    signing: SigningSettings = Field(
+        default_factory=SigningSettings, description="Document signing (PAdES, TSA, B-LT)."
+    )
+    fingerprint: FingerprintSettings = Field(
+        default_factory=FingerprintSettings, description="Fingerprint enrollment and verification."
+    )
 
     @field_validator("station_id", "unit_id")
     @classmethod

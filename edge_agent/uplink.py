@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,6 +67,11 @@ class Uplink:
         self.events_topic = topics.events(unit, station)
         self.receipts_topic = topics.receipts(unit, station)
         self.state_topic = topics.state(unit, station)
+        self.config_topic = topics.config(unit, station)
+        # Remote config (edge_agent.remote_config): where config payloads go, and what the
+        # state message reports as the applied version and the last refusal.
+        self.on_config: Callable[[bytes], None] | None = None
+        self.config_status: Callable[[], tuple[int, str]] = lambda: (0, "")
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -113,6 +119,15 @@ class Uplink:
     def wake(self) -> None:
         self._wake.set()
 
+    def publish_state(self) -> None:
+        """Publish the retained online state now (e.g. after a remote config was handled)."""
+        with self._lock:
+            connected = self._connected
+        if connected:
+            self.client.publish(
+                self.state_topic, self._state_payload(online=True), qos=1, retain=True
+            )
+
     def state(self) -> LinkState:
         with self._lock:
             return LinkState(
@@ -154,7 +169,10 @@ class Uplink:
 
     def _state_payload(self, online: bool) -> bytes:
         depth = self.outbox.depth()[0] if online else 0
+        config_version, config_error = self.config_status()
         return events_pb2.StationState(
+            config_version=config_version,
+            config_error=config_error,
             station_id=self.settings.station_id,
             unit_id=self.settings.unit_id,
             online=online,
@@ -172,7 +190,7 @@ class Uplink:
             # of older events the dead broker had acknowledged but lost; the sender re-sends
             # everything in flight itself, oldest first, so the hub sees outbox order.
             client.drop_out_messages()
-            client.subscribe(self.receipts_topic, qos=1)
+            client.subscribe([(self.receipts_topic, 1), (self.config_topic, 1)])
             client.publish(self.state_topic, self._state_payload(online=True), qos=1, retain=True)
             with self._lock:
                 self._connected = True
@@ -197,6 +215,10 @@ class Uplink:
             log.warning("disconnected from %s: %s", self.address, reason_code)
 
     def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
+        if message.topic == self.config_topic:
+            if self.on_config is not None:
+                self.on_config(message.payload)
+            return
         batch = events_pb2.ReceiptBatch()
         try:
             batch.ParseFromString(message.payload)

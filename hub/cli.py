@@ -26,6 +26,8 @@ token_app = typer.Typer(help="API tokens / tokens de la API.", no_args_is_help=T
 station_app = typer.Typer(help="Stations / estaciones.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(station_app, name="station")
+user_app = typer.Typer(help="Console users / usuarios de la consola.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 ConfigOption = Annotated[
     Path | None,
@@ -147,6 +149,80 @@ def station_list(config: ConfigOption = None) -> None:
             f"\t{s.clock_offset_ms if s.clock_offset_ms is not None else '-'}"
             f"\t{s.outbox_depth if s.outbox_depth is not None else '-'}\t{s.event_count}"
             f"\t{s.retired_at or '-'}"
+        )
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    role: Annotated[str, typer.Option("--role", help="ops | clinician")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="Password / contraseña",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PUENTE_HUB_USER_PASSWORD",
+            help="Asked for if not given (or PUENTE_HUB_USER_PASSWORD).",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Add a console user; only a scrypt hash of the password is stored."""
+    from hub.web.auth import LocalUsers, WeakPassword, WebRole
+
+    try:
+        web_role = WebRole(role)
+    except ValueError as exc:
+        typer.echo("role must be ops or clinician / el rol debe ser ops o clinician", err=True)
+        raise typer.Exit(2) from exc
+    store = _store(config)
+    try:
+        LocalUsers(store).add(name, web_role, password)
+    except (WeakPassword, Conflict, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(f"user {name} ({web_role.value}) added / usuario {name} creado")
+
+
+@app.command("broker-config")
+def broker_config(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the broker's files.")],
+    port: Annotated[int, typer.Option(help="TLS listener port.")] = 8883,
+    bind: Annotated[str, typer.Option(help="Listen address (empty: all).")] = "",
+    hostname: Annotated[
+        list[str] | None,
+        typer.Option(help="Broker host names for its certificate (repeat); default localhost."),
+    ] = None,
+    persistence_dir: Annotated[
+        Path | None, typer.Option(help="Mosquitto persistence folder (empty: off).")
+    ] = None,
+    run_as: Annotated[str, typer.Option(help="Mosquitto `user` line (empty: its default).")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Write mosquitto.conf, acl, ca.pem, crl.pem and a broker certificate into OUT.
+
+    Escribe la configuración de Mosquitto (TLS mutuo, CRL, ACL por estación) en OUT.
+    """
+    from hub.fleet import FleetService
+
+    settings = _settings(config)
+    store = _store(config)
+    try:
+        files = FleetService(settings, store).write_broker_config(
+            out, port, bind, hostname or None, persistence_dir, run_as or None
+        )
+    finally:
+        store.close()
+    for path in (files.conf, files.acl, files.ca, files.crl, files.cert, files.key):
+        typer.echo(str(path))
+    if settings.broker_dir is None or settings.broker_dir.resolve() != files.directory:
+        typer.echo(
+            f'set broker_dir = "{files.directory}" in the hub\'s config so that it keeps the '
+            "CRL and ACL up to date / configure broker_dir para que el hub los mantenga",
+            err=True,
         )
 
 

@@ -10,12 +10,17 @@ import time
 import uvicorn
 
 from hub.api.app import create_app
+from hub.bodies import BodyStore
 from hub.ingest.worker import IngestWorker
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
+from hub.signatures.worker import SignatureValidator, load_roots
 from hub.storage import open_store
 from hub.storage.base import Store
+from hub.storage.biometrics import VaultingStore, open_vault
+from hub.storage.signatures import SQLiteSignatures
 from hub.tokens import Role, ensure_token
+from hub.vitals.service import VitalsHub
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +29,10 @@ class HubService:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         self.metrics = HubMetrics()
-        self._store: Store = open_store(settings)
+        key = settings.fingerprint_key.get_secret_value() if settings.fingerprint_key else None
+        self._store: Store = VaultingStore(  # type: ignore[assignment]
+            open_store(settings), open_vault(settings.database_path, key, settings.data_dir)
+        )
         self._worker: IngestWorker | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
@@ -53,6 +61,24 @@ class HubService:
                 self._store, self.settings.bootstrap_token.get_secret_value(), "bootstrap", Role.OPS
             )
         self._worker = IngestWorker(self.settings, self._store, self.metrics)
+        self.vitals = VitalsHub(self.settings.database_path)  # readings per case, live feed
+        self.vitals.start()
+        self._worker.on_commit.append(self.vitals.on_commit)
+        self.signatures = SignatureValidator(  # validates signed PDFs after ingest, not in it
+            SQLiteSignatures(self.settings.database_path),
+            BodyStore(self.settings.data_dir / "bodies", self.settings.max_body_bytes),
+            load_roots(self.settings.signature_trust_roots),
+            self.settings.signature_poll_s,
+        )
+        self.signatures.start()
+        self._worker.on_commit.append(self.signatures.wake)
+        from hub.fleet import FleetService  # provisioning: CA, enrollment, remote config
+
+        self.fleet = FleetService(self.settings, self._store)
+        self.fleet.write_broker_files()
+        self.fleet.publish = self._worker.publish
+        self._worker.on_state = self.fleet.on_state
+        self._worker.on_connected = self.fleet.republish_all
         self._worker.start()
 
         family = socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET
@@ -64,6 +90,8 @@ class HubService:
         app = create_app(
             self._store, self.metrics, lambda: self.mqtt_connected, settings=self.settings
         )
+        app.state.fleet = self.fleet
+        app.state.vitals = self.vitals
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._server_thread = threading.Thread(
@@ -101,5 +129,9 @@ class HubService:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+        if getattr(self, "signatures", None) is not None:
+            self.signatures.stop()
         self._store.close()
+        if getattr(self, "vitals", None) is not None:
+            self.vitals.close()
         log.info("hub stopped")

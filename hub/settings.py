@@ -71,6 +71,59 @@ class HubSettings(BaseSettings):
         description="Largest document body (PDF, scan) a station may upload.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    signature_trust_roots: list[Path] = Field(
+        default_factory=list,
+        description="Root certificates (PEM/DER) signatures on documents must chain to.",
+    )
+    signature_poll_s: float = Field(
+        default=0.5, gt=0, description="How often the validator looks for new signed revisions."
+    )
+    fingerprint_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of the 32-byte key enrolled templates are encrypted with; "
+        "empty: made once in data_dir/fingerprint-vault.key.",
+    )
+    biometric_required_steps: list[str] = Field(
+        default_factory=lambda: ["admission"],
+        description="Case steps that need a fingerprint confirmation (docs/fingerprint.md).",
+    )
+
+    # -- provisioning (docs/provisioning.md) --
+    pki_dir: Path | None = Field(
+        default=None, description="Station CA and config signing key; empty: data_dir/pki."
+    )
+    broker_dir: Path | None = Field(
+        default=None,
+        description="Where the hub writes the broker's CRL and ACL (and, by `puente hub "
+        "broker-config`, its config); empty: pki_dir/broker.",
+    )
+    station_broker_url: str = Field(
+        default="", description="Broker URL handed to stations at enrollment; empty: broker_url."
+    )
+    station_cert_days: int = Field(default=825, ge=1, description="Station certificate lifetime.")
+    enrollment_code_ttl_s: int = Field(
+        default=4 * 3600, ge=60, description="How long an enrollment code may be used."
+    )
+    broker_reload_pid_file: Path | None = Field(
+        default=None,
+        description="Mosquitto's pid file: the hub sends SIGHUP after rewriting the CRL/ACL.",
+    )
+    broker_reload_command: str = Field(
+        default="", description="Or a command that reloads the broker (e.g. systemctl reload)."
+    )
+    broker_hub_identities: list[str] = Field(
+        default_factory=lambda: ["hub:puente-hub"],
+        description="Certificate CNs of the hub's MQTT clients (full access in the ACL).",
+    )
+    # -- web console (docs/provisioning.md, "Ops console") --
+    web_session_key_file: Path | None = Field(
+        default=None,
+        description="Key that signs console session cookies; empty: data_dir/web-session.key "
+        "(made once). Hub processes behind one load balancer must share it.",
+    )
+    web_session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="How long a console sign-in lasts."
+    )
 
     @property
     def database_path(self) -> Path:

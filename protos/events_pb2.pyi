@@ -272,20 +272,34 @@ class SignerInfo(_message.Message):
     def __init__(self, subject: _Optional[str] = ..., issuer: _Optional[str] = ..., serial: _Optional[str] = ..., cert_sha256: _Optional[bytes] = ..., role: _Optional[str] = ..., signed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[SignatureLevel, str]] = ...) -> None: ...
 
 class SignedDocument(_message.Message):
-    __slots__ = ("document_type", "body", "signer", "previous_sha256", "document_id", "requested_by_origin")
+    __slots__ = ("document_type", "body", "signer", "previous_sha256", "document_id", "requested_by_origin", "simple_signature")
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_SHA256_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_BY_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SIMPLE_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     document_type: str
     body: BodyRef
     signer: SignerInfo
     previous_sha256: bytes
     document_id: str
     requested_by_origin: str
-    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., signer: _Optional[_Union[SignerInfo, _Mapping]] = ..., previous_sha256: _Optional[bytes] = ..., document_id: _Optional[str] = ..., requested_by_origin: _Optional[str] = ...) -> None: ...
+    simple_signature: SimpleSignature
+    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., signer: _Optional[_Union[SignerInfo, _Mapping]] = ..., previous_sha256: _Optional[bytes] = ..., document_id: _Optional[str] = ..., requested_by_origin: _Optional[str] = ..., simple_signature: _Optional[_Union[SimpleSignature, _Mapping]] = ...) -> None: ...
+
+class SimpleSignature(_message.Message):
+    __slots__ = ("statement", "station_signature", "signature_algorithm", "station_key_sha256")
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    STATION_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    STATION_KEY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    statement: bytes
+    station_signature: bytes
+    signature_algorithm: str
+    station_key_sha256: bytes
+    def __init__(self, statement: _Optional[bytes] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_key_sha256: _Optional[bytes] = ...) -> None: ...
 
 class ScannedDocument(_message.Message):
     __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped")
@@ -348,17 +362,21 @@ class ReceiptBatch(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StationState(_message.Message):
-    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth")
+    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     OUTBOX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_ERROR_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     unit_id: str
     online: bool
     at: _timestamp_pb2.Timestamp
     agent_version: str
     outbox_depth: int
-    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ...) -> None: ...
+    config_version: int
+    config_error: str
+    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ...) -> None: ...

@@ -27,6 +27,7 @@ STATION_ID = "coex-demo-01"
 CASE_ID = "COEX-DEMO-0001"
 PATIENT_ID = "1234567890101"  # affiliation number (número de afiliación), fictitious
 ORIGIN = "http://localhost:5173"  # the demo's stand-in for the clinical web app
+HUB_IDENTITY = "hub:demo"  # the hub's MQTT username (':' marks a service, never a station)
 
 console = Console()
 
@@ -141,6 +142,9 @@ def run_demo(
             data_dir=data_dir / "hub",
             broker_url=broker.url,
             shared_subscription=False,  # amqtt delivers nothing on $share topics
+            # The embedded broker's sign-in (docs/provisioning.md, "The demo broker").
+            mqtt_username=HUB_IDENTITY,
+            mqtt_password=broker.access.password_for(HUB_IDENTITY),
             http_port=hub_port,
             bootstrap_token=token,
         )
@@ -153,12 +157,15 @@ def run_demo(
             base_url=hub_svc.http_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
         _ensure_station(hub, data_dir / "agent")
+        broker.access.allow_station(STATION_ID, UNIT_ID)
         agent = AgentService(
             AgentSettings(
                 station_id=STATION_ID,
                 unit_id=UNIT_ID,
                 data_dir=data_dir / "agent",
                 broker_url=broker.url,
+                mqtt_username=STATION_ID,
+                mqtt_password=broker.access.password_for(STATION_ID),
                 http_port=agent_port,
                 grpc_port=grpc_port,
                 allowed_origins=[ORIGIN],

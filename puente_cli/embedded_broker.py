@@ -3,6 +3,9 @@
 Only for the demo and a single developer PC: amqtt speaks MQTT 3.1.1, keeps
 queued messages in memory only and delivers nothing on ``$share`` topics;
 production runs Mosquitto (or EMQX for a cluster), see docs/production.md.
+It enforces the same rules as the generated Mosquitto ACL (puente_cli/broker_access.py):
+clients sign in with username + derived password; a station publishes only under
+``puente/v1/<its unit>/<its id>/`` and reads only its own receipts and config.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from concurrent.futures import Future
 
 from amqtt.broker import Broker
 
+from puente_cli.broker_access import BrokerAccess
+
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +30,9 @@ def _free_port() -> int:
 
 
 class EmbeddedBroker:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, access: BrokerAccess | None = None) -> None:
         self.port = port or _free_port()
+        self.access = access or BrokerAccess()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="amqtt", daemon=True)
         self._broker: Broker | None = None
@@ -37,10 +43,12 @@ class EmbeddedBroker:
 
     def start(self) -> None:
         self._thread.start()
+        plugin = {"access_key": self.access.key}
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+                "puente_cli.broker_access.StationAuthPlugin": plugin,
+                "puente_cli.broker_access.StationTopicPlugin": plugin,
             },
         }
 
@@ -62,3 +70,4 @@ class EmbeddedBroker:
                 log.warning("embedded broker did not shut down cleanly", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self.access.close()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from drivers.base import Device, DriverError
+from drivers.base import Device, DeviceUnavailable, DriverError
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class NumericReading:
     unit: str  # UCUM
     measured_at: datetime
     flags: tuple[str, ...] = field(default_factory=tuple)
+    # HL7 OBX-4 containment path ("1.1.1.150456") where the protocol says it.
+    containment: str = ""
+    # EUI-64 (or serial) of the equipment that measured, where it differs per reading.
+    equipment: str = ""
 
 
 class MonitorError(DriverError):
@@ -28,6 +32,18 @@ class MonitorError(DriverError):
 
 class NoReading(MonitorError):
     code = "no_reading"
+
+
+class PortVanished(MonitorError, DeviceUnavailable):
+    """The serial port went away (cable pulled, USB adapter unplugged)."""
+
+    code = "port_vanished"
+
+
+class FrameError(MonitorError):
+    """Bytes that do not make a frame of the protocol (truncated, bad checksum, garbage)."""
+
+    code = "bad_frame"
 
 
 @runtime_checkable

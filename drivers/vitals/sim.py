@@ -34,6 +34,7 @@ class SimulatedMonitor:
     ) -> None:
         self._serial = serial
         self._rng = random.Random(seed)
+        self._baseline = [self._rng.gauss(mean, spread / 3) for *_, mean, spread in _PARAMETERS]
         self._interval_s = interval_s
         self._open = False
         self.unplugged = False  # flipped by tests and the demo to simulate a pulled cable
@@ -60,8 +61,11 @@ class SimulatedMonitor:
         deadline = time.monotonic() + timeout_s
         while True:
             now = datetime.now(UTC)
-            for code, refid, unit, mean, spread in _PARAMETERS:
-                value = round(self._rng.gauss(mean, spread / 3), 1)
+            for (code, refid, unit, _, spread), base in zip(
+                _PARAMETERS, self._baseline, strict=True
+            ):
+                # A patient at rest: small beat-to-beat jitter around their own values.
+                value = round(base + self._rng.gauss(0, spread / 10), 1)
                 yield NumericReading(code, refid, value, unit, now)
             if time.monotonic() + self._interval_s > deadline:
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -18,6 +19,9 @@ class Services:
     status: StatusService
     metrics: AgentMetrics
     identity: StationIdentity
+    fingerprint: Any = None  # edge_agent.biometrics.service.FingerprintService
+    scan: Any = None  # edge_agent.services.scan.ScanService
+    signing: Any = None  # edge_agent.signing.service.SigningService
 
 
 def services(request: Request) -> Services:

@@ -1,7 +1,11 @@
-"""The local API's gate, checked on every request before routing: Host, Origin, method, CORS, PNA.
+"""The local API's gate, checked on every request before routing: Host, Origin, token, rate, CORS.
 
-A pure ASGI middleware, so it covers 404s, the docs, and any future
-WebSocket or SSE route alike.
+A pure ASGI middleware, so it covers 404s, the docs, and every WebSocket or
+SSE route alike. An origin is trusted when provisioning allowed it or it is
+the agent's own; an origin the user paired must also present its pairing
+token (``X-Puente-Token``, or ``puente_token`` in the query of a GET or
+WebSocket upgrade, which EventSource and WebSocket can't give headers to);
+any other origin may only ask to pair. Every decision to refuse is audited.
 """
 
 from __future__ import annotations
@@ -10,8 +14,12 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
+from edge_agent.audit import AuditLog
 from edge_agent.errors import PROBLEM_MEDIA_TYPE, problem
+from edge_agent.pairing import PairingStore
+from edge_agent.ratelimit import RateLimiter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,8 +29,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _HOST = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$", re.IGNORECASE)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Content types a page may send without a CORS preflight ("simple requests"): a state
+# change must never arrive as one of these, so every write is preflighted and origin-checked.
+SIMPLE_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "Content-Type, Accept, Accept-Language, X-Request-Id"
+ALLOW_HEADERS = "Content-Type, Accept, Accept-Language, X-Request-Id, X-Puente-Token"
+TOKEN_HEADER = "x-puente-token"
+TOKEN_QUERY = "puente_token"
+PAIRING_PATH = re.compile(r"^/v1/pairing/(status|requests(/[A-Za-z0-9_-]{1,64})?)$")
 PREFLIGHT_MAX_AGE = "600"
 
 
@@ -33,9 +49,19 @@ def own_origins(port: int) -> set[str]:
 class LocalOnlyMiddleware:
     """Refuses what a web page on another origin, or a DNS-rebound name, could make us do."""
 
-    def __init__(self, app: ASGIApp, allowed_origins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: Iterable[str],
+        pairings: PairingStore | None = None,
+        limiter: RateLimiter | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.app = app
         self.allowed = {o.rstrip("/") for o in allowed_origins}
+        self.pairings = pairings
+        self.limiter = limiter
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in {"http", "websocket"}:
@@ -46,9 +72,23 @@ class LocalOnlyMiddleware:
         origin = headers.get("origin")
         method = scope.get("method", "GET").upper()
         refusal = self._check(scope, headers, host, origin, method)
+        retry_after = None
+        if refusal is None:
+            limited = self._rate(origin)
+            if limited is not None:
+                refusal, retry_after = limited
         if refusal is not None:
             status, code, title, detail = refusal
-            await _refuse(scope, send, problem(status, code, title, detail), origin=None)
+            if self.audit is not None:
+                self.audit.record(
+                    code, origin=origin, host=host, method=method, path=scope.get("path", "")
+                )
+            extra = {"retry-after": retry_after} if retry_after else {}
+            if origin is not None and self._known(origin, scope):
+                # An allowed or paired page may read why (re-pair, slow down); an unknown
+                # origin learns nothing from a refusal. Never a wildcard.
+                extra["access-control-allow-origin"] = origin
+            await _refuse(scope, send, problem(status, code, title, detail), extra)
             return
         if method == "OPTIONS" and origin and "access-control-request-method" in headers:
             await _preflight(send, origin, headers)
@@ -67,13 +107,28 @@ class LocalOnlyMiddleware:
                 f"este agente solo responde a localhost, 127.0.0.1 o [::1], no a {host!r}",
             )
         if origin is not None and not self.origin_allowed(origin, scope):
-            return (
-                403,
-                "origin_not_allowed",
-                "Origin not allowed / Origen no permitido",
-                f"origin {origin!r} is not allowed to call this agent / "
-                f"el origen {origin!r} no tiene permiso para llamar a este agente",
-            )
+            paired = self.pairings is not None and self.pairings.is_paired(origin.rstrip("/"))
+            preflight = method == "OPTIONS" and "access-control-request-method" in headers
+            pairing_call = self.pairings is not None and PAIRING_PATH.match(scope.get("path", ""))
+            if paired and not preflight and not pairing_call:
+                assert self.pairings is not None
+                if not self.pairings.check(origin.rstrip("/"), _token(scope, headers, method)):
+                    return (
+                        403,
+                        "pairing_token_invalid",
+                        "Pairing token required / Se requiere el token de emparejamiento",
+                        f"origin {origin!r} is paired: send its token in X-Puente-Token / "
+                        f"el origen {origin!r} está emparejado: envíe su token en X-Puente-Token",
+                    )
+            elif not pairing_call and not (paired and preflight):
+                return (
+                    403,
+                    "origin_not_allowed",
+                    "Origin not allowed / Origen no permitido",
+                    f"origin {origin!r} is not allowed to call this agent; it may ask to pair "
+                    f"(POST /v1/pairing/requests) / el origen {origin!r} no tiene permiso para "
+                    "llamar a este agente; puede solicitar emparejamiento",
+                )
         if scope["type"] == "http" and method in STATE_CHANGING:
             if origin is None:
                 return (
@@ -84,15 +139,35 @@ class LocalOnlyMiddleware:
                     f"{method} necesita un encabezado Origin de un origen permitido",
                 )
             media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if media_type != "application/json":
+            if not media_type or media_type in SIMPLE_CONTENT_TYPES:
                 return (
                     415,
                     "json_required",
                     "JSON required / Se requiere JSON",
-                    f"{method} needs Content-Type: application/json / "
-                    f"{method} necesita Content-Type: application/json",
+                    f"{method} needs Content-Type: application/json (or another type a browser "
+                    f"must preflight, e.g. application/pdf) / {method} necesita "
+                    "Content-Type: application/json (u otro tipo que el navegador verifique antes)",
                 )
         return None
+
+    def _rate(self, origin: str | None) -> tuple[tuple[int, str, str, str], str] | None:
+        if self.limiter is None or origin is None:
+            return None
+        wait = self.limiter.allow(origin.rstrip("/"))
+        if wait <= 0:
+            return None
+        return (
+            429,
+            "rate_limited",
+            "Too many requests / Demasiadas solicitudes",
+            f"origin {origin!r} is sending too many requests; retry in {int(wait) + 1}s / "
+            f"el origen {origin!r} envía demasiadas solicitudes; reintente en {int(wait) + 1}s",
+        ), str(int(wait) + 1)
+
+    def _known(self, origin: str, scope: Scope) -> bool:
+        if self.origin_allowed(origin, scope):
+            return True
+        return self.pairings is not None and self.pairings.is_paired(origin.rstrip("/"))
 
     def origin_allowed(self, origin: str, scope: Scope) -> bool:
         origin = origin.rstrip("/")
@@ -100,6 +175,17 @@ class LocalOnlyMiddleware:
             return True
         server = scope.get("server")
         return bool(server) and origin in own_origins(int(server[1]))
+
+
+def _token(scope: Scope, headers: dict[str, str], method: str) -> str | None:
+    token = headers.get(TOKEN_HEADER)
+    if token:
+        return token
+    if method == "GET" or scope["type"] == "websocket":
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        values = query.get(TOKEN_QUERY)
+        return values[0] if values else None
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -141,7 +227,9 @@ async def _preflight(send: Send, origin: str, headers: dict[str, str]) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _refuse(scope: Scope, send: Send, body: dict[str, Any], origin: str | None) -> None:
+async def _refuse(
+    scope: Scope, send: Send, body: dict[str, Any], extra: dict[str, str] | None = None
+) -> None:
     if scope["type"] == "websocket":
         # Closing before accept makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 1008})
@@ -152,5 +240,6 @@ async def _refuse(scope: Scope, send: Send, body: dict[str, Any], origin: str | 
         (b"content-length", str(len(payload)).encode()),
         (b"vary", b"Origin"),
     ]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": body["status"], "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from edge_agent.api.deps import vitals_service
 from edge_agent.services import VitalsService
+from protos import events_pb2
 
 router = APIRouter(tags=["vitals"])
 
@@ -30,6 +31,11 @@ class ReadingOut(BaseModel):
     flags: list[str]
 
 
+class RejectedOut(ReadingOut):
+    reason_code: str = Field(examples=["impossible_value"])
+    reason: str  # English / Español
+
+
 class TakeOut(BaseModel):
     event_id: str
     station_seq: int
@@ -37,6 +43,19 @@ class TakeOut(BaseModel):
     monitor_model: str
     monitor_serial: str
     readings: list[ReadingOut]
+    # Readings the code table refused (recorded in the same event, never dropped).
+    rejected: list[RejectedOut]
+
+
+def _reading(r: events_pb2.Reading) -> dict[str, object]:
+    return {
+        "mdc_code": r.mdc_code,
+        "mdc_refid": r.mdc_refid,
+        "value": r.value,
+        "unit": r.unit,
+        "measured_at": r.measured_at.ToDatetime(tzinfo=UTC),
+        "flags": list(r.flags),
+    }
 
 
 @router.post("/v1/vitals/take", status_code=201, response_model=TakeOut)
@@ -54,15 +73,11 @@ async def take_vitals(
         device_id=body.device_id,
         monitor_model=obs.monitor.model,
         monitor_serial=obs.monitor.serial,
-        readings=[
-            ReadingOut(
-                mdc_code=r.mdc_code,
-                mdc_refid=r.mdc_refid,
-                value=r.value,
-                unit=r.unit,
-                measured_at=r.measured_at.ToDatetime(tzinfo=UTC),
-                flags=list(r.flags),
+        readings=[ReadingOut.model_validate(_reading(r)) for r in obs.readings],
+        rejected=[
+            RejectedOut.model_validate(
+                _reading(x.reading) | {"reason_code": x.reason_code, "reason": x.reason}
             )
-            for r in obs.readings
+            for x in obs.rejected
         ],
     )

@@ -10,6 +10,8 @@ from edge_agent.devices import DeviceManager, identity_pb
 from edge_agent.errors import InvalidInput, from_driver_error
 from edge_agent.events import timestamp
 from edge_agent.services.record import RecordService
+from edge_agent.services.vitals_mapping import map_readings
+from edge_agent.services.vitals_settle import read_stable_set
 from protos import events_pb2
 
 MAX_TIMEOUT_S = 120.0
@@ -31,19 +33,8 @@ def to_reading(r: NumericReading) -> events_pb2.Reading:
 
 
 def read_set(monitor: Monitor, timeout_s: float) -> list[NumericReading]:
-    """Readings until a parameter repeats (one full set) or ``timeout_s`` ends; latest wins."""
-    seen: dict[int, NumericReading] = {}
-    stream = monitor.numerics(timeout_s)
-    try:
-        for reading in stream:
-            if reading.mdc_code in seen:
-                break
-            seen[reading.mdc_code] = reading
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-    return list(seen.values())
+    """One stable set (``vitals_settle``): every parameter settled, or the timeout."""
+    return read_stable_set(monitor, timeout_s)
 
 
 class VitalsService:
@@ -88,8 +79,10 @@ class VitalsService:
                     f"sin lecturas de {device_id!r} en {timeout_s:g}s"
                 )
             )
+        accepted, rejected = map_readings(readings)
         observation = events_pb2.VitalSignsObservation(
-            readings=[to_reading(r) for r in readings],
+            readings=accepted,
+            rejected=rejected,
             monitor=identity_pb(identity, slot.driver),
             mode="spot",
         )

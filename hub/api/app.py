@@ -7,7 +7,21 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 import hub
-from hub.api import bodies, cases, documents, events, health, problems, stations, tokens
+from hub.api import (
+    biometrics,
+    bodies,
+    cases,
+    documents,
+    events,
+    fleet,
+    health,
+    problems,
+    scans,
+    signatures,
+    stations,
+    tokens,
+)
+from hub.api import vitals as vitals_api
 from hub.bodies import BodyStore
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
@@ -33,6 +47,22 @@ def create_app(
         app.state.settings.data_dir / "bodies", app.state.settings.max_body_bytes
     )
     problems.install(app)
-    for module in (cases, events, documents, stations, tokens, bodies, health):
+    for module in (
+        cases,
+        biometrics,
+        events,
+        documents,
+        stations,
+        fleet,
+        tokens,
+        bodies,
+        health,
+        vitals_api,
+        signatures,
+        scans,
+    ):
         app.include_router(module.router)
+    from hub import web  # the ops console (server-rendered pages under /console)
+
+    web.install(app, app.state.settings, store)
     return app

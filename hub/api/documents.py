@@ -6,12 +6,14 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StoreDep
 from hub.api.problems import ApiError
+from hub.api.signatures import signature_store
 from hub.bodies import BodyStore
 from hub.storage.documents import DocumentRevision
+from hub.storage.signatures import StoredVerdict, shown_validation
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -38,14 +40,32 @@ class DocumentOut(BaseModel):
     previous_sha256: str | None
     body_available: bool
     download_url: str
+    validation: str = Field(
+        description="valid (advanced signature verified), valid_simple (a SIMPLE signature "
+        "verified: never advanced), invalid (kept, flagged), pending, not_signed (a scan)"
+    )
+    validation_code: str | None = Field(description="the verdict's code, e.g. signature_invalid")
 
     @classmethod
-    def of(cls, rev: DocumentRevision, bodies: BodyStore) -> DocumentOut:
+    def of(
+        cls, rev: DocumentRevision, bodies: BodyStore, verdicts: dict[str, StoredVerdict]
+    ) -> DocumentOut:
+        verdict = verdicts.get(rev.event_id)
         return cls(
             **asdict(rev),
             body_available=bodies.info(rev.sha256) is not None,
             download_url=f"/v1/bodies/{rev.sha256}",
+            validation=shown_validation(rev.origin, rev.signature_level, verdict),
+            validation_code=verdict.code if verdict is not None else None,
         )
+
+
+def _outs(request: Request, revisions: list[DocumentRevision]) -> list[DocumentOut]:
+    """Revisions with their bodies' presence and their signature verdicts joined."""
+    bodies = _bodies(request)
+    signed = [(r.event_id, r.sha256, r.signature_level) for r in revisions if r.origin == "signed"]
+    verdicts = signature_store(request).revision_verdicts(signed) if signed else {}
+    return [DocumentOut.of(r, bodies, verdicts) for r in revisions]
 
 
 class DocumentPage(BaseModel):
@@ -69,8 +89,9 @@ def list_documents(
     until: Annotated[str | None, Query(description="ISO UTC, exclusive")] = None,
     limit: Limit = 50,
     before: str | None = None,
+    origin: Annotated[str | None, Query(pattern="^(signed|scanned)$")] = None,
 ) -> DocumentPage:
-    """Document revisions newest first, by case, type and date range."""
+    """Document revisions newest first, by case, type, origin (signed|scanned) and date."""
     page = store.list_documents(
         case_id=case_id,
         document_type=document_type,
@@ -78,11 +99,9 @@ def list_documents(
         until=until,
         limit=limit,
         before=before,
+        origin=origin,
     )
-    bodies = _bodies(request)
-    return DocumentPage(
-        items=[DocumentOut.of(r, bodies) for r in page.items], next_cursor=page.next_cursor
-    )
+    return DocumentPage(items=_outs(request, page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/cases/{case_id}/documents", response_model=DocumentPage)
@@ -93,12 +112,10 @@ def case_documents(
     store: StoreDep,
     limit: Limit = 50,
     before: str | None = None,
+    origin: Annotated[str | None, Query(pattern="^(signed|scanned)$")] = None,
 ) -> DocumentPage:
-    page = store.list_documents(case_id=case_id, limit=limit, before=before)
-    bodies = _bodies(request)
-    return DocumentPage(
-        items=[DocumentOut.of(r, bodies) for r in page.items], next_cursor=page.next_cursor
-    )
+    page = store.list_documents(case_id=case_id, limit=limit, before=before, origin=origin)
+    return DocumentPage(items=_outs(request, page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/documents/{document_id}", response_model=list[DocumentOut])
@@ -114,5 +131,4 @@ def document(
             "Not found / No encontrado",
             f"no document {document_id} / no existe el documento {document_id}",
         )
-    bodies = _bodies(request)
-    return [DocumentOut.of(r, bodies) for r in revisions]
+    return _outs(request, revisions)

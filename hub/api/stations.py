@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from hub.api.deps import Caller, Ops, StoreDep, require
@@ -48,9 +48,15 @@ def set_key(station_id: str, body: StationKeyIn, _caller: Ops, store: StoreDep) 
 
 
 @router.post("/{station_id}/retire", response_model=StationOut)
-def retire(station_id: str, _caller: Ops, store: StoreDep) -> StationOut:
-    """Retire a station: its further events are rejected (RETIRED_STATION)."""
-    return StationOut.of(store.retire_station(station_id, now_iso()))
+def retire(station_id: str, _caller: Ops, store: StoreDep, request: Request) -> StationOut:
+    """Retire a station: its certificates are revoked (CRL, ACL, broker reloaded); events
+    that occurred after the retirement are rejected (RETIRED_STATION), its backlog before it
+    is still accepted."""
+    station = store.retire_station(station_id, now_iso())
+    fleet = getattr(request.app.state, "fleet", None)
+    if fleet is not None and station.retired_at is not None:
+        fleet.on_retired(station_id, station.retired_at)
+    return StationOut.of(station)
 
 
 @router.get("", response_model=list[StationOut])

@@ -43,6 +43,8 @@ class Outcome:
     rejected: int = 0
     quarantined: int = 0
     held: int = 0
+    # Events this batch stored for the first time (for after-commit hooks, e.g. vitals).
+    stored: list[EventRow] = field(default_factory=list)
 
 
 def process_batch(
@@ -129,6 +131,7 @@ def process_batch(
 
     new = store.commit_ingest(rows, quarantine, list(seen.values()))
     outcome.quarantined = len(quarantine)
+    outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
     for update in states:
         if not store.update_station_state(update):
             log.info(

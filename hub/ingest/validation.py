@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 
@@ -80,7 +81,8 @@ def validate_event(
         return reject(Reason.UNKNOWN_STATION, topic.station_id, event_id)
     if station.unit_id != topic.unit_id:
         return reject(Reason.STATION_MISMATCH, f"registered in unit {station.unit_id}", event_id)
-    if station.retired_at is not None:
+    if station.retired_at is not None and not _before_retirement(event, station.retired_at):
+        # The backlog of a retired station is accepted up to the retirement (provisioning).
         return reject(Reason.RETIRED_STATION, topic.station_id, event_id)
     if event.schema_version > CONTRACT_VERSION:  # 0: written before the field existed = 1
         return reject(Reason.UNSUPPORTED_VERSION, str(event.schema_version), event_id)
@@ -98,3 +100,10 @@ def _receipt_id(event_id: str) -> str | None:
     """A malformed id is still echoed in a receipt (the station knows it by that text),
     unless it is too long to be anyone's id."""
     return event_id if len(event_id) <= 64 else None
+
+
+def _before_retirement(event: events_pb2.Event, retired_at: str) -> bool:
+    if not event.HasField("occurred_at"):
+        return False
+    occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
+    return occurred <= datetime.fromisoformat(retired_at)

@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -15,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hub.ingest.pipeline import Incoming, Outcome, process_batch
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
-from hub.storage.base import Store
+from hub.storage.base import EventRow, Store
 from protos import topics
 from protos.broker_url import parse_broker_url
 
@@ -45,6 +46,16 @@ class IngestWorker:
         self._recent_publishes: deque[mqtt.MQTTMessageInfo] = deque(maxlen=2000)
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="hub-ingest-writer", daemon=True)
+        # Provisioning hooks (hub.fleet): a state message seen (writer thread), and a
+        # (re)connection made (network thread; retained configs are re-published).
+        self.on_state: Callable[[str, bytes], None] | None = None
+        self.on_connected: Callable[[], None] | None = None
+        # After-commit hooks (writer thread), given the newly stored events (hub.vitals).
+        self.on_commit: list[Callable[[list[EventRow]], None]] = []
+
+    def publish(self, topic: str, payload: bytes, retain: bool) -> None:
+        """Publish for another part of the hub (QoS 1; paho queues it while offline)."""
+        self._client.publish(topic, payload, qos=1, retain=retain)
 
     # -- paho (network thread) ---------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -87,6 +98,11 @@ class IngestWorker:
         client.subscribe(
             [(topics.all_events(self._settings.shared_subscription), 1), (topics.ALL_STATES, 1)]
         )
+        if self.on_connected is not None:
+            try:
+                self.on_connected()
+            except Exception:
+                log.exception("on-connect hook failed")
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -166,6 +182,18 @@ class IngestWorker:
             for topic, receipts in outcome.receipts.items():
                 info = self._client.publish(topic, receipts.SerializeToString(), qos=1)
                 self._recent_publishes.append(info)
+            for hook in self.on_commit if outcome.stored else ():
+                try:
+                    hook(outcome.stored)
+                except Exception:
+                    log.exception("after-commit hook failed")
+        if self.on_state is not None:
+            for msg in batch:
+                if msg.topic.endswith("/state"):
+                    try:
+                        self.on_state(msg.topic, msg.payload)
+                    except Exception:
+                        log.exception("state hook failed")
         # Committed (or given up after retries: the station re-sends after its timeout).
         for msg in batch:
             if msg.qos > 0:

@@ -199,6 +199,7 @@ class Store(Protocol):
         until: str | None = None,
         limit: int = 50,
         before: str | None = None,
+        origin: str | None = None,
     ) -> Page[DocumentRevision]:
         """Document revisions (signed and scanned) newest first, filtered."""
         ...

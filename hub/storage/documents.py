@@ -150,12 +150,14 @@ def list_documents(
     until: str | None = None,
     limit: int = 50,
     before: str | None = None,
+    origin: str | None = None,
 ) -> Page[DocumentRevision]:
-    """Revisions newest first, filtered by case, type and a date range (ISO, UTC)."""
+    """Revisions newest first, filtered by case, type, origin and a date range (ISO, UTC)."""
     where, args = ["1=1"], []
     for clause, value in (
         ("case_id = ?", case_id),
         ("document_type = ?", document_type),
+        ("origin = ?", origin),
         ("occurred_at >= ?", since),
         ("occurred_at < ?", until),
     ):

@@ -25,9 +25,22 @@ def _documents(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
     project_documents(conn, rows)
 
 
+def _scans(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+    from hub.storage.scans import project_scans
+
+    project_scans(conn, rows)
+
+
+def _vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+    from hub.storage.readings import project_vitals
+
+    project_vitals(conn, rows)
+
+
 PROJECTIONS: dict[str, list[Projection]] = {
+    "vital_signs": [_vitals],
     "signed_document": [_documents],
-    "scanned_document": [_documents],
+    "scanned_document": [_documents, _scans],
 }
 
 

@@ -8,6 +8,13 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from hub.storage import readings as vitals_readings
+from hub.storage import registry_schema
+from hub.storage.biometrics import m100_fingerprint_templates
+from hub.storage.scans import m400_scan_details
+from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
+from hub.storage.web_users import m600_web_users
+
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
     # event_id is the dedup key (UNIQUE); ingest_seq is the rowid alias because SQLite
@@ -113,7 +120,15 @@ def _m3_documents(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
+    (100, m100_fingerprint_templates),
+    (500, registry_schema.m500_registry),
+    (600, m600_web_users),
+    (300, vitals_readings.m300_vitals),
+    (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),
+    (200, m200_signature_verdicts),
+    (201, m201_simple_signature_checks),
+    (400, m400_scan_details),
 ]
 
 
@@ -125,7 +140,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    for version, step in MIGRATIONS:
+    for version, step in sorted(MIGRATIONS, key=lambda m: m[0]):
         if version in done:
             continue
         conn.execute("BEGIN IMMEDIATE")

@@ -223,6 +223,7 @@ class SQLiteStore:
         until: str | None = None,
         limit: int = 50,
         before: str | None = None,
+        origin: str | None = None,
     ) -> Page[DocumentRevision]:
         return documents.list_documents(
             self._conn(),
@@ -232,6 +233,7 @@ class SQLiteStore:
             until=until,
             limit=limit,
             before=before,
+            origin=origin,
         )
 
     def document_revisions(self, document_id: str) -> list[DocumentRevision]:

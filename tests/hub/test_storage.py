@@ -45,7 +45,7 @@ def test_migrations_are_idempotent_on_restart(tmp_path: Path) -> None:
     again.close()
     conn = sqlite3.connect(path)
     versions = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
-    assert versions == [(v,) for v, _ in schema.MIGRATIONS]
+    assert versions == sorted((v,) for v, _ in schema.MIGRATIONS)
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
 

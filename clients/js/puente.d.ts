@@ -1,0 +1,90 @@
+// Types of clients/js/puente.js.
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  [key: string]: unknown;
+}
+
+export class PuenteError extends Error {
+  status: number;
+  code: string;
+  title?: string;
+  detail?: string;
+  body?: Problem;
+}
+export class AgentUnreachable extends PuenteError {}
+export class NotPaired extends PuenteError {}
+export class OutboxFull extends PuenteError {}
+
+export interface DeviceStatus {
+  device_id: string;
+  family: string;
+  driver: string;
+  state: string;
+  model: string;
+  serial: string;
+  error_code: string;
+  detail: string;
+}
+
+export interface AgentStatus {
+  station_id: string;
+  unit_id: string;
+  version: string;
+  devices: DeviceStatus[];
+  outbox: { depth: number; bytes: number; limit_bytes: number; hard_limit_bytes: number; oldest_age_ms: number };
+  link: { connected: boolean; broker: string; in_flight: number; last_receipt_at: string | null; reconnects: number };
+}
+
+export interface Recorded {
+  event_id: string;
+  station_seq: number;
+}
+
+export interface Reading {
+  mdc_code: number;
+  mdc_refid: string;
+  value: number;
+  unit: string;
+  measured_at: string;
+  flags: string[];
+}
+
+export interface VitalsTaken extends Recorded {
+  device_id: string;
+  monitor_model: string;
+  monitor_serial: string;
+  readings: Reading[];
+}
+
+export interface PairOptions {
+  appName?: string;
+  onCode?: (code: string, approveAt: string) => void;
+  openAgentPage?: boolean;
+  pollMs?: number;
+}
+
+export class PuenteAgent {
+  constructor(options?: { url?: string; token?: string | null; storage?: Storage | null });
+  url: string;
+  token: string | null;
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  pairingStatus(): Promise<{ origin: string | null; allowed: boolean; paired: boolean; token_valid: boolean }>;
+  ready(): Promise<boolean>;
+  status(): Promise<AgentStatus>;
+  pair(options?: PairOptions): Promise<string>;
+  forgetPairing(): void;
+  recordEvent(fact: {
+    case_id?: string;
+    patient_id?: string;
+    device_id?: string;
+    occurred_at?: string;
+    payload: Record<string, unknown>;
+  }): Promise<Recorded>;
+  takeVitals(args: { deviceId: string; caseId: string; patientId: string; timeoutS?: number }): Promise<VitalsTaken>;
+  streamUrl(path: string): string;
+}

@@ -1,0 +1,1 @@
+"""Fingerprint readers (libfprint, simulated), USB discovery, templates and matching."""

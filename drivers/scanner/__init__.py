@@ -1,0 +1,1 @@
+"""Document scanners: the interface (base.py), SANE, eSCL over HTTP, and an eSCL simulator."""

@@ -1,0 +1,146 @@
+"""The serial side every serial monitor shares: open with provisioned settings, read, reconnect.
+
+A protocol module supplies a :class:`Decoder` (bytes in, readings out); this
+module owns the port. A port that vanishes (cable pulled, USB adapter out)
+raises :class:`PortVanished` from ``numerics`` and reports DISCONNECTED with
+``port_vanished`` from ``health``; ``health`` and ``numerics`` reopen the port
+once it is back, so the driver reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+import serial
+
+from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.vitals.base import NumericReading, PortVanished
+
+log = logging.getLogger(__name__)
+
+_PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
+
+
+class Decoder(Protocol):
+    def feed(self, data: bytes) -> list[NumericReading]:
+        """Take bytes as they arrive; return the readings completed by them."""
+        ...
+
+
+class SerialMonitor:
+    """A monitor on a serial port (or pty); subclasses set ``model``/``vendor`` and ``decoder``."""
+
+    family = "vitals"
+    model = "serial monitor"
+    vendor = ""
+    default_baudrate = 9600
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int | None = None,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        serial_number: str = "",
+        read_chunk_s: float = 0.05,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate or self.default_baudrate
+        self.bytesize = bytesize
+        self.parity = _PARITY[parity.upper()[:1]]
+        self.stopbits = stopbits
+        self.serial_number = serial_number
+        self.read_chunk_s = read_chunk_s
+        self._ser: serial.Serial | None = None
+        self._vanished = False
+        self._lock = threading.Lock()
+        self.decoder: Decoder = self.make_decoder()
+        self.frame_errors = 0
+
+    def make_decoder(self) -> Decoder:
+        raise NotImplementedError
+
+    # -- Device ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        with self._lock:
+            if self._ser is not None:
+                return
+            try:
+                self._ser = serial.Serial(
+                    self.port,
+                    baudrate=self.baudrate,
+                    bytesize=self.bytesize,
+                    parity=self.parity,
+                    stopbits=self.stopbits,
+                    timeout=self.read_chunk_s,
+                )
+            except (serial.SerialException, OSError, ValueError) as exc:
+                raise DeviceUnavailable(
+                    f"serial port {self.port} cannot be opened ({exc}) / "
+                    f"no se puede abrir el puerto serie {self.port}",
+                    code="port_vanished" if self._vanished else "port_unavailable",
+                ) from exc
+            if self._vanished:
+                log.info("serial port %s is back", self.port)
+            self._vanished = False
+            self.decoder = self.make_decoder()  # no half frame survives a reconnect
+
+    def close(self) -> None:
+        with self._lock:
+            if self._ser is not None:
+                with contextlib.suppress(serial.SerialException, OSError):
+                    self._ser.close()
+                self._ser = None
+
+    def identify(self) -> Identity:
+        return Identity(model=self.model, vendor=self.vendor, serial=self.serial_number)
+
+    def health(self) -> DeviceHealth:
+        if self._ser is None:
+            try:
+                self.open()
+            except DeviceUnavailable as exc:
+                return DeviceHealth(Health.DISCONNECTED, exc.code, exc.reason)
+        return DeviceHealth(Health.CONNECTED)
+
+    # -- Monitor --------------------------------------------------------------------------
+
+    def numerics(self, timeout_s: float) -> Iterator[NumericReading]:
+        self.open()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ser = self._ser
+            if ser is None:  # closed by another thread (agent stopping)
+                return
+            try:
+                data = ser.read(ser.in_waiting or 1)
+            except (serial.SerialException, OSError, TypeError) as exc:
+                self._lost(exc)
+            if data:
+                yield from self.decoder.feed(data)
+
+    def write(self, data: bytes) -> None:
+        """Bytes back to the device (e.g. an HL7 ACK over serial)."""
+        ser = self._ser
+        if ser is None:
+            return
+        try:
+            ser.write(data)
+        except (serial.SerialException, OSError) as exc:
+            self._lost(exc)
+
+    def _lost(self, exc: Exception) -> None:
+        self.close()
+        self._vanished = True
+        log.warning("serial port %s vanished: %s", self.port, exc)
+        raise PortVanished(
+            f"serial port {self.port} vanished (cable pulled?) / "
+            f"el puerto serie {self.port} desapareció (¿cable desconectado?)"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Fingerprint enrollment and verification on the station: settings, template source, use cases."""

@@ -1,0 +1,287 @@
+"""Enroll and verify: capture, extract, compare, and record the events (confirmations signed)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drivers.base import DriverError
+from drivers.fingerprint.base import FingerImage, FingerprintReader
+from drivers.fingerprint.engine import EngineError, Extracted, MatchingEngine
+from edge_agent.biometrics.errors import (
+    EngineUnavailable,
+    ImpressionsInconsistent,
+    NotEnrolled,
+    PoorQualityError,
+    from_reader_error,
+)
+from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.biometrics.templates import EnrolledTemplate, TemplateSource
+from edge_agent.devices import DeviceManager, DeviceSlot, identity_pb
+from edge_agent.errors import InvalidInput
+from edge_agent.identity import StationIdentity
+from edge_agent.services.record import RecordService
+from protos import events_pb2
+from protos.biometric_signing import SIGNATURE_ALGORITHM, canonical_bytes
+
+log = logging.getLogger(__name__)
+
+_STEP = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    event_id: str
+    station_seq: int
+    template_sha256: bytes
+    impression_quality: list[int]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    event_id: str
+    station_seq: int
+    confirmation: events_pb2.BiometricConfirmation
+    templates_source: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def make_engine(name: str) -> MatchingEngine:
+    if name != "nbis":
+        raise EngineUnavailable(f"unknown engine {name!r} / motor desconocido")
+    from drivers.fingerprint.nbis import NbisEngine
+
+    try:
+        return NbisEngine()
+    except EngineError as exc:
+        raise EngineUnavailable(exc.reason) from exc
+
+
+class FingerprintService:
+    def __init__(
+        self,
+        settings: FingerprintSettings,
+        devices: DeviceManager,
+        recorder: RecordService,
+        identity: StationIdentity,
+        templates: TemplateSource,
+        image_dir: Path,
+    ) -> None:
+        self.settings = settings
+        self.devices = devices
+        self.recorder = recorder
+        self.identity = identity
+        self.templates = templates
+        self.image_dir = image_dir
+        self._engine: MatchingEngine | None = None
+
+    @property
+    def engine(self) -> MatchingEngine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.engine)
+        return self._engine
+
+    def _reader(self, device_id: str) -> tuple[DeviceSlot, FingerprintReader]:
+        slot = self.devices.get(device_id)
+        reader = slot.device
+        if not isinstance(reader, FingerprintReader):
+            raise InvalidInput(
+                f"device {device_id!r} is not a fingerprint reader / "
+                f"el dispositivo {device_id!r} no es un lector de huellas",
+                code="not_a_reader",
+            )
+        return slot, reader
+
+    def _capture(self, reader: FingerprintReader, timeout_s: float) -> FingerImage:
+        if not 0 < timeout_s <= MAX_TIMEOUT_S:
+            raise InvalidInput(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] / timeout_s no válido")
+        try:
+            return reader.capture(timeout_s)
+        except DriverError as exc:
+            raise from_reader_error(exc) from exc
+
+    def _keep(self, image: FingerImage, name: str) -> None:
+        """WSQ-compress and keep an image, only when the deployment says images must be kept."""
+        if not self.settings.keep_images:
+            return
+        import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
+        from PIL import Image
+
+        self.image_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        img = Image.frombytes("L", (image.width, image.height), image.pixels)
+        img.save(self.image_dir / f"{name}.wsq", "WSQ")
+
+    def _check_quality(self, got: Extracted, what: str) -> None:
+        s = self.settings
+        if got.quality < s.min_quality or got.minutiae < s.min_minutiae:
+            raise PoorQualityError(
+                f"{what}: quality {got.quality} (least {s.min_quality}, NFIQ 2), "
+                f"{got.minutiae} minutiae (least {s.min_minutiae}); clean the reader and the "
+                f"finger, press flat and still / {what}: calidad {got.quality} "
+                f"(mínimo {s.min_quality}), {got.minutiae} minucias (mínimo {s.min_minutiae}); "
+                "limpie el lector y el dedo, presione plano y sin moverse"
+            )
+
+    # -- enrollment ----------------------------------------------------------------------
+    def enroll(
+        self,
+        device_id: str,
+        case_id: str,
+        patient_id: str,
+        finger: int,
+        operator_id: str = "",
+        impressions: int = 0,
+        timeout_s: float = 20.0,
+    ) -> EnrollResult:
+        if finger not in range(1, 11):
+            raise InvalidInput("finger must be 1..10 (ISO finger position) / dedo no válido")
+        n = impressions or self.settings.enroll_impressions
+        if not 1 <= n <= 10:
+            raise InvalidInput("impressions must be 1..10 / impresiones: 1 a 10")
+        self.recorder.build(  # validate the envelope before touching the reader
+            payload_name="biometric_enrollment",
+            payload=events_pb2.BiometricEnrollment(finger=finger),  # type: ignore[arg-type]
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        engine = self.engine
+        slot, reader = self._reader(device_id)
+        extracted: list[Extracted] = []
+        with slot.lock:
+            for k in range(n):
+                image = self._capture(reader, timeout_s)
+                got = engine.extract(image, finger)
+                self._check_quality(got, f"impression {k + 1} of {n}")
+                if extracted:
+                    score = engine.compare(got.template, extracted[0].template)
+                    if score < self.settings.threshold:
+                        raise ImpressionsInconsistent(
+                            f"impression {k + 1} does not match impression 1 (score {score:g} < "
+                            f"{self.settings.threshold:g}): same finger each time / la impresión "
+                            f"{k + 1} no coincide con la 1: use el mismo dedo cada vez"
+                        )
+                extracted.append(got)
+                self._keep(image, f"enroll-{patient_id.replace('/', '_')}-{finger}-{k}")
+            reader_id = identity_pb(reader.identify(), slot.driver)
+        template = engine.merge([e.template for e in extracted])
+        digest = hashlib.sha256(template).digest()
+        payload = events_pb2.BiometricEnrollment(
+            finger=finger,  # type: ignore[arg-type]
+            template_format=engine.template_format,
+            template=template,
+            template_sha256=digest,
+            impression_quality=[e.quality for e in extracted],
+            reader=reader_id,
+            operator_id=operator_id,
+        )
+        event_id, seq = self.recorder.record(
+            payload_name="biometric_enrollment",
+            payload=payload,
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        self.templates.remember(patient_id, EnrolledTemplate(finger, template, digest, event_id))
+        log.info(
+            "fingerprint enrolled (finger %d, qualities %s)",
+            finger,
+            [e.quality for e in extracted],
+            extra={"event_id": event_id, "case_id": case_id},
+        )
+        return EnrollResult(event_id, seq, digest, [e.quality for e in extracted])
+
+    # -- verification --------------------------------------------------------------------
+    def verify(
+        self,
+        device_id: str,
+        case_id: str,
+        patient_id: str,
+        step: str,
+        operator_id: str = "",
+        timeout_s: float = 20.0,
+        image: FingerImage | None = None,
+    ) -> VerifyResult:
+        """Capture (unless ``image`` is given: the bench), compare, record a signed confirmation."""
+        import time
+
+        if not _STEP.match(step):
+            raise InvalidInput(
+                f"step {step!r} must be lower-case letters, digits, '_' (e.g. admission) / "
+                "paso no válido",
+                code="invalid_step",
+            )
+        self.recorder.build(
+            payload_name="biometric_confirmation",
+            payload=events_pb2.BiometricConfirmation(step=step),
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        engine = self.engine
+        enrolled, source = self.templates.get(patient_id)
+        if not enrolled:
+            raise NotEnrolled(
+                f"patient {patient_id} has no enrolled fingerprint / "
+                f"el paciente {patient_id} no tiene huella registrada"
+            )
+        slot, reader = self._reader(device_id)
+        with slot.lock:
+            if image is None:
+                image = self._capture(reader, timeout_s)
+            reader_id = identity_pb(reader.identify(), slot.driver)
+        t0 = time.perf_counter()
+        probe = engine.extract(image)
+        t1 = time.perf_counter()
+        self._check_quality(probe, "capture")
+        best_score, best_finger = -1.0, 0
+        for ref in enrolled:
+            score = engine.compare(probe.template, ref.template)
+            if score > best_score:
+                best_score, best_finger = score, ref.finger
+        t2 = time.perf_counter()
+        threshold = self.settings.threshold
+        confirmation = events_pb2.BiometricConfirmation(
+            step=step,
+            finger=best_finger,  # type: ignore[arg-type]
+            reader=reader_id,
+            quality=probe.quality,
+            score=best_score,
+            threshold=threshold,
+            decision=events_pb2.MATCH if best_score >= threshold else events_pb2.NO_MATCH,
+            probe_template_sha256=hashlib.sha256(probe.template).digest(),
+            operator_id=operator_id,
+            signature_algorithm=SIGNATURE_ALGORITHM,
+            station_cert_sha256=self.identity.fingerprint_sha256,
+        )
+        event = self.recorder.build(
+            payload_name="biometric_confirmation",
+            payload=confirmation,
+            device_id=device_id,
+            case_id=case_id,
+            patient_id=patient_id,
+        )
+        event.biometric_confirmation.station_signature = self.identity.sign(canonical_bytes(event))
+        event_id, seq = self.recorder.outbox.append(event)
+        t3 = time.perf_counter()
+        self._keep(image, f"verify-{event_id}")
+        log.info(
+            "fingerprint %s at %s (score %g, threshold %g, quality %d, templates from %s)",
+            events_pb2.ConfirmationDecision.Name(confirmation.decision),
+            step,
+            best_score,
+            threshold,
+            probe.quality,
+            source,
+            extra={"event_id": event_id, "case_id": case_id},
+        )
+        timings = {
+            "extract": (t1 - t0) * 1e3,
+            "compare": (t2 - t1) * 1e3,
+            "record": (t3 - t2) * 1e3,
+        }
+        return VerifyResult(event_id, seq, event.biometric_confirmation, source, timings)

@@ -1,0 +1,214 @@
+"""Remote config: verify the hub's signed config, validate it, apply it live, report the version.
+
+Applying never touches the outbox or the MQTT link: only the device set, the log
+level and a few uplink timings change. A config that fails its signature or its
+validation is refused and reported (``config_error`` in the station state); the
+previous one stays in force. The last applied config is kept in the data dir so
+a restart comes up with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from edge_agent.devices import DeviceManager
+from edge_agent.settings import AgentSettings, DeviceConfig
+from protos.station_config import ConfigSignatureError, SignedConfig, open_sealed
+
+log = logging.getLogger(__name__)
+
+CONFIG_KEY_FILE = "hub-config-key.pem"
+APPLIED_FILE = "station-config.json"
+_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+class StationConfig(BaseModel):
+    """What the hub may set remotely. Anything else in the config is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    log_level: str = "INFO"
+    receipt_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    device_poll_s: float = Field(default=2.0, gt=0, le=600)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in _LEVELS:
+            raise ValueError(f"log_level must be one of {sorted(_LEVELS)}")
+        return value.upper()
+
+    @field_validator("devices")
+    @classmethod
+    def _unique(cls, value: list[DeviceConfig]) -> list[DeviceConfig]:
+        ids = [d.device_id for d in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("device ids must be unique / ids de dispositivo repetidos")
+        return value
+
+
+class RemoteConfig:
+    """Receives config payloads (from the uplink's thread), applies them on its own thread."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        devices: DeviceManager,
+        report: Callable[[], None],
+        known_drivers: Callable[[], set[str]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.devices = devices
+        self.report = report
+        self.known_drivers = known_drivers
+        self.version = 0
+        self.error = ""
+        self._key = self._load_key(settings.data_dir / CONFIG_KEY_FILE)
+        self._pending: bytes | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.applied = threading.Condition()
+
+    @staticmethod
+    def _load_key(path: Path) -> ec.EllipticCurvePublicKey | None:
+        if not path.exists():
+            return None
+        key = serialization.load_pem_public_key(path.read_bytes())
+        return key if isinstance(key, ec.EllipticCurvePublicKey) else None
+
+    def status(self) -> tuple[int, str]:
+        return self.version, self.error
+
+    def load_saved(self) -> None:
+        """Apply the last config applied before a restart (already verified then; verify again)."""
+        path = self.settings.data_dir / APPLIED_FILE
+        if path.exists() and self._key is not None:
+            self._apply(path.read_bytes(), save=False, initial=True)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="remote-config", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def submit(self, payload: bytes) -> None:
+        """Called from the MQTT thread: keep only the newest payload, apply it off-thread."""
+        with self._lock:
+            self._pending = payload
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                payload, self._pending = self._pending, None
+            if payload is not None and not self._stop.is_set():
+                try:
+                    self._apply(payload, save=True, initial=False)
+                except Exception:  # never let one config kill the applier
+                    log.exception("remote config failed")
+
+    def _refuse(self, code: str, reason: str, version: int | None = None) -> None:
+        self.error = f"{code}: {reason}"[:500]
+        log.warning(
+            "remote config %s refused (%s): %s",
+            version if version is not None else "?",
+            code,
+            reason,
+            extra={"station_id": self.settings.station_id},
+        )
+
+    def _apply(self, payload: bytes, save: bool, initial: bool) -> None:
+        if not payload:
+            return  # retained config cleared
+        outcome_changed = True
+        try:
+            if self._key is None:
+                raise ConfigSignatureError(
+                    "no_config_key", "no hub config key pinned (enroll first) / sin clave del hub"
+                )
+            signed = open_sealed(payload, self._key, self.settings.station_id)
+            if signed.version <= self.version:
+                outcome_changed = False
+                return  # the retained copy of what runs already, or an older one
+            config = self._validate(signed)
+            self._apply_config(config, start_devices=not initial)
+            self.version, self.error = signed.version, ""
+            if save:
+                path = self.settings.data_dir / APPLIED_FILE
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(payload)
+                tmp.replace(path)
+            log.info(
+                "remote config version %d applied",
+                signed.version,
+                extra={"station_id": self.settings.station_id},
+            )
+        except ConfigSignatureError as exc:
+            self._refuse(exc.code, exc.reason)
+        except _Invalid as exc:
+            self._refuse("invalid_config", str(exc), exc.version)
+        finally:
+            if outcome_changed and not initial:
+                self.report()
+            with self.applied:
+                self.applied.notify_all()
+
+    def _validate(self, signed: SignedConfig) -> StationConfig:
+        if signed.unit_id != self.settings.unit_id:
+            raise _Invalid(signed.version, f"config is for unit {signed.unit_id}")
+        try:
+            config = StationConfig.model_validate(signed.config)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise _Invalid(signed.version, f"{where}: {first['msg']}") from exc
+        if self.known_drivers is not None:
+            known = self.known_drivers()
+            for d in config.devices:
+                if d.driver not in known:
+                    raise _Invalid(
+                        signed.version,
+                        f"devices: driver {d.driver!r} is not installed / controlador no instalado",
+                    )
+        return config
+
+    def _apply_config(self, config: StationConfig, start_devices: bool) -> None:
+        s = self.settings
+        s.receipt_timeout_s = config.receipt_timeout_s
+        s.log_level = config.log_level
+        logging.getLogger().setLevel(config.log_level)
+        new_devices = [d.model_dump() for d in config.devices]
+        if (
+            new_devices != [d.model_dump() for d in s.devices]
+            or s.device_poll_s != config.device_poll_s
+        ):
+            s.devices = list(config.devices)
+            s.device_poll_s = config.device_poll_s
+            self.devices.reconfigure(list(config.devices), config.device_poll_s, start_devices)
+
+
+class _Invalid(Exception):
+    def __init__(self, version: int, reason: str) -> None:
+        super().__init__(reason)
+        self.version = version
+
+
+def write_pinned_key(data_dir: Path, public_key_pem: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / CONFIG_KEY_FILE).write_text(public_key_pem)

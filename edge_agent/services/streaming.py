@@ -1,0 +1,315 @@
+"""Telemedicine streaming: a session binds a station's monitor to a case and streams its numerics.
+
+While a session runs, every reading goes at once to the local subscribers
+(gRPC server-streaming, SSE) and, batched, to the hub as VitalSignsObservation
+events of mode "stream" with the session id. A batch is recorded when the
+monitor pauses after a burst (``flush_idle_s``) or at the latest ``max_batch_s``
+after its first reading. Start and stop are recorded too (mode
+"session_start"/"session_stop"): the device association and its time span.
+
+A pulled cable does not end the session: the reader releases the device,
+lets the device manager record the DISCONNECTED status, and resumes when the
+port is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import grpc
+
+from drivers.base import DriverError
+from drivers.vitals.base import Monitor, NumericReading
+from edge_agent.devices import DeviceManager, identity_pb
+from edge_agent.errors import AgentError, InvalidInput, UnknownDevice
+from edge_agent.services.record import RecordService
+from edge_agent.services.vitals_mapping import map_reading
+from protos import events_pb2
+from protos.vitals_codes import MODE_SESSION_START, MODE_SESSION_STOP, MODE_STREAM
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIBER_BACKLOG = 1000
+
+
+class SessionNotFound(UnknownDevice):
+    code = "session_not_found"
+    title = "Unknown session / Sesión desconocida"
+
+
+class SessionConflict(AgentError):
+    code = "session_conflict"
+    title = "Monitor busy / Monitor ocupado"
+    http_status = 409
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+@dataclass(frozen=True)
+class LiveReading:
+    """What local subscribers get: one reading (accepted or refused) of a session."""
+
+    session_id: str
+    case_id: str
+    reading: events_pb2.Reading
+    rejected: events_pb2.RejectedReading | None = None
+
+
+END = None  # sentinel put on subscriber queues when the session ends
+
+
+@dataclass
+class Session:
+    session_id: str
+    device_id: str
+    case_id: str
+    patient_id: str
+    operator_id: str
+    started_at: datetime
+    stopped_at: datetime | None = None
+    batches: int = 0
+    readings: int = 0
+    rejected: int = 0
+    interruptions: int = 0
+    monitor: events_pb2.DeviceIdentity = field(default_factory=events_pb2.DeviceIdentity)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _subscribers: list[queue.Queue[LiveReading | None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.stopped_at is None
+
+    def subscribe(self) -> queue.Queue[LiveReading | None]:
+        q: queue.Queue[LiveReading | None] = queue.Queue(MAX_SUBSCRIBER_BACKLOG)
+        with self._lock:
+            if not self.active:
+                q.put(END)
+            self._subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[LiveReading | None]) -> None:
+        with self._lock:
+            if q in self._subscribers:
+                self._subscribers.remove(q)
+
+    def _fan_out(self, item: LiveReading | None) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            try:
+                q.put_nowait(item)
+            except queue.Full:  # a stalled client loses its oldest reading, not the session
+                try:
+                    q.get_nowait()
+                    q.put_nowait(item)
+                except (queue.Empty, queue.Full):
+                    pass
+
+
+class StreamService:
+    def __init__(
+        self,
+        devices: DeviceManager,
+        recorder: RecordService,
+        *,
+        max_batch_s: float = 1.0,
+        flush_idle_s: float = 0.05,
+        reconnect_s: float = 1.0,
+    ) -> None:
+        self.devices = devices
+        self.recorder = recorder
+        self.max_batch_s = max_batch_s
+        self.flush_idle_s = flush_idle_s
+        self.reconnect_s = reconnect_s
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def start(
+        self, device_id: str, case_id: str, patient_id: str, operator_id: str = ""
+    ) -> Session:
+        slot = self.devices.get(device_id)
+        if not isinstance(slot.device, Monitor):
+            raise InvalidInput(
+                f"device {device_id!r} is not a vitals monitor / "
+                f"el dispositivo {device_id!r} no es un monitor de signos vitales",
+                code="not_a_monitor",
+            )
+        with self._lock:
+            for s in self._sessions.values():
+                if s.active and s.device_id == device_id:
+                    raise SessionConflict(
+                        f"{device_id} already streams in session {s.session_id} / "
+                        f"{device_id} ya transmite en la sesión {s.session_id}"
+                    )
+            session = Session(
+                session_id=str(uuid.uuid4()),
+                device_id=device_id,
+                case_id=case_id,
+                patient_id=patient_id,
+                operator_id=operator_id,
+                started_at=datetime.now(UTC),
+                monitor=identity_pb(slot.identity, slot.driver),
+            )
+            self._record(session, MODE_SESSION_START, [], [], at=session.started_at)
+            self._sessions[session.session_id] = session
+        readings: queue.Queue[NumericReading] = queue.Queue()
+        session._threads = [
+            threading.Thread(
+                target=self._read, args=(session, readings), name="vitals-read", daemon=True
+            ),
+            threading.Thread(
+                target=self._batch, args=(session, readings), name="vitals-batch", daemon=True
+            ),
+        ]
+        for t in session._threads:
+            t.start()
+        log.info(
+            "vitals session %s started on %s",
+            session.session_id,
+            device_id,
+            extra={"case_id": case_id, "station_id": self.recorder.settings.station_id},
+        )
+        return session
+
+    def stop(self, session_id: str) -> Session:
+        session = self.get(session_id)
+        with self._lock:
+            if not session.active:
+                return session
+            session._stop.set()
+        session._threads[1].join(10)  # the batcher flushes what is pending
+        stopped = datetime.now(UTC)
+        self._record(session, MODE_SESSION_STOP, [], [], at=stopped)
+        session.stopped_at = stopped
+        session._fan_out(END)
+        log.info(
+            "vitals session %s stopped (%d batches)",
+            session.session_id,
+            session.batches,
+            extra={"case_id": session.case_id},
+        )
+        return session
+
+    def stop_all(self) -> None:
+        for s in list(self._sessions.values()):
+            if s.active:
+                try:
+                    self.stop(s.session_id)
+                except AgentError:
+                    log.exception("stopping session %s failed", s.session_id)
+
+    def get(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise SessionNotFound(
+                f"no vitals session {session_id!r} / no existe la sesión {session_id!r}"
+            )
+        return session
+
+    def list(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _read(self, session: Session, out: queue.Queue[NumericReading]) -> None:
+        slot = self.devices.get(session.device_id)
+        monitor = slot.device
+        assert isinstance(monitor, Monitor)
+        while not session._stop.is_set():
+            failed = False
+            with slot.lock:
+                try:
+                    for reading in monitor.numerics(3600.0):
+                        out.put(reading)
+                        if session._stop.is_set():
+                            break
+                except DriverError as exc:
+                    failed = True
+                    session.interruptions += 1
+                    log.warning(
+                        "session %s: monitor interrupted (%s)",
+                        session.session_id,
+                        exc.code,
+                        extra={"case_id": session.case_id},
+                    )
+            if failed:
+                # The lock is free: the device manager reads health and records the status.
+                self.devices.poll_once()
+                session._stop.wait(self.reconnect_s)
+                self.devices.poll_once()
+
+    def _batch(self, session: Session, source: queue.Queue[NumericReading]) -> None:
+        accepted: list[events_pb2.Reading] = []
+        rejected: list[events_pb2.RejectedReading] = []
+        first_at = 0.0
+        while True:
+            stopping = session._stop.is_set()
+            if accepted or rejected:
+                wait = min(self.flush_idle_s, first_at + self.max_batch_s - time.monotonic())
+            else:
+                wait = 0.2
+            try:
+                r = source.get(timeout=max(0.0, wait)) if not stopping else source.get_nowait()
+            except queue.Empty:
+                r = None
+            if r is not None:
+                reading, refused = map_reading(r)
+                if not (accepted or rejected):
+                    first_at = time.monotonic()
+                if refused is None:
+                    accepted.append(reading)
+                else:
+                    rejected.append(refused)
+                session._fan_out(LiveReading(session.session_id, session.case_id, reading, refused))
+                if time.monotonic() - first_at < self.max_batch_s:
+                    continue
+            if accepted or rejected:
+                try:
+                    self._record(session, MODE_STREAM, accepted, rejected)
+                    session.batches += 1
+                    session.readings += len(accepted)
+                    session.rejected += len(rejected)
+                except AgentError as exc:
+                    log.error(
+                        "session %s: batch not recorded (%s)",
+                        session.session_id,
+                        exc.code,
+                        extra={"case_id": session.case_id},
+                    )
+                accepted, rejected = [], []
+            if stopping and r is None:
+                return
+
+    def _record(
+        self,
+        session: Session,
+        mode: str,
+        readings: list[events_pb2.Reading],
+        rejected: list[events_pb2.RejectedReading],
+        at: datetime | None = None,
+    ) -> tuple[str, int]:
+        observation = events_pb2.VitalSignsObservation(
+            readings=readings,
+            rejected=rejected,
+            monitor=session.monitor,
+            mode=mode,
+            session_id=session.session_id,
+            operator_id=session.operator_id,
+        )
+        return self.recorder.record(
+            payload_name="vital_signs",
+            payload=observation,
+            device_id=session.device_id,
+            case_id=session.case_id,
+            patient_id=session.patient_id,
+            occurred_at=at,
+        )

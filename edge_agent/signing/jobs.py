@@ -1,0 +1,78 @@
+"""Signing jobs kept on disk, so an agent restart does not lose a request awaiting consent.
+
+One small SQLite file (``<data_dir>/signing/jobs.sqlite3``, WAL) holds each
+job's fields as JSON; the PDF awaiting consent is a content-addressed file
+next to it (``inputs/<sha256>``). Neither is fsynced: they survive a process
+restart (the usual case: an update, a crash) but a power cut may drop a job
+still awaiting consent, which the user then submits again. What was SIGNED is
+durable elsewhere (body store + outbox, both fsynced). The unsigned input is
+kept here, not in the body store, so that a draft the user declines never
+leaves the station.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+
+class JobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inputs = root / "inputs"
+        self.inputs.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            root / "jobs.sqlite3", isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit (see above)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS signing_jobs (job_id TEXT PRIMARY KEY, "
+            "status TEXT NOT NULL, created_at REAL NOT NULL, job_json TEXT NOT NULL)"
+        )
+
+    def save(self, job_id: str, status: str, created_at: float, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO signing_jobs (job_id, status, created_at, job_json) "
+                "VALUES (?,?,?,?)",
+                (job_id, status, created_at, json.dumps(fields, default=str)),
+            )
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM signing_jobs WHERE job_id = ?", (job_id,))
+
+    def load(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT job_json FROM signing_jobs ORDER BY created_at"
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def put_input(self, sha256: str, data: bytes) -> None:
+        path = self.inputs / sha256
+        if path.exists():
+            return
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def read_input(self, sha256: str) -> bytes | None:
+        try:
+            return (self.inputs / sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def drop_input(self, sha256: str, still_needed: bool) -> None:
+        if not still_needed:
+            (self.inputs / sha256).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,210 @@
+"""PAdES signing with pyHanko over a token: B-B, B-T with a TSA, B-LT with revocation info.
+
+The token signs through :class:`TokenSigner`, a pyHanko ``Signer`` whose raw
+signature is made by the token driver (on its own worker thread). A PDF that
+already carries signatures gets an incremental revision, so earlier
+signatures stay intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.general import SigningError
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+log = logging.getLogger(__name__)
+
+# (message, digest algorithm) -> signature; the digest is always sha256 here.
+RawSign = Callable[[bytes], bytes]
+
+
+class NotAPdf(ValueError):
+    """The bytes are not a PDF pyHanko can read."""
+
+
+class TokenSigner(signers.Signer):
+    """A pyHanko signer whose private-key operation is done by the token driver."""
+
+    def __init__(
+        self,
+        cert_der: bytes,
+        raw_sign: RawSign,
+        chain: list[bytes] | None = None,
+        key_size_bytes: int = 256,
+    ) -> None:
+        cert = asn1_x509.Certificate.load(cert_der)
+        registry = SimpleCertificateStore.from_certs(
+            [asn1_x509.Certificate.load(c) for c in chain or []]
+        )
+        super().__init__(signing_cert=cert, cert_registry=registry, embed_roots=True)
+        self._raw_sign = raw_sign
+        self._dry_size = key_size_bytes
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        if digest_algorithm.lower() != "sha256":
+            raise SigningError(f"only sha256 is supported, not {digest_algorithm}")
+        if dry_run:
+            return bytes(self._dry_size)
+        return await asyncio.to_thread(self._raw_sign, data)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Text of a visible signature stamp."""
+
+    name: str
+    role: str
+    case_id: str
+
+
+@dataclass(frozen=True)
+class PadesOptions:
+    tsa_url: str | None = None
+    long_term: bool = False
+    trust_roots: tuple[bytes, ...] = ()  # DER; needed for B-LT (the chain to fetch for)
+    timeout_s: float = 10.0
+
+
+def parse_pdf(data: bytes) -> tuple[int, PdfFileReader]:
+    """Parse ``data`` once: (how many signatures it already has, the reader to sign from).
+
+    Raises NotAPdf unless it is a PDF pyHanko can read.
+    """
+    if not data.lstrip()[:5].startswith(b"%PDF-"):
+        raise NotAPdf("the file does not start with %PDF- / el archivo no es un PDF")
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        reader.root  # noqa: B018 - parses the trailer and catalog
+        return len(reader.embedded_signatures), reader
+    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise NotAPdf(f"the PDF cannot be read ({exc}) / el PDF no se puede leer") from exc
+
+
+def check_pdf(data: bytes) -> int:
+    """Raise NotAPdf unless ``data`` is a PDF; returns how many signatures it already has."""
+    return parse_pdf(data)[0]
+
+
+def _stamp_box(index: int) -> tuple[int, int, int, int]:
+    """Stamps go along the bottom of page 1, one slot per signer."""
+    x = 36 + (index % 3) * 180
+    y = 36 + (index // 3) * 70
+    return (x, y, x + 170, y + 60)
+
+
+def _validation_context(options: PadesOptions, signer: TokenSigner) -> ValidationContext | None:
+    """A context with OCSP/CRL fetched for the signer (and TSA) chains, or None if unreachable."""
+    if not options.long_term or not options.trust_roots:
+        return None
+    roots = [asn1_x509.Certificate.load(r) for r in options.trust_roots]
+    context = ValidationContext(
+        trust_roots=roots,
+        other_certs=list(signer.cert_registry),
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        fetcher_backend=RequestsFetcherBackend(per_request_timeout=int(options.timeout_s)),
+    )
+    return context
+
+
+async def _probe_revocation(context: ValidationContext, cert: asn1_x509.Certificate) -> bool:
+    from pyhanko_certvalidator import CertificateValidator
+
+    try:
+        validator = CertificateValidator(cert, validation_context=context)
+        await validator.async_validate_usage({"digital_signature"})
+        return True
+    except Exception as exc:  # unreachable responder, bad answer: fall back to B-T
+        log.info("revocation info not reachable (%s): signing without B-LT", type(exc).__name__)
+        return False
+
+
+@dataclass(frozen=True)
+class PadesResult:
+    pdf: bytes
+    level: str  # "B-B", "B-T" or "B-LT"
+    field_name: str
+    signed_at: datetime | None
+
+
+async def async_sign_pdf(
+    pdf: bytes,
+    signer: TokenSigner,
+    *,
+    field_name: str,
+    options: PadesOptions,
+    stamp: Stamp | None = None,
+    reason: str = "",
+    location: str = "",
+    parsed: tuple[int, PdfFileReader] | None = None,
+) -> PadesResult:
+    """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already."""
+    existing, reader = parsed if parsed is not None else parse_pdf(pdf)
+    timestamper = (
+        timestamps.HTTPTimeStamper(options.tsa_url, timeout=int(options.timeout_s))
+        if options.tsa_url
+        else None
+    )
+    context = _validation_context(options, signer)
+    long_term = False
+    if context is not None and timestamper is not None:
+        long_term = await _probe_revocation(context, signer.signing_cert)
+        if long_term:
+            # The TSA's chain needs revocation info too: ask the TSA once for its certificate.
+            try:
+                await timestamper.async_dummy_response("sha256")
+            except Exception as exc:
+                log.info("TSA unreachable (%s)", type(exc).__name__)
+                raise
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason or None,
+        location=location or None,
+        embed_validation_info=long_term,
+        validation_context=context if long_term else None,
+    )
+    field_spec = None
+    style = None
+    if stamp is not None:
+        field_spec = fields.SigFieldSpec(field_name, on_page=0, box=_stamp_box(existing))
+        style = TextStampStyle(
+            stamp_text=("%(signer)s\n%(role)s\nCaso / Case %(case)s\n%(ts)s"),
+            border_width=1,
+        )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer,
+        timestamper=timestamper,
+        stamp_style=style,
+        new_field_spec=field_spec,
+    )
+    writer = IncrementalPdfFileWriter.from_reader(reader)  # no second parse
+    out = BytesIO()
+    appearance = (
+        {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
+    )
+    await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=appearance)
+    level = "B-LT" if long_term else ("B-T" if timestamper else "B-B")
+    return PadesResult(out.getvalue(), level, field_name, None)
+
+
+def sign_pdf(pdf: bytes, signer: TokenSigner, **kwargs: object) -> PadesResult:
+    return asyncio.run(async_sign_pdf(pdf, signer, **kwargs))  # type: ignore[arg-type]

@@ -1,0 +1,34 @@
+"""The signing settings of the agent (``[signing]`` in the agent's TOML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class SigningSettings(BaseModel):
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 timestamp authority; set: signatures are PAdES B-T (or B-LT).",
+    )
+    long_term: bool = Field(
+        default=True,
+        description="Embed OCSP/CRL answers (PAdES B-LT) when the responders are reachable "
+        "and a TSA is set; otherwise sign B-T.",
+    )
+    trust_roots: list[Path] = Field(
+        default_factory=list,
+        description="PEM or DER root certificates of the signing PKI (for B-LT chains).",
+    )
+    chain_certs: list[Path] = Field(
+        default_factory=list,
+        description="Intermediate certificates embedded in signatures (PEM or DER).",
+    )
+    consent_timeout_s: float = Field(
+        default=300.0, gt=0, description="A job not consented to within this time expires."
+    )
+    max_pdf_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Largest PDF accepted for signing."
+    )
+    location: str = Field(default="", description="Place written into signatures (unit name).")

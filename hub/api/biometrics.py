@@ -1,0 +1,168 @@
+"""Fingerprint templates for stations, and a case's biometric confirmations with their verdicts.
+
+Stations authenticate with their own API token (role ``station``, the token's
+name is the station id, minted by ops: ``puente hub token create --role
+station --name <station_id>``); a retired or unregistered station is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from google.protobuf import json_format
+from pydantic import BaseModel, Field
+
+from hub.api.deps import Reader, StationCaller, StoreDep
+from hub.api.problems import ApiError
+from hub.biometrics import b64, step_status, verify_confirmation
+from hub.storage.biometrics import TemplateVault, VaultingStore, open_vault
+from protos import events_pb2
+
+router = APIRouter(tags=["biometrics"])
+
+
+def _vault(request: Request) -> TemplateVault:
+    store = request.app.state.store
+    if isinstance(store, VaultingStore):
+        return store.vault
+    vault = getattr(request.app.state, "fingerprint_vault", None)
+    if vault is None:
+        s = request.app.state.settings
+        key = s.fingerprint_key.get_secret_value() if s.fingerprint_key else None
+        vault = open_vault(s.database_path, key, s.data_dir)
+        request.app.state.fingerprint_vault = vault
+    return vault  # type: ignore[no-any-return]
+
+
+class TemplateOut(BaseModel):
+    event_id: str
+    finger: str
+    finger_code: int
+    template_format: str
+    template: str = Field(description="base64 of the ISO/IEC 19794-2:2011 record")
+    template_sha256: str
+    enrolled_at: str
+    station_id: str
+
+
+class TemplatesOut(BaseModel):
+    patient_id: str
+    templates: list[TemplateOut]
+
+
+@router.get("/v1/patients/{patient_id}/fingerprint-templates", response_model=TemplatesOut)
+def patient_templates(
+    patient_id: str, caller: StationCaller, store: StoreDep, request: Request
+) -> TemplatesOut:
+    """The newest enrolled template of each finger of the patient (stations only)."""
+    station = store.get_station(caller.name)
+    if station is None or station.retired:
+        raise ApiError(
+            403,
+            "station_not_active",
+            "Forbidden / Prohibido",
+            f"station {caller.name} is not registered or is retired / "
+            f"la estación {caller.name} no está registrada o está retirada",
+        )
+    return TemplatesOut(
+        patient_id=patient_id,
+        templates=[
+            TemplateOut(
+                event_id=t.event_id,
+                finger=events_pb2.Finger.Name(t.finger),
+                finger_code=t.finger,
+                template_format=t.template_format,
+                template=b64(t.template),
+                template_sha256=t.template_sha256,
+                enrolled_at=t.enrolled_at,
+                station_id=t.station_id,
+            )
+            for t in _vault(request).latest(patient_id)
+        ],
+    )
+
+
+class ConfirmationOut(BaseModel):
+    event_id: str
+    occurred_at: str
+    station_id: str
+    device_id: str
+    step: str
+    decision: str
+    score: float
+    threshold: float
+    quality: int
+    finger: str
+    reader: dict[str, Any]
+    operator_id: str
+    probe_template_sha256: str
+    signature_valid: bool
+    signature_problem: str = Field(description="'' when valid; no_station_key, bad_signature...")
+
+
+class StepOut(BaseModel):
+    step: str
+    required: bool
+    status: str = Field(description="confirmed, failed, invalid_signature or missing")
+
+
+class CaseBiometricsOut(BaseModel):
+    case_id: str
+    patient_id: str
+    steps: list[StepOut]
+    confirmations: list[ConfirmationOut]
+
+
+@router.get("/v1/cases/{case_id}/biometrics", response_model=CaseBiometricsOut)
+def case_biometrics(
+    case_id: str, _caller: Reader, store: StoreDep, request: Request
+) -> CaseBiometricsOut:
+    """Every biometric confirmation of the case with its verified station signature, and the
+    state of each step: a required step without a valid match shows failed or missing."""
+    case = store.get_case(case_id)
+    if case is None:
+        raise ApiError(404, "case_not_found", "Not found / No encontrado", f"no case {case_id}")
+    checked = []
+    keys: dict[str, str | None] = {}
+    for raw in _vault(request).confirmations(case_id):
+        event = events_pb2.Event.FromString(raw)
+        if event.station_id not in keys:
+            keys[event.station_id] = store.station_key(event.station_id)
+        check = verify_confirmation(event, keys[event.station_id])
+        if event.patient_id != case.patient_id:
+            check = type(check)(False, "patient_mismatch")
+        checked.append((event, check))
+    required = list(request.app.state.settings.biometric_required_steps)
+    seen = [e.biometric_confirmation.step for e, _ in checked]
+    steps = list(dict.fromkeys([*required, *seen]))
+    out = []
+    for event, check in checked:
+        c = event.biometric_confirmation
+        out.append(
+            ConfirmationOut(
+                event_id=event.event_id,
+                occurred_at=event.occurred_at.ToJsonString(),
+                station_id=event.station_id,
+                device_id=event.device_id,
+                step=c.step,
+                decision=events_pb2.ConfirmationDecision.Name(c.decision),
+                score=c.score,
+                threshold=c.threshold,
+                quality=c.quality,
+                finger=events_pb2.Finger.Name(c.finger),
+                reader=json_format.MessageToDict(c.reader, preserving_proto_field_name=True),
+                operator_id=c.operator_id,
+                probe_template_sha256=c.probe_template_sha256.hex(),
+                signature_valid=check.valid,
+                signature_problem=check.problem,
+            )
+        )
+    return CaseBiometricsOut(
+        case_id=case_id,
+        patient_id=case.patient_id,
+        steps=[
+            StepOut(step=s, required=s in required, status=step_status(checked, s)) for s in steps
+        ],
+        confirmations=out,
+    )

@@ -1,0 +1,52 @@
+"""Biometric confirmations of a case: station signatures verified, required steps checked."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from protos import events_pb2
+from protos.biometric_signing import SIGNATURE_ALGORITHM, canonical_bytes
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    valid: bool
+    problem: str  # "" when valid; no_station_key, bad_algorithm, bad_signature
+
+
+def verify_confirmation(event: events_pb2.Event, public_key_pem: str | None) -> SignatureCheck:
+    c = event.biometric_confirmation
+    if public_key_pem is None:
+        return SignatureCheck(False, "no_station_key")
+    if c.signature_algorithm != SIGNATURE_ALGORITHM:
+        return SignatureCheck(False, "bad_algorithm")
+    key = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return SignatureCheck(False, "bad_station_key")
+    try:
+        key.verify(c.station_signature, canonical_bytes(event), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return SignatureCheck(False, "bad_signature")
+    return SignatureCheck(True, "")
+
+
+def step_status(confirmations: list[tuple[events_pb2.Event, SignatureCheck]], step: str) -> str:
+    """confirmed | failed | invalid_signature | missing, from the step's latest confirmation."""
+    at_step = [(e, c) for e, c in confirmations if e.biometric_confirmation.step == step]
+    if not at_step:
+        return "missing"
+    if any(e.biometric_confirmation.decision == events_pb2.MATCH and c.valid for e, c in at_step):
+        return "confirmed"
+    _, check = max(at_step, key=lambda p: (p[0].occurred_at.seconds, p[0].occurred_at.nanos))
+    if not check.valid:
+        return "invalid_signature"
+    return "failed"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

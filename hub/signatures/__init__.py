@@ -1,0 +1,1 @@
+"""Signed documents at the hub: validating every PAdES signature and the signing workflow."""

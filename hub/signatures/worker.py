@@ -1,0 +1,148 @@
+"""The validator: a thread that validates signed revisions whose body has arrived, off ingest.
+
+It picks revisions of the documents read model with no verdict yet, waits
+until their body is complete in the body store, validates every signature
+and stores the verdict: PAdES with pyHanko, SIMPLE signatures with the
+station's registered key (simple.py). Ingest never waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from hub.bodies import BodyStore
+from hub.signatures.simple import verify_simple
+from hub.signatures.validation import validate_pdf
+from hub.storage.signatures import PendingSimple, SignatureStore, StoredVerdict
+from protos import events_pb2
+
+log = logging.getLogger(__name__)
+
+
+def load_roots(paths: list[Path]) -> list[bytes]:
+    out: list[bytes] = []
+    for path in paths:
+        data = path.read_bytes()
+        if b"-----BEGIN" in data:
+            out += [
+                c.public_bytes(serialization.Encoding.DER)
+                for c in x509.load_pem_x509_certificates(data)
+            ]
+        else:
+            out.append(data)
+    return out
+
+
+class SignatureValidator:
+    def __init__(
+        self,
+        store: SignatureStore,
+        bodies: BodyStore,
+        trust_roots: list[bytes],
+        poll_s: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.bodies = bodies
+        self.trust_roots = trust_roots
+        self.poll_s = poll_s
+        self.validated = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sig-validator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("signature validation pass failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def run_once(self) -> int:
+        """Validate every pending revision whose body is here; returns how many."""
+        done = 0
+        for rev in self.store.pending(100):
+            if self._stop.is_set():
+                break
+            if self.bodies.info(rev.sha256) is None:
+                continue  # the body is still on its way
+            self.store.save(self.validate(rev.document_id, rev.sha256, rev.signature_level))
+            done += 1
+        for simple in self.store.pending_simple(100):
+            if self._stop.is_set():
+                break
+            if self.bodies.info(simple.sha256) is None:
+                continue  # checked once the bytes it names are here (hash-verified on upload)
+            self.store.save_simple(simple.event_id, self.verify_simple(simple))
+            done += 1
+        self.validated += done
+        return done
+
+    def verify_simple(self, pending: PendingSimple) -> StoredVerdict:
+        started = time.perf_counter()
+        event = events_pb2.Event.FromString(pending.raw)
+        code, reason, details = verify_simple(event, self.store.station_key(event.station_id))
+        elapsed = (time.perf_counter() - started) * 1000
+        log.log(
+            logging.INFO if code == "valid" else logging.WARNING,
+            "document %s simple signature: %s (%s)",
+            event.signed_document.document_id,
+            code,
+            reason,
+            extra={"event_id": event.event_id, "case_id": event.case_id},
+        )
+        return StoredVerdict(
+            sha256=event.signed_document.body.sha256.hex(),
+            document_id=event.signed_document.document_id or event.event_id,
+            verdict="valid" if code == "valid" else "invalid",
+            code=code,
+            reason=reason,
+            checked_at=datetime.now(UTC).isoformat(),
+            duration_ms=elapsed,
+            signatures=[details],
+        )
+
+    def validate(self, document_id: str, sha256: str, level: str | None) -> StoredVerdict:
+        started = time.perf_counter()
+        data = self.bodies.path(sha256).read_bytes()
+        verdict = validate_pdf(data, self.trust_roots)
+        elapsed = (time.perf_counter() - started) * 1000
+        log.log(
+            logging.INFO if verdict.valid else logging.WARNING,
+            "document %s revision %s: %s (%s)",
+            document_id,
+            sha256[:12],
+            verdict.code,
+            verdict.reason,
+        )
+        return StoredVerdict(
+            sha256=sha256,
+            document_id=document_id,
+            verdict="valid" if verdict.valid else "invalid",
+            code=verdict.code,
+            reason=verdict.reason,
+            checked_at=datetime.now(UTC).isoformat(),
+            duration_ms=elapsed,
+            signatures=[vars(c) for c in verdict.signatures],
+        )

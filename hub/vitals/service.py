@@ -1,0 +1,67 @@
+"""VitalsHub: the readings read model (filled at ingest) and the live feed of newly stored sets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from hub.storage.base import EventRow
+from hub.storage.readings import ReadingsStore, StoredReading, VitalSet, decode_row
+from hub.vitals.live import LiveFeed
+
+log = logging.getLogger(__name__)
+
+
+def reading_json(r: StoredReading, vset: VitalSet | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "event_id": r.event_id,
+        "parameter": r.parameter or None,
+        "mdc_code": r.mdc_code,
+        "mdc_refid": r.mdc_refid,
+        "loinc": r.loinc or None,
+        "value": r.value,
+        "unit": r.unit,
+        "measured_at": r.measured_at,
+        "flags": list(r.flags),
+        "status": r.status,
+    }
+    if r.status == "rejected":
+        out["reason_code"] = r.reason_code
+        out["reason"] = r.reason
+    if vset is not None:
+        out["mode"] = vset.mode
+        out["session_id"] = vset.session_id or None
+        out["station_id"] = vset.station_id
+    return out
+
+
+class VitalsHub:
+    def __init__(self, db_path: Path) -> None:
+        self.readings = ReadingsStore(db_path)
+        self.feed = LiveFeed()
+
+    def start(self) -> None:
+        """Nothing to catch up: readings are projected inside ingest's transaction."""
+
+    def on_commit(self, rows: list[EventRow]) -> None:
+        """After-commit hook of ingest: push the sets just stored to live subscribers."""
+        for row in rows:
+            if row.kind != "vital_signs":
+                continue
+            decoded = decode_row(row)
+            if decoded is None:
+                continue
+            vset, readings = decoded
+            pushed_at = time.time()
+            items = [reading_json(r, vset) | {"hub_at": pushed_at} for r in readings]
+            if vset.mode in ("session_start", "session_stop"):
+                items.append(
+                    {"event": vset.mode, "session_id": vset.session_id, "at": vset.occurred_at}
+                )
+            if items:
+                self.feed.publish(vset.case_id, items)
+
+    def close(self) -> None:
+        self.readings.close()

@@ -1,0 +1,76 @@
+"""The hub's web console: server-rendered pages (Jinja2) with sign-in, sessions and CSRF.
+
+`install(app, settings, store)` mounts it under ``/console``. The fleet pages are the
+first; a later console (clinicians) adds a router and a nav entry and reuses the
+layout (templates/base.html), the authenticator, the session and `require_role`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from hub.settings import HubSettings
+from hub.web import fleet, login
+from hub.web.auth import LocalUsers, WebRole
+from hub.web.deps import TEMPLATES, Console, CsrfRefused, LoginRequired, RoleRefused, render
+from hub.web.session import SessionCodec
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
+    key_file = settings.web_session_key_file or settings.data_dir / "web-session.key"
+    console = Console(
+        codec=SessionCodec(key_file, settings.web_session_ttl_s),
+        auth=LocalUsers(store),
+        templates=Jinja2Templates(directory=str(TEMPLATES)),
+        nav=[
+            ("home", "/console/", tuple(WebRole)),
+            ("fleet", "/console/fleet", (WebRole.OPS,)),
+            ("import", "/console/import", (WebRole.OPS,)),
+        ],
+    )
+    app.state.console = console
+    app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
+    app.include_router(login.router)
+    app.include_router(fleet.router)
+
+    @app.exception_handler(LoginRequired)
+    def _login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/console/login?next={_quote(target)}", status_code=303)
+
+    @app.exception_handler(RoleRefused)
+    def _refused(request: Request, exc: RoleRefused) -> HTMLResponse:
+        return render(request, "error.html", 403, title_key="forbidden", role=exc.user.role.value)
+
+    @app.exception_handler(CsrfRefused)
+    def _csrf(request: Request, _exc: CsrfRefused) -> HTMLResponse:
+        return render(request, "error.html", 403, title_key="bad_csrf", role="")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        if request.url.path.startswith("/console"):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    return console
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")

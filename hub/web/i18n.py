@@ -1,0 +1,158 @@
+"""Console labels in Spanish and English; the language comes from the session or the browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGS = ("es", "en")
+
+# key: (español, English)
+LABELS: dict[str, tuple[str, str]] = {
+    "app": ("Puente — consola", "Puente — console"),
+    "skip": ("Saltar al contenido", "Skip to content"),
+    "nav": ("Navegación principal", "Main navigation"),
+    "home": ("Inicio", "Home"),
+    "fleet": ("Flota", "Fleet"),
+    "import": ("Importar CSV", "CSV import"),
+    "signin": ("Iniciar sesión", "Sign in"),
+    "signout": ("Cerrar sesión", "Sign out"),
+    "signed_in_as": ("Sesión de", "Signed in as"),
+    "user": ("Usuario", "User"),
+    "password": ("Contraseña", "Password"),
+    "bad_login": ("Usuario o contraseña incorrectos.", "Wrong user name or password."),
+    "other_lang": ("English", "Español"),
+    "forbidden": ("Acceso denegado", "Access denied"),
+    "forbidden_text": (
+        "Su rol ({role}) no permite ver esta página.",
+        "Your role ({role}) may not see this page.",
+    ),
+    "bad_csrf": (
+        "El formulario caducó o no vino de esta consola. Vuelva a intentarlo.",
+        "The form expired or did not come from this console. Please try again.",
+    ),
+    "not_found": ("No encontrado", "Not found"),
+    "home_text": ("Elija una sección.", "Choose a section."),
+    "clinician_soon": (
+        "La consola clínica llegará en una próxima versión.",
+        "The clinician console arrives in a later version.",
+    ),
+    "units": ("Unidades médicas y estaciones", "Medical units and stations"),
+    "unit": ("Unidad médica", "Medical unit"),
+    "station": ("Estación", "Station"),
+    "state": ("Estado", "State"),
+    "online": ("En línea", "Online"),
+    "offline": ("Fuera de línea", "Offline"),
+    "retired": ("Dada de baja", "Retired"),
+    "last_seen": ("Última actividad", "Last seen"),
+    "clock_offset": ("Desfase de reloj (ms)", "Clock offset (ms)"),
+    "outbox": ("Eventos en cola", "Outbox depth"),
+    "events": ("Eventos", "Events"),
+    "cert_expiry": ("Vence el certificado", "Certificate expires"),
+    "config_version": ("Configuración aplicada", "Config applied"),
+    "devices": ("Dispositivos", "Devices"),
+    "no_stations": ("No hay estaciones registradas.", "No stations are registered."),
+    "never": ("nunca", "never"),
+    "none": ("—", "—"),
+    "device": ("Dispositivo", "Device"),
+    "type": ("Tipo", "Type"),
+    "driver": ("Controlador", "Driver"),
+    "model": ("Modelo", "Model"),
+    "serial": ("Número de serie", "Serial number"),
+    "port": ("Puerto", "Port"),
+    "health": ("Salud", "Health"),
+    "installed": ("Instalado", "Installed"),
+    "removed": ("Retirado", "Removed"),
+    "history": ("Historial de dispositivos", "Device history"),
+    "no_devices": ("Sin dispositivos.", "No devices."),
+    "unknown_health": ("sin reporte", "not reported"),
+    "enroll": ("Inscribir un equipo", "Enroll a PC"),
+    "enroll_text": (
+        "Cree un código de un solo uso y escríbalo en el equipo con "
+        "«puente agent enroll --hub URL --code CÓDIGO».",
+        "Create a one-time code and type it on the PC with "
+        "“puente agent enroll --hub URL --code CODE”.",
+    ),
+    "create_code": ("Crear código de inscripción", "Create enrollment code"),
+    "code_title": ("Código de inscripción", "Enrollment code"),
+    "code_once": (
+        "Este código se muestra solo una vez. Cópielo ahora.",
+        "This code is shown only once. Copy it now.",
+    ),
+    "expires": ("Vence", "Expires"),
+    "back_station": ("Volver a la estación", "Back to the station"),
+    "back_fleet": ("Volver a la flota", "Back to the fleet"),
+    "retire": ("Dar de baja la estación", "Retire the station"),
+    "retire_text": (
+        "Dar de baja revoca su certificado: el equipo no podrá volver a conectarse ni publicar. "
+        "No se puede deshacer.",
+        "Retiring revokes its certificate: the PC can never connect or publish again. "
+        "This cannot be undone.",
+    ),
+    "retire_confirm": (
+        "Para confirmar, escriba el id de la estación ({station})",
+        "To confirm, type the station id ({station})",
+    ),
+    "retire_mismatch": (
+        "El id escrito no coincide; la estación sigue activa.",
+        "The id typed does not match; the station is still active.",
+    ),
+    "retired_done": (
+        "Estación dada de baja; {n} certificado(s) revocado(s).",
+        "Station retired; {n} certificate(s) revoked.",
+    ),
+    "cancel": ("Cancelar", "Cancel"),
+    "replace": ("Reemplazar dispositivo", "Replace device"),
+    "replace_text": (
+        "El dispositivo anterior queda en el historial: cada evento sigue asociado al equipo "
+        "físico que lo produjo.",
+        "The previous device stays in the history: each event stays tied to the physical "
+        "device that produced it.",
+    ),
+    "replace_done": (
+        "Dispositivo reemplazado (configuración v{v}).",
+        "Device replaced (config v{v}).",
+    ),
+    "new_serial": ("Nuevo número de serie", "New serial number"),
+    "new_model": ("Modelo (vacío: el mismo)", "Model (empty: the same)"),
+    "import_title": ("Importar el registro (CSV)", "Import the registry (CSV)"),
+    "import_text": (
+        "Una fila por dispositivo. Las filas válidas se guardan; las erróneas se listan abajo.",
+        "One row per device. Valid rows are stored; bad rows are listed below.",
+    ),
+    "csv_file": ("Archivo CSV", "CSV file"),
+    "csv_text": ("O pegue el CSV aquí", "Or paste the CSV here"),
+    "import_do": ("Importar", "Import"),
+    "import_result": (
+        "{rows} fila(s) leídas: {units} unidad(es), {stations} estación(es), "
+        "{devices} dispositivo(s) guardados; {errors} fila(s) con errores.",
+        "{rows} row(s) read: {units} unit(s), {stations} station(s), {devices} device(s) "
+        "stored; {errors} row(s) with errors.",
+    ),
+    "row_errors": ("Filas con errores", "Rows with errors"),
+    "line": ("Línea", "Line"),
+    "code": ("Código", "Code"),
+    "reason": ("Motivo", "Reason"),
+    "empty_csv": ("Elija un archivo o pegue el CSV.", "Choose a file or paste the CSV."),
+    "error": ("Error", "Error"),
+}
+
+
+def pick(accept_language: str | None, chosen: str = "") -> str:
+    """The session's choice, else the browser's first of es/en, else Spanish."""
+    if chosen in LANGS:
+        return chosen
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGS:
+            return tag
+    return "es"
+
+
+def translator(lang: str) -> Callable[..., str]:
+    index = LANGS.index(lang) if lang in LANGS else 0
+
+    def t(key: str, **values: object) -> str:
+        text = LABELS[key][index]
+        return text.format(**values) if values else text
+
+    return t

@@ -1,0 +1,195 @@
+"""A real Mosquitto from the generated TLS/ACL config: no station speaks or listens for another."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from provisioning.acl import Access, allowed, mosquitto_acl
+from provisioning.pki import StationCA
+from tests.provisioning.pki import (
+    HUB_ID,
+    Client,
+    TlsMosquitto,
+    expired_now,
+    station_files,
+    write_broker_files,
+)
+
+EVENTS_A = "puente/v1/U1/st-a/events"
+EVENTS_B = "puente/v1/U1/st-b/events"
+RECEIPTS_A = "puente/v1/U1/st-a/receipts"
+RECEIPTS_B = "puente/v1/U1/st-b/receipts"
+
+
+def _hub(broker: TlsMosquitto, ca: StationCA, tmp: Path) -> Client:
+    key, issued = ca.issue_service("puente-hub")
+    (tmp / "hub-key.pem").write_bytes(key)
+    (tmp / "hub-cert.pem").write_bytes(issued.pem)
+    from tests.provisioning.pki import ClientFiles
+
+    hub = Client(
+        broker.port, broker.files.ca, ClientFiles(tmp / "hub-cert.pem", tmp / "hub-key.pem"), "hub"
+    )
+    assert hub.connect()
+    return hub
+
+
+def _wait(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_station_a_cannot_publish_as_b_nor_read_bs_receipts(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    hub = _hub(tls_mosquitto, ca, tmp_path)
+    assert hub.subscribe("puente/v1/+/+/events") == [1]
+    a = Client(tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a")
+    assert a.connect()
+    # Mosquitto 2.0 grants an MQTT 3.1.1 SUBSCRIBE and applies the read ACL to each
+    # message it would deliver: what matters is that nothing of B's ever arrives.
+    assert a.subscribe(RECEIPTS_A) == [1]
+    a.subscribe(RECEIPTS_B)
+    a.subscribe("puente/v1/U1/+/receipts")
+    hub.publish(RECEIPTS_B, b"for-b")
+    hub.publish(RECEIPTS_A, b"for-a")
+    assert _wait(lambda: len(a.messages) >= 1)
+    time.sleep(0.3)
+    assert a.messages == [(RECEIPTS_A, b"for-a")]
+    # Publishing as B: never delivered, and Mosquitto drops the forger's connection.
+    a.publish(EVENTS_B, b"forged")
+    assert a.disconnected.wait(5)
+    time.sleep(0.5)
+    assert hub.messages == []
+    own = Client(
+        tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a2"), "a2"
+    )
+    assert own.connect()
+    own.publish("puente/v1/U1/st-a2/events", b"own")
+    assert _wait(lambda: len(hub.messages) >= 1)
+    assert hub.messages == [("puente/v1/U1/st-a2/events", b"own")]
+    own.close()
+    a.close()
+    hub.close()
+
+
+def test_station_cannot_publish_under_another_unit_with_its_own_id(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    hub = _hub(tls_mosquitto, ca, tmp_path)
+    assert hub.subscribe("puente/v1/+/+/#") == [1]
+    # st-u2 belongs to unit U2: its own id under U1 is someone else's prefix.
+    station = Client(
+        tls_mosquitto.port,
+        tls_mosquitto.files.ca,
+        station_files(ca, tmp_path, "st-u2", unit_id="U2"),
+        "u2",
+    )
+    assert station.connect()
+    station.publish("puente/v1/U2/st-u2/events", b"own-unit")
+    assert _wait(lambda: len(hub.messages) >= 1)
+    station.publish("puente/v1/U1/st-u2/events", b"other-unit")
+    assert station.disconnected.wait(5)
+    time.sleep(0.5)
+    assert hub.messages == [("puente/v1/U2/st-u2/events", b"own-unit")]
+    station.close()
+    hub.close()
+
+
+def test_a_station_unknown_to_the_acl_gets_nothing(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    """A valid certificate is not enough: the hub names each enrolled station in the ACL."""
+    hub = _hub(tls_mosquitto, ca, tmp_path)
+    assert hub.subscribe("puente/v1/+/+/#") == [1]
+    stranger = Client(
+        tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-x"), "x"
+    )
+    assert stranger.connect()
+    stranger.publish("puente/v1/U1/st-x/events", b"unlisted")
+    assert stranger.disconnected.wait(5)
+    time.sleep(0.3)
+    assert hub.messages == []
+    hub.close()
+
+
+def test_revoked_station_cannot_connect_after_crl_reload(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    files = station_files(ca, tmp_path, "st-r")
+    first = Client(tls_mosquitto.port, tls_mosquitto.files.ca, files, "r1")
+    assert first.connect()
+    first.close()
+    from cryptography import x509
+
+    serial = x509.load_pem_x509_certificate(files.cert.read_bytes()).serial_number
+    write_broker_files(ca, tls_mosquitto.files, revoked=[serial], denied=["st-r"])
+    tls_mosquitto.reload()
+    time.sleep(1.0)
+    again = Client(tls_mosquitto.port, tls_mosquitto.files.ca, files, "r2")
+    assert again.connect(timeout=3) is False
+    other = Client(
+        tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-ok"), "ok"
+    )
+    assert other.connect()  # the CRL names only the revoked one
+    other.close()
+
+
+def test_certificate_from_another_ca_is_refused(
+    tls_mosquitto: TlsMosquitto, tmp_path: Path
+) -> None:
+    forger = StationCA.create(tmp_path / "forger")
+    forged = station_files(forger, tmp_path, "st-a")
+    client = Client(tls_mosquitto.port, tls_mosquitto.files.ca, forged, "forged")
+    assert client.connect(timeout=3) is False
+
+
+def test_expired_certificate_is_refused(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    expired = station_files(ca, tmp_path, "st-old", now=expired_now(), days=1)
+    client = Client(tls_mosquitto.port, tls_mosquitto.files.ca, expired, "old")
+    assert client.connect(timeout=3) is False
+
+
+def test_no_client_certificate_is_refused(tls_mosquitto: TlsMosquitto) -> None:
+    client = Client(tls_mosquitto.port, tls_mosquitto.files.ca, None, "anon")
+    assert client.connect(timeout=3) is False
+
+
+def test_code_rules_agree_with_the_generated_acl() -> None:
+    assert allowed("st-a", Access.PUBLISH, EVENTS_A)
+    assert allowed("st-a", Access.PUBLISH, "puente/v1/U1/st-a/state")
+    assert not allowed("st-a", Access.PUBLISH, EVENTS_B)
+    assert not allowed("st-a", Access.PUBLISH, RECEIPTS_A)
+    assert allowed("st-a", Access.SUBSCRIBE, RECEIPTS_A)
+    assert allowed("st-a", Access.SUBSCRIBE, "puente/v1/U1/st-a/config")
+    assert not allowed("st-a", Access.SUBSCRIBE, RECEIPTS_B)
+    assert not allowed("st-a", Access.SUBSCRIBE, "puente/v1/U1/+/receipts")
+    assert not allowed(None, Access.PUBLISH, EVENTS_A)
+    assert allowed(HUB_ID, Access.SUBSCRIBE, "$share/hub/puente/v1/+/+/events")
+    # With the registry's units, the unit level is fixed as in the generated ACL.
+    units = {"st-a": "U1"}
+    assert allowed("st-a", Access.PUBLISH, EVENTS_A, units)
+    assert not allowed("st-a", Access.PUBLISH, "puente/v1/U2/st-a/events", units)
+    assert not allowed("st-b", Access.PUBLISH, EVENTS_B, units)  # not in the registry
+    assert allowed("st-a", Access.SUBSCRIBE, RECEIPTS_A, units.get)
+
+
+def test_generated_acl_names_each_station_with_its_unit() -> None:
+    text = mosquitto_acl([HUB_ID], {"st-b": "U2", "st-a": "U1", "st-r": "U1"}, ["st-r"])
+    assert "pattern" not in text
+    blocks = [b.strip() for b in text.split("\n\n") if b.startswith("user ")]
+    assert blocks == [
+        "user hub:puente-hub\ntopic readwrite puente/v1/#",
+        "user st-r\ntopic deny puente/v1/#",
+        "user st-a\ntopic write puente/v1/U1/st-a/events\ntopic write puente/v1/U1/st-a/state\n"
+        "topic read puente/v1/U1/st-a/receipts\ntopic read puente/v1/U1/st-a/config",
+        "user st-b\ntopic write puente/v1/U2/st-b/events\ntopic write puente/v1/U2/st-b/state\n"
+        "topic read puente/v1/U2/st-b/receipts\ntopic read puente/v1/U2/st-b/config",
+    ]

@@ -1,0 +1,216 @@
+"""From `puente agent enroll` to a receipted event over mutual TLS, remote config, retirement."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from edge_agent.service import AgentService
+from edge_agent.settings import load as load_agent
+from hub.service import HubService
+from hub.settings import HubSettings
+from protos import events_pb2
+from protos import station_config as sealed
+from protos.topics import config as config_topic
+from provisioning.pki import StationCA, write_private
+from tests.provisioning.pki import Client, ClientFiles, TlsMosquitto
+
+OPS = {"Authorization": "Bearer ops-secret-e2e"}
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return bool(pred())
+
+
+@pytest.fixture
+def hub(tmp_path: Path, ca: StationCA, tls_mosquitto: TlsMosquitto) -> Iterator[HubService]:
+    key, issued = ca.issue_service("puente-hub")
+    write_private(tmp_path / "hub-key.pem", key)
+    (tmp_path / "hub-cert.pem").write_bytes(issued.pem)
+    assert tls_mosquitto.proc is not None
+    settings = HubSettings(
+        data_dir=tmp_path / "hub",
+        broker_url=tls_mosquitto.url,
+        tls_ca_file=tls_mosquitto.files.ca,
+        tls_cert_file=tmp_path / "hub-cert.pem",
+        tls_key_file=tmp_path / "hub-key.pem",
+        pki_dir=tmp_path / "pki",
+        broker_dir=tls_mosquitto.files.directory,
+        broker_reload_command=f"kill -HUP {tls_mosquitto.proc.pid}",
+        http_port=0,
+        bootstrap_token="ops-secret-e2e",
+    )
+    service = HubService(settings)
+    service.start()
+    service.wait_ready(20)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def _enroll(hub: HubService, code: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "puente_cli.main",
+            "agent",
+            "enroll",
+            "--hub",
+            hub.http_url,
+            "--code",
+            code,
+            "--data-dir",
+            str(workdir / "agent-data"),
+            "--config-out",
+            str(workdir / "agent.toml"),
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=workdir,
+    )
+
+
+def _record(agent: AgentService) -> str:
+    obs = events_pb2.VitalSignsObservation(
+        mode="spot", readings=[events_pb2.Reading(mdc_code=150456, value=97.0, unit="%")]
+    )
+    event_id, _ = agent.record.record(
+        payload_name="vital_signs",
+        payload=obs,
+        device_id="monitor-1",
+        case_id="C-1",
+        patient_id="P-1",
+    )
+    return event_id
+
+
+def test_enrolled_station_delivers_over_mutual_tls_and_follows_remote_config(
+    hub: HubService, tls_mosquitto: TlsMosquitto, tmp_path: Path
+) -> None:
+    api = httpx.Client(base_url=hub.http_url, headers=OPS, timeout=20)
+    assert api.post("/v1/units", json={"unit_id": "U7", "name": "Zona 9"}).status_code == 201
+    assert api.post("/v1/stations", json={"station_id": "st-7", "unit_id": "U7"}).status_code == 201
+    put = api.put(
+        "/v1/stations/st-7/devices/monitor-1",
+        json={
+            "device_id": "monitor-1",
+            "device_type": "monitor",
+            "driver": "sim.monitor",
+            "serial": "SIM-7",
+        },
+    )
+    assert put.status_code == 200, put.text
+    code = api.post("/v1/stations/st-7/enrollment-codes").json()["code"]
+
+    done = _enroll(hub, code, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    key_file = tmp_path / "agent-data" / "station-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    # The same code again: refused, nothing issued.
+    (tmp_path / "again").mkdir()
+    again = _enroll(hub, code, tmp_path / "again")
+    assert again.returncode == 1
+    assert "code_used" in again.stdout
+
+    os.environ.pop("PUENTE_AGENT_CONFIG", None)
+    settings = load_agent(tmp_path / "agent.toml")
+    try:
+        assert settings.station_id == "st-7"
+        assert settings.broker_url == tls_mosquitto.url
+        agent = AgentService(settings)
+    finally:
+        os.environ.pop("PUENTE_AGENT_CONFIG", None)
+    # The hub verifies station signatures with the key enrollment registered.
+    assert hub.store.station_key("st-7") == agent.identity.public_key_pem
+    agent.start()
+    try:
+        assert agent.wait_connected(20)
+        # The config that came with enrollment (v1 was published when the device was added).
+        assert agent.remote_config.version == 2
+        assert [d.device_id for d in agent.devices.list()] == ["monitor-1"]
+        event_id = _record(agent)
+        assert wait_for(lambda: hub.store.get_event(event_id) is not None)
+        assert wait_for(lambda: agent.outbox.depth()[0] == 0)  # receipted and deleted
+        assert api.get(f"/v1/events/{event_id}/device").json()["serial"] == "SIM-7"
+
+        # Remote config: applied live; the outbox and the MQTT link are the same ones.
+        outbox, client = agent.outbox, agent.uplink.client
+        reply = api.put("/v1/stations/st-7/config", json={"overrides": {"receipt_timeout_s": 7}})
+        assert reply.status_code == 200 and reply.json()["version"] == 3
+        assert wait_for(lambda: agent.remote_config.version == 3)
+        assert agent.settings.receipt_timeout_s == 7.0
+        assert agent.outbox is outbox and agent.uplink.client is client
+        assert agent.uplink.state().reconnects == 0
+        assert wait_for(lambda: api.get("/v1/stations/st-7/config").json()["applied_version"] == 3)
+        # The hub refuses to publish an invalid config.
+        bad = api.put("/v1/stations/st-7/config", json={"overrides": {"receipt_timeout_s": -1}})
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_config"
+
+        # A signed config the agent cannot apply: refused, reported, version 3 stays.
+        assert hub.fleet.publish is not None
+        unusable = sealed.seal(
+            hub.fleet.config_key,
+            sealed.SignedConfig(
+                "st-7",
+                "U7",
+                4,
+                "2030-01-01T00:00:00Z",
+                {"devices": [{"device_id": "m9", "driver": "no.such.driver"}]},
+            ),
+        )
+        hub.fleet.publish(config_topic("U7", "st-7"), unusable, True)
+        assert wait_for(lambda: "invalid_config" in agent.remote_config.error)
+        assert agent.remote_config.version == 3
+        assert agent.settings.receipt_timeout_s == 7.0
+        assert wait_for(
+            lambda: "no.such.driver" in api.get("/v1/stations/st-7/config").json()["applied_error"]
+        )
+        # Signed by someone else: refused as a bad signature.
+        forged = sealed.seal(
+            ec.generate_private_key(ec.SECP256R1()),
+            sealed.SignedConfig("st-7", "U7", 9, "2030-01-01T00:00:00Z", {}),
+        )
+        hub.fleet.publish(config_topic("U7", "st-7"), forged, True)
+        assert wait_for(lambda: agent.remote_config.error.startswith("bad_signature"))
+        assert agent.remote_config.version == 3
+
+        # Retire: certificate revoked, the broker reloads its CRL/ACL, access is gone.
+        retired = api.post("/v1/stations/st-7/retire")
+        assert retired.status_code == 200
+        certs = hub.fleet.registry.certificates("st-7")
+        assert len(certs) == 1 and certs[0].revoked_at is not None
+        time.sleep(1.0)
+        data = tmp_path / "agent-data"
+        probe = Client(
+            tls_mosquitto.port,
+            tls_mosquitto.files.ca,
+            ClientFiles(data / "station-cert.pem", data / "station-key.pem"),
+            "probe",
+        )
+        assert probe.connect(timeout=3) is False
+        late = _record(agent)
+        time.sleep(2.0)
+        assert hub.store.get_event(late) is None
+    finally:
+        agent.stop()

@@ -1,0 +1,102 @@
+"""SANE's `test` backend (device test:0) through python-sane: real frames, real status codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.base import Health
+from drivers.scanner.base import (
+    CoverOpen,
+    FeederEmpty,
+    PaperJam,
+    ScannerIOError,
+    ScanSettings,
+    UnsupportedSetting,
+)
+from drivers.scanner.sane_backend import SaneScanner, discover
+from tests.scanning import sane_test_dir
+
+
+def scanner(**extra: str) -> SaneScanner:
+    options = {"test-picture": "Grid", "read-return-value": "Default", **extra}
+    s = SaneScanner("test:0", sane_test_dir(), options)
+    s.open()
+    return s
+
+
+def test_discovery_lists_the_test_devices_with_their_capabilities() -> None:
+    found = {d.name: d for d in discover(sane_test_dir())}
+    assert sorted(found) == ["test:0", "test:1"]
+    caps = found["test:0"].capabilities
+    assert caps is not None
+    assert caps.sources == ("flatbed", "feeder")
+    assert caps.modes == ("gray", "color", "lineart")
+    assert caps.resolutions == (75, 100, 150, 200, 300, 400, 600, 1200)
+    assert (caps.max_width_mm, caps.max_height_mm) == (200.0, 200.0)
+    assert found["test:0"].model == "frontend-tester"
+
+
+def test_flatbed_scan_gives_one_page_of_the_size_asked() -> None:
+    s = scanner()
+    pages = list(s.scan(ScanSettings("flatbed", "gray", 100, width_mm=100, height_mm=50)))
+    assert len(pages) == 1
+    image = pages[0].image
+    assert image.mode == "L"  # type: ignore[attr-defined]
+    assert image.size == (393, 196)  # type: ignore[attr-defined]  # 100x50 mm at 100 dpi, floored
+    assert s.health().health == Health.CONNECTED
+
+
+def test_modes_give_grey_colour_and_one_bit_pixels() -> None:
+    s = scanner()
+    got = {
+        mode: next(iter(s.scan(ScanSettings("flatbed", mode, 75, 50, 50)))).image.mode  # type: ignore[attr-defined]
+        for mode in ("gray", "color", "lineart")
+    }
+    assert got == {"gray": "L", "color": "RGB", "lineart": "1"}
+
+
+def test_feeder_scans_until_empty_which_is_ten_sheets_on_test0() -> None:
+    pages = list(scanner().scan(ScanSettings("feeder", "gray", 75, 50, 50)))
+    assert [p.number for p in pages] == list(range(1, 11))
+
+
+def test_feeder_stops_at_max_pages() -> None:
+    pages = list(scanner().scan(ScanSettings("feeder", "gray", 75, 50, 50, max_pages=3)))
+    assert len(pages) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        ("SANE_STATUS_JAMMED", PaperJam, "paper_jam"),
+        ("SANE_STATUS_NO_DOCS", FeederEmpty, "feeder_empty"),
+        ("SANE_STATUS_COVER_OPEN", CoverOpen, "cover_open"),
+        ("SANE_STATUS_IO_ERROR", ScannerIOError, "scanner_io_error"),
+    ],
+)
+def test_device_conditions_are_distinct_errors_and_show_in_health(
+    status: str, error: type[Exception], code: str
+) -> None:
+    s = scanner(**{"read-return-value": status})
+    with pytest.raises(error) as raised:
+        list(s.scan(ScanSettings("feeder", "gray", 75, 50, 50)))
+    assert raised.value.code == code  # type: ignore[attr-defined]
+    assert raised.value.pages_done == 0  # type: ignore[attr-defined]
+    health = s.health()
+    assert (health.health, health.error_code) == (Health.ERROR, code)
+    # Cleared (the person fixed it): the next scan works and health is back.
+    s.extra_options["read-return-value"] = "Default"
+    assert len(list(s.scan(ScanSettings("flatbed", "gray", 75, 50, 50)))) == 1
+    assert s.health().health == Health.CONNECTED
+
+
+def test_a_source_the_device_lacks_is_refused_before_scanning() -> None:
+    with pytest.raises(UnsupportedSetting) as raised:
+        list(scanner().scan(ScanSettings("duplex", "gray", 75)))
+    assert raised.value.code == "unsupported_setting"
+
+
+def test_an_unknown_device_is_gone() -> None:
+    s = SaneScanner("test:7", sane_test_dir())
+    health = s.health()
+    assert (health.health, health.error_code) == (Health.DISCONNECTED, "device_gone")
