@@ -87,4 +87,79 @@ export class PuenteAgent {
   }): Promise<Recorded>;
   takeVitals(args: { deviceId: string; caseId: string; patientId: string; timeoutS?: number }): Promise<VitalsTaken>;
   streamUrl(path: string): string;
+
+  scanners(): Promise<Scanner[]>;
+  scan(options: ScanOptions): Promise<ScanJob>;
+  cancelScan(jobId: string): Promise<ScanJob>;
+
+  startVitalsSession(args: { deviceId: string; caseId: string; patientId: string; operatorId?: string }): Promise<VitalsSession>;
+  stopVitalsSession(sessionId: string): Promise<VitalsSession>;
+  watchVitals(
+    sessionId: string,
+    handlers?: { onReading?: (r: LiveReading) => void; onEnd?: () => void; onError?: (e: Event) => void },
+  ): () => void;
+}
+
+export interface Scanner {
+  device_id: string;
+  driver: string;
+  state: string;
+  model: string;
+  error_code: string;
+  capabilities: { sources: string[]; modes: string[]; resolutions: number[]; max_width_mm: number; max_height_mm: number } | null;
+}
+
+export interface ScanOptions {
+  deviceId: string;
+  caseId: string;
+  patientId: string;
+  documentType: string;
+  title?: string;
+  source?: "flatbed" | "feeder" | "duplex";
+  mode?: "gray" | "color" | "lineart";
+  resolutionDpi?: number;
+  dropBlankPages?: boolean;
+  expectedPages?: number;
+  onProgress?: (job: ScanJob) => void;
+}
+
+export interface ScanJob {
+  job_id: string;
+  device_id: string;
+  case_id: string;
+  state: string;
+  pages_scanned: number;
+  pages_expected: number;
+  blank_pages_dropped: number;
+  version: number;
+  result: { event_id: string; station_seq: number; document_id: string; sha256: string; size: number; pages: number; blank_pages_dropped: number } | null;
+  error: { code: string; reason: string } | null;
+}
+
+export interface VitalsSession {
+  session_id: string;
+  device_id: string;
+  case_id: string;
+  patient_id: string;
+  started_at: string;
+  stopped_at: string | null;
+  active: boolean;
+  batches: number;
+  readings: number;
+  rejected: number;
+  interruptions: number;
+}
+
+export interface LiveReading {
+  session_id: string;
+  case_id: string;
+  mdc_code: number;
+  mdc_refid: string;
+  parameter: string | null;
+  loinc: string | null;
+  value: number;
+  unit: string;
+  measured_at: string;
+  flags: string[];
+  rejected?: { code: string; reason: string };
 }

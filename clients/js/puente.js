@@ -159,6 +159,86 @@ export class PuenteAgent {
       { device_id: deviceId, case_id: caseId, patient_id: patientId, timeout_s: timeoutS });
   }
 
+  // -- scanners ---------------------------------------------------------------------------
+
+  /** The station's scanners with their capabilities (sources, modes, resolutions). */
+  scanners() {
+    return this.request("GET", "/v1/scanners");
+  }
+
+  /**
+   * Scan a document for a case. Resolves with the finished job (its `result` names the PDF's
+   * hash, size and pages) once the PDF is durable at the station; `onProgress(job)` is called
+   * with "page n of m" as pages arrive. Device problems (paper jam, empty feeder, ...) reject
+   * with a PuenteError carrying the device's code.
+   */
+  async scan(options) {
+    const job = await this.request("POST", "/v1/scans", {
+      device_id: options.deviceId,
+      case_id: options.caseId,
+      patient_id: options.patientId,
+      document_type: options.documentType,
+      title: options.title ?? "",
+      source: options.source ?? "flatbed",
+      mode: options.mode ?? "gray",
+      resolution_dpi: options.resolutionDpi ?? 300,
+      drop_blank_pages: options.dropBlankPages ?? false,
+      expected_pages: options.expectedPages ?? 0,
+    });
+    return await new Promise((resolve, reject) => {
+      const events = new EventSource(this.streamUrl(`/v1/scans/${encodeURIComponent(job.job_id)}/events`));
+      const finish = (done) => {
+        events.close();
+        if (done.error) {
+          reject(new PuenteError(409, done.error.code, "Scan / Escaneo", done.error.reason, done));
+        } else {
+          resolve(done);
+        }
+      };
+      events.addEventListener("progress", (e) => options.onProgress?.(JSON.parse(e.data)));
+      events.addEventListener("end", (e) => finish(JSON.parse(e.data)));
+      events.onerror = async () => {
+        events.close();
+        try {
+          finish(await this.request("GET", `/v1/scans/${encodeURIComponent(job.job_id)}`));
+        } catch (err) {
+          reject(err);
+        }
+      };
+    });
+  }
+
+  /** Cancel a scan under way. */
+  cancelScan(jobId) {
+    return this.request("POST", `/v1/scans/${encodeURIComponent(jobId)}/cancel`, {});
+  }
+
+  // -- telemedicine streaming ---------------------------------------------------------------
+
+  /** Bind a monitor to a case and start streaming its numerics to the hub. */
+  startVitalsSession({ deviceId, caseId, patientId, operatorId = "" }) {
+    return this.request("POST", "/v1/vitals/sessions",
+      { device_id: deviceId, case_id: caseId, patient_id: patientId, operator_id: operatorId });
+  }
+
+  /** Unbind the monitor from the case. */
+  stopVitalsSession(sessionId) {
+    return this.request("POST", `/v1/vitals/sessions/${encodeURIComponent(sessionId)}/stop`, {});
+  }
+
+  /**
+   * Watch a session's numerics as they arrive: `onReading(reading)` per numeric, `onEnd()` when
+   * the session stops. Returns a function that stops watching.
+   */
+  watchVitals(sessionId, { onReading, onEnd, onError } = {}) {
+    const events = new EventSource(
+      this.streamUrl(`/v1/vitals/sessions/${encodeURIComponent(sessionId)}/live`));
+    events.addEventListener("reading", (e) => onReading?.(JSON.parse(e.data)));
+    events.addEventListener("end", () => { events.close(); onEnd?.(); });
+    events.onerror = (e) => onError?.(e);
+    return () => events.close();
+  }
+
   /** An EventSource URL for a stream, carrying the pairing token (EventSource has no headers). */
   streamUrl(path) {
     const url = new URL(this.url + path);

@@ -27,7 +27,30 @@ async function revoke(origin) {
   await refresh();
 }
 
+async function refuseAction(activityId) {
+  await fetch(`/v1/activity/${encodeURIComponent(activityId)}/refuse`, {
+    method: "POST", headers: json, body: "{}",
+  });
+  await refresh();
+}
+
+async function refreshActivity() {
+  const data = await (await fetch("/v1/activity")).json();
+  document.getElementById("running").replaceChildren(...data.running.map((a) =>
+    el("div", { class: "card", "data-activity": a.activity_id },
+      el("p", {}, el("strong", {}, a.action), ` — ${a.origin}`),
+      el("p", {}, `Caso / Case: ${a.case_id || "—"}`),
+      el("button", { class: "no", onclick: () => refuseAction(a.activity_id) },
+        "Rechazar / Refuse"),
+    )));
+  document.getElementById("recent").replaceChildren(...data.recent.map((a) => el("tr", {},
+    el("td", {}, a.action), el("td", {}, a.origin), el("td", {}, a.case_id || "—"),
+    el("td", {}, a.state),
+  )));
+}
+
 async function refresh() {
+  await refreshActivity();
   const data = await (await fetch("/v1/pairings")).json();
   const pending = document.getElementById("pending");
   pending.replaceChildren();
@@ -57,4 +80,4 @@ async function refresh() {
 }
 
 refresh();
-setInterval(refresh, 2000);
+setInterval(refresh, 1000);

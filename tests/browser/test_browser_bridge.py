@@ -39,7 +39,7 @@ def site(tmp_path: Path, serve_pages: Callable[[Path], int]) -> Callable[[str], 
 def agent_for(tmp_path: Path) -> Iterator[Callable[[list[str]], AgentService]]:
     started: list[AgentService] = []
 
-    def start(allowed: list[str]) -> AgentService:
+    def start(allowed: list[str], extra_devices: list[dict] | None = None) -> AgentService:
         agent = AgentService(
             AgentSettings(
                 station_id="st-browser",
@@ -54,7 +54,8 @@ def agent_for(tmp_path: Path) -> Iterator[Callable[[list[str]], AgentService]]:
                         "device_id": "monitor-1",
                         "driver": "sim.monitor",
                         "options": {"interval_s": 0.05},
-                    }
+                    },
+                    *(extra_devices or []),
                 ],
             )
         )
@@ -73,7 +74,8 @@ def _call(page: object, agent_url: str, body: str) -> object:
     script = f"""async () => {{
         const m = await import('/puente.js');
         const agent = new m.PuenteAgent({{url: {json.dumps(agent_url)}}});
-        try {{ {body} }} catch (e) {{ return {{error: e.name, code: e.code}}; }}
+        try {{ {body} }}
+        catch (e) {{ return {{error: e.name, code: e.code, message: String(e.message)}}; }}
     }}"""
     return page.evaluate(script)  # type: ignore[attr-defined]
 
@@ -106,7 +108,7 @@ def test_an_allowed_site_takes_vitals_and_a_foreign_site_is_refused(
     other = chromium.new_page()  # type: ignore[attr-defined]
     other.goto(f"{foreign}/index.html")
     refused = _call(other, agent.http_url, "await agent.status(); return {ok: true};")
-    assert refused == {"error": "AgentUnreachable", "code": "agent_unreachable"}
+    assert (refused["error"], refused["code"]) == ("AgentUnreachable", "agent_unreachable")
     refused_write = _call(
         other,
         agent.http_url,
@@ -193,3 +195,44 @@ def test_a_site_pairs_through_the_agents_page_and_loses_access_when_revoked(
     decisions = [e["decision"] for e in _audit(agent)]
     assert decisions[:3] == ["pairing_requested", "pairing_approved", "pairing_token_claimed"]
     assert "pairing_revoked" in decisions
+
+
+def test_an_allowed_site_scans_with_progress_and_watches_a_live_vitals_stream(
+    chromium: object, site: Callable[[str], str], agent_for: Callable[..., AgentService]
+) -> None:
+    from tests.scanning import sane_device
+
+    allowed = site("medi")
+    agent = agent_for(
+        [allowed], [{"device_id": "scanner-1", "driver": "sane", "options": sane_device()}]
+    )
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{allowed}/index.html")
+    scanned = _call(
+        page,
+        agent.http_url,
+        """const progress = [];
+           const job = await agent.scan({deviceId: 'scanner-1', caseId: 'C-9',
+             patientId: '1234567890101', documentType: 'external_lab_result',
+             source: 'feeder', resolutionDpi: 75, expectedPages: 3,
+             onProgress: (j) => progress.push(j.pages_scanned)});
+           return {state: job.state, pages: job.result.pages, progress};""",
+    )
+    assert scanned.get("state") == "done", scanned
+    assert scanned["pages"] >= 3
+    assert scanned["progress"] == sorted(scanned["progress"])  # page n of m, in order
+
+    streamed = _call(
+        page,
+        agent.http_url,
+        """const s = await agent.startVitalsSession({deviceId: 'monitor-1', caseId: 'C-9',
+                                                    patientId: '1234567890101'});
+           const got = [];
+           await new Promise((resolve) => {
+             const stop = agent.watchVitals(s.session_id, {onReading: (r) => {
+               got.push(r.mdc_code); if (got.length >= 12) { stop(); resolve(); } }});
+           });
+           await agent.stopVitalsSession(s.session_id);
+           return {codes: [...new Set(got)].sort()};""",
+    )
+    assert len(streamed["codes"]) == 6, streamed
