@@ -9,9 +9,11 @@ import time
 
 import uvicorn
 
+from edge_agent.activity import ActivityBoard
 from edge_agent.api import create_app
 from edge_agent.api.deps import Services
 from edge_agent.audit import AuditLog
+from edge_agent.biometrics.grpc_service import SERVICE_NAME as FINGERPRINT_SERVICE_NAME
 from edge_agent.biometrics.grpc_service import FingerprintServicer
 from edge_agent.biometrics.service import FingerprintService
 from edge_agent.biometrics.templates import TemplateSource
@@ -107,6 +109,7 @@ class AgentService:
             lockout_s=settings.pairing_lockout_s,
         )
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.activity = ActivityBoard()
         self.http_port = 0
         self.grpc_port = 0
         self._http: uvicorn.Server | None = None
@@ -151,6 +154,7 @@ class AgentService:
             pairings=self.pairings,
             limiter=self.limiter,
             audit=self.audit,
+            activity=self.activity,
         )
         app.state.vitals_streams = self.streams
         config = uvicorn.Config(
@@ -167,6 +171,7 @@ class AgentService:
         register_vitals(self._grpc.server, self.vitals, self.streams)
         self._grpc.reflected.append(VITALS_SERVICE_NAME)
         FingerprintServicer(self.fingerprint).register(self._grpc.server)
+        self._grpc.reflected.append(FINGERPRINT_SERVICE_NAME)
         register_scanning(self._grpc.server, self.scan)
         register_signing(self._grpc.server, self.signing, lambda: self.http_url)
         self._grpc.start()

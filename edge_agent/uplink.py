@@ -165,6 +165,11 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        # Every socket write must happen in the network thread: paho otherwise writes from
+        # the publishing (sender) thread while the network thread reads, and one TLS
+        # connection used from two threads at once corrupts (seen: "bad record mac" under
+        # mutual TLS). With this hook set, publish() only queues and wakes loop().
+        client.on_socket_register_write = lambda *_: None
         return client
 
     def _state_payload(self, online: bool) -> bytes:

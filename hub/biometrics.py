@@ -1,14 +1,17 @@
-"""Biometric confirmations of a case: station signatures verified, required steps checked."""
+"""Biometric confirmations of a case: station signatures verified (with the key the station had
+when the confirmation occurred), required steps checked."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from hub.storage.station_key_history import HistoricKey, key_valid_at
 from protos import events_pb2
 from protos.biometric_signing import SIGNATURE_ALGORITHM, canonical_bytes
 
@@ -16,7 +19,8 @@ from protos.biometric_signing import SIGNATURE_ALGORITHM, canonical_bytes
 @dataclass(frozen=True)
 class SignatureCheck:
     valid: bool
-    problem: str  # "" when valid; no_station_key, bad_algorithm, bad_signature
+    problem: str  # "" when valid; no_station_key, bad_algorithm, bad_signature,
+    # key_not_valid_at_time (signed by a key of the station that was not its key then)
 
 
 def verify_confirmation(event: events_pb2.Event, public_key_pem: str | None) -> SignatureCheck:
@@ -33,6 +37,20 @@ def verify_confirmation(event: events_pb2.Event, public_key_pem: str | None) -> 
     except InvalidSignature:
         return SignatureCheck(False, "bad_signature")
     return SignatureCheck(True, "")
+
+
+def verify_with_history(event: events_pb2.Event, keys: list[HistoricKey]) -> SignatureCheck:
+    """Verify with the station key valid when the event occurred (``keys``: the station's
+    key history, oldest first). A signature by another of the station's keys (an old key
+    used after a rotation) is ``key_not_valid_at_time``."""
+    at = event.occurred_at.ToDatetime(tzinfo=UTC)
+    key = key_valid_at(keys, at)
+    check = verify_confirmation(event, key.public_key_pem if key else None)
+    if check.problem == "bad_signature" and any(
+        verify_confirmation(event, other.public_key_pem).valid for other in keys if other != key
+    ):
+        return SignatureCheck(False, "key_not_valid_at_time")
+    return check
 
 
 def step_status(confirmations: list[tuple[events_pb2.Event, SignatureCheck]], step: str) -> str:

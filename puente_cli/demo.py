@@ -15,6 +15,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from drivers.vitals import nonin_binary
+from drivers.vitals.ptysim import PtyPort, repeat
 from edge_agent.identity import StationIdentity
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings, DeviceConfig
@@ -27,6 +29,7 @@ STATION_ID = "coex-demo-01"
 CASE_ID = "COEX-DEMO-0001"
 PATIENT_ID = "1234567890101"  # affiliation number (número de afiliación), fictitious
 ORIGIN = "http://localhost:5173"  # the demo's stand-in for the clinical web app
+DEMO_CLINICIAN = "demo-clinician"  # the console's demo user (role clinician)
 HUB_IDENTITY = "hub:demo"  # the hub's MQTT username (':' marks a service, never a station)
 
 console = Console()
@@ -59,6 +62,17 @@ def _open_case(hub: httpx.Client) -> None:
         response.raise_for_status()
 
 
+def _start_oximeter(data_dir: Path) -> PtyPort:
+    """A Nonin oximeter on a pseudo-terminal, sending data format #2 (3 packets a second)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = PtyPort(data_dir / "ttyNONIN")
+    port.play(
+        repeat(lambda i: nonin_binary.encode_packet(97 if i % 9 else 96, 72 + (i // 3) % 2)),
+        interval_s=1 / 3,
+    )
+    return port
+
+
 def _take_vitals(agent_url: str) -> str:
     response = httpx.post(
         f"{agent_url}/v1/vitals/take",
@@ -66,7 +80,7 @@ def _take_vitals(agent_url: str) -> str:
             "device_id": "monitor-1",
             "case_id": CASE_ID,
             "patient_id": PATIENT_ID,
-            "timeout_s": 1.5,
+            "timeout_s": 10,
         },
         headers={"Origin": ORIGIN},
         timeout=30,
@@ -104,6 +118,23 @@ def _print_urls(
     console.rule("Puente demo")
     for label, value in rows:
         console.print(f"{label}: {value}", soft_wrap=True, highlight=False)
+
+
+def _console_user(hub_svc: HubService, data_dir: Path) -> tuple[str, str]:
+    """A demo clinician for the web console (password made once, kept in the data dir)."""
+    import contextlib
+
+    from hub.storage.base import Conflict
+    from hub.web.auth import LocalUsers, WebRole
+
+    path = data_dir / "demo-clinician-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    with contextlib.suppress(Conflict):  # made by an earlier run with the same data dir
+        LocalUsers(hub_svc.store).add(DEMO_CLINICIAN, WebRole.CLINICIAN, password)
+    return DEMO_CLINICIAN, password
 
 
 def _print_timeline(timeline: list[dict]) -> None:
@@ -150,6 +181,7 @@ def run_demo(
         )
     )
     agent: AgentService | None = None
+    oximeter = _start_oximeter(data_dir)
     try:
         hub_svc.start()
         hub_svc.wait_ready(30)
@@ -172,8 +204,8 @@ def run_demo(
                 devices=[
                     DeviceConfig(
                         device_id="monitor-1",
-                        driver="sim.monitor",
-                        options={"serial": "SIM-MON-0001", "interval_s": 0.5},
+                        driver="nonin.format2",  # real protocol bytes from the pty below
+                        options={"port": str(oximeter.link), "serial_number": "NONIN-DEMO-01"},
                     )
                 ],
             )
@@ -184,6 +216,13 @@ def run_demo(
         event_id = _take_vitals(agent.http_url)
         timeline = _wait_on_case(hub, event_id)
         _print_urls(hub_svc, agent, broker, token)
+        user, password = _console_user(hub_svc, data_dir)
+        console.print(
+            f"Clinician console / consola clínica: {hub_svc.http_url}/console/cases/{CASE_ID} "
+            f"(user / usuario {user}, password / contraseña {password})",
+            soft_wrap=True,
+            highlight=False,
+        )
         _print_timeline(timeline)
         if exit_after_sample:
             console.print("Sample case stored at the hub. / Caso de ejemplo guardado en el hub.")
@@ -195,5 +234,6 @@ def run_demo(
         console.print("Stopping... / Deteniendo...")
         if agent is not None:
             agent.stop()
+        oximeter.stop()
         hub_svc.stop()
         broker.stop()

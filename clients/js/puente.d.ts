@@ -88,6 +88,19 @@ export class PuenteAgent {
   takeVitals(args: { deviceId: string; caseId: string; patientId: string; timeoutS?: number }): Promise<VitalsTaken>;
   streamUrl(path: string): string;
 
+  fingerprintReaders(): Promise<{ usb_id: string; vendor: string; model: string; driver: string; supported: boolean }[]>;
+  enrollFinger(args: {
+    deviceId: string; caseId: string; patientId: string; finger: string;
+    operatorId?: string; impressions?: number; timeoutS?: number;
+  }): Promise<{ event_id: string; station_seq: number; template_sha256: string; impression_quality: number[] }>;
+  verifyFinger(args: {
+    deviceId: string; caseId: string; patientId: string; step: string; operatorId?: string; timeoutS?: number;
+  }): Promise<{
+    event_id: string; station_seq: number; decision: "MATCH" | "NO_MATCH"; match: boolean;
+    score: number; threshold: number; quality: number; finger: string; templates_source: "hub" | "cache";
+  }>;
+  cancelFinger(deviceId: string): Promise<null>;
+
   scanners(): Promise<Scanner[]>;
   scan(options: ScanOptions): Promise<ScanJob>;
   cancelScan(jobId: string): Promise<ScanJob>;

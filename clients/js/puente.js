@@ -159,6 +159,41 @@ export class PuenteAgent {
       { device_id: deviceId, case_id: caseId, patient_id: patientId, timeout_s: timeoutS });
   }
 
+  // -- fingerprint ------------------------------------------------------------------------
+
+  /** Readers plugged into the station (USB), and whether a driver supports them. */
+  fingerprintReaders() {
+    return this.request("GET", "/v1/fingerprint/readers");
+  }
+
+  /**
+   * Enroll a patient's finger: the patient touches the reader several times; poor impressions
+   * reject with code "poor_quality" naming which. Images never leave the station.
+   */
+  enrollFinger({ deviceId, caseId, patientId, finger, operatorId = "", impressions = 0,
+                 timeoutS = 20 }) {
+    return this.request("POST", "/v1/fingerprint/enroll", {
+      device_id: deviceId, case_id: caseId, patient_id: patientId, finger,
+      operator_id: operatorId, impressions, timeout_s: timeoutS,
+    });
+  }
+
+  /**
+   * Confirm the patient at a step of care ("admission", "pharmacy_dispensing", ...).
+   * Resolves with {decision: "MATCH"|"NO_MATCH", match, score, threshold, quality, finger}.
+   */
+  verifyFinger({ deviceId, caseId, patientId, step, operatorId = "", timeoutS = 20 }) {
+    return this.request("POST", "/v1/fingerprint/verify", {
+      device_id: deviceId, case_id: caseId, patient_id: patientId, step,
+      operator_id: operatorId, timeout_s: timeoutS,
+    });
+  }
+
+  /** Stop waiting for a finger on the reader. */
+  cancelFinger(deviceId) {
+    return this.request("POST", "/v1/fingerprint/cancel", { device_id: deviceId });
+  }
+
   // -- scanners ---------------------------------------------------------------------------
 
   /** The station's scanners with their capabilities (sources, modes, resolutions). */

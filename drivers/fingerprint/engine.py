@@ -41,14 +41,20 @@ class MatchingEngine(Protocol):
     template_format: str
     default_threshold: float
 
-    def extract(self, image: FingerImage, finger_position: int = 0) -> Extracted:
-        """Template and quality of one image (no quality gate here: callers decide)."""
+    def extract(
+        self, image: FingerImage, finger_position: int = 0, *, quality: str = "nfiq2"
+    ) -> Extracted:
+        """Template and quality of one image (no quality gate here: callers decide).
+
+        ``quality``: "nfiq2" (NFIQ 2, for enrollment) or "fast" (a cheap measure on the
+        engine's own scale, for verification)."""
         ...
 
     def merge(self, templates: list[bytes]) -> bytes:
         """One record holding the views of several impressions of the same finger."""
         ...
 
-    def compare(self, probe: bytes, reference: bytes) -> float:
-        """Similarity of two records: the best over their views; higher is more alike."""
+    def compare(self, probe: bytes, reference: bytes, stop_at: float | None = None) -> float:
+        """Similarity of two records: the best over their views; higher is more alike.
+        With ``stop_at``, may return as soon as a view pair reaches it."""
         ...

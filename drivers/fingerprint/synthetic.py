@@ -124,17 +124,23 @@ def impression(seed: int, finger: int, k: int, *, quality: str = "good") -> np.n
     """Impression ``k`` of ``finger``: 8-bit grey, dark ridges, HEIGHT x WIDTH at 500 ppi.
 
     ``quality="poor"`` makes a smudged, faint, mostly off-centre touch that a
-    quality check should refuse.
+    quality check should refuse. ``quality="hard"`` is a harder but usable touch
+    (the bench's hard set): twice the rotation and translation, 1.8x the elastic
+    distortion, stronger pressure changes and noise, and a partial print (the
+    contact area shrunk to 55..85 % and pushed off-centre).
     """
+    hard = quality == "hard"
     m = _cached_master(seed, finger)
     rng = np.random.default_rng([seed, finger, k, 0x1A9])
     h, w = HEIGHT, WIDTH
-    angle = np.radians(rng.uniform(-12, 12))
+    angle = np.radians(rng.uniform(-12, 12) * (2.0 if hard else 1.0))
     tx, ty = rng.uniform(-18, 18), rng.uniform(-18, 18)
+    if hard:
+        tx, ty = tx * 2.0, ty * 2.0
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     cx, cy = w / 2, h / 2
     # elastic distortion: smooth random displacement, stronger away from the centre
-    amp = rng.uniform(2.0, 4.5)
+    amp = rng.uniform(2.0, 4.5) * (1.8 if hard else 1.0)
     dx = ndimage.gaussian_filter(rng.standard_normal((h, w)), 40) * amp * 40
     dy = ndimage.gaussian_filter(rng.standard_normal((h, w)), 40) * amp * 40
     rx, ry = xx - cx - tx, yy - cy - ty
@@ -143,13 +149,18 @@ def impression(seed: int, finger: int, k: int, *, quality: str = "good") -> np.n
     src_y = -sa * rx + ca * ry + cy + dy
     ridges = ndimage.map_coordinates(m.ridges, [src_y, src_x], order=1, mode="constant", cval=0)
     # pressure: a harder press makes ridges thicker (lower threshold)
-    pressure = rng.uniform(-0.25, 0.25)
+    pressure = rng.uniform(-0.25, 0.25) * (1.6 if hard else 1.0)
     ink = 1.0 / (1.0 + np.exp(-(ridges + pressure) * 6.0))
     # footprint: the elliptical contact area
     ex, ey = cx + tx * 0.5 + rng.uniform(-10, 10), cy + ty * 0.5 + rng.uniform(-10, 10)
     ax, ay = w * rng.uniform(0.42, 0.5), h * rng.uniform(0.44, 0.52)
     if quality == "poor":
         ax, ay = ax * 0.45, ay * 0.4
+    if hard:  # a partial print: a smaller contact area, off-centre
+        part = rng.uniform(0.55, 0.85)
+        ax, ay = ax * part, ay * part
+        ex += rng.uniform(-0.25, 0.25) * w
+        ey += rng.uniform(-0.2, 0.2) * h
     contact = ((xx - ex) / ax) ** 2 + ((yy - ey) / ay) ** 2
     footprint = np.clip((1.0 - contact) * 4.0, 0.0, 1.0)
     darkness = rng.uniform(170, 215)
@@ -157,7 +168,7 @@ def impression(seed: int, finger: int, k: int, *, quality: str = "good") -> np.n
         darkness *= 0.25
     img = 245.0 - darkness * ink * footprint
     img = ndimage.gaussian_filter(img, rng.uniform(0.5, 0.9))
-    noise = 6.0 if quality == "good" else 30.0
+    noise = {"good": 6.0, "hard": 16.0}.get(quality, 30.0)
     img = img + rng.standard_normal((h, w)) * rng.uniform(2.0, noise)
     if quality == "poor":
         img = ndimage.gaussian_filter(img, 2.5)

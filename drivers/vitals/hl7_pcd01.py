@@ -366,7 +366,9 @@ class SerialHl7Monitor(SerialMonitor):
         )
 
 
-# -- simulator: an MLLP sender with IHE PCD-01-shaped messages -----------------------------
+# -- simulator: an MLLP sender and PCD-01-shaped messages ---------------------------------
+# These are the simulator's own messages. The public samples the tests parse (IHE PCD TF-2
+# example, a Mindray VS-900 message) are kept byte for byte in tests/vitals/fixtures/.
 
 SAMPLE_SPO2_ORU = (
     "MSH|^~\\&|AcmeInc^ACDE48234567ABCD^EUI-64||||20090713090030+0000||ORU^R01^ORU_R01|"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from edge_agent import __version__
+from edge_agent.activity import ActivityBoard
+from edge_agent.api import activity as activity_api
 from edge_agent.api import (
     events,
     fingerprint,
@@ -32,6 +34,7 @@ def create_app(
     pairings: PairingStore | None = None,
     limiter: RateLimiter | None = None,
     audit: AuditLog | None = None,
+    activity: ActivityBoard | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Puente agent / Agente Puente",
@@ -42,6 +45,7 @@ def create_app(
     app.state.pairings = pairings
     app.state.allowed_origins = {o.rstrip("/") for o in allowed_origins}
     app.state.audit = audit
+    app.state.activity = activity or ActivityBoard()
     problems.install(app)
     for module in (status, identity, events, fingerprint, vitals, vitals_stream, metrics):
         app.include_router(module.router)
@@ -49,6 +53,7 @@ def create_app(
     app.include_router(signing.router)
     if pairings is not None and audit is not None:
         app.include_router(pairing.router)
+        app.include_router(activity_api.router)
     app.add_middleware(
         LocalOnlyMiddleware,
         allowed_origins=allowed_origins,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from drivers.fingerprint.usb_discovery import scan
+from edge_agent.activity import ActivityBoard
 from edge_agent.api.deps import services
 from edge_agent.biometrics.service import FingerprintService
 from edge_agent.errors import AgentError, UnknownDevice
@@ -83,19 +87,43 @@ def _finger(name: str) -> int:
         ) from exc
 
 
+def _on_station(request: Request, fp: FingerprintService, action: str, body: Any) -> Any:
+    """Show the capture on the agent's own page, where the user can refuse (cancel) it."""
+    board: ActivityBoard = request.app.state.activity
+
+    def cancel() -> None:
+        with contextlib.suppress(Exception):  # the reader may be gone; refusing must not fail
+            fp._reader(body.device_id)[1].cancel()
+
+    return board.track(
+        request.headers.get("origin"), action, body.case_id, body.patient_id, cancel=cancel
+    )
+
+
+def _tracked(request: Request, fp: FingerprintService, action: str, body: Any, call: Any) -> Any:
+    with _on_station(request, fp, action, body):
+        return call()
+
+
 @router.post("/enroll", status_code=201, response_model=EnrollOut)
 async def enroll(
-    body: EnrollIn, fp: FingerprintService = Depends(fingerprint_service)
+    body: EnrollIn, request: Request, fp: FingerprintService = Depends(fingerprint_service)
 ) -> EnrollOut:
     r = await run_in_threadpool(
-        fp.enroll,
-        body.device_id,
-        body.case_id,
-        body.patient_id,
-        _finger(body.finger),
-        body.operator_id,
-        body.impressions,
-        body.timeout_s,
+        _tracked,
+        request,
+        fp,
+        "fingerprint.enroll",
+        body,
+        lambda: fp.enroll(
+            body.device_id,
+            body.case_id,
+            body.patient_id,
+            _finger(body.finger),
+            body.operator_id,
+            body.impressions,
+            body.timeout_s,
+        ),
     )
     return EnrollOut(
         event_id=r.event_id,
@@ -107,16 +135,22 @@ async def enroll(
 
 @router.post("/verify", status_code=201, response_model=VerifyOut)
 async def verify(
-    body: VerifyIn, fp: FingerprintService = Depends(fingerprint_service)
+    body: VerifyIn, request: Request, fp: FingerprintService = Depends(fingerprint_service)
 ) -> VerifyOut:
     r = await run_in_threadpool(
-        fp.verify,
-        body.device_id,
-        body.case_id,
-        body.patient_id,
-        body.step,
-        body.operator_id,
-        body.timeout_s,
+        _tracked,
+        request,
+        fp,
+        "fingerprint.verify",
+        body,
+        lambda: fp.verify(
+            body.device_id,
+            body.case_id,
+            body.patient_id,
+            body.step,
+            body.operator_id,
+            body.timeout_s,
+        ),
     )
     c = r.confirmation
     return VerifyOut(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from edge_agent.activity import ActivityBoard
 from edge_agent.api.deps import services
 from edge_agent.errors import AgentError
 from edge_agent.services.scan import JobSnapshot, ScanRequest, ScanService
@@ -146,6 +149,7 @@ async def list_scanners(service: ScanService = Depends(scan_service)) -> list[Sc
 @router.post("/v1/scans", status_code=202, response_model=JobOut)
 async def start_scan(
     body: ScanIn,
+    request: Request,
     response: Response,
     wait: bool = False,
     service: ScanService = Depends(scan_service),
@@ -153,6 +157,7 @@ async def start_scan(
     """Start a scan (202 + Location to follow it), or with ``?wait=true`` answer once it is
     recorded (201) or failed (the device's problem)."""
     job = await run_in_threadpool(service.start, body.to_request())
+    _show_on_station(request, job, service, body)
     response.headers["Location"] = f"/v1/scans/{job.job_id}"
     if not wait:
         return JobOut.of(job.snapshot())
@@ -161,6 +166,24 @@ async def start_scan(
         raise snap.error
     response.status_code = 201
     return JobOut.of(snap)
+
+
+def _show_on_station(request: Request, job: Any, service: ScanService, body: ScanIn) -> None:
+    """List the scan on the agent's own page, where the user can refuse (cancel) it."""
+    board: ActivityBoard = request.app.state.activity
+    activity = board.begin(
+        request.headers.get("origin"),
+        "scan",
+        body.case_id,
+        body.patient_id,
+        cancel=lambda: service.cancel(job.job_id),
+    )
+
+    def follow() -> None:
+        snap = job.wait()
+        board.end(activity, "done" if snap.error is None else "failed")
+
+    threading.Thread(target=follow, name=f"activity-{job.job_id}", daemon=True).start()
 
 
 @router.get("/v1/scans/{job_id}", response_model=JobOut)

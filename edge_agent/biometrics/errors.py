@@ -37,6 +37,15 @@ class TemplatesUnavailable(AgentError):
     grpc_code = grpc.StatusCode.UNAVAILABLE
 
 
+class TemplatesRefused(TemplatesUnavailable):
+    """The hub refuses this station the patient's templates (no open case in its unit)."""
+
+    code = "templates_refused"
+    title = "The hub refused the templates / El hub negó las plantillas"
+    http_status = 403
+    grpc_code = grpc.StatusCode.PERMISSION_DENIED
+
+
 class EngineUnavailable(AgentError):
     code = "engine_unavailable"
     title = "Matching engine unavailable / Motor de comparación no disponible"

@@ -115,14 +115,17 @@ class FingerprintService:
         img = Image.frombytes("L", (image.width, image.height), image.pixels)
         img.save(self.image_dir / f"{name}.wsq", "WSQ")
 
-    def _check_quality(self, got: Extracted, what: str) -> None:
+    def _check_quality(self, got: Extracted, what: str, verification: bool = False) -> None:
         s = self.settings
-        if got.quality < s.min_quality or got.minutiae < s.min_minutiae:
+        least, scale = (
+            (s.verify_min_quality, "fast quality") if verification else (s.min_quality, "NFIQ 2")
+        )
+        if got.quality < least or got.minutiae < s.min_minutiae:
             raise PoorQualityError(
-                f"{what}: quality {got.quality} (least {s.min_quality}, NFIQ 2), "
+                f"{what}: quality {got.quality} (least {least}, {scale}), "
                 f"{got.minutiae} minutiae (least {s.min_minutiae}); clean the reader and the "
                 f"finger, press flat and still / {what}: calidad {got.quality} "
-                f"(mínimo {s.min_quality}), {got.minutiae} minucias (mínimo {s.min_minutiae}); "
+                f"(mínimo {least}), {got.minutiae} minucias (mínimo {s.min_minutiae}); "
                 "limpie el lector y el dedo, presione plano y sin moverse"
             )
 
@@ -235,16 +238,18 @@ class FingerprintService:
                 image = self._capture(reader, timeout_s)
             reader_id = identity_pb(reader.identify(), slot.driver)
         t0 = time.perf_counter()
-        probe = engine.extract(image)
+        probe = engine.extract(image, quality="fast")  # NFIQ 2 stays for enrollment
         t1 = time.perf_counter()
-        self._check_quality(probe, "capture")
+        self._check_quality(probe, "capture", verification=True)
+        threshold = self.settings.threshold
         best_score, best_finger = -1.0, 0
-        for ref in enrolled:
-            score = engine.compare(probe.template, ref.template)
+        for ref in enrolled:  # a match is a match: stop at the first view reaching it
+            score = engine.compare(probe.template, ref.template, stop_at=threshold)
             if score > best_score:
                 best_score, best_finger = score, ref.finger
+            if best_score >= threshold:
+                break
         t2 = time.perf_counter()
-        threshold = self.settings.threshold
         confirmation = events_pb2.BiometricConfirmation(
             step=step,
             finger=best_finger,  # type: ignore[arg-type]

@@ -25,6 +25,12 @@ class FingerprintSettings(BaseModel):
         default=25, ge=0, le=100, description="Least NFIQ 2 score accepted for an impression."
     )
     min_minutiae: int = Field(default=12, ge=1, description="Least minutiae in an impression.")
+    verify_min_quality: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="Least fast quality (coverage × minutia reliability) of a verify capture.",
+    )
     cache_max_age_s: int = Field(
         default=7 * 24 * 3600,
         ge=0,

@@ -5,7 +5,18 @@ the station's Bearer token); its answer replaces the cache rows of the
 patient. When the hub cannot be reached (network, timeout, 5xx), the cache
 answers if its rows are younger than ``cache_max_age_s``. A template enrolled
 at this station goes into the cache at once, so verification works right
-after enrollment even offline. The cache is SQLite in the data dir, mode 0600.
+after enrollment even offline. When the hub refuses the station this patient
+(403: no open case in the station's unit), the patient's cached rows are
+deleted too.
+
+Encrypted at rest: the cache is SQLite in the data dir (mode 0600) holding
+each template AES-256-GCM encrypted (random 96-bit nonce per row; patient,
+finger and enrollment event id as associated data, so a row can't be moved to
+another patient). The key is 32 random bytes in ``fp-cache.key`` next to the
+cache (mode 0600, made on first use). Losing or replacing the key costs only
+the cache: rows that no longer decrypt are dropped and fetched again. A cache
+of an older version (plaintext ``templates`` table) is dropped with SQLite's
+secure_delete on.
 """
 
 from __future__ import annotations
@@ -22,8 +33,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from edge_agent.biometrics.errors import TemplatesUnavailable
+from edge_agent.biometrics.errors import TemplatesRefused, TemplatesUnavailable
 from edge_agent.biometrics.settings import FingerprintSettings
 
 log = logging.getLogger(__name__)
@@ -40,23 +53,58 @@ class EnrolledTemplate:
         return f"EnrolledTemplate(finger={self.finger}, event_id={self.event_id})"
 
 
+def _aad(patient_id: str, finger: int, event_id: str) -> bytes:
+    return f"puente/fp-cache\x00{patient_id}\x00{finger}\x00{event_id}".encode()
+
+
+def _private_file(path: Path, make: bytes | None = None) -> None:
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            if make is not None:
+                f.write(make)
+
+
+def _detail(response: httpx.Response) -> str:
+    """The hub's RFC 9457 ``detail`` (already bilingual), else the start of the body."""
+    try:
+        return str(response.json()["detail"])[:400]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
+
+
 class TemplateSource:
     def __init__(self, settings: FingerprintSettings, path: Path) -> None:
         self.settings = settings
         self.path = path
+        self.key_path = path.with_name("fp-cache.key")
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._aead: AESGCM | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            _private_file(self.key_path, AESGCM.generate_key(bit_length=256))
+            key = self.key_path.read_bytes()
+            if len(key) != 32:
+                raise TemplatesUnavailable(
+                    f"{self.key_path} must hold 32 bytes / la clave de caché debe tener 32 bytes"
+                )
+            self._aead = AESGCM(key)
+            _private_file(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA secure_delete=ON")
+            if db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'templates'"
+            ).fetchone():
+                db.execute("DROP TABLE templates")  # plaintext cache of an older version
+                db.execute("VACUUM")
             db.execute(
-                "CREATE TABLE IF NOT EXISTS templates (patient_id TEXT NOT NULL, "
-                "finger INTEGER NOT NULL, template BLOB NOT NULL, event_id TEXT NOT NULL, "
-                "fetched_at REAL NOT NULL, PRIMARY KEY (patient_id, finger))"
+                "CREATE TABLE IF NOT EXISTS sealed_templates (patient_id TEXT NOT NULL, "
+                "finger INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, "
+                "event_id TEXT NOT NULL, fetched_at REAL NOT NULL, "
+                "PRIMARY KEY (patient_id, finger))"
             )
             self._db = db
         return self._db
@@ -67,38 +115,59 @@ class TemplateSource:
                 self._db.close()
                 self._db = None
 
+    def _row(self, patient_id: str, t: EnrolledTemplate, now: float) -> tuple[object, ...]:
+        assert self._aead is not None
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, t.template, _aad(patient_id, t.finger, t.event_id))
+        return (patient_id, t.finger, nonce, sealed, t.event_id, now)
+
     def remember(self, patient_id: str, template: EnrolledTemplate) -> None:
         with self._lock:
-            self._conn().execute(
-                "INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?, ?)",
-                (patient_id, template.finger, template.template, template.event_id, time.time()),
+            db = self._conn()
+            db.execute(
+                "INSERT OR REPLACE INTO sealed_templates VALUES (?, ?, ?, ?, ?, ?)",
+                self._row(patient_id, template, time.time()),
             )
 
     def _replace(self, patient_id: str, templates: list[EnrolledTemplate]) -> None:
         with self._lock:
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
-            db.execute("DELETE FROM templates WHERE patient_id = ?", (patient_id,))
+            db.execute("DELETE FROM sealed_templates WHERE patient_id = ?", (patient_id,))
             now = time.time()
             db.executemany(
-                "INSERT INTO templates VALUES (?, ?, ?, ?, ?)",
-                [(patient_id, t.finger, t.template, t.event_id, now) for t in templates],
+                "INSERT INTO sealed_templates VALUES (?, ?, ?, ?, ?, ?)",
+                [self._row(patient_id, t, now) for t in templates],
             )
             db.execute("COMMIT")
+
+    def forget(self, patient_id: str) -> None:
+        with self._lock:
+            self._conn().execute("DELETE FROM sealed_templates WHERE patient_id = ?", (patient_id,))
 
     def cached(self, patient_id: str) -> list[EnrolledTemplate]:
         oldest = time.time() - self.settings.cache_max_age_s
         with self._lock:
-            rows = (
-                self._conn()
-                .execute(
-                    "SELECT finger, template, event_id FROM templates "
-                    "WHERE patient_id = ? AND fetched_at >= ? ORDER BY finger",
-                    (patient_id, oldest),
-                )
-                .fetchall()
-            )
-        return [EnrolledTemplate(f, t, hashlib.sha256(t).digest(), e) for f, t, e in rows]
+            db = self._conn()
+            rows = db.execute(
+                "SELECT finger, nonce, ciphertext, event_id FROM sealed_templates "
+                "WHERE patient_id = ? AND fetched_at >= ? ORDER BY finger",
+                (patient_id, oldest),
+            ).fetchall()
+            out = []
+            assert self._aead is not None
+            for finger, nonce, sealed, event_id in rows:
+                try:
+                    t = self._aead.decrypt(nonce, sealed, _aad(patient_id, finger, event_id))
+                except InvalidTag:  # another key, or a row moved: useless, drop it
+                    log.warning("cached template does not decrypt; dropped")
+                    db.execute(
+                        "DELETE FROM sealed_templates WHERE patient_id = ? AND finger = ?",
+                        (patient_id, finger),
+                    )
+                    continue
+                out.append(EnrolledTemplate(finger, t, hashlib.sha256(t).digest(), event_id))
+        return out
 
     def _fetch(self, patient_id: str) -> list[EnrolledTemplate]:
         s = self.settings
@@ -110,6 +179,9 @@ class TemplateSource:
         response = httpx.get(url, headers=headers, timeout=s.hub_timeout_s)
         if response.status_code >= 500:
             raise httpx.HTTPStatusError("hub error", request=response.request, response=response)
+        if response.status_code == 403:
+            self.forget(patient_id)  # the hub says: not this station's patient (any more)
+            raise TemplatesRefused(f"the hub refused: {_detail(response)}")
         if response.status_code != 200:
             raise TemplatesUnavailable(
                 f"the hub refused the template request ({response.status_code}): "

@@ -61,7 +61,19 @@ class TokenSigner(signers.Signer):
             raise SigningError(f"only sha256 is supported, not {digest_algorithm}")
         if dry_run:
             return bytes(self._dry_size)
-        return await asyncio.to_thread(self._raw_sign, data)
+        # Called straight: this event loop is private to one signature (sign_pdf runs it in
+        # a worker thread), so blocking it costs nothing and saves a thread per signature.
+        return self._raw_sign(data)
+
+    def reserve_hex_chars(self, timestamped: bool) -> int:
+        """Room for the CMS in the PDF (hex digits), so pyHanko need not make a dry-run
+        signature (and, for B-T, a dummy TSA request) just to measure it."""
+        certs = [self.signing_cert, *self.cert_registry]
+        size = sum(len(c.dump()) for c in certs) + self._dry_size + 2048
+        if timestamped:
+            size += 12288  # the TSA token with its certificates
+        reserved = size * 2 * 5 // 4
+        return reserved + reserved % 2
 
 
 @dataclass(frozen=True)
@@ -201,7 +213,19 @@ async def async_sign_pdf(
     appearance = (
         {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
     )
-    await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=appearance)
+    # B-LT embeds more than we can foresee: let pyHanko measure. Else reserve the room.
+    reserved = None if long_term else signer.reserve_hex_chars(timestamper is not None)
+    try:
+        await pdf_signer.async_sign_pdf(
+            writer, output=out, appearance_text_params=appearance, bytes_reserved=reserved
+        )
+    except SigningError as exc:
+        if reserved is None or "larger than expected" not in str(exc):
+            raise
+        log.warning("signature larger than reserved (%s); signing again measured", exc)
+        writer = IncrementalPdfFileWriter.from_reader(parse_pdf(pdf)[1])
+        out = BytesIO()
+        await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=appearance)
     level = "B-LT" if long_term else ("B-T" if timestamper else "B-B")
     return PadesResult(out.getvalue(), level, field_name, None)
 

@@ -2,7 +2,9 @@
 
 Stations authenticate with their own API token (role ``station``, the token's
 name is the station id, minted by ops: ``puente hub token create --role
-station --name <station_id>``); a retired or unregistered station is refused.
+station --name <station_id>``); a retired or unregistered station is refused,
+and a station gets a patient's templates only while that patient has an open
+case in the station's unit (403 ``patient_not_in_unit`` otherwise).
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StationCaller, StoreDep
 from hub.api.problems import ApiError
-from hub.biometrics import b64, step_status, verify_confirmation
-from hub.storage.biometrics import TemplateVault, VaultingStore, open_vault
+from hub.biometrics import SignatureCheck, b64, step_status, verify_with_history
+from hub.storage.base import Case
+from hub.storage.biometrics import (
+    TemplateVault,
+    VaultingStore,
+    case_confirmations,
+    open_vault,
+)
+from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from protos import events_pb2
 
 router = APIRouter(tags=["biometrics"])
@@ -65,6 +74,16 @@ def patient_templates(
             f"station {caller.name} is not registered or is retired / "
             f"la estación {caller.name} no está registrada o está retirada",
         )
+    if not _has_open_case(store, patient_id, station.unit_id):
+        raise ApiError(
+            403,
+            "patient_not_in_unit",
+            "Forbidden / Prohibido",
+            f"patient {patient_id} has no open case in unit {station.unit_id} of station "
+            f"{caller.name}: templates are given only for patients being served there / "
+            f"el paciente {patient_id} no tiene un caso abierto en la unidad "
+            f"{station.unit_id}: solo se entregan plantillas de pacientes atendidos allí",
+        )
     return TemplatesOut(
         patient_id=patient_id,
         templates=[
@@ -81,6 +100,17 @@ def patient_templates(
             for t in _vault(request).latest(patient_id)
         ],
     )
+
+
+def _has_open_case(store: Any, patient_id: str, unit_id: str) -> bool:
+    before = None
+    while True:
+        page = store.list_cases(patient_id, unit_id, 200, before)
+        if any(c.closed_at is None for c in page.items):
+            return True
+        if not page.next_cursor:
+            return False
+        before = page.next_cursor
 
 
 class ConfirmationOut(BaseModel):
@@ -114,6 +144,38 @@ class CaseBiometricsOut(BaseModel):
     confirmations: list[ConfirmationOut]
 
 
+def checked_confirmations(
+    request: Request, store: Any, case: Case
+) -> list[tuple[events_pb2.Event, SignatureCheck]]:
+    """The case's confirmations, oldest first, each with its signature verdict (the station
+    key valid when it occurred, from the key history)."""
+    database = getattr(store, "path", None) or request.app.state.settings.database_path
+    history = StationKeyHistory(database)
+    keys: dict[str, list[HistoricKey]] = {}
+    checked = []
+    for raw in case_confirmations(database, case.case_id):
+        event = events_pb2.Event.FromString(raw)
+        if event.station_id not in keys:
+            keys[event.station_id] = history.keys(event.station_id)
+        check = verify_with_history(event, keys[event.station_id])
+        if event.patient_id != case.patient_id:
+            check = SignatureCheck(False, "patient_mismatch")
+        checked.append((event, check))
+    return checked
+
+
+def case_steps(
+    request: Request, checked: list[tuple[events_pb2.Event, SignatureCheck]]
+) -> list[StepOut]:
+    """Each required step, then each other step seen, with its status."""
+    required = list(request.app.state.settings.biometric_required_steps)
+    seen = [e.biometric_confirmation.step for e, _ in checked]
+    return [
+        StepOut(step=s, required=s in required, status=step_status(checked, s))
+        for s in dict.fromkeys([*required, *seen])
+    ]
+
+
 @router.get("/v1/cases/{case_id}/biometrics", response_model=CaseBiometricsOut)
 def case_biometrics(
     case_id: str, _caller: Reader, store: StoreDep, request: Request
@@ -123,19 +185,7 @@ def case_biometrics(
     case = store.get_case(case_id)
     if case is None:
         raise ApiError(404, "case_not_found", "Not found / No encontrado", f"no case {case_id}")
-    checked = []
-    keys: dict[str, str | None] = {}
-    for raw in _vault(request).confirmations(case_id):
-        event = events_pb2.Event.FromString(raw)
-        if event.station_id not in keys:
-            keys[event.station_id] = store.station_key(event.station_id)
-        check = verify_confirmation(event, keys[event.station_id])
-        if event.patient_id != case.patient_id:
-            check = type(check)(False, "patient_mismatch")
-        checked.append((event, check))
-    required = list(request.app.state.settings.biometric_required_steps)
-    seen = [e.biometric_confirmation.step for e, _ in checked]
-    steps = list(dict.fromkeys([*required, *seen]))
+    checked = checked_confirmations(request, store, case)
     out = []
     for event, check in checked:
         c = event.biometric_confirmation
@@ -161,8 +211,6 @@ def case_biometrics(
     return CaseBiometricsOut(
         case_id=case_id,
         patient_id=case.patient_id,
-        steps=[
-            StepOut(step=s, required=s in required, status=step_status(checked, s)) for s in steps
-        ],
+        steps=case_steps(request, checked),
         confirmations=out,
     )

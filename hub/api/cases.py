@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 
+from hub.api.biometrics import StepOut, case_steps, checked_confirmations
 from hub.api.deps import CaseWriter, Reader, StoreDep
 from hub.api.models import CaseDetail, CaseIn, CaseOut, CasePage, EventOut
 from hub.api.problems import ApiError
@@ -51,19 +53,32 @@ def list_cases(
     return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{case_id}", response_model=CaseDetail)
+class CaseDetailOut(CaseDetail):
+    biometrics: list[StepOut] = Field(
+        description="Fingerprint steps: confirmed, failed, invalid_signature or missing "
+        "(required ones always listed; details at /v1/cases/{id}/biometrics)"
+    )
+
+
+@router.get("/{case_id}", response_model=CaseDetailOut)
 def get_case(
-    case_id: str, _caller: Reader, store: StoreDep, limit: Limit = 50, before: str | None = None
-) -> CaseDetail:
+    case_id: str,
+    _caller: Reader,
+    store: StoreDep,
+    request: Request,
+    limit: Limit = 50,
+    before: str | None = None,
+) -> CaseDetailOut:
     """A case with its events of every kind, newest first (cursor-paginated)."""
     case = store.get_case(case_id)
     if case is None:
         raise _not_found(case_id)
     page = store.case_timeline(case_id, limit, before)
-    return CaseDetail(
+    return CaseDetailOut(
         **CaseOut.of(case).model_dump(),
         timeline=[EventOut.of(e) for e in page.items],
         next_cursor=page.next_cursor,
+        biometrics=case_steps(request, checked_confirmations(request, store, case)),
     )
 
 

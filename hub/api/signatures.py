@@ -28,7 +28,13 @@ def signature_store(request: Request) -> SignatureStore:
 def document_types(_caller: Reader) -> list[dict[str, Any]]:
     """Document types and the roles that must sign each, in order."""
     return [
-        {"code": t.code, "title": t.title, "signers": list(t.signers), "stamp": t.stamp}
+        {
+            "code": t.code,
+            "title": t.title,
+            "signers": list(t.signers),
+            "stamp": t.stamp,
+            "simple_allowed": t.simple_allowed,
+        }
         for t in DOCUMENT_TYPES.values()
     ]
 

@@ -156,16 +156,22 @@ class SQLiteTemplateVault:
 
     def confirmations(self, case_id: str) -> list[bytes]:
         """Raw events of the case's biometric confirmations, oldest first."""
-        conn = self._connect()
-        try:
-            rows = conn.execute(
-                "SELECT raw FROM events WHERE case_id = ? AND kind = 'biometric_confirmation' "
-                "ORDER BY occurred_at, event_id",
-                (case_id,),
-            ).fetchall()
-        finally:
-            conn.close()
-        return [r[0] for r in rows]
+        return case_confirmations(self.path, case_id)
+
+
+def case_confirmations(database_path: Path, case_id: str) -> list[bytes]:
+    """Raw events of the case's biometric confirmations, oldest first (no key needed)."""
+    conn = sqlite3.connect(database_path)
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        rows = conn.execute(
+            "SELECT raw FROM events WHERE case_id = ? AND kind = 'biometric_confirmation' "
+            "ORDER BY occurred_at, event_id",
+            (case_id,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [r[0] for r in rows]
 
 
 def open_vault(

@@ -127,10 +127,6 @@ class SessionSpan:
 class Readings(Protocol):
     """What the hub's vitals API and exports need from storage."""
 
-    def add_events(
-        self, rows: Iterable[tuple[str, str, str, str, str, str, bytes]]
-    ) -> list[tuple[VitalSet, list[StoredReading]]]: ...
-
     def readings(
         self,
         case_id: str | None,
@@ -324,7 +320,6 @@ class ReadingsStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._write_lock = threading.Lock()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -335,24 +330,6 @@ class ReadingsStore:
             conn.execute("PRAGMA busy_timeout=10000")
             self._local.conn = conn
         return conn
-
-    def add_events(
-        self, rows: Iterable[tuple[str, str, str, str, str, str, bytes]]
-    ) -> list[tuple[VitalSet, list[StoredReading]]]:
-        """Store the sets and readings of these events (ignored if already stored)."""
-        decoded = [d for d in (decode(*row) for row in rows) if d is not None]
-        if not decoded:
-            return []
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                added = insert_sets(conn, decoded)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        return added
 
     def readings(
         self,

@@ -13,6 +13,8 @@ from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.scans import m400_scan_details
 from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
+from hub.storage.station_key_history import m101_station_key_history
+from hub.storage.case_views import m610_case_views
 from hub.storage.web_users import m600_web_users
 
 
@@ -121,8 +123,10 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
     (100, m100_fingerprint_templates),
+    (101, m101_station_key_history),
     (500, registry_schema.m500_registry),
     (600, m600_web_users),
+    (610, m610_case_views),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),

@@ -39,12 +39,18 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
             ("home", "/console/", tuple(WebRole)),
             ("fleet", "/console/fleet", (WebRole.OPS,)),
             ("import", "/console/import", (WebRole.OPS,)),
+            ("cases", "/console/cases", (WebRole.CLINICIAN,)),  # clinician console
+            ("audit", "/console/audit", (WebRole.OPS,)),
         ],
     )
     app.state.console = console
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
     app.include_router(login.router)
     app.include_router(fleet.router)
+    from hub.web import cases, live  # the clinician console (docs/console.md)
+
+    app.include_router(cases.router)
+    app.include_router(live.router)
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -223,3 +224,17 @@ def test_grpc_scan_streams_page_n_of_m_then_the_result(agent: AgentService) -> N
             )
         assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert raised.value.details().startswith("paper_jam: ")
+
+
+def test_a_scan_shows_on_the_agents_page_with_the_site_and_case(agent: AgentService) -> None:
+    r = scan(agent, device_id="scanner-1", resolution_dpi=75)
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the page follows the job from its own thread
+        recent = httpx.get(f"{agent.http_url}/v1/activity", timeout=10).json()["recent"]
+        if recent:
+            break
+        time.sleep(0.05)
+    assert [(a["action"], a["origin"], a["case_id"], a["state"]) for a in recent] == [
+        ("scan", ALLOWED_ORIGIN, CASE["case_id"], "done")
+    ]

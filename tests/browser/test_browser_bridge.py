@@ -236,3 +236,36 @@ def test_an_allowed_site_scans_with_progress_and_watches_a_live_vitals_stream(
            return {codes: [...new Set(got)].sort()};""",
     )
     assert len(streamed["codes"]) == 6, streamed
+
+
+def test_an_allowed_site_enrolls_and_verifies_a_finger_and_the_station_can_refuse(
+    chromium: object,
+    site: Callable[[str], str],
+    agent_for: Callable[..., AgentService],
+    tmp_path: Path,
+) -> None:
+    allowed = site("admision")
+    agent = agent_for(
+        [allowed],
+        [{"device_id": "reader-1", "driver": "sim.fingerprint", "options": {"seed": 9}}],
+    )
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{allowed}/index.html")
+    result = _call(
+        page,
+        agent.http_url,
+        """const who = {deviceId: 'reader-1', caseId: 'C-7', patientId: '1234567890101'};
+           const e = await agent.enrollFinger({...who, finger: 'RIGHT_INDEX'});
+           const v = await agent.verifyFinger({...who, step: 'admission'});
+           return {qualities: e.impression_quality.length, decision: v.decision,
+                   source: v.templates_source};""",
+    )
+    assert result == {"qualities": 3, "decision": "MATCH", "source": "cache"}, result
+    recent = [
+        (a["action"], a["origin"], a["case_id"], a["state"])
+        for a in agent.activity.snapshot()["recent"]
+    ]
+    assert recent[:2] == [
+        ("fingerprint.verify", allowed, "C-7", "done"),
+        ("fingerprint.enroll", allowed, "C-7", "done"),
+    ]

@@ -189,6 +189,34 @@ def test_enroll_and_verify_through_libfprint_land_signed_on_the_case(
         assert first["reader"]["driver"] == "libfprint"
         assert first["reader"]["vendor"] == "libfprint:virtual_image"
         assert first["quality"] == body["quality"]
+        case = httpx.get(f"{api}/v1/cases/case-1", headers=OPS).json()
+        assert [(s["step"], s["status"]) for s in case["biometrics"]] == [
+            ("admission", "confirmed"),
+            ("pharmacy_dispensing", "failed"),
+        ]
+
+        # once the case is closed the patient is no longer this unit's: the hub refuses the
+        # templates, and the station drops its cached copy instead of falling back to it
+        assert agent.fingerprint.templates.cached("pat-1") != []
+        closed = httpx.post(f"{api}/v1/cases/case-1/close", headers=OPS)
+        assert closed.status_code == 200, closed.text
+        refused = local.post(
+            "/v1/fingerprint/verify",
+            json={
+                "device_id": "reader-1",
+                "case_id": "case-1",
+                "patient_id": "pat-1",
+                "step": "admission",
+            },
+        )
+        assert (refused.status_code, refused.json()["code"]) == (403, "templates_refused")
+        assert refused.json()["detail"] == (
+            "the hub refused: patient pat-1 has no open case in unit u1 of station st-fp: "
+            "templates are given only for patients being served there / el paciente pat-1 no "
+            "tiene un caso abierto en la unidad u1: solo se entregan plantillas de pacientes "
+            "atendidos allí"
+        )
+        assert agent.fingerprint.templates.cached("pat-1") == []
     finally:
         if feeder is not None:
             feeder.stop()

@@ -86,3 +86,45 @@ def test_a_smudged_touch_scores_poor_quality(engine: NbisEngine) -> None:
     good = engine.extract(_image(synthetic.impression(5, 0, 0)))
     assert poor.quality < 25 <= good.quality
     assert "minutiae" in repr(good) and "template" not in repr(good)
+
+
+def _one_ridge_ending(vertical: bool, body_before: bool) -> FingerImage:
+    """Straight parallel ridges (period 10 px); the ridge through 160 stops at 200."""
+    from scipy import ndimage
+
+    h, w = synthetic.HEIGHT, synthetic.WIDTH
+    yy, xx = np.mgrid[0:h, 0:w]
+    across, along = (xx, yy) if vertical else (yy, xx)
+    ridges = np.cos(2 * np.pi * (across - 160) / 10) > 0.2
+    gone = (np.abs(across - 160) <= 3) & ((along >= 200) if body_before else (along < 200))
+    img = ndimage.gaussian_filter(np.where(ridges & ~gone, 40.0, 230.0), 0.8)
+    return _image(np.clip(img, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("vertical", "body_before", "iso_angle", "where"),
+    [
+        (False, True, 128, (204, 161)),  # ridge comes from the left: points left, 180°
+        (False, False, 0, (195, 159)),  # ridge goes on to the right: 0°
+        (True, True, 64, (159, 204)),  # ridge comes from the top: points up, 90° (ccw)
+        (True, False, 192, (161, 195)),  # ridge goes on downwards: 270°
+    ],
+)
+def test_a_known_ridge_ending_is_written_with_the_iso_angle_convention(
+    engine: NbisEngine,
+    vertical: bool,
+    body_before: bool,
+    iso_angle: int,
+    where: tuple[int, int],
+) -> None:
+    # ISO/IEC 19794-2:2011 (as ANSI INCITS 378, NBIS "M1"): origin top-left, angle in
+    # 360/256° units counter-clockwise from the horizontal right as the image is seen,
+    # a ridge ending pointing along its ridge. The raw record bytes are checked.
+    record = engine.extract(_one_ridge_ending(vertical, body_before), quality="fast").template
+    (view,) = iso19794.decode(record)
+    assert len(view.minutiae) == 1
+    m = view.minutiae[0]
+    assert (m.kind, m.x, m.y) == (iso19794.ENDING, *where)
+    raw = record[-8:-2]  # the one minutia: type|x, y, angle, quality
+    assert raw[0] >> 6 == 1  # type bits: ridge ending
+    assert raw[4] == iso_angle

@@ -137,9 +137,7 @@ def test_simple_signature_checks_key_signature_fields_and_document_type(tmp_path
     )
     tampered = _simple_event(station)
     tampered.signed_document.simple_signature.statement = (
-        tampered.signed_document.simple_signature.statement.replace(
-            b'"Ana"', b'"Eva"'
-        )
+        tampered.signed_document.simple_signature.statement.replace(b'"Ana"', b'"Eva"')
     )
     assert verify_simple(tampered, station.public_key_pem)[0] == "bad_signature"
     # A key that is not the station's (same algorithm, unregistered) does not verify either.

@@ -1,0 +1,271 @@
+"""What a case page shows, read once from the hub's stores: events, confirmations, documents,
+vitals, and the two flags of the case list (missing confirmation, unsigned document)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+
+from hub.api.biometrics import case_biometrics
+from hub.api.deps import Caller
+from hub.api.signatures import signature_store
+from hub.biometrics import step_status, verify_confirmation
+from hub.storage.base import Case, StoredEvent
+from hub.storage.signatures import build_workflow, shown_validation
+from hub.tokens import Role
+from hub.web.ranges import ORDER, shown
+from protos import events_pb2
+
+TIMELINE_MAX = 300  # newest events listed on the page; the rest through "older"
+TABLE_MAX = 300  # newest readings in the table under the charts
+
+
+@dataclass
+class CasePage:
+    case: Case
+    timeline: list[StoredEvent]
+    timeline_next: str | None
+    kinds: Counter[str]
+    event_count: int
+    biometrics: Any  # hub.api.biometrics.CaseBiometricsOut
+    documents: list[dict[str, Any]]
+    charts: list[dict[str, Any]]
+    readings_table: list[dict[str, Any]]
+    reading_count: int
+    rejected: list[dict[str, Any]]
+    sessions: list[Any]
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def vitals_hub(request: Request) -> Any:
+    """The hub's VitalsHub (readings, live feed); an app built without HubService makes one."""
+    vitals = getattr(request.app.state, "vitals", None)
+    if vitals is None:
+        from hub.vitals.service import VitalsHub
+
+        vitals = VitalsHub(request.app.state.store.path)
+        request.app.state.vitals = vitals
+    return vitals
+
+
+def _conn(request: Request) -> Any:
+    return request.app.state.store._conn()
+
+
+def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
+    """Each document of the case (latest revision first) with validation and workflow."""
+    store = request.app.state.store
+    revisions = store.list_documents(case_id=case_id, limit=10_000).items
+    signed = [(r.event_id, r.sha256, r.signature_level) for r in revisions if r.origin == "signed"]
+    sigs = signature_store(request)
+    verdicts = sigs.revision_verdicts(signed) if signed else {}
+    bodies = request.app.state.bodies
+    by_doc: dict[str, list[Any]] = {}
+    for r in revisions:
+        by_doc.setdefault(r.document_id, []).append(r)
+    out = []
+    for document_id, revs in by_doc.items():
+        latest = revs[0]  # newest first
+        rows = []
+        for r in revs:
+            v = verdicts.get(r.event_id)
+            rows.append(
+                asdict(r)
+                | {
+                    "validation": shown_validation(r.origin, r.signature_level, v),
+                    "validation_code": v.code if v else None,
+                    "validation_reason": v.reason if v else None,
+                    "body_available": bodies.info(r.sha256) is not None,
+                }
+            )
+        workflow = sigs.workflow(document_id) if latest.origin == "signed" else None
+        invalid = any(x["validation"] == "invalid" for x in rows)
+        out.append(
+            {
+                "document_id": document_id,
+                "latest": rows[0],
+                "revisions": rows,
+                "workflow": workflow,
+                "invalid": invalid,
+                "signers": [x["signer_subject"] for x in reversed(rows) if x["signer_subject"]],
+            }
+        )
+    return out
+
+
+def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int, list[dict]]:
+    """(charts per parameter, newest readings for the table, accepted count, rejected)."""
+    readings = vitals_hub(request).readings.readings(case_id, None, None, None)
+    series: dict[str, dict[str, Any]] = {}
+    accepted = []
+    rejected = []
+    for r in readings:
+        if r.status != "accepted":
+            rejected.append(
+                {
+                    "parameter": r.parameter,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "measured_at": r.measured_at,
+                    "reason_code": r.reason_code,
+                }
+            )
+            continue
+        accepted.append(r)
+        s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
+        s["t"].append(round(_epoch(r.measured_at), 3))
+        s["v"].append(r.value)
+    charts = []
+    for key in sorted(series, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k)):
+        s = series[key]
+        info = shown(key, s["unit"])
+        values = s["v"]
+        charts.append(
+            {
+                "parameter": key,
+                "es": info.es,
+                "en": info.en,
+                "unit": info.unit,
+                "low": info.low,
+                "high": info.high,
+                "t": s["t"],
+                "v": values,
+                "count": len(values),
+                "min": min(values),
+                "max": max(values),
+                "last": values[-1],
+                "out_of_range": sum(
+                    1 for v in values if info.high and not info.low <= v <= info.high
+                ),
+            }
+        )
+    table = [
+        {
+            "parameter": r.parameter,
+            "value": r.value,
+            "unit": shown(r.parameter, r.unit).unit,
+            "measured_at": r.measured_at,
+        }
+        for r in accepted[-TABLE_MAX:][::-1]
+    ]
+    return charts, table, len(accepted), rejected
+
+
+def case_page(request: Request, case: Case, before: str | None) -> CasePage:
+    store = request.app.state.store
+    page = store.case_timeline(case.case_id, TIMELINE_MAX, before)
+    kinds: Counter[str] = Counter(
+        dict(
+            _conn(request).execute(
+                "SELECT kind, count(*) FROM events WHERE case_id = ? GROUP BY kind",
+                (case.case_id,),
+            )
+        )
+    )
+    bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
+    charts, table, count, rejected = vitals(request, case.case_id)
+    docs = documents(request, case.case_id)
+    return CasePage(
+        case=case,
+        timeline=page.items,
+        timeline_next=page.next_cursor,
+        kinds=kinds,
+        event_count=sum(kinds.values()),
+        biometrics=bio,
+        documents=docs,
+        charts=charts,
+        readings_table=table,
+        reading_count=count,
+        rejected=rejected,
+        sessions=vitals_hub(request).readings.sessions(case.case_id),
+        flags={
+            "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
+            "unsigned_document": any(
+                d["workflow"] is not None and d["workflow"]["state"] != "complete" for d in docs
+            ),
+        },
+    )
+
+
+def event_detail(e: StoredEvent) -> str:
+    """A short, human summary of an event's payload for the timeline."""
+    p: dict[str, Any] = e.payload or {}
+    if e.kind == "vital_signs":
+        n = len(p.get("readings", []) or [])
+        mode = p.get("mode", "")
+        return f"{mode} · {n}" if n else str(mode)
+    if e.kind == "biometric_confirmation":
+        return f"{p.get('step', '')} · {p.get('decision', '')}"
+    if e.kind in ("signed_document", "scanned_document"):
+        return str(p.get("document_type", ""))
+    if e.kind == "device_status":
+        return str(p.get("state", ""))
+    return ""
+
+
+# -- the case list's flags, computed for a set of cases --------------------------------
+
+
+def missing_confirmation(request: Request, case_ids: list[str]) -> set[str]:
+    """Cases where a required step has no MATCH whose station signature verifies."""
+    if not case_ids:
+        return set()
+    required = list(request.app.state.settings.biometric_required_steps)
+    if not required:
+        return set()
+    store = request.app.state.store
+    marks = ",".join("?" * len(case_ids))
+    by_case: dict[str, list[Any]] = {c: [] for c in case_ids}
+    keys: dict[str, str | None] = {}
+    rows = _conn(request).execute(
+        "SELECT e.case_id, e.raw, c.patient_id FROM events e JOIN cases c USING (case_id) "
+        f"WHERE e.kind = 'biometric_confirmation' AND e.case_id IN ({marks})",
+        case_ids,
+    )
+    for case_id, raw, patient_id in rows:
+        event = events_pb2.Event.FromString(raw)
+        if event.station_id not in keys:
+            keys[event.station_id] = store.station_key(event.station_id)
+        check = verify_confirmation(event, keys[event.station_id])
+        if event.patient_id != patient_id:
+            check = type(check)(False, "patient_mismatch")
+        by_case[case_id].append((event, check))
+    return {
+        c
+        for c, checked in by_case.items()
+        if any(step_status(checked, s) != "confirmed" for s in required)
+    }
+
+
+def unsigned_document(request: Request, case_ids: list[str]) -> set[str]:
+    """Cases with a signed document still awaiting a signer, out of order, pending or invalid."""
+    if not case_ids:
+        return set()
+    marks = ",".join("?" * len(case_ids))
+    rows = (
+        _conn(request)
+        .execute(
+            "SELECT sha256, document_type, case_id, patient_id, signer_subject, signer_role, "
+            "signature_level, occurred_at, event_id, previous_sha256, document_id FROM documents "
+            f"WHERE origin = 'signed' AND case_id IN ({marks}) ORDER BY occurred_at, event_id",
+            case_ids,
+        )
+        .fetchall()
+    )
+    verdicts = signature_store(request).revision_verdicts([(r[8], r[0], r[6]) for r in rows])
+    by_doc: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_doc.setdefault(r[10], []).append(r[:10])
+    out = set()
+    for document_id, doc_rows in by_doc.items():
+        if build_workflow(document_id, doc_rows, verdicts)["state"] != "complete":
+            out.add(doc_rows[0][2])
+    return out
