@@ -15,6 +15,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from drivers.scanner.escl_sim import EsclSimulator
 from drivers.vitals import nonin_binary
 from drivers.vitals.ptysim import PtyPort, repeat
 from edge_agent.identity import StationIdentity
@@ -73,6 +74,56 @@ def _start_oximeter(data_dir: Path) -> PtyPort:
     return port
 
 
+def _station_token(hub: httpx.Client, data_dir: Path) -> str:
+    """The station's own hub token (role station): bodies and fingerprint templates."""
+    path = data_dir / "demo-station-token"
+    if not path.exists():
+        response = hub.post("/v1/tokens", json={"name": STATION_ID, "role": "station"})
+        response.raise_for_status()
+        path.write_text(str(response.json()["token"]))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _agent_post(agent_url: str, path: str, body: dict, timeout_s: float = 60) -> dict:
+    response = httpx.post(
+        f"{agent_url}{path}", json=body, headers={"Origin": ORIGIN}, timeout=timeout_s
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def _sample_case(agent_url: str) -> list[str]:
+    """What a morning at the clinic records: enrollment, admission, a scan, vital signs."""
+    who = {"case_id": CASE_ID, "patient_id": PATIENT_ID}
+    enrolled = _agent_post(
+        agent_url,
+        "/v1/fingerprint/enroll",
+        {**who, "device_id": "reader-1", "finger": "RIGHT_INDEX"},
+    )
+    confirmed = _agent_post(
+        agent_url, "/v1/fingerprint/verify", {**who, "device_id": "reader-1", "step": "admission"}
+    )
+    scanned = _agent_post(
+        agent_url,
+        "/v1/scans?wait=true",
+        {
+            **who,
+            "device_id": "scanner-1",
+            "document_type": "referral",
+            "title": "Referencia / Referral",
+            "source": "flatbed",
+            "resolution_dpi": 150,
+        },
+    )
+    return [
+        str(enrolled["event_id"]),
+        str(confirmed["event_id"]),
+        str(scanned["result"]["event_id"]),
+        _take_vitals(agent_url),
+    ]
+
+
 def _take_vitals(agent_url: str) -> str:
     response = httpx.post(
         f"{agent_url}/v1/vitals/take",
@@ -89,17 +140,17 @@ def _take_vitals(agent_url: str) -> str:
     return str(response.json()["event_id"])
 
 
-def _wait_on_case(hub: httpx.Client, event_id: str, timeout_s: float = 30) -> list[dict]:
+def _wait_on_case(hub: httpx.Client, event_ids: list[str], timeout_s: float = 60) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        response = hub.get(f"/v1/cases/{CASE_ID}", params={"limit": 20})
+        response = hub.get(f"/v1/cases/{CASE_ID}", params={"limit": 50})
         if response.status_code == 200:
             timeline = response.json()["timeline"]
-            if any(item["event_id"] == event_id for item in timeline):
+            if set(event_ids) <= {item["event_id"] for item in timeline}:
                 return list(timeline)
         time.sleep(0.2)
     raise TimeoutError(
-        f"event {event_id} did not reach the hub in {timeout_s}s / el evento no llegó al hub"
+        f"events {event_ids} did not reach the hub in {timeout_s}s / los eventos no llegaron al hub"
     )
 
 
@@ -139,13 +190,12 @@ def _console_user(hub_svc: HubService, data_dir: Path) -> tuple[str, str]:
 
 def _print_timeline(timeline: list[dict]) -> None:
     table = Table(title=f"Case / caso {CASE_ID} — patient / afiliado {PATIENT_ID}")
-    for column in ("occurred_at", "kind", "station_id", "device_id", "event_id"):
-        table.add_column(column)
+    for column in ("time / hora (UTC)", "kind / tipo", "device / dispositivo", "event_id"):
+        table.add_column(column, no_wrap=True)
     for item in timeline:
         table.add_row(
-            str(item["occurred_at"]),
+            str(item["occurred_at"])[11:19],
             str(item["kind"]),
-            str(item["station_id"]),
             str(item.get("device_id", "")),
             str(item["event_id"]),
         )
@@ -182,6 +232,7 @@ def run_demo(
     )
     agent: AgentService | None = None
     oximeter = _start_oximeter(data_dir)
+    scanner = EsclSimulator(serial="SIM-ESCL-DEMO").start()
     try:
         hub_svc.start()
         hub_svc.wait_ready(30)
@@ -190,6 +241,7 @@ def run_demo(
         )
         _ensure_station(hub, data_dir / "agent")
         broker.access.allow_station(STATION_ID, UNIT_ID)
+        station_token = _station_token(hub, data_dir)
         agent = AgentService(
             AgentSettings(
                 station_id=STATION_ID,
@@ -201,20 +253,28 @@ def run_demo(
                 http_port=agent_port,
                 grpc_port=grpc_port,
                 allowed_origins=[ORIGIN],
+                hub_url=hub_svc.http_url,
+                hub_token=station_token,
+                fingerprint={"hub_url": hub_svc.http_url, "hub_token": station_token},
                 devices=[
                     DeviceConfig(
                         device_id="monitor-1",
                         driver="nonin.format2",  # real protocol bytes from the pty below
                         options={"port": str(oximeter.link), "serial_number": "NONIN-DEMO-01"},
-                    )
+                    ),
+                    DeviceConfig(  # synthetic fingerprints through the reader interface
+                        device_id="reader-1", driver="sim.fingerprint", options={"seed": 11}
+                    ),
+                    DeviceConfig(  # a network scanner speaking eSCL over HTTP on loopback
+                        device_id="scanner-1", driver="escl", options={"url": scanner.url}
+                    ),
                 ],
             )
         )
         agent.start()
         agent.wait_ready(30)
         _open_case(hub)
-        event_id = _take_vitals(agent.http_url)
-        timeline = _wait_on_case(hub, event_id)
+        timeline = _wait_on_case(hub, _sample_case(agent.http_url))
         _print_urls(hub_svc, agent, broker, token)
         user, password = _console_user(hub_svc, data_dir)
         console.print(
@@ -235,5 +295,6 @@ def run_demo(
         if agent is not None:
             agent.stop()
         oximeter.stop()
+        scanner.stop()
         hub_svc.stop()
         broker.stop()

@@ -34,7 +34,6 @@ from drivers.scanner.base import (
 )
 from edge_agent.devices import DeviceManager, identity_pb
 from edge_agent.errors import AgentError, DeviceFailed, InvalidInput
-from edge_agent.services import scan_pdf
 from edge_agent.services.record import RecordService
 from protos import events_pb2
 from protos.event_ids import new_event_id
@@ -320,6 +319,9 @@ class ScanService:
         failed: ScanError | None = None
         try:
             job.update(state="scanning")
+            # Pillow and img2pdf load with the first scan, not with every agent (idle RSS).
+            from edge_agent.services import scan_pdf
+
             pages: list[scan_pdf.EncodedPage] = []
             dropped = 0
             try:
