@@ -3,6 +3,13 @@
 Same SoftHSM2 token, same PDF, same run; RSA-2048 and P-256, a one-page PDF
 and a 2 MB one; then the hub's validation time. Target: agent <= 1.15x direct.
 
+The agent runs as its own process (``puente agent``), as at a station where
+the caller (the browser) is another process. Rounds are INTERLEAVED: one
+direct signature, one through the agent (raw PDF), one through the agent
+(JSON/base64 form), and again — so load from anything else on the machine
+falls on all three alike. Each side has its own PKCS#11 session (one per
+process, as SoftHSM2 allows).
+
     .venv/bin/python -m bench.sign [--rounds 15]
 """
 
@@ -20,10 +27,8 @@ from pathlib import Path
 import httpx
 
 from drivers.token.sim import SoftHsm
-from edge_agent.service import AgentService
-from edge_agent.settings import AgentSettings, DeviceConfig
-from edge_agent.signing.settings import SigningSettings
 from hub.signatures.validation import validate_pdf
+from tests.e2e.processes import Agent as AgentProcess
 from tests.signing.pdfs import make_pdf
 from tests.signing.pki import PIN, make_pki, pem
 
@@ -31,74 +36,79 @@ KEYS = {"RSA-2048": ("01", "doctor-rsa"), "P-256": ("02", "doctor-ec")}
 ORIGIN = "https://bench.example.test"
 
 
-def direct(hsm: SoftHsm, key_id: str, pdf: bytes, chain: list[bytes], rounds: int) -> list[float]:
-    from pyhanko.config.pkcs11 import TokenCriteria
-    from pyhanko.sign import signers
-    from pyhanko.sign.fields import SigSeedSubFilter
-    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+class Direct:
+    """pyHanko's own PKCS#11 signer on the same token: the baseline."""
 
-    session = open_pkcs11_session(
-        str(hsm.module), token_criteria=TokenCriteria(label="bench"), user_pin=PIN
-    )
-    from asn1crypto import x509 as ax
+    def __init__(self, hsm: SoftHsm, key_id: str, chain: list[bytes]) -> None:
+        from asn1crypto import x509 as ax
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 
-    signer = PKCS11Signer(
-        session,
-        key_id=bytes.fromhex(key_id),
-        cert_id=bytes.fromhex(key_id),
-        other_certs_to_pull=(),
-        use_raw_mechanism=True,
-        bulk_fetch=False,
-    )
-    signer.cert_registry.register_multiple([ax.Certificate.load(c) for c in chain])
-    out = []
-    try:
-        for i in range(rounds):
-            from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        self.session = open_pkcs11_session(
+            str(hsm.module), token_criteria=TokenCriteria(label="bench"), user_pin=PIN
+        )
+        self.signer = PKCS11Signer(
+            self.session,
+            key_id=bytes.fromhex(key_id),
+            cert_id=bytes.fromhex(key_id),
+            other_certs_to_pull=(),
+            use_raw_mechanism=True,
+            bulk_fetch=False,
+        )
+        self.signer.cert_registry.register_multiple([ax.Certificate.load(c) for c in chain])
+        self.n = 0
 
-            t = time.perf_counter()
-            w = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-            meta = signers.PdfSignatureMetadata(field_name=f"Direct{i}", md_algorithm="sha256",
-                                                subfilter=SigSeedSubFilter.PADES)  # fmt: skip
-            asyncio.run(signers.PdfSigner(meta, signer).async_sign_pdf(w, output=BytesIO()))
-            out.append((time.perf_counter() - t) * 1000)
-    finally:
-        session.close()
-    return out
+    def sign(self, pdf: bytes) -> float:
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import signers
+        from pyhanko.sign.fields import SigSeedSubFilter
+
+        self.n += 1
+        t = time.perf_counter()
+        w = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        meta = signers.PdfSignatureMetadata(field_name=f"Direct{self.n}", md_algorithm="sha256",
+                                            subfilter=SigSeedSubFilter.PADES)  # fmt: skip
+        asyncio.run(signers.PdfSigner(meta, self.signer).async_sign_pdf(w, output=BytesIO()))
+        return (time.perf_counter() - t) * 1000
+
+    def close(self) -> None:
+        self.session.close()
 
 
-def via_agent(
-    agent: AgentService, cert_id: str, pdf: bytes, rounds: int, json_form: bool = False
-) -> tuple[list[float], bytes]:
+class ViaAgent:
     """The web app's path: submit (raw PDF, or the JSON+base64 form), the consent page's click,
     then the app's long-poll answering with the signed PDF itself (Accept: application/pdf)."""
-    out, signed = [], b""
-    b64 = base64.b64encode(pdf).decode()
-    meta = {"document_type": "SPS-35", "case_id": "BENCH-1", "patient_id": "P-1",
-            "role": "doctor", "cert_id": cert_id}  # fmt: skip
-    with (
-        httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=120) as app,
-        httpx.Client(
-            base_url=agent.http_url, headers={"Origin": agent.http_url}, timeout=120
-        ) as page,
-    ):
-        for i in range(rounds):
-            t = time.perf_counter()
-            if json_form:
-                job = app.post("/v1/signing/jobs", json={**meta, "pdf_base64": b64})
-            else:
-                job = app.post("/v1/signing/jobs", params=meta, content=pdf,
-                               headers={"Content-Type": "application/pdf"})  # fmt: skip
-            job.raise_for_status()
-            job_id = job.json()["job_id"]
-            r = page.post(f"/v1/signing/jobs/{job_id}/consent", json={"pin": PIN} if i == 0 else {})
-            r.raise_for_status()
-            got = app.get(f"/v1/signing/jobs/{job_id}", params={"wait_s": 30},
-                          headers={"Accept": "application/pdf"})  # fmt: skip
-            got.raise_for_status()
-            signed = got.content
-            out.append((time.perf_counter() - t) * 1000)
-    return out, signed
+
+    def __init__(self, url: str, cert_id: str) -> None:
+        self.app = httpx.Client(base_url=url, headers={"Origin": ORIGIN}, timeout=120)
+        self.page = httpx.Client(base_url=url, headers={"Origin": url}, timeout=120)
+        self.meta = {"document_type": "SPS-35", "case_id": "BENCH-1", "patient_id": "P-1",
+                     "role": "doctor", "cert_id": cert_id}  # fmt: skip
+        self.first = True
+        self.signed = b""
+
+    def sign(self, pdf: bytes, json_form: bool = False) -> float:
+        t = time.perf_counter()
+        if json_form:
+            b64 = base64.b64encode(pdf).decode()  # the web app's own cost of the JSON form
+            job = self.app.post("/v1/signing/jobs", json={**self.meta, "pdf_base64": b64})
+        else:
+            job = self.app.post("/v1/signing/jobs", params=self.meta, content=pdf,
+                                headers={"Content-Type": "application/pdf"})  # fmt: skip
+        job.raise_for_status()
+        job_id = job.json()["job_id"]
+        consent = {"pin": PIN} if self.first else {}  # then inside the token's idle window
+        self.first = False
+        self.page.post(f"/v1/signing/jobs/{job_id}/consent", json=consent).raise_for_status()
+        got = self.app.get(f"/v1/signing/jobs/{job_id}", params={"wait_s": 30},
+                           headers={"Accept": "application/pdf"})  # fmt: skip
+        got.raise_for_status()
+        self.signed = got.content
+        return (time.perf_counter() - t) * 1000
+
+    def close(self) -> None:
+        self.app.close()
+        self.page.close()
 
 
 def main() -> None:
@@ -117,42 +127,37 @@ def main() -> None:
     hsm.activate()
     pdfs = {"1-page": make_pdf(), "2MB": make_pdf(padding_bytes=2 * 1024 * 1024)}
 
-    # Direct pyHanko is measured before AND after the agent (the token has one user at a
-    # time) and the median taken over both, so load drifting on a shared machine hits both.
-    samples: dict[tuple[str, str], list[float]] = {}
-    for kname, (key_id, _label) in KEYS.items():
-        for pname, pdf in pdfs.items():
-            samples[(kname, pname)] = direct(hsm, key_id, pdf, chain, args.rounds)
-    results: dict[tuple[str, str], dict[str, float]] = {k: {} for k in samples}
-
-    settings = AgentSettings(
-        station_id="bench-station", unit_id="bench-unit", data_dir=root / "agent",
-        broker_url="mqtt://127.0.0.1:9", http_port=0, grpc_port=0, allowed_origins=[ORIGIN],
-        devices=[DeviceConfig(device_id="token-1", driver="pkcs11",
-                              options={"module": hsm.module, "idle_s": 600, "poll_s": 1.0})],
-        signing=SigningSettings(chain_certs=[root / "interm.pem"]),
-    )  # fmt: skip
-    agent = AgentService(settings)
-    agent.start()
-    agent.wait_ready(20)
+    device = {"device_id": "token-1", "driver": "pkcs11",
+              "options": {"module": hsm.module, "idle_s": 600, "poll_s": 1.0}}  # fmt: skip
+    agent = AgentProcess(
+        root / "agent", "bench-station", "bench-unit", "mqtt://127.0.0.1:9",
+        devices=[device], signing={"chain_certs": [str(root / "interm.pem")]},
+        allowed_origins=[ORIGIN], rate_limit_per_s=1000, rate_limit_burst=1000,
+        log_level="WARNING",
+    ).start()  # fmt: skip
+    results: dict[tuple[str, str], dict[str, float]] = {}
     signed_samples = {}
     try:
-        certs = {
-            c.key_id: c.cert_id for _d, t in agent.signing.token_devices() for c in t.certificates()
-        }
+        listing = httpx.get(
+            f"{agent.url}/v1/signing/tokens", headers={"Origin": ORIGIN}, timeout=30
+        ).json()
+        certs = {c["cert_id"].split(":")[1]: c["cert_id"] for c in listing["certificates"]}
         for kname, (key_id, _label) in KEYS.items():
             for pname, pdf in pdfs.items():
-                times, signed = via_agent(agent, certs[key_id], pdf, args.rounds)
-                results[(kname, pname)]["agent"] = statistics.median(times)
-                signed_samples[(kname, pname)] = signed
-                times, _ = via_agent(agent, certs[key_id], pdf, args.rounds, json_form=True)
-                results[(kname, pname)]["json"] = statistics.median(times)
+                base, raw = Direct(hsm, key_id, chain), ViaAgent(agent.url, certs[key_id])
+                times: dict[str, list[float]] = {"direct": [], "agent": [], "json": []}
+                try:
+                    for _ in range(args.rounds):
+                        times["direct"].append(base.sign(pdf))
+                        times["agent"].append(raw.sign(pdf))
+                        times["json"].append(raw.sign(pdf, json_form=True))
+                finally:
+                    base.close()
+                    raw.close()
+                results[(kname, pname)] = {k: statistics.median(v) for k, v in times.items()}
+                signed_samples[(kname, pname)] = raw.signed
     finally:
         agent.stop()
-    for kname, (key_id, _label) in KEYS.items():
-        for pname, pdf in pdfs.items():
-            samples[(kname, pname)] += direct(hsm, key_id, pdf, chain, args.rounds)
-            results[(kname, pname)]["direct"] = statistics.median(samples[(kname, pname)])
 
     print(f"rounds per cell: {args.rounds} (median ms per signature, PAdES B-B, SoftHSM2)")
     print("agent: raw PDF upload + consent + long-poll answering with the PDF; "
@@ -162,7 +167,7 @@ def main() -> None:
     roots = [pki.certs["root"]]
     for (kname, pname), r in results.items():
         signed = signed_samples[(kname, pname)]
-        v = []
+        v: list[float] = []
         for _ in range(max(3, args.rounds // 3)):
             t = time.perf_counter()
             verdict = validate_pdf(signed, roots)

@@ -101,6 +101,22 @@ export class PuenteAgent {
   }>;
   cancelFinger(deviceId: string): Promise<null>;
 
+  signingTokens(): Promise<unknown>;
+  documentTypes(): Promise<unknown>;
+  sign(args: {
+    pdf: Blob | ArrayBuffer | Uint8Array;
+    documentType: string;
+    caseId: string;
+    patientId: string;
+    role: string;
+    certId?: string;
+    documentId?: string;
+    signature?: "advanced" | "simple";
+    user?: { userId: string; name: string };
+    popup?: boolean;
+    waitS?: number;
+  }): Promise<{ job: SigningJob; pdf: Blob; consentUrl: string }>;
+
   scanners(): Promise<Scanner[]>;
   scan(options: ScanOptions): Promise<ScanJob>;
   cancelScan(jobId: string): Promise<ScanJob>;
@@ -175,4 +191,28 @@ export interface LiveReading {
   measured_at: string;
   flags: string[];
   rejected?: { code: string; reason: string };
+}
+
+export interface SigningJob {
+  job_id: string;
+  status: "awaiting_consent" | "signing" | "done" | "failed" | "declined" | "expired";
+  document_type: string;
+  case_id: string;
+  patient_id: string;
+  document_id: string;
+  role: string;
+  origin: string;
+  input_sha256: string;
+  kind: "advanced" | "simple";
+  cert_id: string | null;
+  signer_subject: string;
+  error_code: string | null;
+  error_reason: string | null;
+  signed_sha256: string | null;
+  signed_size: number | null;
+  level: string | null;
+  event_id: string | null;
+  signed_at: string | null;
+  consent_url: string | null;
+  signed_pdf_url: string | null;
 }

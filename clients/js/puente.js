@@ -194,6 +194,65 @@ export class PuenteAgent {
     return this.request("POST", "/v1/fingerprint/cancel", { device_id: deviceId });
   }
 
+  // -- signatures -------------------------------------------------------------------------
+
+  /** Tokens on the station and their signing certificates (`cert_id` names one). */
+  signingTokens() {
+    return this.request("GET", "/v1/signing/tokens");
+  }
+
+  /** Document types and the signers each requires, in order. */
+  documentTypes() {
+    return this.request("GET", "/v1/signing/document-types");
+  }
+
+  /**
+   * Sign a PDF with the doctor's token (or a simple signature where the document type allows
+   * it). The agent opens its own consent page in a popup: the user sees what is signed and
+   * types the PIN there — this page never sees it. Resolves with {job, pdf} (the signed PDF as
+   * a Blob) once signed; rejects with the agent's reason when declined or failed.
+   * The popup must be opened from a click handler (browsers block other popups).
+   */
+  async sign({ pdf, documentType, caseId, patientId, role, certId, documentId,
+               signature = "advanced", user, popup = true, waitS = 30 }) {
+    const query = new URLSearchParams({
+      document_type: documentType, case_id: caseId, patient_id: patientId, role,
+      signature,
+    });
+    if (certId) query.set("cert_id", certId);
+    if (documentId) query.set("document_id", documentId);
+    if (user) { query.set("user_id", user.userId); query.set("user_name", user.name); }
+    const headers = { "Content-Type": "application/pdf", Accept: "application/json" };
+    if (this.token) headers["X-Puente-Token"] = this.token;
+    let response;
+    try {
+      response = await fetch(`${this.url}/v1/signing/jobs?${query}`, {
+        method: "POST", headers, body: pdf, mode: "cors", credentials: "omit",
+      });
+    } catch (cause) {
+      throw new AgentUnreachable(cause);
+    }
+    const job = await response.json();
+    if (!response.ok) {
+      throw new PuenteError(response.status, job.code, job.title, job.detail, job);
+    }
+    const consent = new URL(job.consent_url, this.url).toString();
+    if (popup) window.open(consent, `puente-consent-${job.job_id}`, "popup,width=560,height=720");
+    for (;;) {
+      const state = await this.request("GET",
+        `/v1/signing/jobs/${encodeURIComponent(job.job_id)}?wait_s=${waitS}`);
+      if (state.status === "done") {
+        const signed = await fetch(`${this.url}/v1/signing/jobs/${encodeURIComponent(job.job_id)}/pdf`,
+          { headers: this.token ? { "X-Puente-Token": this.token } : {}, mode: "cors" });
+        return { job: state, pdf: await signed.blob(), consentUrl: consent };
+      }
+      if (["failed", "declined", "expired"].includes(state.status)) {
+        throw new PuenteError(409, state.error_code || `signing_${state.status}`,
+          "Signature / Firma", state.error_reason || state.status, state);
+      }
+    }
+  }
+
   // -- scanners ---------------------------------------------------------------------------
 
   /** The station's scanners with their capabilities (sources, modes, resolutions). */

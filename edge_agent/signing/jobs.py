@@ -8,16 +8,30 @@ still awaiting consent, which the user then submits again. What was SIGNED is
 durable elsewhere (body store + outbox, both fsynced). The unsigned input is
 kept here, not in the body store, so that a draft the user declines never
 leaves the station.
+
+Writes run on one background thread, in the order they were asked for, so
+that keeping a job never slows the request that made it; :meth:`flush` waits
+for them (the agent's stop does).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("keeping a signing job failed: %s: %s", type(exc).__name__, exc)
 
 
 class JobStore:
@@ -26,6 +40,7 @@ class JobStore:
         self.inputs = root / "inputs"
         self.inputs.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing-jobs")
         self._conn = sqlite3.connect(
             root / "jobs.sqlite3", isolation_level=None, check_same_thread=False
         )
@@ -36,15 +51,28 @@ class JobStore:
             "status TEXT NOT NULL, created_at REAL NOT NULL, job_json TEXT NOT NULL)"
         )
 
+    def _later(self, fn: Any, *args: Any) -> None:
+        self._writer.submit(fn, *args).add_done_callback(_log_failure)
+
+    def flush(self) -> None:
+        """Wait until every write asked for so far is done."""
+        self._writer.submit(lambda: None).result()
+
     def save(self, job_id: str, status: str, created_at: float, fields: dict[str, Any]) -> None:
+        self._later(self._save, job_id, status, created_at, json.dumps(fields, default=str))
+
+    def _save(self, job_id: str, status: str, created_at: float, fields: str) -> None:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO signing_jobs (job_id, status, created_at, job_json) "
                 "VALUES (?,?,?,?)",
-                (job_id, status, created_at, json.dumps(fields, default=str)),
+                (job_id, status, created_at, fields),
             )
 
     def delete(self, job_id: str) -> None:
+        self._later(self._delete, job_id)
+
+    def _delete(self, job_id: str) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM signing_jobs WHERE job_id = ?", (job_id,))
 
@@ -56,6 +84,9 @@ class JobStore:
         return [json.loads(r[0]) for r in rows]
 
     def put_input(self, sha256: str, data: bytes) -> None:
+        self._later(self._put_input, sha256, data)
+
+    def _put_input(self, sha256: str, data: bytes) -> None:
         path = self.inputs / sha256
         if path.exists():
             return
@@ -71,8 +102,9 @@ class JobStore:
 
     def drop_input(self, sha256: str, still_needed: bool) -> None:
         if not still_needed:
-            (self.inputs / sha256).unlink(missing_ok=True)
+            self._later((self.inputs / sha256).unlink, True)
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         with self._lock:
             self._conn.close()

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from cryptography import x509
@@ -48,7 +49,6 @@ from edge_agent.signing.errors import (
     from_token_error,
 )
 from edge_agent.signing.jobs import JobStore
-from edge_agent.signing.pades import NotAPdf, PadesOptions, Stamp, TokenSigner, parse_pdf, sign_pdf
 from edge_agent.signing.settings import SigningSettings
 from protos import events_pb2
 from protos.document_types import DOCUMENT_TYPES, ROLES
@@ -298,8 +298,8 @@ class SigningService:
                 code="pdf_too_large",
             )
         try:
-            parsed = parse_pdf(pdf)
-        except NotAPdf as exc:
+            parsed = _pades().parse_pdf(pdf)
+        except _pades().NotAPdf as exc:
             raise NotAPdfError(str(exc)) from exc
         existing = parsed[0]
         if user is not None:
@@ -482,7 +482,8 @@ class SigningService:
         cert = job.cert
         assert cert is not None
         cert.check_valid()
-        signer = TokenSigner(
+        pades = _pades()
+        signer = pades.TokenSigner(
             cert.der,
             lambda data: token.sign(cert.cert_id, data, pin),
             self.chain,
@@ -490,19 +491,19 @@ class SigningService:
         )
         dtype = DOCUMENT_TYPES[job.document_type]
         subject_cn = _common_name(cert.der)
-        options = PadesOptions(
+        options = pades.PadesOptions(
             tsa_url=self.settings.tsa_url,
             long_term=self.settings.long_term,
             trust_roots=tuple(self.trust_roots),
         )
         parsed, job.parsed = job.parsed, None  # one use: a retry after an error parses afresh
-        result = sign_pdf(
+        result = pades.sign_pdf(
             job.pdf,
             signer,
             parsed=parsed,
             field_name=f"Puente-{job.role}-{job.previous_signatures + 1}",
             options=options,
-            stamp=Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
+            stamp=pades.Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
             if dtype.stamp
             else None,
             reason=f"{dtype.title} — {ROLES.get(job.role, job.role)}",
@@ -687,3 +688,10 @@ def job_view(job: SigningJob, pin_needed: bool | None = None) -> dict[str, Any]:
         "signed_at": job.signed_at,
         "pin_needed": pin_needed,
     }
+
+
+def _pades() -> ModuleType:
+    """pyHanko (about 25 MB) loads with the first signature, not with every agent (idle RSS)."""
+    from edge_agent.signing import pades
+
+    return pades

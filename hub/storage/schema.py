@@ -11,10 +11,10 @@ import sqlite_utils
 from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
+from hub.storage.case_views import m610_case_views
 from hub.storage.scans import m400_scan_details
 from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
 from hub.storage.station_key_history import m101_station_key_history
-from hub.storage.case_views import m610_case_views
 from hub.storage.web_users import m600_web_users
 
 

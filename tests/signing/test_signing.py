@@ -199,6 +199,7 @@ def test_wrong_pin_is_refused_with_its_own_error_and_the_job_stays_open(
     audit = data_dir / "audit.log"
     audit_text = audit.read_bytes() if audit.exists() else b""
     assert WRONG_PIN.encode() not in audit_text and PIN.encode() not in audit_text
+    station.agent.signing.store.flush()  # the job store's writes have landed
     outbox = [p for p in data_dir.iterdir() if p.name.startswith("outbox")]  # db, -wal, -shm
     jobs = [p for p in (data_dir / "signing").iterdir() if p.is_file()]
     assert outbox and jobs

@@ -328,6 +328,27 @@ def test_a_job_awaiting_consent_survives_an_agent_restart(
         flow = _workflow(sign_hub, job["document_id"], lambda w: w["state"] != "pending_validation")
         assert flow["state"] == "awaiting" and flow["revisions"][0]["validation"] == "valid"
         # The input is dropped once signed.
+        agent.signing.store.flush()
         assert sorted((tmp_path / "agent" / "signing" / "inputs").iterdir()) == []
+    finally:
+        agent.stop()
+
+
+def test_b_t_is_validated_at_its_timestamp_time(
+    tmp_path: Path, mosquitto: Mosquitto, sign_hub: Hub, hsm: Any, pki: Any
+) -> None:
+    agent = make_station(tmp_path, mosquitto, sign_hub, hsm, pki, tsa_url=pki.tsa_url,
+                         long_term=False)  # fmt: skip
+    try:
+        station = Station(agent, sign_hub, hsm, pki)
+        signed = _sign(station, make_pdf(), _cert_id(station, "doctor", "doctor-ec"), "doctor")
+        assert signed["level"] == "B-T"
+        flow = _workflow(
+            sign_hub, signed["document_id"], lambda w: w["state"] != "pending_validation"
+        )
+        sig = flow["revisions"][0]["signatures"][0]
+        assert flow["revisions"][0]["validation"] == "valid", flow
+        assert (sig["level"], sig["time_source"]) == ("B-T", "timestamp")
+        assert sig["validated_at"] == sig["timestamp_at"]
     finally:
         agent.stop()
