@@ -16,6 +16,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,8 +143,9 @@ class Readings(Protocol):
 
 
 def _iso(ts: object) -> str:
-    dt = ts.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined]
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """e.g. 2025-03-01T14:05:09.123Z (UTC, milliseconds); a hot path of ingest, so no datetime."""
+    seconds, nanos = ts.seconds, ts.nanos  # type: ignore[attr-defined]
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}Z"
 
 
 def decode(
@@ -220,6 +222,41 @@ _SET_COLS = (
 )
 
 
+def _set_values(vset: VitalSet) -> tuple[object, ...]:
+    return (
+        vset.event_id,
+        vset.case_id,
+        vset.patient_id,
+        vset.station_id,
+        vset.unit_id,
+        vset.device_id,
+        vset.mode,
+        vset.session_id,
+        vset.occurred_at,
+        vset.operator_id,
+        json.dumps(vset.monitor, sort_keys=True),
+    )
+
+
+def _reading_values(r: StoredReading) -> tuple[object, ...]:
+    return (
+        r.event_id,
+        r.case_id,
+        r.parameter,
+        r.mdc_code,
+        r.mdc_refid,
+        r.loinc,
+        r.value,
+        r.unit,
+        r.measured_at,
+        r.containment,
+        json.dumps(list(r.flags)),
+        r.status,
+        r.reason_code,
+        r.reason,
+    )
+
+
 def insert_sets(
     conn: sqlite3.Connection, decoded: Iterable[tuple[VitalSet, list[StoredReading]]]
 ) -> list[tuple[VitalSet, list[StoredReading]]]:
@@ -229,44 +266,14 @@ def insert_sets(
         cur = conn.execute(
             f"INSERT OR IGNORE INTO vital_sets ({_SET_COLS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                vset.event_id,
-                vset.case_id,
-                vset.patient_id,
-                vset.station_id,
-                vset.unit_id,
-                vset.device_id,
-                vset.mode,
-                vset.session_id,
-                vset.occurred_at,
-                vset.operator_id,
-                json.dumps(vset.monitor, sort_keys=True),
-            ),
+            _set_values(vset),
         )
         if cur.rowcount == 0:
             continue
         conn.executemany(
             f"INSERT INTO vital_readings ({_READING_COLS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.event_id,
-                    r.case_id,
-                    r.parameter,
-                    r.mdc_code,
-                    r.mdc_refid,
-                    r.loinc,
-                    r.value,
-                    r.unit,
-                    r.measured_at,
-                    r.containment,
-                    json.dumps(list(r.flags)),
-                    r.status,
-                    r.reason_code,
-                    r.reason,
-                )
-                for r in readings
-            ],
+            [_reading_values(r) for r in readings],
         )
         added.append((vset, readings))
     return added
@@ -284,8 +291,21 @@ def decode_row(e: EventRow) -> tuple[VitalSet, list[StoredReading]] | None:
 
 
 def project_vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
-    """Projection: readings of newly stored vital-signs events, inside ingest's transaction."""
-    insert_sets(conn, [d for d in (decode_row(e) for e in rows) if d is not None])
+    """Projection: readings of newly stored vital-signs events, inside ingest's transaction.
+
+    The events are new (ingest passes only first deliveries), so their sets cannot be there
+    yet: sets and readings of the whole batch go in with one executemany each.
+    """
+    decoded = [d for d in (decode_row(e) for e in rows) if d is not None]
+    conn.executemany(
+        f"INSERT OR IGNORE INTO vital_sets ({_SET_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_set_values(vset) for vset, _ in decoded],
+    )
+    conn.executemany(
+        f"INSERT INTO vital_readings ({_READING_COLS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_reading_values(r) for _, readings in decoded for r in readings],
+    )
 
 
 def m301_vitals_backfill(db: sqlite_utils.Database) -> None:
