@@ -1,11 +1,10 @@
 """bench/local_api: round trips to the agent's local API from a real browser page vs httpx.
 
 Run: ``.venv/bin/python -m bench.local_api`` (``--calls N``). In one run, against one
-agent with simulated devices: a status call and a device action (a simulated
-fingerprint verify when the fingerprint service is there, else a vitals set from the
-simulated monitor) from a page in headless Chromium on an allowed origin, through
-the JS client, and the same calls with httpx from Python. Prints p50/p99 and the
-browser/httpx ratio.
+agent with simulated devices: a status call, a fingerprint verify with the simulated
+reader and a vitals set from the simulated monitor, from a page in headless Chromium on
+an allowed origin through the JS client, and the same calls with httpx from Python.
+Prints p50/p99 and the browser/httpx ratio.
 """
 
 from __future__ import annotations
@@ -39,10 +38,16 @@ def _serve(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
 
 
 ACTION_JS = {
+    "fingerprint.verify": "await agent.verifyFinger({deviceId: 'reader-1', caseId: 'B-1', "
+    "patientId: '1234567890101', step: 'admission'});",
     "vitals.take": "await agent.takeVitals({deviceId: 'monitor-1', caseId: 'B-1', "
     "patientId: '1234567890101', timeoutS: 2});",
 }
 ACTION_HTTPX = {
+    "fingerprint.verify": (
+        "/v1/fingerprint/verify",
+        {"device_id": "reader-1", "case_id": "B-1", "patient_id": "1234567890101", "step": "x"},
+    ),
     "vitals.take": (
         "/v1/vitals/take",
         {"device_id": "monitor-1", "case_id": "B-1", "patient_id": "1234567890101", "timeout_s": 2},
@@ -86,12 +91,25 @@ def main() -> None:
                         "device_id": "monitor-1",
                         "driver": "sim.monitor",
                         "options": {"interval_s": 0.001},
-                    }
+                    },
+                    {"device_id": "reader-1", "driver": "sim.fingerprint", "options": {"seed": 5}},
                 ],
             )
         )
         agent.start()
         agent.wait_ready(10)
+        # The patient is enrolled once; each verify then compares against the station's cache.
+        httpx.post(
+            f"{agent.http_url}/v1/fingerprint/enroll",
+            json={
+                "device_id": "reader-1",
+                "case_id": "B-1",
+                "patient_id": "1234567890101",
+                "finger": "RIGHT_INDEX",
+            },
+            headers={"Origin": origin},
+            timeout=60,
+        ).raise_for_status()
         results: dict[str, dict[str, list[float]]] = {}
         try:
             with sync_playwright() as p:
