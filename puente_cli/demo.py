@@ -163,6 +163,7 @@ def _print_urls(
         ("Hub ops token (Authorization: Bearer)", token),
         ("Agent status / estado del agente", f"{agent.http_url}/v1/status"),
         ("Agent API docs / documentación del agente", f"{agent.http_url}/docs"),
+        ("Agent page: pairing, actions / página del agente", f"{agent.http_url}/ui/pairing"),
         ("Agent gRPC", agent.grpc_target),
         ("MQTT broker (embedded / embebido)", broker.url),
     ]
