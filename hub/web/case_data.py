@@ -13,9 +13,10 @@ from fastapi import Request
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
 from hub.api.signatures import signature_store
-from hub.biometrics import step_status, verify_confirmation
+from hub.biometrics import step_status, verify_with_history
 from hub.storage.base import Case, StoredEvent
 from hub.storage.signatures import build_workflow, shown_validation
+from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
 from hub.web.ranges import ORDER, shown
 from protos import events_pb2
@@ -222,9 +223,12 @@ def missing_confirmation(request: Request, case_ids: list[str]) -> set[str]:
     if not required:
         return set()
     store = request.app.state.store
+    history = StationKeyHistory(
+        getattr(store, "path", None) or request.app.state.settings.database_path
+    )
     marks = ",".join("?" * len(case_ids))
     by_case: dict[str, list[Any]] = {c: [] for c in case_ids}
-    keys: dict[str, str | None] = {}
+    keys: dict[str, list[HistoricKey]] = {}
     rows = _conn(request).execute(
         "SELECT e.case_id, e.raw, c.patient_id FROM events e JOIN cases c USING (case_id) "
         f"WHERE e.kind = 'biometric_confirmation' AND e.case_id IN ({marks})",
@@ -233,8 +237,9 @@ def missing_confirmation(request: Request, case_ids: list[str]) -> set[str]:
     for case_id, raw, patient_id in rows:
         event = events_pb2.Event.FromString(raw)
         if event.station_id not in keys:
-            keys[event.station_id] = store.station_key(event.station_id)
-        check = verify_confirmation(event, keys[event.station_id])
+            keys[event.station_id] = history.keys(event.station_id)
+        # The key valid when the confirmation occurred, as on the case page and the API.
+        check = verify_with_history(event, keys[event.station_id])
         if event.patient_id != patient_id:
             check = type(check)(False, "patient_mismatch")
         by_case[case_id].append((event, check))
