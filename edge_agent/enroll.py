@@ -6,7 +6,6 @@ never leaves the PC; only the CSR (public key + proof of possession) travels.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from edge_agent.identity import KEY_FILE, load_or_create_key
 from edge_agent.remote_config import APPLIED_FILE, write_pinned_key
 
-KEY_FILE = "station-key.pem"
 CERT_FILE = "station-cert.pem"
 BROKER_CA_FILE = "broker-ca.pem"
 
@@ -41,21 +40,10 @@ class Enrolled:
 
 
 def _station_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-        raise EnrollmentError("bad_key", f"{path} is not an EC key / no es una clave EC")
-    return loaded
+    try:
+        return load_or_create_key(path)
+    except ValueError as exc:
+        raise EnrollmentError("bad_key", str(exc)) from exc
 
 
 def make_csr(key: ec.EllipticCurvePrivateKey) -> str:

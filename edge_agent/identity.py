@@ -17,6 +17,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 SIGNATURE_ALGORITHM = "ecdsa-p256-sha256"
+KEY_FILE = "station-key.pem"
+
+
+def load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The station's EC P-256 key at ``path``, made there (mode 0600) on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} is not an EC key / {path} no es una clave EC")
+    return loaded
 
 
 class StationIdentity:
@@ -28,27 +48,10 @@ class StationIdentity:
     def load_or_create(
         cls, data_dir: Path, key_file: Path | None = None, cert_file: Path | None = None
     ) -> StationIdentity:
-        path = key_file or data_dir / "station-key.pem"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = ec.generate_private_key(ec.SECP256R1())
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise ValueError(
-                f"station key {path} must be an EC key / la clave de la estación debe ser EC"
-            )
         cert = None
         if cert_file is not None and cert_file.exists():
             cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        return cls(loaded, cert)
+        return cls(load_or_create_key(key_file or data_dir / KEY_FILE), cert)
 
     def sign(self, data: bytes) -> bytes:
         """DER ECDSA signature over SHA-256 of ``data``."""

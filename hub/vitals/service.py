@@ -48,7 +48,9 @@ class VitalsHub:
     def on_commit(self, rows: list[EventRow]) -> None:
         """After-commit hook of ingest: push the sets just stored to live subscribers."""
         for row in rows:
-            if row.kind != "vital_signs":
+            # The readings tables were filled in the ingest transaction; decode again only
+            # for a case someone is watching.
+            if row.kind != "vital_signs" or not self.feed.subscribers(row.case_id):
                 continue
             decoded = decode_row(row)
             if decoded is None:
