@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -43,11 +44,11 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
         os.environ["PUENTE_AGENT_CONFIG"] = str(config)
     if ctx.invoked_subcommand is not None:
         return
-    from edge_agent import logs
     from edge_agent.service import AgentService
 
     settings = _settings(config)
-    logs.configure(settings.log_level)
+    # The `puente` command installed the handler and its secret filter (puente_cli.logs).
+    logging.getLogger().setLevel(settings.log_level.upper())
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -61,8 +61,8 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     from hub.service import HubService  # the service pulls in uvicorn and paho
 
     settings = _settings(config)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=settings.log_level.upper())
+    # The `puente` command installed the handler and its secret filter (puente_cli.logs).
+    logging.getLogger().setLevel(settings.log_level.upper())
     service = HubService(settings)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

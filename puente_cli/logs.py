@@ -23,7 +23,13 @@ _SECRET_KEY = re.compile(
 )
 _SECRET_TEXT = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)\b(pin|password|token|secret)\b(\s*[=:]\s*)\S+"), r"\1\2" + REDACTED),
+    (
+        re.compile(
+            r"(?i)\b(pin|password|passwd|token|secret|template|image|fingerprint_image)\b"
+            r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
 ]
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
