@@ -102,7 +102,12 @@ class AgentSettings(BaseSettings):
         default=10.0, gt=0, description="Re-send an event when no receipt came in this time."
     )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
-    reconnect_max_s: float = Field(default=30.0, gt=0, description="Longest reconnect delay.")
+    reconnect_max_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest reconnect delay: a returning broker is reached within it "
+        "(full jitter spreads a fleet's reconnects over [reconnect_min_s, this]).",
+    )
 
     devices: list[DeviceConfig] = Field(
         default_factory=list, description="Devices at this station and their drivers."

@@ -311,10 +311,19 @@ class Uplink:
                 for item in self._in_flight.values():
                     item.sent_at = 0.0
             now = time.monotonic()
+            timed_out = [
+                f.seq for f in self._in_flight.values() if now - f.sent_at >= s.receipt_timeout_s
+            ]
+            # A timed-out event means a batch was lost (broker restart, a hub that was not
+            # subscribed yet). The hub holds back everything after that gap, so everything in
+            # flight from the first lost position on is re-sent now, in seq order, before any
+            # new row: otherwise new rows fill the window behind the gap and wait one more
+            # receipt timeout each round (a drain of one window per timeout).
+            first_lost = min(timed_out) if timed_out else None
             due = sorted(
                 (f.seq, eid, f.body)
                 for eid, f in self._in_flight.items()
-                if now - f.sent_at >= s.receipt_timeout_s
+                if first_lost is not None and f.seq >= first_lost
             )
         if due:
             self._publish_rows(due, resend=True)

@@ -51,6 +51,19 @@ class HubSettings(BaseSettings):
     http_port: int = Field(default=8470, ge=0, le=65535, description="Hub API port.")
 
     ingest_batch_max: int = Field(default=500, ge=1, description="Most events per commit.")
+    held_events_ttl_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long events held behind a gap in a station's sequence are kept and "
+        "tried again as the gap fills (by this worker or another); past it the station's "
+        "re-send brings them again.",
+    )
+    held_messages_max: int = Field(
+        default=10_000, ge=1, description="Most held-back messages kept (oldest go first)."
+    )
+    reconnect_max_s: float = Field(
+        default=2.0, gt=0, description="Longest wait between broker reconnect attempts."
+    )
     ingest_batch_wait_ms: int = Field(
         default=0,
         ge=0,

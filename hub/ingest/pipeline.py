@@ -31,6 +31,8 @@ class Incoming:
     received_at: float
     mid: int = 0
     qos: int = 0
+    # Events held back earlier and tried again: the station was already seen at arrival.
+    retried: bool = False
 
 
 @dataclass(slots=True)
@@ -43,6 +45,10 @@ class Outcome:
     rejected: int = 0
     quarantined: int = 0
     held: int = 0
+    # Events held back behind a gap, re-wrapped one message per original message (same topic,
+    # sent_at, oldest_pending_seq and arrival time; qos 0: the original is acknowledged).
+    # The worker feeds them in again while the gap fills (hub.ingest.held).
+    held_messages: list[Incoming] = field(default_factory=list)
     # Events this batch stored for the first time (for after-commit hooks, e.g. vitals).
     stored: list[EventRow] = field(default_factory=list)
 
@@ -92,9 +98,10 @@ def process_batch(
         if batch.HasField("sent_at"):
             sent = batch.sent_at.seconds + batch.sent_at.nanos / 1e9
             offset_ms = round((msg.received_at - sent) * 1000)
-        if where.station_id in stations:
+        if where.station_id in stations and not msg.retried:
             seen[where.station_id] = StationSeen(where.station_id, received_at, offset_ms)
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
+        held_raw: list[bytes] = []
         for raw in batch.events:
             checked = validate_event(raw, where, stations, now_s, max_skew_s)
             if isinstance(checked, Rejection):
@@ -109,6 +116,7 @@ def process_batch(
                 continue
             if _held_back(checked.station_seq, batch.oldest_pending_seq, where, last_seq):
                 outcome.held += 1
+                held_raw.append(raw)
                 continue
             occurred = checked.occurred_at
             answer.append((checked.event_id, len(rows)))
@@ -128,8 +136,14 @@ def process_batch(
                     raw=raw,
                 )
             )
+        if held_raw:
+            outcome.held_messages.append(_rewrap(msg, batch, held_raw))
 
-    new = store.commit_ingest(rows, quarantine, list(seen.values()))
+    new = (
+        store.commit_ingest(rows, quarantine, list(seen.values()))
+        if rows or quarantine or seen
+        else []
+    )
     outcome.quarantined = len(quarantine)
     outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
     for update in states:
@@ -171,14 +185,23 @@ def _held_back(
 
     Every position below ``oldest_pending`` was receipted, and the hub has seen
     every position up to ``last``; a gap between them is still on its way (lost
-    with a broker, or published before this hub subscribed). A held-back event
-    gets no receipt, so the station re-sends it, oldest first, after its timeout.
+    with a broker, or published before this hub subscribed, or in another hub
+    worker's transaction). A held-back event gets no receipt yet: the worker keeps
+    it for a while and tries again as the gap fills (hub.ingest.held); if the gap
+    never comes, the station re-sends from the gap after its receipt timeout.
     """
     last = last_seq.get(where.station_id, 0)
     if oldest_pending and seq > max(last, oldest_pending - 1) + 1:
         return True
     last_seq[where.station_id] = max(last, seq)
     return False
+
+
+def _rewrap(msg: Incoming, batch: events_pb2.EventBatch, raws: list[bytes]) -> Incoming:
+    again = events_pb2.EventBatch(events=raws, oldest_pending_seq=batch.oldest_pending_seq)
+    if batch.HasField("sent_at"):
+        again.sent_at.CopyFrom(batch.sent_at)
+    return Incoming(msg.topic, again.SerializeToString(), msg.received_at, retried=True)
 
 
 def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> QuarantineRow:

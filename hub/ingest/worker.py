@@ -13,6 +13,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.ingest.held import HeldEvents
 from hub.ingest.pipeline import Incoming, Outcome, process_batch
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _RETRIES = 3
 _RENDER_CHUNK = 500
+_HELD_RETRY_S = 0.05  # while events wait for a gap another worker may fill
 
 
 class IngestWorker:
@@ -44,6 +46,8 @@ class IngestWorker:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._recent_publishes: deque[mqtt.MQTTMessageInfo] = deque(maxlen=2000)
+        self._held = HeldEvents(settings.held_events_ttl_s, settings.held_messages_max)
+        self._held_tried_at = 0.0
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="hub-ingest-writer", daemon=True)
         # Provisioning hooks (hub.fleet): a state message seen (writer thread), and a
@@ -77,7 +81,10 @@ class IngestWorker:
         if s.mqtt_username:
             password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
             client.username_pw_set(s.mqtt_username, password)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(
+            min_delay=min(1, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
+            max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
+        )
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -140,11 +147,14 @@ class IngestWorker:
         wait_s = self._settings.ingest_batch_wait_ms / 1000
         while True:
             try:
-                first = self._queue.get(timeout=0.1)
+                first = self._queue.get(timeout=_HELD_RETRY_S if self._held else 0.1)
             except queue.Empty:
                 if self._stopping.is_set():
                     return
-                self._idle()
+                if self._held and time.monotonic() - self._held_tried_at >= _HELD_RETRY_S:
+                    self._retry_held([])
+                else:
+                    self._idle()
                 continue
             batch = [first]
             deadline = time.monotonic() + wait_s
@@ -159,10 +169,15 @@ class IngestWorker:
                 except queue.Empty:
                     break
             self._metrics.queue_depth.set(self._queue.qsize())
-            try:
-                self._handle(batch)
-            except Exception:  # the writer must outlive any bug
-                log.exception("ingest batch failed")
+            self._retry_held(batch)
+
+    def _retry_held(self, batch: list[Incoming]) -> None:
+        """Commit ``batch`` followed by the events held behind a gap (which it may fill)."""
+        self._held_tried_at = time.monotonic()
+        try:
+            self._handle(batch + self._held.take())
+        except Exception:  # the writer must outlive any bug
+            log.exception("ingest batch failed")
 
     def _handle(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
@@ -178,6 +193,7 @@ class IngestWorker:
             self._metrics.duplicate.inc(outcome.duplicate)
             self._metrics.rejected.inc(outcome.rejected)
             self._metrics.held.inc(outcome.held)
+            self._held.keep(outcome.held_messages)
             self._metrics.quarantined.inc(outcome.quarantined)
             for topic, receipts in outcome.receipts.items():
                 info = self._client.publish(topic, receipts.SerializeToString(), qos=1)

@@ -1,0 +1,136 @@
+"""Recovery at full speed: a lost window or a second hub worker never slows the drain."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+
+from tests.brokers import Mosquitto
+from tests.e2e.processes import (
+    Agent,
+    Hub,
+    assert_contiguous,
+    assert_in_station_order,
+    vitals_request,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+RECEIPT_TIMEOUT_S = 4.0
+
+
+class SteadyLoad:
+    """Records one event every ``1/rate`` seconds through the agent's gRPC door until stopped."""
+
+    def __init__(self, agent: Agent, rate: float) -> None:
+        self.agent = agent
+        self.period = 1.0 / rate
+        self.acknowledged: list[str] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        stub = self.agent.stub()
+        n = 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                reply = stub.RecordEvent(vitals_request("CASE-LOAD", n), timeout=10)
+                self.acknowledged.append(reply.event_id)
+            except grpc.RpcError:
+                self.failed += 1
+            n += 1
+            next_at += self.period
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def __enter__(self) -> SteadyLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+
+def _depth(agent: Agent) -> int:
+    try:
+        return agent.outbox_depth()
+    except Exception:
+        return -1
+
+
+def test_a_window_lost_while_the_hub_was_away_drains_within_one_receipt_timeout(
+    mosquitto: Mosquitto, hub: Hub, make_agent: Callable[..., Agent]
+) -> None:
+    """The hub is frozen while the broker restarts (its session and the agent's re-sends are
+    lost); under a steady load, once the hub is back, every gap is re-sent at the first timeout
+    and nothing waits behind it for further timeouts."""
+    agent = make_agent("station-lost", receipt_timeout_s=RECEIPT_TIMEOUT_S)
+    with SteadyLoad(agent, rate=40) as load:
+        wait_until(lambda: len(hub.stored("station-lost")) > 40, 30, "events flowing")
+        assert hub.proc is not None
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            mosquitto.kill()
+            mosquitto.start()
+            time.sleep(2.0)  # the agent reconnects and re-sends its window to nobody
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        time.sleep(3 * RECEIPT_TIMEOUT_S)  # the load goes on while the hub catches up
+    assert load.failed == 0
+    stopped_at = time.monotonic()
+    # Before the fix the drain was one window per receipt timeout: events sent into the freed
+    # window behind a gap waited for their own timeout, round after round.
+    wait_until(lambda: _depth(agent) == 0, RECEIPT_TIMEOUT_S, "outbox drained after the load")
+    drained_in = time.monotonic() - stopped_at
+    stored = hub.stored("station-lost")
+    assert {event_id for event_id, _ in stored} == set(load.acknowledged)
+    assert_in_station_order(stored)
+    assert_contiguous(stored)
+    assert drained_in < RECEIPT_TIMEOUT_S
+
+
+def test_two_hub_workers_sharing_the_events_store_them_without_waiting_for_timeouts(
+    tmp_path: Path, mosquitto: Mosquitto, hub: Hub, make_agent: Callable[..., Agent]
+) -> None:
+    """Two hub processes on one SQLite file share ``$share/hub/...``: a station's later batch
+    that reaches the other worker while the first commits waits in that worker for the gap,
+    not for the station's receipt timeout."""
+    second = Hub(
+        hub.workdir.parent / "hub-2", mosquitto.url, hub.token, data_dir=str(hub.db_path.parent)
+    )
+    second.start()
+    try:
+        agents = [
+            make_agent(f"station-{i}", receipt_timeout_s=RECEIPT_TIMEOUT_S, uplink_batch_max=10)
+            for i in range(2)
+        ]
+        loads = [SteadyLoad(a, rate=60) for a in agents]
+        for load in loads:
+            load.__enter__()
+        time.sleep(8.0)
+        # Receipts kept pace during the load: the backlog never grew to a timeout's worth.
+        depths = [_depth(a) for a in agents]
+        for load in loads:
+            load.__exit__()
+        wait_until(
+            lambda: all(_depth(a) == 0 for a in agents), RECEIPT_TIMEOUT_S, "outboxes drained"
+        )
+        for agent, load, depth in zip(agents, loads, depths, strict=True):
+            assert load.failed == 0
+            assert 0 <= depth < 60 * RECEIPT_TIMEOUT_S / 2, f"{agent.station_id} backlog {depth}"
+            stored = hub.stored(agent.station_id)
+            assert {event_id for event_id, _ in stored} == set(load.acknowledged)
+            assert_in_station_order(stored)
+            assert_contiguous(stored)
+        second.assert_alive()
+    finally:
+        second.stop()
