@@ -4,12 +4,22 @@ One writer thread owns the write connection. Callers queue requests and block
 on a future; the writer takes up to ``group_commit_max`` pending requests,
 writes them in one transaction and commits once (one fsync), then answers them
 all. An event is durable before its caller gets ``(event_id, station_seq)``.
+
+A full disk must never wedge it. Deletes (which free space) commit in their own
+transaction, never with appends that may fail; a reserve file (``*.reserve``) is
+kept beside the database and given back to the file system when a delete meets
+"database or disk is full", so the delete goes through, and the WAL is then
+truncated. The reserve is made again once there is room. The limits count the
+database files on disk (database + WAL), not only event bodies, and the free
+space of the file system; ``pressure()`` says how close they are, for ops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -54,11 +64,43 @@ class _Delete:
 _STOP = object()
 
 
+@dataclass(frozen=True)
+class OutboxPressure:
+    used_bytes: int  # database files on disk (or bodies, whichever is larger)
+    free_disk_bytes: int
+    limit_bytes: int
+    hard_limit_bytes: int
+    min_free_disk_bytes: int
+    reserve_in_place: bool
+
+    @property
+    def warning(self) -> str:
+        """Empty when all is well; otherwise one bilingual sentence for ops and the station."""
+        if self.used_bytes >= self.limit_bytes * 0.8:
+            return (
+                f"outbox at {self.used_bytes * 100 // max(1, self.limit_bytes)} % of its limit / "
+                f"bandeja de salida al {self.used_bytes * 100 // max(1, self.limit_bytes)} % "
+                "de su límite"
+            )
+        if self.free_disk_bytes < 2 * self.min_free_disk_bytes or not self.reserve_in_place:
+            mib = self.free_disk_bytes // (1024 * 1024)
+            return (
+                f"station disk almost full ({mib} MiB free) / "
+                f"disco de la estación casi lleno ({mib} MiB libres)"
+            )
+        return ""
+
+
+def _disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA journal_size_limit=4194304")  # a checkpointed WAL shrinks back
     return conn
 
 
@@ -73,10 +115,15 @@ class Outbox:
         hard_limit_bytes: int,
         group_commit_max: int = 256,
         metrics: AgentMetrics | None = None,
+        min_free_disk_bytes: int = 0,
+        reserve_bytes: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.reserve_path = self.path.with_name(self.path.name + ".reserve")
         self.limit_bytes = limit_bytes
         self.hard_limit_bytes = hard_limit_bytes
+        self.min_free_disk_bytes = min_free_disk_bytes
+        self.reserve_bytes = reserve_bytes
         self.group_commit_max = group_commit_max
         self.metrics = metrics
         self.commits = 0  # transactions committed (each one fsync); group commit makes it < appends
@@ -95,7 +142,13 @@ class Outbox:
     def open(self) -> Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._wconn = _connect(self.path)
-        self._wconn.executescript(_SCHEMA)
+        if (
+            self._wconn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('outbox', 'meta')"
+            ).fetchone()[0]
+            < 2
+        ):
+            self._wconn.executescript(_SCHEMA)  # only when missing: no write on a full disk
         self._rconn = _connect(self.path)
         count, total, max_seq = self._wconn.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(MAX(seq), 0) FROM outbox"
@@ -103,6 +156,7 @@ class Outbox:
         row = self._wconn.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
         self._count, self._bytes = int(count), int(total)
         self._last_seq = max(int(max_seq), int(row[0]) if row else 0)
+        self._ensure_reserve()
         self._publish_gauges()
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
@@ -210,30 +264,75 @@ class Outbox:
                 item.future.set_exception(OutboxClosed("the agent stopped / el agente se detuvo"))
 
     def _write(self, batch: list[object]) -> None:
+        deletes = [item for item in batch if isinstance(item, _Delete)]
+        appends = [item for item in batch if isinstance(item, _Append)]
+        if deletes:
+            self._write_deletes(deletes)
+        if appends:
+            self._write_appends(appends)
+
+    def _write_deletes(self, deletes: list[_Delete]) -> None:
+        """Delete in a transaction of their own; on a full disk, give back the reserve first."""
+        try:
+            freed_rows, freed = self._delete_once(deletes)
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc) or not self._release_reserve():
+                self._fail([*deletes], exc)
+                return
+            try:
+                freed_rows, freed = self._delete_once(deletes)
+            except sqlite3.Error as again:
+                self._fail([*deletes], again)
+                return
+            self._truncate_wal()
+        except sqlite3.Error as exc:
+            self._fail([*deletes], exc)
+            return
+        self.commits += 1
+        with self._stats_lock:
+            self._count -= sum(freed_rows)
+            self._bytes -= freed
+        self._publish_gauges()
+        for item, n in zip(deletes, freed_rows, strict=True):
+            item.future.set_result(n)
+
+    def _delete_once(self, deletes: list[_Delete]) -> tuple[list[int], int]:
         conn = self._wconn
-        count, total, seq = self._count, self._bytes, self._last_seq
-        done: list[tuple[Future[object], object]] = []
-        refused: list[tuple[Future[object], Exception]] = []
-        appended = 0
+        counts: list[int] = []
+        freed_total = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for item in batch:
-                if isinstance(item, _Append):
-                    outcome = self._insert(conn, item.event, seq, total)
-                    if isinstance(outcome, Exception):
-                        refused.append((item.future, outcome))  # type: ignore[arg-type]
-                        continue
-                    seq, size = outcome
-                    total += size
-                    count += 1
-                    appended += 1
-                    done.append((item.future, (item.event.event_id, seq)))  # type: ignore[arg-type]
-                elif isinstance(item, _Delete):
-                    n, freed = self._remove(conn, item.event_ids)
-                    count -= n
-                    total -= freed
-                    done.append((item.future, n))  # type: ignore[arg-type]
-            if appended:
+            for item in deletes:
+                n, freed = self._remove(conn, item.event_ids)
+                counts.append(n)
+                freed_total += freed
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return counts, freed_total
+
+    def _write_appends(self, appends: list[_Append]) -> None:
+        conn = self._wconn
+        count, total, seq = self._count, self._bytes, self._last_seq
+        used, free = self._disk_use()
+        done: list[tuple[Future[tuple[str, int]], tuple[str, int]]] = []
+        refused: list[tuple[Future[tuple[str, int]], Exception]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in appends:
+                outcome = self._insert(conn, item.event, seq, max(total, used), free)
+                if isinstance(outcome, Exception):
+                    refused.append((item.future, outcome))
+                    continue
+                seq, size = outcome
+                total += size
+                used += size
+                free -= size
+                count += 1
+                done.append((item.future, (item.event.event_id, seq)))
+            if done:
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES('last_seq', ?) "
                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -241,38 +340,116 @@ class Outbox:
                 )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("outbox commit failed: %s", exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            err = OutboxError(
-                f"could not write the outbox: {exc} / no se pudo escribir la bandeja de salida",
-                code="outbox_write_failed",
-            )
-            for item in batch:
-                if isinstance(item, _Append | _Delete):
-                    item.future.set_exception(err)
+            for item in appends:
+                item.event.station_seq = 0
+            self._fail([*appends], exc)
             return
         self.commits += 1
         with self._stats_lock:
             self._count, self._bytes, self._last_seq = count, total, seq
         self._publish_gauges()
         if self.metrics is not None:
-            self.metrics.appends.labels("accepted").inc(appended)
+            self.metrics.appends.labels("accepted").inc(len(done))
             self.metrics.appends.labels("refused").inc(len(refused))
-            if appended:
-                self.metrics.commit_batch.observe(appended)
+            if done:
+                self.metrics.commit_batch.observe(len(done))
         for future, exc in refused:
             future.set_exception(exc)
         for future, value in done:
             future.set_result(value)
-        if appended:
+        if done:
+            self._ensure_reserve()
             for listener in self._listeners:
                 listener()
 
+    def _fail(self, items: list[_Append] | list[_Delete] | list[object], exc: Exception) -> None:
+        full = isinstance(exc, sqlite3.OperationalError) and _disk_full(exc)
+        log.error("outbox commit failed: %s", exc)
+        err = OutboxError(
+            f"could not write the outbox: {exc} / no se pudo escribir la bandeja de salida",
+            code="outbox_disk_full" if full else "outbox_write_failed",
+        )
+        for item in items:
+            if isinstance(item, _Append | _Delete):
+                item.future.set_exception(err)
+
+    # -- disk space -----------------------------------------------------------------------
+
+    def _disk_use(self) -> tuple[int, int]:
+        """(bytes of the database files on disk, bytes free for this process on their disk)."""
+        used = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                used += os.stat(f"{self.path}{suffix}").st_size
+        try:
+            st = os.statvfs(self.path.parent)
+            free = st.f_bavail * st.f_frsize
+        except OSError:
+            free = 1 << 62
+        return used, free
+
+    def pressure(self) -> OutboxPressure:
+        """How close the outbox is to its limits, for the status page and the fleet."""
+        used, free = self._disk_use()
+        with self._stats_lock:
+            body = self._bytes
+        return OutboxPressure(
+            used_bytes=max(used, body),
+            free_disk_bytes=free,
+            limit_bytes=self.limit_bytes,
+            hard_limit_bytes=self.hard_limit_bytes,
+            min_free_disk_bytes=self.min_free_disk_bytes,
+            reserve_in_place=self.reserve_path.exists() or not self.reserve_bytes,
+        )
+
+    def _ensure_reserve(self) -> None:
+        """Make the reserve file when it is missing and the disk has room to spare for it."""
+        if not self.reserve_bytes or self.reserve_path.exists():
+            return
+        _, free = self._disk_use()
+        if free < self.reserve_bytes + self.min_free_disk_bytes:
+            return
+        tmp = self.reserve_path.with_name(self.reserve_path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, self.reserve_bytes)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.reserve_path)
+        except OSError as exc:
+            log.warning("could not make the outbox disk reserve: %s", exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _release_reserve(self) -> bool:
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        log.warning(
+            "disk full: the outbox gave back its reserve so receipted events can be deleted"
+        )
+        return True
+
+    def _truncate_wal(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def _insert(
-        self, conn: sqlite3.Connection, event: events_pb2.Event, seq: int, total: int
+        self, conn: sqlite3.Connection, event: events_pb2.Event, seq: int, total: int, free: int
     ) -> tuple[int, int] | Exception:
         critical = is_critical(event)
+        if not critical and free < self.min_free_disk_bytes:
+            return OutboxFull(
+                f"only {free} bytes free on the station's disk (keeping {self.min_free_disk_bytes}"
+                "); non-critical events are refused / quedan solo "
+                f"{free} bytes libres en el disco de la estación (se reservan "
+                f"{self.min_free_disk_bytes}); se rechazan eventos no críticos"
+            )
         if not critical and total >= self.limit_bytes:
             return OutboxFull(
                 f"outbox holds {total} bytes, at or past its limit of {self.limit_bytes} bytes; "

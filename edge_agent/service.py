@@ -69,6 +69,8 @@ class AgentService:
             settings.outbox_path,
             limit_bytes=settings.outbox_limit_bytes,
             hard_limit_bytes=settings.outbox_hard_limit_bytes,
+            min_free_disk_bytes=settings.outbox_min_free_disk_bytes,
+            reserve_bytes=settings.outbox_reserve_bytes,
             group_commit_max=settings.group_commit_max,
             metrics=self.metrics,
         )

@@ -88,6 +88,18 @@ class AgentSettings(BaseSettings):
         ge=1024,
         description="Ops-set hard limit past which even clinical events are refused.",
     )
+    outbox_min_free_disk_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Free space kept on the outbox's disk: below it non-critical events are "
+        "refused (clinical ones go on until the disk itself is full).",
+    )
+    outbox_reserve_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=0,
+        description="A reserve file beside the outbox, given back to the disk when it is full "
+        "so receipted events can still be deleted (0: none).",
+    )
     group_commit_max: int = Field(
         default=256, ge=1, description="Most appends made durable by one fsync."
     )

@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge_agent import __version__
+from edge_agent.errors import OutboxError
 from edge_agent.events import now_ts
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
@@ -78,6 +79,7 @@ class Uplink:
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # held by the sender while it publishes a round
         self._receipts: deque[events_pb2.Receipt] = deque()
+        self._undeleted: list[str] = []  # receipted, delete failed (disk full): tried again
         self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
         self._high_seq = 0  # highest seq published since start
         self._connected = False
@@ -272,6 +274,8 @@ class Uplink:
                 self._apply_receipts()
                 with self._send_lock:
                     timeout = self._publish_due()
+                if self._undeleted:
+                    timeout = min(timeout or 1.0, 1.0)
             except Exception:  # keep the uplink alive whatever one round hits
                 log.exception("uplink round failed")
                 timeout = 1.0
@@ -284,6 +288,7 @@ class Uplink:
             for r in receipts:
                 self._in_flight.pop(r.event_id, None)
         if not receipts:
+            self._delete([])
             return
         for r in receipts:
             status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
@@ -298,7 +303,23 @@ class Uplink:
                     r.reason,
                     extra={"event_id": r.event_id, "station_id": self.settings.station_id},
                 )
-        self.outbox.delete(r.event_id for r in receipts)
+        self._delete([r.event_id for r in receipts])
+
+    def _delete(self, event_ids: list[str]) -> None:
+        """Delete receipted rows; what cannot be deleted now (disk full) is tried again."""
+        pending = self._undeleted + event_ids
+        if not pending:
+            return
+        try:
+            self.outbox.delete(pending)
+        except OutboxError as exc:
+            if not self._undeleted:
+                log.error("receipted events could not be deleted yet (%s); will retry", exc)
+            self._undeleted = pending
+            return
+        if self._undeleted:
+            log.info("%d receipted events deleted after a retry", len(self._undeleted))
+        self._undeleted = []
 
     def _publish_due(self) -> float | None:
         """Publish what is due; return how long the sender may sleep (None: until woken)."""

@@ -137,26 +137,33 @@ def test_concurrent_callers_share_fsyncs_without_losing_or_repeating_a_seq(
 def test_full_outbox_refuses_device_status_but_keeps_clinical_until_hard_limit(
     tmp_path: Path,
 ) -> None:
-    box = open_outbox(tmp_path / "o.db", limit_bytes=1024, hard_limit_bytes=2048)
+    """The limits count the database files on disk (database + WAL), not only event bodies."""
+    empty = open_outbox(tmp_path / "o.db")
+    base = empty.pressure().used_bytes
+    empty.close()
+    limit, hard = base + 32 * 1024, base + 64 * 1024
+    box = open_outbox(tmp_path / "o.db", limit_bytes=limit, hard_limit_bytes=hard)
     accepted = []
-    while box.depth()[1] < 1024:
+    while box.pressure().used_bytes < limit:
         accepted.append(box.append(vitals_event()))
     with pytest.raises(OutboxFull) as refused:
         box.append(status_event())
     assert refused.value.code == "outbox_full"
-    assert "limit of 1024 bytes" in refused.value.reason
-    assert "límite de 1024 bytes" in refused.value.reason
+    assert f"limit of {limit} bytes" in refused.value.reason
+    assert f"límite de {limit} bytes" in refused.value.reason
 
     while True:  # clinical events still go in, up to the hard limit
         try:
             accepted.append(box.append(vitals_event()))
         except OutboxFull as exc:
-            assert "hard limit of 2048 bytes" in exc.reason
+            assert f"hard limit of {hard} bytes" in exc.reason
             break
     count, size, _ = box.depth()
-    assert size <= 2048
+    assert size <= hard
+    assert box.pressure().used_bytes <= hard + 8192  # at most the last commit's WAL frames
     assert count == len(accepted)
     assert [(e, s) for s, e, _ in box.pending(0, 1000)] == accepted  # untouched by refusals
+    assert "límite" in box.pressure().warning
     box.close()
 
 
