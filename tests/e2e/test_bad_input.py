@@ -147,7 +147,9 @@ def test_outbox_full_refuses_with_a_clear_error_and_keeps_what_it_accepted(
     from tests.e2e.processes import vitals_request
 
     mosquitto.kill()  # the link is down: nothing leaves the outbox
-    agent = make_agent("station-f", outbox_limit_bytes=4096, outbox_hard_limit_bytes=8192)
+    agent = make_agent(
+        "station-f", outbox_limit_bytes=96 * 1024, outbox_hard_limit_bytes=192 * 1024
+    )  # the limits count the database files on disk: above an empty outbox's size
     stub = agent.stub()
 
     def status_event() -> object:
