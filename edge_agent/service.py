@@ -177,6 +177,7 @@ class AgentService:
         )
         app.state.vitals_streams = self.streams
         app.state.vitals_inbox = self.inbox
+        app.state.vitals_router = self.vitals_router
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", server_header=False
         )

@@ -10,11 +10,13 @@ id. Each :class:`Problem` becomes one ERR segment (HL7 v2.5+ layout):
 - ERR-3 HL7 error code from table 0357 (``code^text^HL70357``);
 - ERR-4 severity (E error, W warning);
 - ERR-5 the application's own reason code (``reason^reason^PUENTE``);
-- ERR-8 the text for a person, English / Spanish.
+- ERR-8 the text for a person, English / Spanish, in ASCII (accents folded: a sender
+  that did not name a character set in MSH-18 reads ASCII).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,8 +50,10 @@ class Problem:
 
 
 def _safe(text: str) -> str:
-    """Text as a field value: no segment breaks, no framing bytes (escaping is python-hl7's)."""
-    return " ".join(text.replace("\x0b", " ").replace("\x1c", " ").split())[:250]
+    """Text as a field value: ASCII (HL7's default character set, what every sender reads),
+    no segment breaks or framing bytes; escaping of separators is python-hl7's."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(folded.replace("\x0b", " ").replace("\x1c", " ").split())[:250]
 
 
 def build_ack(

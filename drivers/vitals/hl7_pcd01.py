@@ -685,7 +685,7 @@ def make_oru(
 
 
 async def _send(host: str, port: int, messages: list[str], timeout_s: float) -> list[str]:
-    reader, writer = await hl7.mllp.open_hl7_connection(host, port)
+    reader, writer = await hl7.mllp.open_hl7_connection(host, port, encoding="utf-8")
     answers = []
     try:
         for message in messages:

@@ -65,16 +65,34 @@ def entry_json(e: InboxEntry) -> dict[str, Any]:
 
 @router.get("/v1/vitals/inbox")
 async def list_inbox(
+    request: Request,
     device_id: str | None = None,
     state: str = "pending",
     limit: int = 200,
     inbox: VitalsInbox = Depends(inbox_service),
 ) -> dict[str, Any]:
-    """Entries per device, newest first; ``state``: pending, assigned, discarded or all."""
+    """Entries per device, newest first; ``state``: pending, assigned, discarded or all.
+
+    Also the takes and streams running now (``claims``): what readings may reach a case.
+    """
     entries = await run_in_threadpool(
         inbox.entries, device_id, None if state == "all" else state, limit
     )
-    return {"entries": [entry_json(e) for e in entries], "dropped": inbox.dropped()}
+    router = getattr(request.app.state, "vitals_router", None)
+    claims = [
+        {
+            "device_id": c.device_id,
+            "kind": c.kind,
+            "case_id": c.case_id,
+            "started_at": c.started_at.isoformat(),
+        }
+        for c in (router.claims() if router is not None else [])
+    ]
+    return {
+        "entries": [entry_json(e) for e in entries],
+        "dropped": inbox.dropped(),
+        "claims": claims,
+    }
 
 
 @router.post("/v1/vitals/inbox/{entry_id}/assign", dependencies=[Depends(own_origin)])

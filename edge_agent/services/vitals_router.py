@@ -101,6 +101,10 @@ class VitalsRouter:
             if self._claims.get(claim.device_id) is claim:
                 del self._claims[claim.device_id]
 
+    def claims(self) -> list[Claim]:
+        with self._lock:
+            return list(self._claims.values())
+
     def claim_of(self, device_id: str) -> Claim | None:
         with self._lock:
             return self._claims.get(device_id)
