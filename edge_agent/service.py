@@ -133,7 +133,7 @@ class AgentService:
         """Each loaded driver: HL7 listeners answer with the agent's review of the readings."""
         set_review = getattr(device, "set_review", None)
         if set_review is not None:
-            set_review(review, "PUENTE")
+            set_review(review, "PUENTE", self.settings.station_id)
 
     @property
     def http_url(self) -> str:

@@ -72,9 +72,7 @@ def build_ack(
     """
     now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
     source = message if message is not None else hl7.parse(_BARE_MSH)
-    ack = source.create_ack(
-        code, message_id=f"ACK{now}", application=application, facility=facility
-    )
+    ack = source.create_ack(code, application=application, facility=facility)
     msh = ack.segment("MSH")
     msh.assign_field(now, 7)
     if message is None:

@@ -351,7 +351,8 @@ class _Receiver:
         self.accepted = 0
         self.errors = 0
         self.review: Review | None = None
-        self.application = "PUENTE"
+        self.application = "PUENTE"  # MSH-3 of our ACKs
+        self.facility = ""  # MSH-4 of our ACKs (the station)
 
     def handle(self, block: bytes) -> str:
         try:
@@ -397,11 +398,21 @@ class _Receiver:
     ) -> str:
         try:
             return build_ack(
-                message, code, problems, control_id=control_id, application=self.application
+                message,
+                code,
+                problems,
+                control_id=control_id,
+                application=self.application,
+                facility=self.facility,
             )
         except Exception:  # a header python-hl7 cannot answer (e.g. MSH-9 without a trigger)
             return build_ack(
-                None, code, problems, control_id=control_id, application=self.application
+                None,
+                code,
+                problems,
+                control_id=control_id,
+                application=self.application,
+                facility=self.facility,
             )
 
     def pending(self) -> list[NumericReading]:
@@ -535,10 +546,13 @@ class MllpMonitor:
                 return DeviceHealth(Health.ERROR, exc.code, exc.reason)
         return DeviceHealth(Health.CONNECTED)
 
-    def set_review(self, review: Review | None, application: str = "PUENTE") -> None:
-        """The agent's own checks of each message's readings, and its name in ACKs (MSH-3)."""
+    def set_review(
+        self, review: Review | None, application: str = "PUENTE", facility: str = ""
+    ) -> None:
+        """The agent's own checks of each message's readings; its names in ACKs (MSH-3/4)."""
         self.receiver.review = review
         self.receiver.application = application
+        self.receiver.facility = facility
 
     def pending(self) -> list[NumericReading]:
         """Readings that arrived and were not read yet (without waiting)."""
@@ -606,10 +620,13 @@ class SerialHl7Monitor(SerialMonitor):
     def make_decoder(self) -> MllpDecoder:
         return MllpDecoder(self)
 
-    def set_review(self, review: Review | None, application: str = "PUENTE") -> None:
-        """The agent's own checks of each message's readings, and its name in ACKs (MSH-3)."""
+    def set_review(
+        self, review: Review | None, application: str = "PUENTE", facility: str = ""
+    ) -> None:
+        """The agent's own checks of each message's readings; its names in ACKs (MSH-3/4)."""
         self.receiver.review = review
         self.receiver.application = application
+        self.receiver.facility = facility
 
     def identify(self) -> Identity:
         return Identity(
