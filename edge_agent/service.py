@@ -189,7 +189,7 @@ class AgentService:
 
         self._grpc = GrpcServer(AgentServicer(self.record, self.status), s.http_host, s.grpc_port)
         self.grpc_port = self._grpc.port
-        register_vitals(self._grpc.server, self.vitals, self.streams)
+        register_vitals(self._grpc.server, self.vitals, self.streams, self.inbox)
         self._grpc.reflected.append(VITALS_SERVICE_NAME)
         FingerprintServicer(self.fingerprint).register(self._grpc.server)
         self._grpc.reflected.append(FINGERPRINT_SERVICE_NAME)

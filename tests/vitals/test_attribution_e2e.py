@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import hl7
 import httpx
 import pytest
@@ -24,6 +25,7 @@ import pytest
 from drivers.vitals import nonin
 from drivers.vitals.hl7_pcd01 import send_mllp
 from drivers.vitals.ptysim import PtyPort
+from protos import vitals_pb2, vitals_pb2_grpc
 from tests.brokers import Mosquitto, free_port, wait_port
 from tests.e2e.processes import ORIGIN, Agent, Hub, wait_until
 
@@ -216,6 +218,17 @@ def test_only_the_takes_own_readings_reach_the_case_the_rest_wait_in_the_inbox(
     }
     assert pending["OLD1"]["readings"][0]["flags"] == ["stale"]
     assert pending["WRONG1"]["patient_ids"] == ["9999999999999"]
+    # Native station software sees the same over gRPC (read only).
+    with grpc.insecure_channel(f"127.0.0.1:{agent.grpc_port}") as channel:
+        listed = vitals_pb2_grpc.VitalsStub(channel).ListUnassigned(
+            vitals_pb2.ListUnassignedRequest(device_id="gateway-1"), timeout=10
+        )
+    assert {e.message_id: e.reason_code for e in listed.entries} == {
+        k: e["reason_code"] for k, e in pending.items()
+    }
+    assert [r.value for e in listed.entries if e.message_id == "WRONG1" for r in e.readings] == [
+        81.0
+    ]
 
     # 4. The hub's case has the take's readings and its rejections, nothing else.
     def case_vitals() -> dict[str, Any]:
