@@ -425,12 +425,6 @@ class _Receiver:
                 return out
 
 
-def ack(control_id: str, code: str = "AA", error: str = "", receiver: str = "PUENTE") -> str:
-    """An ACK^R01 for ``control_id`` without the original message (AE/AR: one ERR 207)."""
-    problems = [Problem("", 0, 0, 207, "error", error)] if code != "AA" else []
-    return build_ack(None, code, problems, control_id=control_id, application=receiver)
-
-
 def _control_id(block: bytes) -> str:
     try:
         first = block.decode("utf-8", "replace").replace("\n", "\r").split("\r", 1)[0]

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBER_BACKLOG = 1000
+# The reader asks the monitor for this long at a time, so a stop is seen within it even when
+# the monitor sends nothing (before, the reader held the monitor until its next reading).
+READ_CHUNK_S = 0.5
 
 
 class SessionNotFound(UnknownDevice):
@@ -203,7 +206,10 @@ class StreamService:
             if not session.active:
                 return session
             session._stop.set()
-        session._threads[1].join(10)  # the batcher flushes what is pending
+        # The reader leaves within one read chunk (releasing the monitor and its claim), then
+        # the batcher records everything the reader passed on: no reading taken is lost.
+        session._threads[0].join(READ_CHUNK_S * 4 + 5)
+        session._threads[1].join(10)
         stopped = datetime.now(UTC)
         self._record(session, MODE_SESSION_STOP, [], [], at=stopped)
         session.stopped_at = stopped
@@ -279,7 +285,7 @@ class StreamService:
                     source = claimed  # type: ignore[assignment]
                 first = False
                 try:
-                    for reading in source.numerics(3600.0):
+                    for reading in source.numerics(READ_CHUNK_S):
                         out.put(reading)
                         if session._stop.is_set():
                             break
@@ -303,7 +309,8 @@ class StreamService:
         rejected: list[events_pb2.RejectedReading] = []
         first_at = 0.0
         while True:
-            stopping = session._stop.is_set()
+            # Stopping once the reader has left: what it passed on last is still recorded.
+            stopping = session._stop.is_set() and not session._threads[0].is_alive()
             if accepted or rejected:
                 wait = min(self.flush_idle_s, first_at + self.max_batch_s - time.monotonic())
             else:

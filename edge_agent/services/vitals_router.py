@@ -11,6 +11,7 @@ reading never waits silently for the next take of another patient.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterator
@@ -38,17 +39,25 @@ def pending_of(device: Device | None) -> list[NumericReading]:
 class _ClaimedMonitor:
     """A monitor seen through a claim: ``numerics`` yields only the claim's readings."""
 
-    def __init__(self, router: VitalsRouter, monitor: Monitor, claim: Claim) -> None:
+    def __init__(
+        self,
+        router: VitalsRouter,
+        monitor: Monitor,
+        claim: Claim,
+        first: list[NumericReading] | None = None,
+    ) -> None:
         self._router = router
         self._monitor = monitor
         self.claim = claim
         self.unassigned = 0
         self.reasons: dict[str, int] = {}
+        self._first = list(first or [])  # arrived after the claim began, before it read
 
     def numerics(self, timeout_s: float) -> Iterator[NumericReading]:
+        first, self._first = self._first, []
         stream = self._monitor.numerics(timeout_s)
         try:
-            for r in stream:
+            for r in itertools.chain(first, stream):
                 reason = judge(r, self.claim, self._router.settings)
                 if reason is None:
                     yield r
@@ -84,13 +93,17 @@ class VitalsRouter:
         with self._lock:
             self._claims[claim.device_id] = claim
         try:
-            early = pending_of(monitor)
+            waiting = pending_of(monitor)
         except DriverError as exc:
             log.info("pending readings of %s not read: %s", claim.device_id, exc.code)
-            early = []
+            waiting = []
+        # Stamped on arrival (MLLP) after the claim began: the claim's to judge. Unstamped
+        # bytes a serial port held were sent before anyone read them: before the start.
+        late = [r for r in waiting if r.received_at and r.received_at >= claim.started_at]
+        early = [r for r in waiting if not (r.received_at and r.received_at >= claim.started_at)]
         if early:
             self.to_inbox(claim.device_id, early, "before_start")
-        return self.watch(claim, monitor)
+        return _ClaimedMonitor(self, monitor, claim, late)
 
     def watch(self, claim: Claim, monitor: Monitor) -> _ClaimedMonitor:
         """``monitor`` seen through ``claim`` (already registered)."""

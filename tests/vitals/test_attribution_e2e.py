@@ -286,3 +286,39 @@ def test_only_the_takes_own_readings_reach_the_case_the_rest_wait_in_the_inbox(
         "OLD1",
         "IDLE1",
     ]
+
+    # 6. A telemedicine stream claims the gateway the same way.
+    r = httpx.post(
+        f"{agent.url}/v1/vitals/sessions",
+        json={"device_id": "gateway-1", "case_id": CASE, "patient_id": PATIENT},
+        headers=WEB,
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    session_id = r.json()["session_id"]
+    wait_until(lambda: inbox(agent)["claims"], 10, "the stream to claim the gateway")
+    now = datetime.now(UTC)
+    answers = send_mllp(
+        "127.0.0.1",
+        port,
+        [
+            oru("S-WRONG", [spo2(79)], now, patient_id="9999999999999"),
+            oru("S-OK", [spo2(96)], now),
+        ],
+    )
+    assert [msa_and_errs(a) for a in answers] == [("AA", [])] * 2
+    wait_until(
+        lambda: any(x["value"] == 96.0 for x in case_vitals()["parameters"]["spo2"]),
+        15,
+        "the stream's reading at the hub",
+    )
+    r = httpx.post(
+        f"{agent.url}/v1/vitals/sessions/{session_id}/stop", json={}, headers=WEB, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    streamed = [x for x in case_vitals()["parameters"]["spo2"] if x["mode"] == "stream"]
+    assert [x["value"] for x in streamed] == [96.0]
+    assert {e["message_id"]: e["reason_code"] for e in inbox(agent)["entries"] if e["message_id"]}[
+        "S-WRONG"
+    ] == "patient_mismatch"
+    assert inbox(agent)["claims"] == []
