@@ -5,7 +5,8 @@ monitor sent at one instant), with the reason it was not attached
 (``vitals_attribution.REASONS``). Entries live in ``data_dir/vitals-inbox.sqlite3``
 (they survive a restart) until a person assigns them to a case — recorded as a
 VitalSignsObservation of mode "assigned" naming who did it — or discards them.
-Every arrival, assignment, discard and overflow is written to the audit log.
+Assignments and discards are written to the audit log one by one; arrivals and
+overflow at most once a minute per device and reason, with counts.
 Pending entries are bounded per device; past the bound the oldest are dropped,
 counted per device and audited, never silently.
 """
@@ -18,6 +19,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ from protos.vitals_codes import MODE_ASSIGNED
 log = logging.getLogger(__name__)
 
 PENDING, ASSIGNED, DISCARDED = "pending", "assigned", "discarded"
+AUDIT_EVERY_S = 60.0  # arrivals are audited per device and reason at most this often
 
 
 class EntryNotFound(AgentError):
@@ -145,6 +148,8 @@ class VitalsInbox:
         self.max_per_device = max_per_device
         self._lock = threading.Lock()
         self._deciding = threading.Lock()  # one decision at a time: no entry recorded twice
+        self._audited_at: dict[tuple[str, str], float] = {}
+        self._unaudited: dict[tuple[str, str], list[int]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)
@@ -153,6 +158,7 @@ class VitalsInbox:
         self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
+        self.flush_audit(force=True)
         with self._lock:
             self._conn.close()
 
@@ -230,14 +236,47 @@ class VitalsInbox:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-        for entry_id in dict.fromkeys(ids):
-            self.audit.record(
-                "vitals_unassigned", device_id=device_id, entry_id=entry_id, reason=reason_code
-            )
-        if dropped:
-            log.warning("vitals inbox of %s full: %d oldest entries dropped", device_id, dropped)
-            self.audit.record("vitals_inbox_overflow", device_id=device_id, dropped=dropped)
+        self._audit_arrivals(device_id, list(dict.fromkeys(ids)), reason_code, dropped)
         return list(dict.fromkeys(ids))
+
+    def _audit_arrivals(self, device_id: str, ids: list[int], reason: str, dropped: int) -> None:
+        """Count arrivals and overflow; audit them at most once a minute per device and reason.
+
+        A monitor left streaming with no take adds an entry a second: one audit line each
+        would rotate pairing and signing decisions out of the log within hours.
+        """
+        with self._lock:
+            pending = self._unaudited.setdefault((device_id, reason), [0, 0, 0])
+            pending[0] += len(ids)
+            pending[1] += dropped
+            pending[2] = ids[-1] if ids else pending[2]
+        self.flush_audit()
+
+    def flush_audit(self, force: bool = False) -> None:
+        """Write the counted arrivals and overflow that are due (all of them with ``force``)."""
+        now = time.monotonic()
+        due = []
+        with self._lock:
+            for key, (entries, lost, last) in list(self._unaudited.items()):
+                if not (entries or lost):
+                    continue
+                if not force and now - self._audited_at.get(key, -AUDIT_EVERY_S) < AUDIT_EVERY_S:
+                    continue
+                self._audited_at[key] = now
+                self._unaudited[key] = [0, 0, 0]
+                due.append((key, entries, lost, last))
+        for (device_id, reason), entries, lost, last in due:
+            if entries:
+                self.audit.record(
+                    "vitals_unassigned",
+                    device_id=device_id,
+                    entry_id=last,
+                    entries=entries,
+                    reason=reason,
+                )
+            if lost:
+                log.warning("vitals inbox of %s full: %d oldest entries dropped", device_id, lost)
+                self.audit.record("vitals_inbox_overflow", device_id=device_id, dropped=lost)
 
     def _trim(self, device_id: str) -> int:
         (count,) = self._conn.execute(

@@ -182,5 +182,6 @@ class VitalsRouter:
         while not self._stop.wait(self.settings.inbox_sweep_s):
             try:
                 self.sweep_once()
+                self.inbox.flush_audit()
             except Exception:
                 log.exception("collecting unassigned readings failed")

@@ -105,10 +105,14 @@ def test_one_entry_per_message_and_overflow_is_counted_and_audited(
         )
     assert len(inbox.entries("monitor-1")) == 10
     assert inbox.dropped() == {"monitor-1": 3}
+    inbox.flush_audit(force=True)  # arrivals are audited with counts, once a minute at most
     lines = [json.loads(x) for x in (tmp_path / "audit.log").read_text().splitlines()]
     overflow = [x for x in lines if x["decision"] == "vitals_inbox_overflow"]
     assert sum(x["dropped"] for x in overflow) == 3
     assert {x["device_id"] for x in overflow} == {"monitor-1"}
+    arrivals = [x for x in lines if x["decision"] == "vitals_unassigned"]
+    assert sum(x["entries"] for x in arrivals) == 14  # 1, the same message again, 12 more
+    assert len(arrivals) == 2  # the first at once, the rest counted
 
 
 def test_assignment_records_the_readings_for_the_case_once_naming_the_person(
