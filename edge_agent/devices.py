@@ -74,7 +74,16 @@ class DeviceSlot:
 
 
 class DeviceManager:
-    def __init__(self, configs: list[DeviceConfig], record: Recorder, poll_s: float) -> None:
+    def __init__(
+        self,
+        configs: list[DeviceConfig],
+        record: Recorder,
+        poll_s: float,
+        prepare: Callable[[Device], None] | None = None,
+    ) -> None:
+        # Called with each driver instance once loaded, before it opens (e.g. the agent's
+        # review of HL7 messages, answered in their ACKs).
+        self._prepare = prepare
         self._slots = {
             c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
         }
@@ -201,6 +210,8 @@ class DeviceManager:
             return
         slot.device = device
         slot.family = getattr(device, "family", "")
+        if self._prepare is not None:
+            self._prepare(device)
         try:
             device.open()
         except DriverError as exc:

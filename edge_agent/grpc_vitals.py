@@ -1,8 +1,9 @@
-"""The gRPC Vitals service: take a set, start/stop a session, watch it (server-streaming)."""
+"""The gRPC Vitals service: take a set, start/stop a session, watch it; list unassigned readings."""
 
 from __future__ import annotations
 
 import queue
+from datetime import datetime
 
 import grpc
 
@@ -10,6 +11,7 @@ from edge_agent.errors import AgentError, to_grpc
 from edge_agent.events import timestamp
 from edge_agent.services.streaming import LiveReading, Session, StreamService
 from edge_agent.services.vitals import VitalsService
+from edge_agent.services.vitals_inbox import InboxEntry, VitalsInbox
 from protos import vitals_pb2, vitals_pb2_grpc
 from protos.vitals_codes import BY_MDC
 
@@ -47,15 +49,58 @@ def live_pb(item: LiveReading) -> vitals_pb2.LiveReading:
     return out
 
 
+def entry_pb(e: InboxEntry) -> vitals_pb2.UnassignedEntry:
+    out = vitals_pb2.UnassignedEntry(
+        entry_id=e.entry_id,
+        device_id=e.device_id,
+        state=e.state,
+        reason_code=e.reason_code,
+        reason=e.reason,
+        message_id=e.message_id,
+        patient_ids=e.patient_ids,
+        patient_name=e.patient_name,
+        decided_by=e.decided_by,
+        case_id=e.case_id,
+    )
+    out.received_at.FromDatetime(datetime.fromisoformat(e.received_at))
+    for d in e.readings:
+        r = out.readings.add(
+            mdc_code=d["mdc_code"],
+            mdc_refid=d["mdc_refid"],
+            value=d["value"] if d["value"] is not None else 0.0,
+            unit=d["unit"],
+            containment=d["containment"],
+            flags=d["flags"],
+        )
+        r.measured_at.FromDatetime(datetime.fromisoformat(d["measured_at"]))
+    return out
+
+
 class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
-    def __init__(self, vitals: VitalsService, streams: StreamService) -> None:
+    def __init__(
+        self, vitals: VitalsService, streams: StreamService, inbox: VitalsInbox | None = None
+    ) -> None:
         self.vitals = vitals
         self.streams = streams
+        self.inbox = inbox
+
+    def ListUnassigned(self, request, context):  # type: ignore[no-untyped-def]
+        if self.inbox is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no inbox / sin bandeja")
+        state = request.state or "pending"
+        entries = self.inbox.entries(
+            request.device_id or None, None if state == "all" else state, request.limit or 200
+        )
+        return vitals_pb2.UnassignedReadings(entries=[entry_pb(e) for e in entries])
 
     def TakeVitals(self, request, context):  # type: ignore[no-untyped-def]
         try:
             result = self.vitals.take(
-                request.device_id, request.case_id, request.patient_id, request.timeout_s or 10.0
+                request.device_id,
+                request.case_id,
+                request.patient_id,
+                request.timeout_s or 10.0,
+                request.patient_name,
             )
         except AgentError as exc:
             context.abort(*to_grpc(exc))
@@ -66,7 +111,11 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
     def StartSession(self, request, context):  # type: ignore[no-untyped-def]
         try:
             session = self.streams.start(
-                request.device_id, request.case_id, request.patient_id, request.operator_id
+                request.device_id,
+                request.case_id,
+                request.patient_id,
+                request.operator_id,
+                request.patient_name,
             )
         except AgentError as exc:
             context.abort(*to_grpc(exc))
@@ -99,5 +148,10 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
             session.unsubscribe(q)
 
 
-def register(server: grpc.Server, vitals: VitalsService, streams: StreamService) -> None:
-    vitals_pb2_grpc.add_VitalsServicer_to_server(VitalsServicer(vitals, streams), server)
+def register(
+    server: grpc.Server,
+    vitals: VitalsService,
+    streams: StreamService,
+    inbox: VitalsInbox | None = None,
+) -> None:
+    vitals_pb2_grpc.add_VitalsServicer_to_server(VitalsServicer(vitals, streams, inbox), server)

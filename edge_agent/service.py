@@ -32,6 +32,9 @@ from edge_agent.remote_config import RemoteConfig
 from edge_agent.services import RecordService, StatusService, VitalsService
 from edge_agent.services.scan import ScanService
 from edge_agent.services.streaming import StreamService
+from edge_agent.services.vitals_attribution import review
+from edge_agent.services.vitals_inbox import VitalsInbox
+from edge_agent.services.vitals_router import VitalsRouter
 from edge_agent.settings import AgentSettings
 from edge_agent.signing.grpc_service import register as register_signing
 from edge_agent.signing.service import SigningService
@@ -77,10 +80,20 @@ class AgentService:
         self.uplink = Uplink(settings, self.outbox, self.metrics)
         self.bodies = BodyUploader(settings, LocalBodies(settings.data_dir / "bodies"))
         self.record = RecordService(settings, self.outbox)
-        self.devices = DeviceManager(settings.devices, self.record.record, settings.device_poll_s)
-        self.vitals = VitalsService(self.devices, self.record)
+        self.devices = DeviceManager(
+            settings.devices, self.record.record, settings.device_poll_s, prepare=self._prepare
+        )
+        self.audit = AuditLog(settings.data_dir / "audit.log")
+        self.inbox = VitalsInbox(
+            settings.data_dir / "vitals-inbox.sqlite3",
+            self.record,
+            self.audit,
+            settings.vitals.inbox_max_per_device,
+        )
+        self.vitals_router = VitalsRouter(self.devices, self.inbox, settings.vitals)
+        self.vitals = VitalsService(self.devices, self.record, self.vitals_router)
         self.scan = ScanService(self.devices, self.record, self.bodies.submit)
-        self.streams = StreamService(self.devices, self.record)
+        self.streams = StreamService(self.devices, self.record, router=self.vitals_router)
         self.signing = SigningService(
             settings.signing,
             self.devices,
@@ -103,7 +116,6 @@ class AgentService:
         )
         self.uplink.on_config = self.remote_config.submit
         self.uplink.config_status = self.remote_config.status
-        self.audit = AuditLog(settings.data_dir / "audit.log")
         self.pairings = PairingStore(
             settings.data_dir / "pairings.sqlite3",
             code_ttl_s=settings.pairing_code_ttl_s,
@@ -118,6 +130,12 @@ class AgentService:
         self._http_thread: threading.Thread | None = None
         self._grpc: GrpcServer | None = None
         self._started = False
+
+    def _prepare(self, device: object) -> None:
+        """Each loaded driver: HL7 listeners answer with the agent's review of the readings."""
+        set_review = getattr(device, "set_review", None)
+        if set_review is not None:
+            set_review(review, "PUENTE", self.settings.station_id)
 
     @property
     def http_url(self) -> str:
@@ -138,6 +156,7 @@ class AgentService:
         self.uplink.start()
         self.bodies.start()
         self.devices.start()
+        self.vitals_router.start()
 
         sock = _bind(s.http_host, s.http_port)
         self.http_port = int(sock.getsockname()[1])
@@ -159,6 +178,8 @@ class AgentService:
             activity=self.activity,
         )
         app.state.vitals_streams = self.streams
+        app.state.vitals_inbox = self.inbox
+        app.state.vitals_router = self.vitals_router
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", server_header=False
         )
@@ -170,7 +191,7 @@ class AgentService:
 
         self._grpc = GrpcServer(AgentServicer(self.record, self.status), s.http_host, s.grpc_port)
         self.grpc_port = self._grpc.port
-        register_vitals(self._grpc.server, self.vitals, self.streams)
+        register_vitals(self._grpc.server, self.vitals, self.streams, self.inbox)
         self._grpc.reflected.append(VITALS_SERVICE_NAME)
         FingerprintServicer(self.fingerprint).register(self._grpc.server)
         self._grpc.reflected.append(FINGERPRINT_SERVICE_NAME)
@@ -215,7 +236,9 @@ class AgentService:
             self._http_thread.join(10)
         self.remote_config.stop()
         self.streams.stop_all()
+        self.vitals_router.stop()
         self.devices.stop()
+        self.inbox.close()
         self.fingerprint.templates.close()
         self.bodies.stop()
         self.uplink.stop()

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from edge_agent.biometrics.settings import FingerprintSettings
 from edge_agent.signing.settings import SigningSettings
+from edge_agent.vitals_settings import VitalsSettings
 from protos.topics import check_id
 
 
@@ -142,6 +143,10 @@ class AgentSettings(BaseSettings):
     )
     fingerprint: FingerprintSettings = Field(
         default_factory=FingerprintSettings, description="Fingerprint enrollment and verification."
+    )
+    vitals: VitalsSettings = Field(
+        default_factory=VitalsSettings,
+        description="Vital-sign attribution: take/stream time window, stale age, inbox size.",
     )
 
     @field_validator("station_id", "unit_id")

@@ -216,30 +216,36 @@ class Reading(_message.Message):
     def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VitalSignsObservation(_message.Message):
-    __slots__ = ("readings", "monitor", "mode", "session_id", "rejected", "operator_id")
+    __slots__ = ("readings", "monitor", "mode", "session_id", "rejected", "operator_id", "assigned_by", "inbox_reason")
     READINGS_FIELD_NUMBER: _ClassVar[int]
     MONITOR_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    INBOX_REASON_FIELD_NUMBER: _ClassVar[int]
     readings: _containers.RepeatedCompositeFieldContainer[Reading]
     monitor: DeviceIdentity
     mode: str
     session_id: str
     rejected: _containers.RepeatedCompositeFieldContainer[RejectedReading]
     operator_id: str
-    def __init__(self, readings: _Optional[_Iterable[_Union[Reading, _Mapping]]] = ..., monitor: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., mode: _Optional[str] = ..., session_id: _Optional[str] = ..., rejected: _Optional[_Iterable[_Union[RejectedReading, _Mapping]]] = ..., operator_id: _Optional[str] = ...) -> None: ...
+    assigned_by: str
+    inbox_reason: str
+    def __init__(self, readings: _Optional[_Iterable[_Union[Reading, _Mapping]]] = ..., monitor: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., mode: _Optional[str] = ..., session_id: _Optional[str] = ..., rejected: _Optional[_Iterable[_Union[RejectedReading, _Mapping]]] = ..., operator_id: _Optional[str] = ..., assigned_by: _Optional[str] = ..., inbox_reason: _Optional[str] = ...) -> None: ...
 
 class RejectedReading(_message.Message):
-    __slots__ = ("reading", "reason_code", "reason")
+    __slots__ = ("reading", "reason_code", "reason", "raw_value")
     READING_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    RAW_VALUE_FIELD_NUMBER: _ClassVar[int]
     reading: Reading
     reason_code: str
     reason: str
-    def __init__(self, reading: _Optional[_Union[Reading, _Mapping]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    raw_value: str
+    def __init__(self, reading: _Optional[_Union[Reading, _Mapping]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., raw_value: _Optional[str] = ...) -> None: ...
 
 class BodyRef(_message.Message):
     __slots__ = ("sha256", "size", "media_type", "filename")

@@ -25,7 +25,9 @@ MODE_SPOT = "spot"
 MODE_STREAM = "stream"
 MODE_SESSION_START = "session_start"
 MODE_SESSION_STOP = "session_stop"
-MODES = frozenset({MODE_SPOT, MODE_STREAM, MODE_SESSION_START, MODE_SESSION_STOP})
+# Readings a person assigned to the case from the station's unassigned-readings inbox.
+MODE_ASSIGNED = "assigned"
+MODES = frozenset({MODE_SPOT, MODE_STREAM, MODE_SESSION_START, MODE_SESSION_STOP, MODE_ASSIGNED})
 
 
 class VitalReason(StrEnum):
@@ -33,6 +35,10 @@ class VitalReason(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     IMPOSSIBLE_VALUE = "impossible_value"
     NOT_A_NUMBER = "not_a_number"
+    # What an HL7 driver could not read in an OBX row (drivers/vitals/hl7_pcd01.py).
+    UNKNOWN_VALUE_TYPE = "unknown_value_type"
+    MISSING_VALUE_TYPE = "missing_value_type"
+    BAD_CODE = "bad_code"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from protos import events_pb2 as protos_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/vitals.proto\x12\tpuente.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13protos/events.proto\"^\n\x11TakeVitalsRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x12\n\npatient_id\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"r\n\x12TakeVitalsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0bstation_seq\x18\x02 \x01(\x04\x12\x35\n\x0bobservation\x18\x03 \x01(\x0b\x32 .puente.v1.VitalSignsObservation\"b\n\x13StartSessionRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x12\n\npatient_id\x18\x03 \x01(\t\x12\x13\n\x0boperator_id\x18\x04 \x01(\t\" \n\nSessionRef\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\xac\x02\n\rVitalsSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x03 \x01(\t\x12\x12\n\npatient_id\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstopped_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x0f\n\x07\x62\x61tches\x18\x08 \x01(\x04\x12\x10\n\x08readings\x18\t \x01(\x04\x12\x10\n\x08rejected\x18\n \x01(\x04\x12*\n\x07monitor\x18\x0b \x01(\x0b\x32\x19.puente.v1.DeviceIdentity\"\x92\x01\n\x0bLiveReading\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12#\n\x07reading\x18\x03 \x01(\x0b\x32\x12.puente.v1.Reading\x12\r\n\x05loinc\x18\x04 \x01(\t\x12\x13\n\x0breject_code\x18\x05 \x01(\t\x12\x15\n\rreject_reason\x18\x06 \x01(\t2\x9e\x02\n\x06Vitals\x12I\n\nTakeVitals\x12\x1c.puente.v1.TakeVitalsRequest\x1a\x1d.puente.v1.TakeVitalsResponse\x12H\n\x0cStartSession\x12\x1e.puente.v1.StartSessionRequest\x1a\x18.puente.v1.VitalsSession\x12>\n\x0bStopSession\x12\x15.puente.v1.SessionRef\x1a\x18.puente.v1.VitalsSession\x12?\n\x0cWatchSession\x12\x15.puente.v1.SessionRef\x1a\x16.puente.v1.LiveReading0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/vitals.proto\x12\tpuente.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13protos/events.proto\"t\n\x11TakeVitalsRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x12\n\npatient_id\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\x12\x14\n\x0cpatient_name\x18\x05 \x01(\t\"r\n\x12TakeVitalsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0bstation_seq\x18\x02 \x01(\x04\x12\x35\n\x0bobservation\x18\x03 \x01(\x0b\x32 .puente.v1.VitalSignsObservation\"x\n\x13StartSessionRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x12\n\npatient_id\x18\x03 \x01(\t\x12\x13\n\x0boperator_id\x18\x04 \x01(\t\x12\x14\n\x0cpatient_name\x18\x05 \x01(\t\" \n\nSessionRef\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\xac\x02\n\rVitalsSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x03 \x01(\t\x12\x12\n\npatient_id\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstopped_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x0f\n\x07\x62\x61tches\x18\x08 \x01(\x04\x12\x10\n\x08readings\x18\t \x01(\x04\x12\x10\n\x08rejected\x18\n \x01(\x04\x12*\n\x07monitor\x18\x0b \x01(\x0b\x32\x19.puente.v1.DeviceIdentity\"\x92\x01\n\x0bLiveReading\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12#\n\x07reading\x18\x03 \x01(\x0b\x32\x12.puente.v1.Reading\x12\r\n\x05loinc\x18\x04 \x01(\t\x12\x13\n\x0breject_code\x18\x05 \x01(\t\x12\x15\n\rreject_reason\x18\x06 \x01(\t\"H\n\x15ListUnassignedRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"\xa5\x02\n\x0fUnassignedEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\x04\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x13\n\x0breason_code\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12/\n\x0breceived_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\x07 \x01(\t\x12\x13\n\x0bpatient_ids\x18\x08 \x03(\t\x12\x14\n\x0cpatient_name\x18\t \x01(\t\x12$\n\x08readings\x18\n \x03(\x0b\x32\x12.puente.v1.Reading\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x0c \x01(\t\"A\n\x12UnassignedReadings\x12+\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1a.puente.v1.UnassignedEntry2\xf1\x02\n\x06Vitals\x12I\n\nTakeVitals\x12\x1c.puente.v1.TakeVitalsRequest\x1a\x1d.puente.v1.TakeVitalsResponse\x12H\n\x0cStartSession\x12\x1e.puente.v1.StartSessionRequest\x1a\x18.puente.v1.VitalsSession\x12>\n\x0bStopSession\x12\x15.puente.v1.SessionRef\x1a\x18.puente.v1.VitalsSession\x12?\n\x0cWatchSession\x12\x15.puente.v1.SessionRef\x1a\x16.puente.v1.LiveReading0\x01\x12Q\n\x0eListUnassigned\x12 .puente.v1.ListUnassignedRequest\x1a\x1d.puente.v1.UnassignedReadingsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,17 +34,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.vitals_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TAKEVITALSREQUEST']._serialized_start=88
-  _globals['_TAKEVITALSREQUEST']._serialized_end=182
-  _globals['_TAKEVITALSRESPONSE']._serialized_start=184
-  _globals['_TAKEVITALSRESPONSE']._serialized_end=298
-  _globals['_STARTSESSIONREQUEST']._serialized_start=300
-  _globals['_STARTSESSIONREQUEST']._serialized_end=398
-  _globals['_SESSIONREF']._serialized_start=400
-  _globals['_SESSIONREF']._serialized_end=432
-  _globals['_VITALSSESSION']._serialized_start=435
-  _globals['_VITALSSESSION']._serialized_end=735
-  _globals['_LIVEREADING']._serialized_start=738
-  _globals['_LIVEREADING']._serialized_end=884
-  _globals['_VITALS']._serialized_start=887
-  _globals['_VITALS']._serialized_end=1173
+  _globals['_TAKEVITALSREQUEST']._serialized_end=204
+  _globals['_TAKEVITALSRESPONSE']._serialized_start=206
+  _globals['_TAKEVITALSRESPONSE']._serialized_end=320
+  _globals['_STARTSESSIONREQUEST']._serialized_start=322
+  _globals['_STARTSESSIONREQUEST']._serialized_end=442
+  _globals['_SESSIONREF']._serialized_start=444
+  _globals['_SESSIONREF']._serialized_end=476
+  _globals['_VITALSSESSION']._serialized_start=479
+  _globals['_VITALSSESSION']._serialized_end=779
+  _globals['_LIVEREADING']._serialized_start=782
+  _globals['_LIVEREADING']._serialized_end=928
+  _globals['_LISTUNASSIGNEDREQUEST']._serialized_start=930
+  _globals['_LISTUNASSIGNEDREQUEST']._serialized_end=1002
+  _globals['_UNASSIGNEDENTRY']._serialized_start=1005
+  _globals['_UNASSIGNEDENTRY']._serialized_end=1298
+  _globals['_UNASSIGNEDREADINGS']._serialized_start=1300
+  _globals['_UNASSIGNEDREADINGS']._serialized_end=1365
+  _globals['_VITALS']._serialized_start=1368
+  _globals['_VITALS']._serialized_end=1737
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,11 @@ class VitalsStub:
                 request_serializer=protos_dot_vitals__pb2.SessionRef.SerializeToString,
                 response_deserializer=protos_dot_vitals__pb2.LiveReading.FromString,
                 _registered_method=True)
+        self.ListUnassigned = channel.unary_unary(
+                '/puente.v1.Vitals/ListUnassigned',
+                request_serializer=protos_dot_vitals__pb2.ListUnassignedRequest.SerializeToString,
+                response_deserializer=protos_dot_vitals__pb2.UnassignedReadings.FromString,
+                _registered_method=True)
 
 
 class VitalsServicer:
@@ -87,6 +92,14 @@ class VitalsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUnassigned(self, request, context):
+        """The station's unassigned readings (readings no take or stream could claim). Read
+        only: assigning or discarding is a person's decision on the agent's own page.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VitalsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +122,11 @@ def add_VitalsServicer_to_server(servicer, server):
                     servicer.WatchSession,
                     request_deserializer=protos_dot_vitals__pb2.SessionRef.FromString,
                     response_serializer=protos_dot_vitals__pb2.LiveReading.SerializeToString,
+            ),
+            'ListUnassigned': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUnassigned,
+                    request_deserializer=protos_dot_vitals__pb2.ListUnassignedRequest.FromString,
+                    response_serializer=protos_dot_vitals__pb2.UnassignedReadings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +237,33 @@ class Vitals:
             '/puente.v1.Vitals/WatchSession',
             protos_dot_vitals__pb2.SessionRef.SerializeToString,
             protos_dot_vitals__pb2.LiveReading.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUnassigned(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/puente.v1.Vitals/ListUnassigned',
+            protos_dot_vitals__pb2.ListUnassignedRequest.SerializeToString,
+            protos_dot_vitals__pb2.UnassignedReadings.FromString,
             options,
             channel_credentials,
             insecure,

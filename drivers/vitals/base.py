@@ -24,6 +24,19 @@ class NumericReading:
     containment: str = ""
     # EUI-64 (or serial) of the equipment that measured, where it differs per reading.
     equipment: str = ""
+    # When the station received it (None: as it was read, i.e. now).
+    received_at: datetime | None = None
+    # The patient the message names (HL7 PID-3 identifiers, PID-5 "family^given"), if any.
+    patient_ids: tuple[str, ...] = ()
+    patient_name: str = ""
+    # Message the reading came in (HL7 MSH-10); readings of one message belong together.
+    message_id: str = ""
+    # Where it was in the message ("OBX 4"), and why the driver could not read it, if so:
+    # "not_a_number", "unknown_value_type", "missing_value_type", "bad_code". A reading
+    # with a problem is still passed on (value NaN, ``raw_value`` as sent) so it is reported.
+    source: str = ""
+    problem: str = ""
+    raw_value: str = ""
 
 
 class MonitorError(DriverError):

@@ -1,14 +1,21 @@
 """HL7 v2 ORU^R01 per IHE PCD-01 (DEC) from monitors and gateways, over MLLP/TCP or serial.
 
 The agent listens (MLLP, python-hl7's ``hl7.mllp``) and answers each message
-with an accept ACK (AA), or AE with an ERR segment when the message cannot be
-read. From each OBX row with a value it takes OBX-3 (MDC code and reference
-id), OBX-5 (value), OBX-6 (unit, MDC dimension or UCUM, passed on as sent —
-mapping to canonical UCUM happens outside drivers), OBX-4 (containment),
-OBX-14, else OBR-7, else MSH-7 (time; no offset = UTC), OBX-18 (equipment
-EUI-64); device-level rows without a value (e.g. MDC_DEV_SPEC_PROFILE_*), rows
-with result status X and rows whose value type (OBX-2) is not NM (CWE time-sync
-protocol, DTM device clock) are skipped. Line endings are normalised first.
+(``hl7_ack``): AA when every row was read, AE with one ERR segment per row it
+could not read, AR when the whole message is unusable (not HL7, not ORU^R01).
+From each OBX row with a value it takes OBX-3 (MDC code and reference id),
+OBX-5 (value), OBX-6 (unit, MDC dimension or UCUM, passed on as sent — mapping
+to canonical UCUM happens outside drivers), OBX-4 (containment), OBX-14, else
+OBR-7, else MSH-7 (time; no offset = UTC), OBX-18 (equipment EUI-64), and the
+patient the message names (PID-3 identifiers, PID-5 name). Device-level rows
+without a value (e.g. MDC_DEV_SPEC_PROFILE_*), rows with result status X and
+rows of a known non-numeric type (HL7 table 0125: CWE time-sync protocol, DTM
+device clock, ...) are skipped. A row that cannot be read (value not a number
+in an NM row, value type missing or not in table 0125, code not numeric) is
+passed on with its ``problem`` so the take records the rejection, and answered
+with an ERR. The agent adds its own checks (code table, units, blood-pressure
+completeness) through :attr:`_Receiver.review`. Line endings are normalised
+first.
 """
 
 from __future__ import annotations
@@ -16,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import hl7
@@ -28,6 +36,7 @@ import hl7.mllp
 
 from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
 from drivers.vitals.base import FrameError, NumericReading
+from drivers.vitals.hl7_ack import Problem, build_ack
 from drivers.vitals.serialport import SerialMonitor
 
 log = logging.getLogger(__name__)
@@ -36,13 +45,72 @@ SB, EB, CR = b"\x0b", b"\x1c", b"\x0d"
 MAX_MESSAGE = 1 << 20
 
 
+# HL7 table 0125 (value types). NM is a reading; the others are device facts (CWE time-sync
+# protocol, DTM device clock, ST text, NA waveforms, ...) and are skipped. A type not in the
+# table is reported (ERR 103).
+VALUE_TYPES = frozenset(
+    [
+        "AD",
+        "CE",
+        "CF",
+        "CK",
+        "CN",
+        "CNE",
+        "CP",
+        "CWE",
+        "CX",
+        "DR",
+        "DT",
+        "DTM",
+        "ED",
+        "FT",
+        "ID",
+        "IS",
+        "MA",
+        "MO",
+        "NA",
+        "NDL",
+        "NM",
+        "PN",
+        "RP",
+        "SN",
+        "ST",
+        "TM",
+        "TN",
+        "TS",
+        "TX",
+        "XAD",
+        "XCN",
+        "XON",
+        "XPN",
+        "XTN",
+    ]
+)
+
+
 @dataclass(frozen=True)
 class Oru:
     control_id: str
     sender: str  # MSH-3 namespace id
     sender_eui64: str  # MSH-3 universal id when it is an EUI-64
     readings: list[NumericReading]
-    skipped: int  # OBX rows without a value (device-level, status X)
+    skipped: int  # OBX rows without a value (device-level, status X), non-numeric types
+    # What could not be read, located (one ERR each in the ACK).
+    problems: list[Problem] = field(default_factory=list)
+    # OBX occurrence (1-based) of each reading, to locate problems found later.
+    locations: list[int] = field(default_factory=list)
+    message: hl7.Message | None = None
+    patient_ids: tuple[str, ...] = ()
+    patient_name: str = ""
+
+
+class MessageRefused(FrameError):
+    """The whole message is unusable: answered AR, with the problem located."""
+
+    def __init__(self, reason: str, problem: Problem, message: hl7.Message | None) -> None:
+        super().__init__(reason, code="unsupported_message" if problem.code == 200 else "bad_frame")
+        self.problem = problem
+        self.message = message
 
 
 def normalise_line_endings(text: str) -> str:
@@ -54,105 +122,223 @@ def parse_dtm(text: str) -> datetime | None:
         return None
     try:
         at = hl7.parse_datetime(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
     if at is None:
         return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def get(seg: hl7.Segment, field_num: int, rep: int = 1, comp: int = 1) -> str:
+    """One component of a segment (python-hl7's accessor), "" when it is not there."""
+    try:
+        value = seg.extract_field(1, field_num, rep, comp)
+    except (IndexError, AttributeError, TypeError):
+        return ""
+    return str(value).strip()
+
+
+def repetitions(seg: hl7.Segment, field_num: int) -> int:
+    if field_num >= len(seg):
+        return 0
+    value = seg(field_num)
+    return (
+        len(value)
+        if isinstance(value, hl7.Field) and value and isinstance(value[0], hl7.Repetition)
+        else 1
+    )
+
+
+def patient_of(msg: hl7.Message) -> tuple[tuple[str, ...], str]:
+    """PID-3 identifiers (each repetition's id) and PID-5 as "family^given" ("" when absent)."""
+    try:
+        pid = msg.segment("PID")
+    except KeyError:
+        return (), ""
+    ids = tuple(i for i in (get(pid, 3, n, 1) for n in range(1, repetitions(pid, 3) + 1)) if i)
+    family, given = get(pid, 5, 1, 1), get(pid, 5, 1, 2)
+    return ids, (f"{family}^{given}" if family or given else "")
+
+
+def _refused(
+    reason: str, code: int, why: str, msg: hl7.Message | None, seg: str = "MSH", field_num: int = 0
+) -> MessageRefused:
+    return MessageRefused(reason, Problem(seg, 1 if seg else 0, field_num, code, why, reason), msg)
+
+
 def parse_oru(data: str | bytes) -> Oru:
-    """Readings of one ORU^R01 (PCD-01); FrameError when it is not one."""
+    """Readings of one ORU^R01 (PCD-01) and what could not be read; MessageRefused if unusable."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     text = normalise_line_endings(text)
-    if not text.startswith("MSH"):
-        raise FrameError("not an HL7 v2 message (no MSH) / no es un mensaje HL7 v2")
+    if not text.startswith("MSH") or len(text) < 8:
+        raise _refused(
+            "not an HL7 v2 message (no MSH) / no es un mensaje HL7 v2", 100, "no_msh", None, "", 0
+        )
     try:
         msg = hl7.parse(text)
+        msh = msg.segment("MSH")
+        kind = (get(msh, 9, 1, 1), get(msh, 9, 1, 2))
     except Exception as exc:  # python-hl7 raises several kinds on garbage
-        raise FrameError(f"unreadable HL7 message ({exc}) / mensaje HL7 ilegible") from exc
-    comp, rep = text[4], text[5]  # MSH-2 encoding characters
-    msh = msg.segments("MSH")[0]
-    kind = str(msh[9]).split(comp)
-    if kind[:2] != ["ORU", "R01"]:
-        raise FrameError(
+        raise _refused(
+            f"unreadable HL7 message ({type(exc).__name__}) / mensaje HL7 ilegible",
+            102,
+            "unreadable",
+            None,
+        ) from exc
+    if kind != ("ORU", "R01"):
+        raise _refused(
             f"message type {'^'.join(kind)} is not ORU^R01 / el mensaje no es ORU^R01",
-            code="unsupported_message",
+            200,
+            "unsupported_message",
+            msg,
+            "MSH",
+            9,
         )
-    control_id = str(msh[10])
-    sender_parts = str(msh[3]).split(comp)
-    sender = sender_parts[0]
-    eui = sender_parts[1] if len(sender_parts) > 2 and sender_parts[2] == "EUI-64" else ""
-    default_at = parse_dtm(str(msh[7]).split(comp)[0]) or datetime.now(UTC)
+    control_id = get(msh, 10)
+    sender = get(msh, 3, 1, 1)
+    eui = get(msh, 3, 1, 2) if get(msh, 3, 1, 3) == "EUI-64" else ""
+    default_at = parse_dtm(get(msh, 7)) or datetime.now(UTC)
+    received = datetime.now(UTC)
+    patient_ids, patient_name = patient_of(msg)
     readings: list[NumericReading] = []
+    locations: list[int] = []
+    problems: list[Problem] = []
     skipped = 0
     obr_at = default_at
+    obx_n = 0
     for seg in msg:
         name = str(seg[0])
         if name == "OBR":
-            obr_at = parse_dtm(_field(seg, 7).split(comp)[0]) or default_at
+            obr_at = parse_dtm(get(seg, 7)) or default_at
             continue
         if name != "OBX":
             continue
-        value = _field(seg, 5)
-        status = _field(seg, 11)
-        value_type = _field(seg, 2)
-        # Numerics only: NM (or no type on a value-less device row); CWE/DTM/ST rows
-        # (time-sync protocol, MDC_ATTR_TIME_ABS, ...) are device facts, not readings.
-        if not value or status == "X" or value_type not in ("NM", ""):
+        obx_n += 1
+        value = get(seg, 5)
+        status = get(seg, 11)
+        value_type = get(seg, 2)
+        if not value or status == "X" or (value_type != "NM" and value_type in VALUE_TYPES):
             skipped += 1
             continue
-        code_parts = _field(seg, 3).split(comp)
+        problem = ""
+        raw_code = get(seg, 3, 1, 1)
+        refid = get(seg, 3, 1, 2)
         try:
-            code = int(code_parts[0])
-            number = float(value.split(comp)[0])
+            code = int(raw_code)
+            if not 0 < code < 1 << 32:
+                raise ValueError(raw_code)
         except ValueError:
-            skipped += 1
-            continue
-        unit_parts = _field(seg, 6).split(comp)
+            code = 0
+            problem = "bad_code"
+            problems.append(
+                Problem(
+                    "OBX",
+                    obx_n,
+                    3,
+                    101 if not raw_code else 102,
+                    problem,
+                    f"OBX-3 {raw_code!r} is not an MDC numeric code / "
+                    f"OBX-3 {raw_code!r} no es un código MDC numérico",
+                )
+            )
+        if not value_type:
+            problem = problem or "missing_value_type"
+            problems.append(
+                Problem(
+                    "OBX",
+                    obx_n,
+                    2,
+                    101,
+                    "missing_value_type",
+                    "OBX-2 value type missing for a value / falta el tipo de valor OBX-2",
+                )
+            )
+        elif value_type != "NM":
+            problem = problem or "unknown_value_type"
+            problems.append(
+                Problem(
+                    "OBX",
+                    obx_n,
+                    2,
+                    103,
+                    "unknown_value_type",
+                    f"OBX-2 value type {value_type!r} is not in HL7 table 0125 / "
+                    f"el tipo de valor {value_type!r} no está en la tabla 0125",
+                )
+            )
+        try:
+            number = float(get(seg, 5, 1, 1))
+            if math.isnan(number) or math.isinf(number):
+                raise ValueError(value)
+        except ValueError:
+            number = math.nan
+            if value_type in ("NM", ""):
+                problem = problem or "not_a_number"
+                problems.append(
+                    Problem(
+                        "OBX",
+                        obx_n,
+                        5,
+                        102,
+                        "not_a_number",
+                        f"OBX-5 {value[:40]!r} is not a number (NM) / "
+                        f"OBX-5 {value[:40]!r} no es un número",
+                    )
+                )
         # MDC unit: pass the reference id (MDC_DIM_*); otherwise the UCUM/text code.
-        unit = (
-            unit_parts[1]
-            if len(unit_parts) > 1 and unit_parts[1].startswith("MDC_")
-            else (unit_parts[0])
+        unit_id, unit_text = get(seg, 6, 1, 1), get(seg, 6, 1, 2)
+        unit = unit_text if unit_text.startswith("MDC_") else unit_id
+        at = parse_dtm(get(seg, 14)) or obr_at
+        flags = tuple(
+            f
+            for f in (get(seg, 8, n, 1) for n in range(1, repetitions(seg, 8) + 1))
+            if f and f != "N"
         )
-        at = parse_dtm(_field(seg, 14).split(comp)[0]) or obr_at
-        flags = tuple(f for f in _field(seg, 8).split(rep) if f and f != "N")
-        equipment = _field(seg, 18).split(comp)[0]
         readings.append(
             NumericReading(
                 code,
-                code_parts[1] if len(code_parts) > 1 else "",
+                refid,
                 number,
                 unit,
                 at,
                 flags,
-                containment=_field(seg, 4),
-                equipment=equipment or eui,
+                containment=get(seg, 4),
+                equipment=get(seg, 18, 1, 1) or eui,
+                received_at=received,
+                patient_ids=patient_ids,
+                patient_name=patient_name,
+                message_id=control_id,
+                source=f"OBX {obx_n}",
+                problem=problem,
+                raw_value=value[:64] if problem else "",
             )
         )
-    return Oru(control_id, sender, eui, readings, skipped)
-
-
-def _field(seg: hl7.Segment, i: int) -> str:
-    return str(seg[i]) if len(seg) > i else ""
-
-
-def ack(control_id: str, code: str = "AA", error: str = "", receiver: str = "PUENTE") -> str:
-    """An ACK^R01 (original mode) for ``control_id``; AE/AR carry ``error`` in MSA-3 and ERR."""
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
-    text = error.replace("|", " ").replace("^", " ").replace("\r", " ")[:200]
-    segments = [
-        f"MSH|^~\\&|{receiver}||||{now}||ACK^R01^ACK|ACK{control_id}|P|2.6",
-        f"MSA|{code}|{control_id}" + (f"|{text}" if text else ""),
-    ]
-    if code != "AA":
-        segments.append(f"ERR|||207^Application internal error^HL70357|E||||{text}")
-    return "\r".join(segments) + "\r"
+        locations.append(obx_n)
+    return Oru(
+        control_id,
+        sender,
+        eui,
+        readings,
+        skipped,
+        problems,
+        locations,
+        msg,
+        patient_ids,
+        patient_name,
+    )
 
 
 def frame(message: str) -> bytes:
     return SB + message.encode("utf-8") + EB + CR
+
+
+# What the agent adds to the driver's own checks: given a message's readings, the readings to
+# pass on (possibly flagged) and problems as (reading index, field, table 0357 code, reason,
+# text, severity). The code table (MDC codes, units, limits) lives outside drivers.
+Review = Callable[
+    [list[NumericReading]],
+    tuple[list[NumericReading], list[tuple[int, int, int, str, str, str]]],
+]
 
 
 class _Receiver:
@@ -164,26 +350,85 @@ class _Receiver:
         self.last_sender = ""
         self.accepted = 0
         self.errors = 0
+        self.review: Review | None = None
+        self.application = "PUENTE"  # MSH-3 of our ACKs
+        self.facility = ""  # MSH-4 of our ACKs (the station)
 
     def handle(self, block: bytes) -> str:
         try:
             oru = parse_oru(block)
-        except FrameError as exc:
+        except MessageRefused as exc:
             self.errors += 1
-            log.warning("HL7 message refused: %s", exc.code)
-            control_id = _control_id(block)
-            return ack(control_id, "AE" if exc.code == "bad_frame" else "AR", exc.reason)
-        self.accepted += 1
+            log.warning("HL7 message refused: %s", exc.problem.reason)
+            return self._ack(exc.message, "AR", [exc.problem], _control_id(block))
+        problems = list(oru.problems)
+        readings = oru.readings
+        if self.review is not None and readings:
+            try:
+                readings, found = self.review(readings)
+            except Exception:  # the agent's check must not stop the listener
+                log.exception("reviewing HL7 readings failed")
+                found = []
+                problems.append(
+                    Problem(
+                        "MSH",
+                        1,
+                        0,
+                        207,
+                        "review_failed",
+                        "readings could not be checked / no se pudieron revisar las lecturas",
+                    )
+                )
+            for index, field_num, code, reason, text, severity in found:
+                seq = oru.locations[index] if 0 <= index < len(oru.locations) else 0
+                problems.append(Problem("OBX", seq, field_num, code, reason, text, severity))
+        problems.sort(key=lambda p: (p.sequence, p.field))
+        if problems:
+            self.errors += 1
+            log.warning("HL7 message %s: %d problem(s)", oru.control_id, len(problems))
+        else:
+            self.accepted += 1
         self.last_sender, self.last_sender_eui64 = oru.sender, oru.sender_eui64
-        for reading in oru.readings:
+        for reading in readings:
             self.readings.put(reading)
-        return ack(oru.control_id)
+        return self._ack(oru.message, "AE" if problems else "AA", problems, oru.control_id)
+
+    def _ack(
+        self, message: hl7.Message | None, code: str, problems: list[Problem], control_id: str
+    ) -> str:
+        try:
+            return build_ack(
+                message,
+                code,
+                problems,
+                control_id=control_id,
+                application=self.application,
+                facility=self.facility,
+            )
+        except Exception:  # a header python-hl7 cannot answer (e.g. MSH-9 without a trigger)
+            return build_ack(
+                None,
+                code,
+                problems,
+                control_id=control_id,
+                application=self.application,
+                facility=self.facility,
+            )
+
+    def pending(self) -> list[NumericReading]:
+        """What arrived and nobody read yet, without waiting."""
+        out = []
+        while True:
+            try:
+                out.append(self.readings.get_nowait())
+            except queue.Empty:
+                return out
 
 
 def _control_id(block: bytes) -> str:
     try:
         first = block.decode("utf-8", "replace").replace("\n", "\r").split("\r", 1)[0]
-        return first.split("|")[9]
+        return first.split("|")[9][:64]
     except IndexError:
         return ""
 
@@ -295,6 +540,18 @@ class MllpMonitor:
                 return DeviceHealth(Health.ERROR, exc.code, exc.reason)
         return DeviceHealth(Health.CONNECTED)
 
+    def set_review(
+        self, review: Review | None, application: str = "PUENTE", facility: str = ""
+    ) -> None:
+        """The agent's own checks of each message's readings; its names in ACKs (MSH-3/4)."""
+        self.receiver.review = review
+        self.receiver.application = application
+        self.receiver.facility = facility
+
+    def pending(self) -> list[NumericReading]:
+        """Readings that arrived and were not read yet (without waiting)."""
+        return self.receiver.pending()
+
     def numerics(self, timeout_s: float) -> Iterator[NumericReading]:
         self.open()
         deadline = time.monotonic() + timeout_s
@@ -356,6 +613,14 @@ class SerialHl7Monitor(SerialMonitor):
 
     def make_decoder(self) -> MllpDecoder:
         return MllpDecoder(self)
+
+    def set_review(
+        self, review: Review | None, application: str = "PUENTE", facility: str = ""
+    ) -> None:
+        """The agent's own checks of each message's readings; its names in ACKs (MSH-3/4)."""
+        self.receiver.review = review
+        self.receiver.application = application
+        self.receiver.facility = facility
 
     def identify(self) -> Identity:
         return Identity(
@@ -431,7 +696,7 @@ def make_oru(
 
 
 async def _send(host: str, port: int, messages: list[str], timeout_s: float) -> list[str]:
-    reader, writer = await hl7.mllp.open_hl7_connection(host, port)
+    reader, writer = await hl7.mllp.open_hl7_connection(host, port, encoding="utf-8")
     answers = []
     try:
         for message in messages:

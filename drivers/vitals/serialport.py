@@ -126,6 +126,27 @@ class SerialMonitor:
             if data:
                 yield from self.decoder.feed(data)
 
+    def pending(self) -> list[NumericReading]:
+        """Readings in what the port already holds (arrived and not read yet), without waiting."""
+        try:
+            self.open()
+        except DeviceUnavailable:
+            return []
+        out: list[NumericReading] = []
+        for _ in range(64):  # bounded: a monitor that never pauses cannot hold the caller
+            ser = self._ser
+            if ser is None:
+                return out
+            try:
+                waiting = ser.in_waiting
+                data = ser.read(waiting) if waiting else b""
+            except (serial.SerialException, OSError, TypeError) as exc:
+                self._lost(exc)
+            if not data:
+                return out
+            out.extend(self.decoder.feed(data))
+        return out
+
     def write(self, data: bytes) -> None:
         """Bytes back to the device (e.g. an HL7 ACK over serial)."""
         ser = self._ser

@@ -18,6 +18,7 @@ from edge_agent.api import (
     signing,
     status,
     vitals,
+    vitals_inbox,
     vitals_stream,
 )
 from edge_agent.api.deps import Services
@@ -47,7 +48,16 @@ def create_app(
     app.state.audit = audit
     app.state.activity = activity or ActivityBoard()
     problems.install(app)
-    for module in (status, identity, events, fingerprint, vitals, vitals_stream, metrics):
+    for module in (
+        status,
+        identity,
+        events,
+        fingerprint,
+        vitals,
+        vitals_stream,
+        vitals_inbox,
+        metrics,
+    ):
         app.include_router(module.router)
     app.include_router(scans.router)
     app.include_router(signing.router)

@@ -20,6 +20,9 @@ class TakeIn(BaseModel):
     case_id: str
     patient_id: str
     timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # The patient's name as "family^given" (HL7 PID-5 order), to check a monitor that names
+    # the patient by name; optional.
+    patient_name: str = Field(default="", max_length=200)
 
 
 class ReadingOut(BaseModel):
@@ -34,6 +37,7 @@ class ReadingOut(BaseModel):
 class RejectedOut(ReadingOut):
     reason_code: str = Field(examples=["impossible_value"])
     reason: str  # English / Español
+    raw_value: str = ""  # as the device sent it, when it was not a number
 
 
 class TakeOut(BaseModel):
@@ -64,7 +68,12 @@ async def take_vitals(
     service: VitalsService = Depends(vitals_service),
 ) -> TakeOut:
     result = await run_in_threadpool(
-        service.take, body.device_id, body.case_id, body.patient_id, body.timeout_s
+        service.take,
+        body.device_id,
+        body.case_id,
+        body.patient_id,
+        body.timeout_s,
+        body.patient_name,
     )
     obs = result.observation
     return TakeOut(
@@ -76,7 +85,8 @@ async def take_vitals(
         readings=[ReadingOut.model_validate(_reading(r)) for r in obs.readings],
         rejected=[
             RejectedOut.model_validate(
-                _reading(x.reading) | {"reason_code": x.reason_code, "reason": x.reason}
+                _reading(x.reading)
+                | {"reason_code": x.reason_code, "reason": x.reason, "raw_value": x.raw_value}
             )
             for x in obs.rejected
         ],

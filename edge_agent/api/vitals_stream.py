@@ -32,6 +32,7 @@ class SessionIn(BaseModel):
     case_id: str
     patient_id: str
     operator_id: str = ""
+    patient_name: str = Field(default="", max_length=200)  # "family^given", optional
 
 
 class SessionOut(BaseModel):
@@ -89,7 +90,12 @@ async def start_session(
     body: SessionIn, streams: StreamService = Depends(stream_service)
 ) -> SessionOut:
     session = await run_in_threadpool(
-        streams.start, body.device_id, body.case_id, body.patient_id, body.operator_id
+        streams.start,
+        body.device_id,
+        body.case_id,
+        body.patient_id,
+        body.operator_id,
+        body.patient_name,
     )
     return SessionOut.of(session)
 

@@ -7,6 +7,9 @@ monitor pauses after a burst (``flush_idle_s``) or at the latest ``max_batch_s``
 after its first reading. Start and stop are recorded too (mode
 "session_start"/"session_stop"): the device association and its time span.
 
+The session claims its monitor (``vitals_router``): readings measured before it started,
+stale ones and ones naming another patient go to the unassigned-readings inbox instead.
+
 A pulled cable does not end the session: the reader releases the device,
 lets the device manager record the DISCONNECTED status, and resumes when the
 port is back.
@@ -21,21 +24,29 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import grpc
 
 from drivers.base import DriverError
 from drivers.vitals.base import Monitor, NumericReading
-from edge_agent.devices import DeviceManager, identity_pb
+from edge_agent.devices import DeviceManager, DeviceSlot, identity_pb
 from edge_agent.errors import AgentError, InvalidInput, UnknownDevice
 from edge_agent.services.record import RecordService
+from edge_agent.services.vitals_attribution import Claim
 from edge_agent.services.vitals_mapping import map_reading
 from protos import events_pb2
 from protos.vitals_codes import MODE_SESSION_START, MODE_SESSION_STOP, MODE_STREAM
 
+if TYPE_CHECKING:
+    from edge_agent.services.vitals_router import VitalsRouter
+
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBER_BACKLOG = 1000
+# The reader asks the monitor for this long at a time, so a stop is seen within it even when
+# the monitor sends nothing (before, the reader held the monitor until its next reading).
+READ_CHUNK_S = 0.5
 
 
 class SessionNotFound(UnknownDevice):
@@ -71,6 +82,7 @@ class Session:
     patient_id: str
     operator_id: str
     started_at: datetime
+    patient_name: str = ""
     stopped_at: datetime | None = None
     batches: int = 0
     readings: int = 0
@@ -122,7 +134,9 @@ class StreamService:
         max_batch_s: float = 1.0,
         flush_idle_s: float = 0.05,
         reconnect_s: float = 1.0,
+        router: VitalsRouter | None = None,
     ) -> None:
+        self.router = router  # None only where a test drives the service without attribution
         self.devices = devices
         self.recorder = recorder
         self.max_batch_s = max_batch_s
@@ -134,7 +148,12 @@ class StreamService:
     # -- public -----------------------------------------------------------------------------
 
     def start(
-        self, device_id: str, case_id: str, patient_id: str, operator_id: str = ""
+        self,
+        device_id: str,
+        case_id: str,
+        patient_id: str,
+        operator_id: str = "",
+        patient_name: str = "",
     ) -> Session:
         slot = self.devices.get(device_id)
         if not isinstance(slot.device, Monitor):
@@ -157,6 +176,7 @@ class StreamService:
                 patient_id=patient_id,
                 operator_id=operator_id,
                 started_at=datetime.now(UTC),
+                patient_name=patient_name,
                 monitor=identity_pb(slot.identity, slot.driver),
             )
             self._record(session, MODE_SESSION_START, [], [], at=session.started_at)
@@ -186,7 +206,10 @@ class StreamService:
             if not session.active:
                 return session
             session._stop.set()
-        session._threads[1].join(10)  # the batcher flushes what is pending
+        # The reader leaves within one read chunk (releasing the monitor and its claim), then
+        # the batcher records everything the reader passed on: no reading taken is lost.
+        session._threads[0].join(READ_CHUNK_S * 4 + 5)
+        session._threads[1].join(10)
         stopped = datetime.now(UTC)
         self._record(session, MODE_SESSION_STOP, [], [], at=stopped)
         session.stopped_at = stopped
@@ -224,11 +247,45 @@ class StreamService:
         slot = self.devices.get(session.device_id)
         monitor = slot.device
         assert isinstance(monitor, Monitor)
+        claim = Claim(
+            "stream",
+            session.session_id,
+            session.device_id,
+            session.case_id,
+            session.patient_id,
+            session.patient_name,
+            session.started_at,
+        )
+        first = True
+        try:
+            self._read_claimed(session, out, slot, monitor, claim, first)
+        finally:
+            if self.router is not None:
+                self.router.end(claim)
+
+    def _read_claimed(
+        self,
+        session: Session,
+        out: queue.Queue[NumericReading],
+        slot: DeviceSlot,
+        monitor: Monitor,
+        claim: Claim,
+        first: bool,
+    ) -> None:
         while not session._stop.is_set():
             failed = False
             with slot.lock:
+                source: Monitor = monitor
+                if self.router is not None:
+                    claimed = (
+                        self.router.begin(claim, monitor)
+                        if first
+                        else self.router.watch(claim, monitor)
+                    )
+                    source = claimed  # type: ignore[assignment]
+                first = False
                 try:
-                    for reading in monitor.numerics(3600.0):
+                    for reading in source.numerics(READ_CHUNK_S):
                         out.put(reading)
                         if session._stop.is_set():
                             break
@@ -252,7 +309,8 @@ class StreamService:
         rejected: list[events_pb2.RejectedReading] = []
         first_at = 0.0
         while True:
-            stopping = session._stop.is_set()
+            # Stopping once the reader has left: what it passed on last is still recorded.
+            stopping = session._stop.is_set() and not session._threads[0].is_alive()
             if accepted or rejected:
                 wait = min(self.flush_idle_s, first_at + self.max_batch_s - time.monotonic())
             else:

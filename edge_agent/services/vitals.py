@@ -1,8 +1,15 @@
-"""Taking vitals: read one set of numerics from a monitor, record a spot observation."""
+"""Taking vitals: read one set of numerics from a monitor, record a spot observation.
+
+The take claims its device while it reads (``vitals_router``): only readings measured
+during the take, for the take's patient, make the set; the rest go to the inbox.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from drivers.base import DriverError
 from drivers.vitals.base import Monitor, NoReading, NumericReading
@@ -10,9 +17,13 @@ from edge_agent.devices import DeviceManager, identity_pb
 from edge_agent.errors import InvalidInput, from_driver_error
 from edge_agent.events import timestamp
 from edge_agent.services.record import RecordService
+from edge_agent.services.vitals_attribution import REASONS, Claim
 from edge_agent.services.vitals_mapping import map_readings
 from edge_agent.services.vitals_settle import read_stable_set
 from protos import events_pb2
+
+if TYPE_CHECKING:
+    from edge_agent.services.vitals_router import VitalsRouter
 
 MAX_TIMEOUT_S = 120.0
 
@@ -38,12 +49,24 @@ def read_set(monitor: Monitor, timeout_s: float) -> list[NumericReading]:
 
 
 class VitalsService:
-    def __init__(self, devices: DeviceManager, recorder: RecordService) -> None:
+    def __init__(
+        self,
+        devices: DeviceManager,
+        recorder: RecordService,
+        router: VitalsRouter | None = None,
+    ) -> None:
         self.devices = devices
         self.recorder = recorder
+        # None only where a test drives the service without attribution (no inbox).
+        self.router = router
 
     def take(
-        self, device_id: str, case_id: str, patient_id: str, timeout_s: float = 10.0
+        self,
+        device_id: str,
+        case_id: str,
+        patient_id: str,
+        timeout_s: float = 10.0,
+        patient_name: str = "",
     ) -> VitalsResult:
         if not 0 < timeout_s <= MAX_TIMEOUT_S:
             raise InvalidInput(
@@ -66,17 +89,41 @@ class VitalsService:
             case_id=case_id,
             patient_id=patient_id,
         )
+        claim = Claim(
+            "take",
+            str(uuid.uuid4()),
+            device_id,
+            case_id,
+            patient_id,
+            patient_name,
+            datetime.now(UTC),
+        )
+        unassigned: dict[str, int] = {}
         try:
             with slot.lock:
-                readings = read_set(monitor, timeout_s)
+                if self.router is None:
+                    readings = read_set(monitor, timeout_s)
+                else:
+                    claimed = self.router.begin(claim, monitor)
+                    try:
+                        readings = read_stable_set(claimed, timeout_s)  # type: ignore[arg-type]
+                    finally:
+                        self.router.end(claim)
+                    unassigned = claimed.reasons
                 identity = monitor.identify()
         except DriverError as exc:
             raise from_driver_error(exc) from exc
         if not readings:
+            why = "; ".join(f"{n} × {REASONS.get(k, k)}" for k, n in unassigned.items())
             raise from_driver_error(
                 NoReading(
-                    f"no reading from {device_id!r} within {timeout_s:g}s / "
-                    f"sin lecturas de {device_id!r} en {timeout_s:g}s"
+                    f"no reading for this take from {device_id!r} within {timeout_s:g}s / "
+                    f"sin lecturas para esta toma de {device_id!r} en {timeout_s:g}s"
+                    + (
+                        f" — to the unassigned readings / a lecturas sin asignar: {why}"
+                        if why
+                        else ""
+                    )
                 )
             )
         accepted, rejected = map_readings(readings)

@@ -7,13 +7,30 @@ from collections.abc import Iterable
 from drivers.vitals.base import NumericReading
 from edge_agent.events import timestamp
 from protos import events_pb2
-from protos.vitals_codes import Rejection, normalise
+from protos.vitals_codes import Rejection, VitalReason, normalise
+
+_PROBLEMS = {
+    VitalReason.NOT_A_NUMBER: "value is not a number / el valor no es un número",
+    VitalReason.UNKNOWN_VALUE_TYPE: "value type not in HL7 table 0125 / "
+    "tipo de valor fuera de la tabla 0125 de HL7",
+    VitalReason.MISSING_VALUE_TYPE: "value type missing / falta el tipo de valor",
+    VitalReason.BAD_CODE: "code is not an MDC numeric code / el código no es un código MDC",
+}
 
 
 def map_reading(
     r: NumericReading,
 ) -> tuple[events_pb2.Reading, events_pb2.RejectedReading | None]:
     """The contract Reading of ``r`` and, when the table refuses it, its RejectedReading."""
+    if r.problem:  # the driver could not read the row (e.g. "abc" in an NM value)
+        raw = _pb(r, r.mdc_code, 0.0, r.unit)
+        return raw, events_pb2.RejectedReading(
+            reading=raw,
+            reason_code=r.problem,
+            reason=f"{r.source or 'reading'}: {_PROBLEMS.get(r.problem, r.problem)} "
+            f"({r.raw_value!r})",
+            raw_value=r.raw_value,
+        )
     result = normalise(r.mdc_code, r.value, r.unit)
     if isinstance(result, Rejection):
         raw = _pb(r, r.mdc_code, r.value, r.unit)

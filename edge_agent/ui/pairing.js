@@ -49,8 +49,78 @@ async function refreshActivity() {
   )));
 }
 
+// Unassigned readings: redrawn only when the entries change, so typing is never wiped.
+let inboxShown = "";
+
+function readingText(r) {
+  const value = r.value === null ? `"${r.raw_value}"` : r.value;
+  const flags = r.flags.length ? ` [${r.flags.join(", ")}]` : "";
+  return `${r.mdc_refid || r.mdc_code}: ${value} ${r.unit}${flags}`;
+}
+
+async function decideInbox(entryId, verb, form) {
+  const data = Object.fromEntries(new FormData(form));
+  const body = verb === "assign"
+    ? { case_id: data.case_id, patient_id: data.patient_id, assigned_by: data.who }
+    : { discarded_by: data.who, note: data.note || "" };
+  const r = await fetch(`/v1/vitals/inbox/${entryId}/${verb}`, {
+    method: "POST", headers: json, body: JSON.stringify(body),
+  });
+  const out = form.querySelector(".result");
+  if (r.ok) {
+    inboxShown = "";
+  } else {
+    const problem = await r.json().catch(() => ({}));
+    out.textContent = problem.detail || `Error ${r.status}`;
+  }
+  await refreshInbox();
+}
+
+async function refreshInbox() {
+  const data = await (await fetch("/v1/vitals/inbox")).json();
+  const key = JSON.stringify(data.entries.map((e) => [e.entry_id, e.readings.length]));
+  const dropped = Object.entries(data.dropped);
+  document.getElementById("inbox-dropped").textContent = dropped.length
+    ? "Descartadas por bandeja llena / Dropped, inbox full: "
+      + dropped.map(([d, n]) => `${d}: ${n}`).join(", ")
+    : "";
+  if (key === inboxShown) return;
+  inboxShown = key;
+  const box = document.getElementById("inbox");
+  if (data.entries.length === 0) {
+    box.replaceChildren(el("p", { class: "muted" }, "Sin lecturas sin asignar / None"));
+    return;
+  }
+  box.replaceChildren(...data.entries.map((e) => {
+    const form = el("form", { class: "card", "data-entry": e.entry_id },
+      el("p", {}, el("strong", {}, e.device_id), ` — ${e.received_at}`),
+      el("p", {}, e.reason),
+      el("p", {}, e.readings.map(readingText).join(" · ")),
+      e.patient_ids.length || e.patient_name
+        ? el("p", { class: "muted" },
+          `Paciente según el monitor / Patient per the monitor: ${e.patient_ids.join(", ")} `
+          + `${e.patient_name || ""}`)
+        : "",
+      el("label", {}, "Caso / Case ", el("input", { name: "case_id", size: "16" })),
+      el("label", {}, " Afiliado / Patient ", el("input", { name: "patient_id", size: "16" })),
+      el("label", {}, " Quién decide / Who decides ",
+        el("input", { name: "who", size: "16", required: "" })),
+      el("p", {},
+        el("button", { type: "button", class: "ok",
+          onclick: (ev) => decideInbox(e.entry_id, "assign", ev.target.form) },
+        "Asignar / Assign"),
+        el("button", { type: "button", class: "no",
+          onclick: (ev) => decideInbox(e.entry_id, "discard", ev.target.form) },
+        "Descartar / Discard")),
+      el("p", { class: "result muted", role: "status" }),
+    );
+    return form;
+  }));
+}
+
 async function refresh() {
   await refreshActivity();
+  await refreshInbox().catch(() => {});
   const data = await (await fetch("/v1/pairings")).json();
   const pending = document.getElementById("pending");
   pending.replaceChildren();

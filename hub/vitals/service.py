@@ -10,6 +10,7 @@ from typing import Any
 from hub.storage.base import EventRow
 from hub.storage.readings import ReadingsStore, StoredReading, VitalSet, decode_row
 from hub.vitals.live import LiveFeed
+from protos.vitals_codes import MODE_ASSIGNED
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ def reading_json(r: StoredReading, vset: VitalSet | None = None) -> dict[str, An
         out["mode"] = vset.mode
         out["session_id"] = vset.session_id or None
         out["station_id"] = vset.station_id
+        if vset.mode == MODE_ASSIGNED:  # taken from a station's inbox by a person
+            out["assigned_by"] = vset.operator_id
+            out["assigned_at"] = vset.occurred_at
     return out
 
 

@@ -40,6 +40,14 @@ class CasePage:
     rejected: list[dict[str, Any]]
     sessions: list[Any]
     flags: dict[str, bool] = field(default_factory=dict)
+    # Accepted readings that need a word: assigned by a person from the station's
+    # unassigned-readings inbox (who, when, why they were not attached), or flagged
+    # (blood pressure incomplete, stale).
+    noted: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Reading flags the case page spells out (the others stay in the API).
+NOTED_FLAGS = ("bp_incomplete", "stale")
 
 
 def _epoch(iso: str) -> float:
@@ -102,6 +110,30 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
+    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out."""
+    hub = vitals_hub(request)
+    sets = {s.event_id: s for s in hub.readings.sets(case_id, None, None)}
+    out = []
+    for r in hub.readings.readings(case_id, None, None, None, "accepted"):
+        vset = sets.get(r.event_id)
+        assigned = vset is not None and vset.mode == "assigned"
+        flags = [f for f in r.flags if f in NOTED_FLAGS]
+        if assigned or flags:
+            out.append(
+                {
+                    "parameter": r.parameter,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "measured_at": r.measured_at,
+                    "flags": flags,
+                    "assigned_by": vset.operator_id if assigned and vset else None,
+                    "assigned_at": vset.occurred_at if assigned and vset else None,
+                }
+            )
+    return out
+
+
 def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int, list[dict]]:
     """(charts per parameter, newest readings for the table, accepted count, rejected)."""
     readings = vitals_hub(request).readings.readings(case_id, None, None, None)
@@ -113,10 +145,12 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
             rejected.append(
                 {
                     "parameter": r.parameter,
+                    "mdc_code": r.mdc_code,
                     "value": r.value,
                     "unit": r.unit,
                     "measured_at": r.measured_at,
                     "reason_code": r.reason_code,
+                    "reason": r.reason,
                 }
             )
             continue
@@ -187,6 +221,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         reading_count=count,
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
+        noted=noted_readings(request, case.case_id),
         flags={
             "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
             "unsigned_document": any(

@@ -87,6 +87,16 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
     "out_of_range": ("Fuera de rango", "Out of range"),
     "readings_table": ("Lecturas (las {n} más recientes)", "Readings (newest {n})"),
     "rejected": ("Lecturas rechazadas", "Rejected readings"),
+    "noted_readings": ("Lecturas con observaciones", "Readings with remarks"),
+    "flag_bp_incomplete": (
+        "Presión arterial incompleta (falta sistólica o diastólica)",
+        "Blood pressure incomplete (systolic or diastolic missing)",
+    ),
+    "flag_stale": ("Lectura antigua al llegar a la estación", "Reading was old when it arrived"),
+    "assigned_from_inbox": (
+        "Asignada desde lecturas sin asignar por {who} ({at})",
+        "Assigned from unassigned readings by {who} ({at})",
+    ),
     "no_vitals": ("Sin signos vitales.", "No vital signs."),
     "live": ("En vivo", "Live"),
     "live_title": ("Telemedicina en vivo", "Live telemedicine"),

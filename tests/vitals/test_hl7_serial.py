@@ -104,3 +104,32 @@ def test_a_message_that_is_not_an_oru_gets_ar_on_the_line(
     first, second = acks(port, 2)
     assert [str(first.segment("MSA")[1]), str(first.segment("MSA")[2])] == ["AR", "Q9"]
     assert str(second.segment("MSA")[1]) == "AA"
+
+
+def test_unreadable_rows_over_serial_get_an_ae_with_located_errs_and_pending_reads_them(
+    port: PtyPort, monitor: SerialHl7Monitor
+) -> None:
+    from edge_agent.services.vitals_attribution import review
+
+    monitor.set_review(review, "PUENTE", "coex-1")
+    # The Mindray message (OBX 7: MDC_TEMP_AXIL, not in the code table) with OBX 1 made
+    # unreadable; written while nobody reads: pending() takes what the port holds.
+    bad = MINDRAY.replace("|99|262688", "|9x|262688")
+    port.write(frame(bad))
+    time.sleep(0.3)
+    readings = monitor.pending()
+    assert len(readings) == 7
+    [ack] = acks(port, 1)
+    assert str(ack.segment("MSA")(1)) == "AE"
+    assert str(ack.segment("MSH")(4)) == "coex-1"
+    assert str(ack.segment("MSH")(5)) == "MINDRAY_VS900^00A0370098007A80^EUI-64"
+    assert [(str(e(2)), str(e.extract_field(1, 3, 1, 1))) for e in ack.segments("ERR")] == [
+        ("OBX^1^5", "102"),
+        ("OBX^7^3", "103"),
+    ]
+    accepted, rejected = map_readings(readings)
+    assert [(x.reason_code, x.raw_value) for x in rejected] == [
+        ("not_a_number", "9x"),
+        ("unknown_code", ""),
+    ]
+    assert len(accepted) == 5

@@ -322,3 +322,43 @@ def test_migration_301_derives_sets_of_events_stored_before_the_projection(
         ("spo2", 93.0),
         ("heart_rate", 71.0),
     ]
+
+
+def test_case_shows_rejections_flags_and_who_assigned_readings_from_the_inbox(
+    store: SQLiteStore,  # noqa: F811
+    client: TestClient,  # noqa: F811
+    tokens: dict,  # noqa: F811
+    filled: VitalsHub,
+) -> None:
+    from hub.web.auth import WebRole, WebUser
+    from hub.web.session import COOKIE
+
+    lone = vital_event(5, [(150021, "MDC_PRESS_BLD_NONINV_SYS", 118, "mm[Hg]")], at=T0 + 200)
+    lone.vital_signs.readings[0].flags.append("bp_incomplete")
+    lone.vital_signs.rejected.add(
+        reason_code="not_a_number", reason="OBX 2: value is not a number / el valor no es un número"
+    ).reading.mdc_code = 149530
+    assigned = vital_event(6, [(150456, "MDC_PULS_OXIM_SAT_O2", 82, "%")], at=T0 + 300)
+    assigned.vital_signs.mode = "assigned"
+    assigned.vital_signs.operator_id = assigned.vital_signs.assigned_by = "Enf. María López"
+    assigned.vital_signs.inbox_reason = "before_start"
+    ingest(store, filled, [lone, assigned])
+
+    body = client.get(f"/v1/cases/{CASE}/vitals", headers=tokens[Role.READONLY]).json()
+    by_value = {x["value"]: x for x in body["parameters"]["spo2"]}
+    assert by_value[82.0]["mode"] == "assigned"
+    assert by_value[82.0]["assigned_by"] == "Enf. María López"
+    assert "assigned_by" not in by_value[97.0]
+    assert [x["flags"] for x in body["parameters"]["bp_systolic"]] == [[], ["bp_incomplete"]]
+
+    console = client.app.state.console  # type: ignore[attr-defined]
+    cookie = console.codec.encode(console.codec.new(WebUser("dra-ruiz", WebRole.CLINICIAN), "es"))
+    client.cookies.set(COOKIE, cookie)
+    page = client.get(f"/console/cases/{CASE}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'data-assigned-by="Enf. María López"' in html
+    assert "Asignada desde lecturas sin asignar por Enf. María López" in html
+    assert "Presión arterial incompleta" in html
+    assert 'data-reason="not_a_number"' in html
+    assert "el valor no es un número" in html
