@@ -25,6 +25,18 @@ class SigningSettings(BaseModel):
         default_factory=list,
         description="Intermediate certificates embedded in signatures (PEM or DER).",
     )
+    revocation_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Per request to the CA's OCSP responder / CRL when checking revocation.",
+    )
+    revocation_max_age_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A 'not revoked' answer is reused this long for the same certificate "
+        "(the submit's check serves the consent's); a revoked one is never cached.",
+    )
     consent_timeout_s: float = Field(
         default=300.0, gt=0, description="A job not consented to within this time expires."
     )

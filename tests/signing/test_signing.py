@@ -153,7 +153,7 @@ def test_one_flipped_byte_after_signing_is_flagged_invalid_at_the_hub(station: S
     assert flow["state"] == "invalid"
     assert flow["revisions"][0]["validation"] == "valid"
     bad = flow["revisions"][1]
-    assert bad["validation"] == "invalid" and bad["validation_code"] == "signature_invalid"
+    assert bad["validation"] == "invalid" and bad["validation_code"] == "broken"
     assert bad["signatures"][0]["intact"] is False
     assert flow["next_signer"] is None
     # Kept, never shown as valid.
