@@ -215,17 +215,19 @@ def _attempt(sig: Any, context: ValidationContext) -> Any:
 
 
 def _revoked_now(
-    sig: Any, status: Any, roots: list[asn1_x509.Certificate], timeout_s: float
+    sig: Any, status: Any, roots: list[asn1_x509.Certificate], fetched: ValidationContext
 ) -> Any:
-    """The CA's revocation of the signer's chain as of now (RevocationDetails), or None."""
+    """The revocation of the signer's chain as of now (RevocationDetails), or None, from the
+    answers the CA just gave (``fetched``: no second round trip)."""
     cert = status.signing_cert
     if cert is None:
         return None
     context = ValidationContext(
         trust_roots=roots,
-        allow_fetching=True,
+        ocsps=fetched.ocsps,
+        crls=fetched.crls,
+        allow_fetching=False,
         revocation_mode="soft-fail",
-        fetcher_backend=RequestsFetcherBackend(per_request_timeout=max(1, int(timeout_s))),
     )
     validator = CertificateValidator(
         cert, intermediate_certs=list(sig.other_embedded_certs), validation_context=context
@@ -252,9 +254,10 @@ def _check(
         attempts.append(("embedded", dict(fetch=False)))
     if fetch:
         attempts.append(("fetched", dict(fetch=True)))
-    status, source, revoked = None, "", None
+    status, source, revoked, used = None, "", None, None
     for name, how in attempts:
-        got = _attempt(sig, _context(roots, moment, dss, hard=True, timeout_s=timeout_s, **how))
+        used = _context(roots, moment, dss, hard=True, timeout_s=timeout_s, **how)
+        got = _attempt(sig, used)
         if got is not None and got.revocation_details is not None:
             status, source, revoked = got, name, got.revocation_details
             break
@@ -266,7 +269,7 @@ def _check(
         # No trusted time (B-B): a signer holding a revoked key can claim any earlier time, so
         # a revocation the CA reports now counts whatever the claimed time (no proof of
         # existence before it; AdES REVOKED_NO_POE).
-        revoked = _revoked_now(sig, status, roots, timeout_s)
+        revoked = _revoked_now(sig, status, roots, used)  # type: ignore[arg-type]
     if status is None:  # no revocation answer: what else holds (soft-fail, no network)
         status = _attempt(sig, _context(roots, moment, dss, fetch=False, hard=False,
                                         timeout_s=timeout_s))  # fmt: skip

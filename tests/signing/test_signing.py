@@ -218,6 +218,9 @@ def test_the_calling_site_cannot_give_consent_itself(station: Station) -> None:
     assert page.status_code == 200
     assert "https://medi.example.test" in page.text and "SPS-53" in page.text
     assert "CASE-1" in page.text and "PAT-1" in page.text and job["input_sha256"] in page.text
+    # The CA was asked before the page asks for a PIN, and the page says what it answered.
+    assert job["revocation"] == "good"
+    assert "Certificate checked with its CA: not revoked" in page.text
     assert page.headers["x-frame-options"] == "DENY"
 
 
