@@ -47,7 +47,7 @@ class DocumentOut(BaseModel):
         "answer; validated again later), invalid (broken: kept, flagged), pending, not_signed "
         "(a scan)"
     )
-    validation_code: str | None = Field(description="the verdict's code, e.g. signature_invalid")
+    validation_code: str | None = Field(description="the verdict's code, e.g. broken, revoked")
 
     @classmethod
     def of(
