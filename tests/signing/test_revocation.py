@@ -203,37 +203,43 @@ def _sign_directly(pki: SigningPki, tmp_path: Path, label: str) -> bytes:
     return out.getvalue()
 
 
-def test_a_document_signed_with_a_revoked_certificate_is_revoked_at_the_hub(
+def test_documents_signed_with_revoked_certificates_are_revoked_at_the_hub_by_ocsp_and_crl(
     station: Station, tmp_path: Path
 ) -> None:
-    pdf = _sign_directly(station.pki, tmp_path, "revoked-rsa")
     agent = station.agent
-    body = agent.bodies.submit(pdf, "application/pdf")
-    agent.record.record(
-        payload_name="signed_document",
-        payload=events_pb2.SignedDocument(
-            document_type="SPS-53",
-            body=events_pb2.BodyRef(
-                sha256=bytes.fromhex(body.sha256), size=body.size, media_type="application/pdf"
+    for label, document_id in (("revoked-rsa", "DOC-REVOKED-1"), ("revoked-crl-rsa", "DOC-R2")):
+        body = agent.bodies.submit(_sign_directly(station.pki, tmp_path, label), "application/pdf")
+        agent.record.record(
+            payload_name="signed_document",
+            payload=events_pb2.SignedDocument(
+                document_type="SPS-53",
+                body=events_pb2.BodyRef(
+                    sha256=bytes.fromhex(body.sha256), size=body.size, media_type="application/pdf"
+                ),
+                signer=events_pb2.SignerInfo(role="doctor", level=events_pb2.PADES_B_B),
+                document_id=document_id,
             ),
-            signer=events_pb2.SignerInfo(role="doctor", level=events_pb2.PADES_B_B),
-            document_id="DOC-REVOKED-1",
-        ),
-        case_id="CASE-1",
-        patient_id="PAT-1",
-    )
-    flow = _workflow(station.hub, "DOC-REVOKED-1", lambda w: w["state"] != "pending_validation")
-    revision = flow["revisions"][0]
-    assert revision["validation"] == "revoked" and revision["validation_code"] == "revoked"
-    assert "REVOCADO" in revision["validation_reason"]
-    assert flow["state"] == "invalid" and flow["signed_by"] == [] and flow["next_signer"] is None
+            case_id="CASE-1",
+            patient_id="PAT-1",
+        )
+    for document_id in ("DOC-REVOKED-1", "DOC-R2"):  # OCSP says so for one, the CRL for the other
+        flow = _workflow(station.hub, document_id, lambda w: w["state"] != "pending_validation")
+        revision = flow["revisions"][0]
+        assert revision["validation"] == "revoked" and revision["validation_code"] == "revoked"
+        assert "REVOCADO" in revision["validation_reason"]
+        assert revision["signatures"][0]["revocation_source"] == "fetched"
+        assert flow["state"] == "invalid" and flow["signed_by"] == []
+        assert flow["next_signer"] is None
     with station.hub.api() as api:
         docs = api.get("/v1/cases/CASE-1/documents").json()["items"]
-    assert [d["validation"] for d in docs if d["document_id"] == "DOC-REVOKED-1"] == ["revoked"]
+    assert {d["document_id"]: d["validation"] for d in docs} == {
+        "DOC-REVOKED-1": "revoked",
+        "DOC-R2": "revoked",
+    }
     # The clinician console says it in words, in either language.
     row = _console_row(station.hub, "CASE-1", "DOC-REVOKED-1", "es")
     assert 'data-verdict="revoked"' in row and "NO VÁLIDA: certificado revocado" in row
-    row = _console_row(station.hub, "CASE-1", "DOC-REVOKED-1", "en")
+    row = _console_row(station.hub, "CASE-1", "DOC-R2", "en")
     assert "INVALID: certificate revoked" in row and 'data-workflow="invalid"' in row
 
 
