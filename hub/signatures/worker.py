@@ -109,7 +109,8 @@ class SignatureValidator:
             self.store.save(self.validate_revision(rev))
             done += 1
         before = (datetime.now(UTC) - timedelta(seconds=self.revalidate_s)).isoformat()
-        for rev in self.store.stale_unknown(100, before):
+        # A few per pass: a CA that hangs (timeouts) must not hold back new revisions for long.
+        for rev in self.store.stale_unknown(10, before):
             if self._stop.is_set():
                 break
             verdict = self.validate_revision(rev)
