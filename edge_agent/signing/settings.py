@@ -14,12 +14,14 @@ class SigningSettings(BaseModel):
     )
     long_term: bool = Field(
         default=True,
-        description="Embed OCSP/CRL answers (PAdES B-LT) when the responders are reachable "
-        "and a TSA is set; otherwise sign B-T.",
+        description="Embed the CA's OCSP/CRL answers (PAdES B-LT) when a TSA is set and the CA "
+        "said 'not revoked'; otherwise sign B-T.",
     )
     trust_roots: list[Path] = Field(
         default_factory=list,
-        description="PEM or DER root certificates of the signing PKI (for B-LT chains).",
+        description="PEM or DER root certificates of the signing PKI: the chain up to them is "
+        "checked for revocation before every advanced signature; none configured: the status is "
+        "unknown and the document type's policy applies (docs/signing.md).",
     )
     chain_certs: list[Path] = Field(
         default_factory=list,
