@@ -151,8 +151,25 @@ def test_unreachable_ca_follows_the_document_policy_and_the_hub_rechecks_when_it
         assert "Signed at the station with revocation pending" in row
         assert "Valid" not in row.replace('data-verdict="revocation_unknown"', "")
 
+        # A job submitted while the CA is away, consented to after it is back: the agent asks
+        # again right before the token signs, and refuses (the PIN typed is never used).
+        late = _submit(
+            station,
+            make_pdf(),
+            _cert_id(station, "doctor", "offline-revoked-rsa"),
+            "doctor",
+            document_type="PRESCRIPTION",
+        ).json()
+        assert late["revocation"] == "pending"
+
         # The CA comes back: the hub checks again by itself, and the verdicts become final.
         pki.start_offline_ca()
+        with station.consent_client() as c:
+            refused = c.post(f"/v1/signing/jobs/{late['job_id']}/consent", json={"pin": PIN})
+        assert refused.status_code == 422 and refused.json()["code"] == "certificate_revoked"
+        with station.client() as app:
+            state = app.get(f"/v1/signing/jobs/{late['job_id']}").json()
+        assert state["status"] == "failed" and state["signed_sha256"] is None
         good = _workflow(
             recheck_hub,
             jobs["offline-rsa"]["document_id"],
