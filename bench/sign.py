@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import statistics
 import tempfile
@@ -116,7 +117,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-sign-"))
-    pki = make_pki(root / "pki")
+    # Served: the hub's validation below asks the CA (OCSP) before it calls a signature valid.
+    pki = make_pki(root / "pki").start()
+    atexit.register(pki.stop)
     chain = [pki.certs["interm"], pki.certs["root"]]
     (root / "interm.pem").write_bytes(pem(pki.certs["interm"]))
     hsm = SoftHsm(root / "hsm")

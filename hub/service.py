@@ -69,6 +69,9 @@ class HubService:
             BodyStore(self.settings.data_dir / "bodies", self.settings.max_body_bytes),
             load_roots(self.settings.signature_trust_roots),
             self.settings.signature_poll_s,
+            fetch_revocation=self.settings.signature_fetch_revocation,
+            revocation_timeout_s=self.settings.signature_revocation_timeout_s,
+            revalidate_s=self.settings.signature_revalidate_s,
         )
         self.signatures.start()
         self._worker.on_commit.append(self.signatures.wake)

@@ -91,6 +91,20 @@ class HubSettings(BaseSettings):
     signature_poll_s: float = Field(
         default=0.5, gt=0, description="How often the validator looks for new signed revisions."
     )
+    signature_fetch_revocation: bool = Field(
+        default=True,
+        description="Ask the CA named in a signer's certificate (OCSP, CRL) when the PDF embeds "
+        "no revocation answers; off: such signatures stay 'revocation_unknown'.",
+    )
+    signature_revocation_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Per request to an OCSP responder or CRL."
+    )
+    signature_revalidate_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Revisions whose verdict is 'revocation_unknown' are validated again this "
+        "long after their last check, until the CA answers.",
+    )
     fingerprint_key: SecretStr | None = Field(
         default=None,
         description="Base64 of the 32-byte key enrolled templates are encrypted with; "

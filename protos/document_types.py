@@ -3,6 +3,12 @@
 ``signers`` is the workflow: the roles that must sign, in this order. An
 advanced signature (PAdES with a token) is required unless ``simple_allowed``.
 ``stamp`` says whether a visible signature stamp is drawn on the first page.
+
+``revocation_unknown`` is the signing policy when the certificate's revocation
+status cannot be obtained (the CA's OCSP responder and CRL are unreachable):
+``refuse`` (nothing is signed; the person tries again later) or ``sign_pending``
+(sign, and mark the document "revocation pending" until the hub checks it).
+A REVOKED certificate is always refused, whatever the type.
 """
 
 from __future__ import annotations
@@ -18,11 +24,15 @@ class DocumentType:
     signers: tuple[str, ...]
     stamp: bool = False
     simple_allowed: bool = False
+    revocation_unknown: str = "refuse"  # REFUSE or SIGN_PENDING
 
     @property
     def title(self) -> str:
         return f"{self.title_en} / {self.title_es}"
 
+
+# Signing policies when revocation status cannot be obtained (``revocation_unknown``).
+REFUSE, SIGN_PENDING = "refuse", "sign_pending"
 
 # Roles, as they appear in SignerInfo.role.
 ROLES = {
@@ -42,6 +52,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
             "Certificado de suspensión",
             ("doctor", "director"),
             stamp=True,
+            revocation_unknown=REFUSE,  # pays a benefit; it can wait until the CA answers
         ),
         DocumentType(
             "SPS-4",
@@ -49,10 +60,18 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
             "Hoja de traslado",
             ("doctor", "head_of_service"),
             stamp=True,
+            revocation_unknown=SIGN_PENDING,  # a transfer cannot wait for the CA
         ),
-        DocumentType("SPS-35", "Medical order", "Orden médica", ("doctor",)),
         DocumentType(
-            "PRESCRIPTION", "Prescription", "Receta médica", ("doctor", "pharmacist"), stamp=True
+            "SPS-35", "Medical order", "Orden médica", ("doctor",), revocation_unknown=SIGN_PENDING
+        ),
+        DocumentType(
+            "PRESCRIPTION",
+            "Prescription",
+            "Receta médica",
+            ("doctor", "pharmacist"),
+            stamp=True,
+            revocation_unknown=SIGN_PENDING,  # treatment cannot wait for the CA
         ),
         DocumentType(
             "CONSTANCIA",
@@ -60,6 +79,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
             "Constancia de atención",
             ("clerk",),
             simple_allowed=True,
+            revocation_unknown=SIGN_PENDING,
         ),
     )
 }

@@ -40,6 +40,12 @@ class SignatureLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PADES_B_LTA: _ClassVar[SignatureLevel]
     SIMPLE: _ClassVar[SignatureLevel]
 
+class RevocationAtSigning(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVOCATION_AT_SIGNING_UNSPECIFIED: _ClassVar[RevocationAtSigning]
+    REVOCATION_GOOD: _ClassVar[RevocationAtSigning]
+    REVOCATION_PENDING: _ClassVar[RevocationAtSigning]
+
 class DeviceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEVICE_STATE_UNSPECIFIED: _ClassVar[DeviceState]
@@ -76,6 +82,9 @@ PADES_B_T: SignatureLevel
 PADES_B_LT: SignatureLevel
 PADES_B_LTA: SignatureLevel
 SIMPLE: SignatureLevel
+REVOCATION_AT_SIGNING_UNSPECIFIED: RevocationAtSigning
+REVOCATION_GOOD: RevocationAtSigning
+REVOCATION_PENDING: RevocationAtSigning
 DEVICE_STATE_UNSPECIFIED: DeviceState
 CONNECTED: DeviceState
 DISCONNECTED: DeviceState
@@ -260,7 +269,7 @@ class BodyRef(_message.Message):
     def __init__(self, sha256: _Optional[bytes] = ..., size: _Optional[int] = ..., media_type: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
 
 class SignerInfo(_message.Message):
-    __slots__ = ("subject", "issuer", "serial", "cert_sha256", "role", "signed_at", "level")
+    __slots__ = ("subject", "issuer", "serial", "cert_sha256", "role", "signed_at", "level", "revocation", "revocation_detail")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ISSUER_FIELD_NUMBER: _ClassVar[int]
     SERIAL_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +277,8 @@ class SignerInfo(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_DETAIL_FIELD_NUMBER: _ClassVar[int]
     subject: str
     issuer: str
     serial: str
@@ -275,7 +286,9 @@ class SignerInfo(_message.Message):
     role: str
     signed_at: _timestamp_pb2.Timestamp
     level: SignatureLevel
-    def __init__(self, subject: _Optional[str] = ..., issuer: _Optional[str] = ..., serial: _Optional[str] = ..., cert_sha256: _Optional[bytes] = ..., role: _Optional[str] = ..., signed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[SignatureLevel, str]] = ...) -> None: ...
+    revocation: RevocationAtSigning
+    revocation_detail: str
+    def __init__(self, subject: _Optional[str] = ..., issuer: _Optional[str] = ..., serial: _Optional[str] = ..., cert_sha256: _Optional[bytes] = ..., role: _Optional[str] = ..., signed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[SignatureLevel, str]] = ..., revocation: _Optional[_Union[RevocationAtSigning, str]] = ..., revocation_detail: _Optional[str] = ...) -> None: ...
 
 class SignedDocument(_message.Message):
     __slots__ = ("document_type", "body", "signer", "previous_sha256", "document_id", "requested_by_origin", "simple_signature")

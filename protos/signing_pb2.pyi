@@ -72,7 +72,7 @@ class SubmitDocumentRequest(_message.Message):
     def __init__(self, document_type: _Optional[str] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., role: _Optional[str] = ..., pdf: _Optional[bytes] = ..., cert_id: _Optional[str] = ..., document_id: _Optional[str] = ..., origin: _Optional[str] = ..., signature: _Optional[str] = ..., user_id: _Optional[str] = ..., user_name: _Optional[str] = ...) -> None: ...
 
 class SigningJob(_message.Message):
-    __slots__ = ("job_id", "status", "document_id", "input_sha256", "consent_url", "error_code", "error_reason", "signed_sha256", "level", "event_id", "kind")
+    __slots__ = ("job_id", "status", "document_id", "input_sha256", "consent_url", "error_code", "error_reason", "signed_sha256", "level", "event_id", "kind", "revocation", "revocation_note")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +84,8 @@ class SigningJob(_message.Message):
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_NOTE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     status: str
     document_id: str
@@ -95,7 +97,9 @@ class SigningJob(_message.Message):
     level: str
     event_id: str
     kind: str
-    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[str] = ..., document_id: _Optional[str] = ..., input_sha256: _Optional[str] = ..., consent_url: _Optional[str] = ..., error_code: _Optional[str] = ..., error_reason: _Optional[str] = ..., signed_sha256: _Optional[str] = ..., level: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+    revocation: str
+    revocation_note: str
+    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[str] = ..., document_id: _Optional[str] = ..., input_sha256: _Optional[str] = ..., consent_url: _Optional[str] = ..., error_code: _Optional[str] = ..., error_reason: _Optional[str] = ..., signed_sha256: _Optional[str] = ..., level: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., revocation: _Optional[str] = ..., revocation_note: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id", "wait_s")

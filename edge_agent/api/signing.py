@@ -119,6 +119,12 @@ class JobOut(BaseModel):
     event_id: str | None
     signed_at: datetime | None
     pin_needed: bool | None = None
+    revocation: str | None = Field(
+        default=None,
+        description="advanced: good (the CA said not revoked) or pending (the CA could not be "
+        "asked; signed under the document type's policy)",
+    )
+    revocation_note: str | None = Field(default=None, description="the same, in words (es/en)")
     consent_url: str | None = None
     signed_pdf_url: str | None = None
 
@@ -139,6 +145,7 @@ def document_types() -> list[dict[str, object]]:
             "signers": list(t.signers),
             "stamp": t.stamp,
             "simple_allowed": t.simple_allowed,
+            "revocation_unknown": t.revocation_unknown,
         }
         for t in DOCUMENT_TYPES.values()
     ]
@@ -325,6 +332,7 @@ async def consent_form(job_id: str, service: Signing) -> HTMLResponse:
         signer=job.cert.subject if job.cert else "",
         sha256=job.input_sha256,
         pin_needed=service.pin_needed(job),
+        revocation_note=job_view(job)["revocation_note"] or "",
     )
     return HTMLResponse(
         html,

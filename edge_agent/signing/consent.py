@@ -31,6 +31,7 @@ button{{font-size:1rem;padding:.5rem 1rem}}
 <dt>{signer_label}</dt><dd id="signer">{signer}</dd>
 <dt>SHA-256</dt><dd class="hash" id="sha256">{sha256}</dd>
 </dl>
+{revocation}
 <form id="f" autocomplete="off">
 {pin_box}
 <p><button type="submit" id="sign">Firmar / Sign</button>
@@ -54,7 +55,8 @@ document.getElementById('f').addEventListener('submit', async (e) => {{
   msg.className = ''; msg.textContent = 'Firmando… / Signing…';
   const [ok, res] = await post('/v1/signing/jobs/' + job + '/consent', body);
   document.getElementById('sign').disabled = false;
-  if (ok) {{ msg.className = 'ok'; msg.textContent = 'Firmado / Signed (' + res.level + ')';
+  if (ok) {{ msg.className = 'ok'; msg.textContent = 'Firmado / Signed (' + res.level + ')' +
+                               (res.revocation_note ? ' — ' + res.revocation_note : '');
             setTimeout(() => window.close(), 1500); }}
   else {{ msg.className = 'err'; msg.textContent = res.detail; }}
 }});
@@ -98,6 +100,7 @@ def render(
     pin_needed: bool,
     kind: str = "advanced",
     user: str = "",
+    revocation_note: str = "",
 ) -> str:
     dtype = DOCUMENT_TYPES.get(document_type)
     title = f"{document_type} — {dtype.title}" if dtype else document_type
@@ -116,4 +119,7 @@ def render(
         sha256=escape(sha256),
         pin_box=_PIN_BOX if pin_needed else (_NO_PIN if kind != "simple" else ""),
         job_json='"' + escape(job_id) + '"',
+        revocation=f'<p class="site" id="revocation">{escape(revocation_note)}</p>'
+        if revocation_note
+        else "",
     )

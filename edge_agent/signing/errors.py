@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from drivers.token.base import (
@@ -52,6 +54,52 @@ class ConsentRefused(AgentError):
     title = "Consent only on the agent's page / Autorización solo en la página del agente"
     http_status = 403
     grpc_code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class CertificateRevoked(AgentError):
+    """The CA says the signing certificate (or a CA of its chain) is revoked: never signed."""
+
+    code = "certificate_revoked"
+    title = "Certificate revoked / Certificado revocado"
+    http_status = 422
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+
+    @classmethod
+    def of(cls, subject: str, serial: str, status: Any) -> CertificateRevoked:
+        when = f"{status.revoked_at:%Y-%m-%d %H:%M} UTC" if status.revoked_at else "?"
+        whose = (
+            ("a CA of its chain is", "una CA de su cadena está")
+            if status.ca_revoked
+            else ("it was", "fue")
+        )
+        return cls(
+            f"the certificate {subject} (serial {serial}) cannot sign: {whose[0]} revoked on "
+            f"{when}, reason: {status.reason_en} (answer of the CA's {status.source}); nothing "
+            f"was signed and no PIN is needed / el certificado {subject} (serie {serial}) no "
+            f"puede firmar: {whose[1]} revocado el {when}, motivo: {status.reason_es} "
+            f"(respuesta {status.source} de la CA); no se firmó nada y no se pide el PIN"
+        )
+
+
+class RevocationUnavailable(AgentError):
+    """The CA could not be asked and the document type's policy says: do not sign."""
+
+    code = "revocation_unavailable"
+    title = "Revocation status unavailable / Estado de revocación no disponible"
+    http_status = 503
+    grpc_code = grpc.StatusCode.UNAVAILABLE
+
+    @classmethod
+    def of(
+        cls, subject: str, serial: str, document_type: str, detail: str
+    ) -> RevocationUnavailable:
+        return cls(
+            f"the revocation status of the certificate {subject} (serial {serial}) cannot be "
+            f"obtained from its CA ({detail}); the signing policy of {document_type} is to "
+            "refuse until it can: try again later / no se puede obtener de la CA el estado de "
+            f"revocación del certificado {subject} (serie {serial}); la política de firma de "
+            f"{document_type} es no firmar hasta poder verificarlo: intente más tarde"
+        )
 
 
 # token error class -> (title, HTTP status, gRPC code)

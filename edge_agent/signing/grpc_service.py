@@ -8,6 +8,7 @@ import grpc
 
 from edge_agent.errors import AgentError, to_grpc
 from edge_agent.events import timestamp
+from edge_agent.signing import policy
 from edge_agent.signing.service import SigningJob, SigningService
 from protos import signing_pb2, signing_pb2_grpc
 from protos.simple_signature import UserAssertion
@@ -31,6 +32,8 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
             level=job.level,
             event_id=job.event_id,
             kind=job.kind,
+            revocation=job.revocation,
+            revocation_note=policy.note(job.revocation, job.document_type, job.revocation_detail),
         )
 
     def ListCertificates(

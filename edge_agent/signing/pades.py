@@ -1,5 +1,9 @@
 """PAdES signing with pyHanko over a token: B-B, B-T with a TSA, B-LT with revocation info.
 
+Revocation is not decided here: the caller asked the CA first (revocation.py,
+policy.py) and hands over the validation context holding the CA's answers;
+B-LT embeds exactly those. No context (status pending): B-T or B-B.
+
 The token signs through :class:`TokenSigner`, a pyHanko ``Signer`` whose raw
 signature is made by the token driver (on its own worker thread). A PDF that
 already carries signatures gets an incremental revision, so earlier
@@ -23,7 +27,6 @@ from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,8 @@ class PadesOptions:
     long_term: bool = False
     trust_roots: tuple[bytes, ...] = ()  # DER; needed for B-LT (the chain to fetch for)
     timeout_s: float = 10.0
+    # revocation.RevocationStatus.context of a GOOD answer: the OCSP/CRL to embed (B-LT)
+    revocation_context: ValidationContext | None = None
 
 
 def parse_pdf(data: bytes) -> tuple[int, PdfFileReader]:
@@ -120,33 +125,6 @@ def _stamp_box(index: int) -> tuple[int, int, int, int]:
     return (x, y, x + 170, y + 60)
 
 
-def _validation_context(options: PadesOptions, signer: TokenSigner) -> ValidationContext | None:
-    """A context with OCSP/CRL fetched for the signer (and TSA) chains, or None if unreachable."""
-    if not options.long_term or not options.trust_roots:
-        return None
-    roots = [asn1_x509.Certificate.load(r) for r in options.trust_roots]
-    context = ValidationContext(
-        trust_roots=roots,
-        other_certs=list(signer.cert_registry),
-        allow_fetching=True,
-        revocation_mode="hard-fail",
-        fetcher_backend=RequestsFetcherBackend(per_request_timeout=int(options.timeout_s)),
-    )
-    return context
-
-
-async def _probe_revocation(context: ValidationContext, cert: asn1_x509.Certificate) -> bool:
-    from pyhanko_certvalidator import CertificateValidator
-
-    try:
-        validator = CertificateValidator(cert, validation_context=context)
-        await validator.async_validate_usage({"digital_signature"})
-        return True
-    except Exception as exc:  # unreachable responder, bad answer: fall back to B-T
-        log.info("revocation info not reachable (%s): signing without B-LT", type(exc).__name__)
-        return False
-
-
 @dataclass(frozen=True)
 class PadesResult:
     pdf: bytes
@@ -173,17 +151,15 @@ async def async_sign_pdf(
         if options.tsa_url
         else None
     )
-    context = _validation_context(options, signer)
-    long_term = False
-    if context is not None and timestamper is not None:
-        long_term = await _probe_revocation(context, signer.signing_cert)
-        if long_term:
-            # The TSA's chain needs revocation info too: ask the TSA once for its certificate.
-            try:
-                await timestamper.async_dummy_response("sha256")
-            except Exception as exc:
-                log.info("TSA unreachable (%s)", type(exc).__name__)
-                raise
+    context = options.revocation_context if options.long_term else None
+    long_term = context is not None and timestamper is not None
+    if long_term:
+        # The TSA's chain needs revocation info too: ask the TSA once for its certificate.
+        try:
+            await timestamper.async_dummy_response("sha256")  # type: ignore[union-attr]
+        except Exception as exc:
+            log.info("TSA unreachable (%s)", type(exc).__name__)
+            raise
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",

@@ -41,10 +41,13 @@ from edge_agent.errors import InvalidInput
 from edge_agent.events import timestamp
 from edge_agent.identity import StationIdentity
 from edge_agent.services.record import RecordService
+from edge_agent.signing import policy
 from edge_agent.signing.errors import (
+    CertificateRevoked,
     JobNotFound,
     JobState,
     NotAPdfError,
+    RevocationUnavailable,
     SigningFailed,
     from_token_error,
 )
@@ -65,6 +68,10 @@ AWAITING, SIGNING, DONE, FAILED, DECLINED, EXPIRED = (
     "expired",
 )
 ADVANCED, SIMPLE = "advanced", "simple"
+_REVOCATION = {
+    "good": events_pb2.REVOCATION_GOOD,
+    "pending": events_pb2.REVOCATION_PENDING,
+}
 _LEVELS = {
     "B-B": events_pb2.PADES_B_B,
     "B-T": events_pb2.PADES_B_T,
@@ -111,6 +118,8 @@ class SigningJob:
     level: str = ""
     event_id: str = ""
     signed_at: datetime | None = None
+    revocation: str = ""  # policy.GOOD or policy.PENDING (advanced), as last checked
+    revocation_detail: str = ""  # why PENDING
     done: threading.Event = field(default_factory=threading.Event)
     parsed: Any = None  # parse_pdf()'s answer, kept from submit to consent (not persisted)
 
@@ -132,6 +141,7 @@ class SigningJob:
             "signed_sha256": self.signed_sha256, "signed_size": self.signed_size,
             "level": self.level, "event_id": self.event_id,
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+            "revocation": self.revocation, "revocation_detail": self.revocation_detail,
             "cert": None if cert is None else {
                 "token_serial": cert.token_serial, "token_label": cert.token_label,
                 "key_id": cert.key_id, "label": cert.label, "subject": cert.subject,
@@ -164,6 +174,7 @@ class SigningJob:
             signed_sha256=r["signed_sha256"], signed_size=r["signed_size"], level=r["level"],
             event_id=r["event_id"],
             signed_at=datetime.fromisoformat(r["signed_at"]) if r["signed_at"] else None,
+            revocation=r.get("revocation", ""), revocation_detail=r.get("revocation_detail", ""),
         )  # fmt: skip
         if job.finished:
             job.done.set()
@@ -191,6 +202,7 @@ class SigningService:
         self.trust_roots = _load_certs(settings.trust_roots)
         self.chain = _load_certs(settings.chain_certs)
         self.store = JobStore(jobs_dir) if jobs_dir is not None else None
+        self._revocation: Any = None  # policy.checker(), made with the first advanced job
         self.restored = self._restore()
 
     def close(self) -> None:
@@ -325,6 +337,7 @@ class SigningService:
                 cert.check_valid()
             except TokenError as exc:
                 raise from_token_error(exc) from exc
+            revocation = self._revocation_gate(cert, document_type)  # before any PIN is asked
         input_sha256 = hashlib.sha256(pdf).hexdigest()
         job = SigningJob(
             job_id=uuid.uuid4().hex,
@@ -344,6 +357,8 @@ class SigningService:
             user=user,
             parsed=parsed,
         )
+        if cert is not None:
+            job.revocation, job.revocation_detail = revocation[:2]
         if self.store is not None:
             self.store.put_input(input_sha256, pdf)
         with self._lock:
@@ -394,6 +409,12 @@ class SigningService:
                 code="user_role_mismatch",
             )
 
+    def _revocation_gate(self, cert: CertificateInfo, document_type: str) -> Any:
+        """policy.revocation_gate: raises for a revoked certificate or a refusing policy."""
+        if self._revocation is None:
+            self._revocation = policy.checker(self.trust_roots, self.chain, self.settings)
+        return policy.revocation_gate(self._revocation, cert, document_type)
+
     def get(self, job_id: str) -> SigningJob:
         self._expire()
         job = self._jobs.get(job_id)
@@ -441,8 +462,8 @@ class SigningService:
             fatal = isinstance(exc, PinLocked) or exc.code.startswith("certificate_")
             self._fail(job, exc.code, exc.reason, final=fatal)
             raise from_token_error(exc) from exc
-        except SigningFailed as exc:
-            self._fail(job, exc.code, exc.reason, final=False)
+        except (SigningFailed, RevocationUnavailable, CertificateRevoked) as exc:
+            self._fail(job, exc.code, exc.reason, final=isinstance(exc, CertificateRevoked))
             raise
         except Exception as exc:
             inner = _token_error_in(exc)
@@ -482,6 +503,9 @@ class SigningService:
         cert = job.cert
         assert cert is not None
         cert.check_valid()
+        job.revocation, job.revocation_detail, ca_answer = self._revocation_gate(
+            cert, job.document_type
+        )
         pades = _pades()
         signer = pades.TokenSigner(
             cert.der,
@@ -495,6 +519,7 @@ class SigningService:
             tsa_url=self.settings.tsa_url,
             long_term=self.settings.long_term,
             trust_roots=tuple(self.trust_roots),
+            revocation_context=ca_answer.context,
         )
         parsed, job.parsed = job.parsed, None  # one use: a retry after an error parses afresh
         result = pades.sign_pdf(
@@ -527,6 +552,8 @@ class SigningService:
                 role=job.role,
                 signed_at=timestamp(signed_at),
                 level=_LEVELS[result.level],
+                revocation=_REVOCATION[job.revocation],
+                revocation_detail=job.revocation_detail,
             ),
             previous_sha256=bytes.fromhex(job.input_sha256) if job.previous_signatures else b"",
             document_id=job.document_id,
@@ -687,6 +714,9 @@ def job_view(job: SigningJob, pin_needed: bool | None = None) -> dict[str, Any]:
         "event_id": job.event_id or None,
         "signed_at": job.signed_at,
         "pin_needed": pin_needed,
+        "revocation": job.revocation or None,
+        "revocation_note": policy.note(job.revocation, job.document_type, job.revocation_detail)
+        or None,
     }
 
 

@@ -14,16 +14,30 @@ class SigningSettings(BaseModel):
     )
     long_term: bool = Field(
         default=True,
-        description="Embed OCSP/CRL answers (PAdES B-LT) when the responders are reachable "
-        "and a TSA is set; otherwise sign B-T.",
+        description="Embed the CA's OCSP/CRL answers (PAdES B-LT) when a TSA is set and the CA "
+        "said 'not revoked'; otherwise sign B-T.",
     )
     trust_roots: list[Path] = Field(
         default_factory=list,
-        description="PEM or DER root certificates of the signing PKI (for B-LT chains).",
+        description="PEM or DER root certificates of the signing PKI: the chain up to them is "
+        "checked for revocation before every advanced signature; none configured: the status is "
+        "unknown and the document type's policy applies (docs/signing.md).",
     )
     chain_certs: list[Path] = Field(
         default_factory=list,
         description="Intermediate certificates embedded in signatures (PEM or DER).",
+    )
+    revocation_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Per request to the CA's OCSP responder / CRL when checking revocation.",
+    )
+    revocation_max_age_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A 'not revoked' answer is reused this long for the same certificate "
+        "(the submit's check serves the consent's); a revoked one is never cached.",
     )
     consent_timeout_s: float = Field(
         default=300.0, gt=0, description="A job not consented to within this time expires."

@@ -41,10 +41,13 @@ class DocumentOut(BaseModel):
     body_available: bool
     download_url: str
     validation: str = Field(
-        description="valid (advanced signature verified), valid_simple (a SIMPLE signature "
-        "verified: never advanced), invalid (kept, flagged), pending, not_signed (a scan)"
+        description="valid (advanced signature verified, revocation checked), valid_simple (a "
+        "SIMPLE signature verified: never advanced), revoked, expired (not valid at signing "
+        "time), untrusted (intact, no trusted chain or time), revocation_unknown (the CA did not "
+        "answer; validated again later), invalid (broken: kept, flagged), pending, not_signed "
+        "(a scan)"
     )
-    validation_code: str | None = Field(description="the verdict's code, e.g. signature_invalid")
+    validation_code: str | None = Field(description="the verdict's code, e.g. broken, revoked")
 
     @classmethod
     def of(

@@ -34,6 +34,7 @@ def document_types(_caller: Reader) -> list[dict[str, Any]]:
             "signers": list(t.signers),
             "stamp": t.stamp,
             "simple_allowed": t.simple_allowed,
+            "revocation_unknown": t.revocation_unknown,
         }
         for t in DOCUMENT_TYPES.values()
     ]
@@ -43,9 +44,12 @@ def document_types(_caller: Reader) -> list[dict[str, Any]]:
 def workflow(document_id: str, request: Request, _caller: Reader) -> dict[str, Any]:
     """Signed by whom, awaiting whom, and each revision's validation verdict.
 
-    ``validation`` is ``valid``, ``valid_simple`` (a simple signature, never
-    advanced), ``invalid`` or ``pending``; ``state`` is ``complete``,
-    ``awaiting``, ``pending_validation``, ``out_of_order`` or ``invalid``.
+    ``validation`` is ``valid`` (revocation checked), ``valid_simple`` (a simple
+    signature, never advanced), ``revoked``, ``expired``, ``untrusted``,
+    ``revocation_unknown`` (validated again until the CA answers), ``invalid``
+    (broken) or ``pending``; only valid ones count as signed. ``state`` is
+    ``complete``, ``awaiting``, ``pending_validation``, ``out_of_order``,
+    ``revocation_unknown`` or ``invalid`` (docs/signing.md).
     """
     result = signature_store(request).workflow(document_id)
     if result is None:

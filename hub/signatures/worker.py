@@ -4,6 +4,10 @@ It picks revisions of the documents read model with no verdict yet, waits
 until their body is complete in the body store, validates every signature
 and stores the verdict: PAdES with pyHanko, SIMPLE signatures with the
 station's registered key (simple.py). Ingest never waits for it.
+
+Re-validation: a verdict of ``revocation_unknown`` (the CA did not answer) is
+validated again ``revalidate_s`` after its last check, until the CA answers
+and the verdict becomes ``valid`` or ``revoked`` (or another final word).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -19,8 +24,13 @@ from cryptography.hazmat.primitives import serialization
 
 from hub.bodies import BodyStore
 from hub.signatures.simple import verify_simple
-from hub.signatures.validation import validate_pdf
-from hub.storage.signatures import PendingSimple, SignatureStore, StoredVerdict
+from hub.signatures.validation import BROKEN, SEVERITY, validate_pdf
+from hub.storage.signatures import (
+    PendingRevision,
+    PendingSimple,
+    SignatureStore,
+    StoredVerdict,
+)
 from protos import events_pb2
 
 log = logging.getLogger(__name__)
@@ -47,12 +57,20 @@ class SignatureValidator:
         bodies: BodyStore,
         trust_roots: list[bytes],
         poll_s: float = 0.5,
+        *,
+        fetch_revocation: bool = True,
+        revocation_timeout_s: float = 5.0,
+        revalidate_s: float = 300.0,
     ) -> None:
         self.store = store
         self.bodies = bodies
         self.trust_roots = trust_roots
         self.poll_s = poll_s
+        self.fetch_revocation = fetch_revocation
+        self.revocation_timeout_s = revocation_timeout_s
+        self.revalidate_s = revalidate_s
         self.validated = 0
+        self.revalidated = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,18 +94,28 @@ class SignatureValidator:
                 self.run_once()
             except Exception:
                 log.exception("signature validation pass failed")
-            self._wake.wait(self.poll_s)
+            self._wake.wait(min(self.poll_s, self.revalidate_s))
             self._wake.clear()
 
     def run_once(self) -> int:
-        """Validate every pending revision whose body is here; returns how many."""
+        """Validate every pending revision whose body is here, and again those whose CA did not
+        answer last time (``revalidate_s`` ago); returns how many."""
         done = 0
         for rev in self.store.pending(100):
             if self._stop.is_set():
                 break
             if self.bodies.info(rev.sha256) is None:
                 continue  # the body is still on its way
-            self.store.save(self.validate(rev.document_id, rev.sha256, rev.signature_level))
+            self.store.save(self.validate_revision(rev))
+            done += 1
+        before = (datetime.now(UTC) - timedelta(seconds=self.revalidate_s)).isoformat()
+        # A few per pass: a CA that hangs (timeouts) must not hold back new revisions for long.
+        for rev in self.store.stale_unknown(10, before):
+            if self._stop.is_set():
+                break
+            verdict = self.validate_revision(rev)
+            self.store.save(verdict)  # checked_at moves on: next try revalidate_s later
+            self.revalidated += 1
             done += 1
         for simple in self.store.pending_simple(100):
             if self._stop.is_set():
@@ -123,10 +151,30 @@ class SignatureValidator:
             signatures=[details],
         )
 
+    def validate_revision(self, rev: PendingRevision) -> StoredVerdict:
+        """The verdict of a revision, with what its station said of revocation at signing."""
+        station = ""
+        if rev.raw:
+            try:
+                signer = events_pb2.Event.FromString(rev.raw).signed_document.signer
+                if signer.revocation == events_pb2.REVOCATION_PENDING:
+                    station = "pending"
+                elif signer.revocation == events_pb2.REVOCATION_GOOD:
+                    station = "good"
+            except Exception:
+                log.warning("undecodable document event %s", rev.event_id)
+        verdict = self.validate(rev.document_id, rev.sha256, rev.signature_level)
+        return replace(verdict, station_revocation=station)
+
     def validate(self, document_id: str, sha256: str, level: str | None) -> StoredVerdict:
         started = time.perf_counter()
         data = self.bodies.path(sha256).read_bytes()
-        verdict = validate_pdf(data, self.trust_roots)
+        verdict = validate_pdf(
+            data,
+            self.trust_roots,
+            fetch=self.fetch_revocation,
+            timeout_s=self.revocation_timeout_s,
+        )
         elapsed = (time.perf_counter() - started) * 1000
         log.log(
             logging.INFO if verdict.valid else logging.WARNING,
@@ -139,7 +187,7 @@ class SignatureValidator:
         return StoredVerdict(
             sha256=sha256,
             document_id=document_id,
-            verdict="valid" if verdict.valid else "invalid",
+            verdict=verdict.code if verdict.code in SEVERITY else BROKEN,
             code=verdict.code,
             reason=verdict.reason,
             checked_at=datetime.now(UTC).isoformat(),

@@ -13,7 +13,11 @@ from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
 from hub.storage.scans import m400_scan_details
-from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
+from hub.storage.signatures import (
+    m200_signature_verdicts,
+    m201_simple_signature_checks,
+    m202_revocation_verdicts,
+)
 from hub.storage.station_key_history import m101_station_key_history
 from hub.storage.web_users import m600_web_users
 
@@ -132,6 +136,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (3, _m3_documents),
     (200, m200_signature_verdicts),
     (201, m201_simple_signature_checks),
+    (202, m202_revocation_verdicts),
     (400, m400_scan_details),
 ]
 

@@ -7,6 +7,15 @@ twice), both joined to the ``documents`` read model. A revision without a
 verdict is "pending"; a document is complete only when every role its type
 requires has signed with a valid signature, in order. A simple signature is
 ``valid_simple``, never ``valid``.
+
+A PAdES verdict is one word (hub/signatures/validation.py): ``valid``
+(revocation checked), ``revoked``, ``expired``, ``revocation_unknown``,
+``untrusted``, or ``broken`` (shown as ``invalid``). Only ``valid`` and
+``valid_simple`` revisions count as signed; ``revocation_unknown`` ones are
+validated again (``stale_unknown``) until the CA answers. Migration 202 adds
+what the station said of revocation at signing (``station_revocation``:
+``pending`` when it signed without an answer) and drops the verdicts made
+before revocation was checked, so they are validated again.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ def create_tables(conn: Any) -> None:
         CREATE TABLE signature_verdicts (
             sha256 TEXT PRIMARY KEY,
             document_id TEXT NOT NULL,
-            verdict TEXT NOT NULL,          -- 'valid' or 'invalid'
+            verdict TEXT NOT NULL,          -- a word of validation.SEVERITY ('valid', ...)
             code TEXT NOT NULL,
             reason TEXT NOT NULL,
             checked_at TEXT NOT NULL,
@@ -66,15 +75,32 @@ VALID, VALID_SIMPLE, INVALID, PENDING, NOT_SIGNED = (
 )  # fmt: skip
 
 
+REVOKED, EXPIRED, REVOCATION_UNKNOWN, UNTRUSTED = (
+    "revoked", "expired", "revocation_unknown", "untrusted",
+)  # fmt: skip
+_SHOWN_AS_IS = {VALID, REVOKED, EXPIRED, REVOCATION_UNKNOWN, UNTRUSTED}
+# Revisions that must not be relied on (the document is "invalid" until re-signed).
+BLOCKING = {INVALID, REVOKED, EXPIRED, UNTRUSTED}
+# Worst first: what a document shows when its revisions differ.
+SHOWN_ORDER = (INVALID, REVOKED, EXPIRED, UNTRUSTED, REVOCATION_UNKNOWN, PENDING, VALID,
+               VALID_SIMPLE, NOT_SIGNED)  # fmt: skip
+
+
 def shown_validation(origin: str, level: str | None, verdict: StoredVerdict | None) -> str:
-    """valid (advanced), valid_simple, invalid, pending, or not_signed (a scan)."""
+    """valid (advanced, revocation checked), valid_simple, revoked, expired,
+    revocation_unknown, untrusted, invalid (broken), pending, or not_signed (a scan)."""
     if origin != "signed":
         return NOT_SIGNED
     if verdict is None:
         return PENDING
-    if verdict.verdict != "valid":
-        return INVALID
-    return VALID_SIMPLE if level == "SIMPLE" else VALID
+    if level == "SIMPLE":
+        return VALID_SIMPLE if verdict.verdict == VALID else INVALID
+    return verdict.verdict if verdict.verdict in _SHOWN_AS_IS else INVALID
+
+
+def worst(validations: list[str]) -> str:
+    """The validation a document shows for its revisions: the worst of them."""
+    return min(validations, key=SHOWN_ORDER.index) if validations else NOT_SIGNED
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,7 @@ class PendingRevision:
     sha256: str
     event_id: str
     signature_level: str | None
+    raw: bytes | None = None  # the SignedDocument event (what the station said at signing)
 
 
 @dataclass(frozen=True)
@@ -104,12 +131,15 @@ class StoredVerdict:
     checked_at: str
     duration_ms: float
     signatures: list[dict[str, Any]]
+    station_revocation: str = ""  # "pending": the station signed without a CA answer
 
 
 class SignatureStore(Protocol):
     def pending(self, limit: int) -> list[PendingRevision]: ...
 
     def save(self, verdict: StoredVerdict) -> None: ...
+
+    def stale_unknown(self, limit: int, checked_before: str) -> list[PendingRevision]: ...
 
     def verdicts(self, shas: list[str]) -> dict[str, StoredVerdict]: ...
 
@@ -145,8 +175,9 @@ class SQLiteSignatures:
         rows = (
             self._conn()
             .execute(
-                "SELECT d.document_id, d.sha256, d.event_id, d.signature_level FROM documents d "
-                "LEFT JOIN signature_verdicts v ON v.sha256 = d.sha256 "
+                "SELECT d.document_id, d.sha256, d.event_id, d.signature_level, e.raw "
+                "FROM documents d LEFT JOIN signature_verdicts v ON v.sha256 = d.sha256 "
+                "LEFT JOIN events e ON e.event_id = d.event_id "
                 "WHERE d.origin = 'signed' AND v.sha256 IS NULL "
                 "AND COALESCE(d.signature_level, '') != 'SIMPLE' ORDER BY d.occurred_at LIMIT ?",
                 (limit,),
@@ -155,10 +186,27 @@ class SQLiteSignatures:
         )
         return [PendingRevision(*r) for r in rows]
 
+    def stale_unknown(self, limit: int, checked_before: str) -> list[PendingRevision]:
+        """Revisions whose verdict is revocation_unknown, last checked before the given time."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT d.document_id, d.sha256, d.event_id, d.signature_level, e.raw "
+                "FROM signature_verdicts v JOIN documents d ON d.sha256 = v.sha256 "
+                "LEFT JOIN events e ON e.event_id = d.event_id "
+                "WHERE v.verdict = 'revocation_unknown' AND v.checked_at < ? "
+                "GROUP BY v.sha256 ORDER BY v.checked_at LIMIT ?",
+                (checked_before, limit),
+            )
+            .fetchall()
+        )
+        return [PendingRevision(*r) for r in rows]
+
     def save(self, verdict: StoredVerdict) -> None:
         self._conn().execute(
             "INSERT OR REPLACE INTO signature_verdicts (sha256, document_id, verdict, code, "
-            "reason, checked_at, duration_ms, signatures_json) VALUES (?,?,?,?,?,?,?,?)",
+            "reason, checked_at, duration_ms, signatures_json, station_revocation) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 verdict.sha256,
                 verdict.document_id,
@@ -168,6 +216,7 @@ class SQLiteSignatures:
                 verdict.checked_at,
                 verdict.duration_ms,
                 json.dumps(verdict.signatures),
+                verdict.station_revocation,
             ),
         )
 
@@ -248,12 +297,13 @@ class SQLiteSignatures:
             self._conn()
             .execute(
                 "SELECT sha256, document_id, verdict, code, reason, checked_at, duration_ms, "
-                f"signatures_json FROM signature_verdicts WHERE sha256 IN ({','.join('?' * len(shas))})",  # noqa: E501
+                "signatures_json, station_revocation FROM signature_verdicts "
+                f"WHERE sha256 IN ({','.join('?' * len(shas))})",
                 shas,
             )
             .fetchall()
         )
-        return {r[0]: StoredVerdict(*r[:7], json.loads(r[7])) for r in rows}
+        return {r[0]: StoredVerdict(*r[:7], json.loads(r[7]), r[8]) for r in rows}
 
     def workflow(self, document_id: str) -> dict[str, Any] | None:
         rows = (
@@ -281,7 +331,7 @@ def build_workflow(
     required = list(dtype.signers) if dtype else []
     revisions = []
     signed_roles: list[str] = []
-    any_invalid = any_pending = False
+    any_invalid = any_pending = any_unknown = False
     for sha, _t, _c, _p, subject, role, level, occurred_at, event_id, previous in rows:
         v = verdicts.get(event_id)
         validation = shown_validation("signed", level, v)
@@ -297,19 +347,24 @@ def build_workflow(
                 "validation": validation,
                 "validation_code": v.code if v else None,
                 "validation_reason": v.reason if v else None,
+                "station_revocation": v.station_revocation if v else None,
                 "signatures": v.signatures if v else [],
             }
         )
-        if validation == "invalid":
+        if validation in BLOCKING:
             any_invalid = True
-        elif validation == "pending":
+        elif validation == PENDING:
             any_pending = True
-        elif role and role not in signed_roles:
-            signed_roles.append(role)
+        elif validation == REVOCATION_UNKNOWN:
+            any_unknown = True
+        elif validation in (VALID, VALID_SIMPLE) and role and role not in signed_roles:
+            signed_roles.append(role)  # only a valid signature counts as signed
     awaiting = [r for r in required if r not in signed_roles]
     in_order = signed_roles == required[: len(signed_roles)]
     if any_invalid:
         state = "invalid"
+    elif any_unknown:
+        state = "revocation_unknown"  # validated again until the CA answers
     elif any_pending:
         state = "pending_validation"
     elif not in_order:
@@ -332,6 +387,7 @@ def build_workflow(
         "state": state,
         "latest_sha256": latest["sha256"],
         "latest_validation": latest["validation"],
+        "validation": worst([r["validation"] for r in revisions]),
         "revisions": revisions,
     }
 
@@ -342,3 +398,14 @@ def m200_signature_verdicts(db: Any) -> None:
 
 def m201_simple_signature_checks(db: Any) -> None:
     create_simple_table(db.conn)
+
+
+def m202_revocation_verdicts(db: Any) -> None:
+    """What the station said of revocation; verdicts made before revocation was checked go."""
+    db.conn.execute(
+        "ALTER TABLE signature_verdicts ADD COLUMN station_revocation TEXT NOT NULL DEFAULT ''"
+    )
+    db.conn.execute(
+        "CREATE INDEX signature_verdicts_recheck ON signature_verdicts(verdict, checked_at)"
+    )
+    db.conn.execute("DELETE FROM signature_verdicts")  # validated again by the worker

@@ -15,7 +15,7 @@ from hub.api.deps import Caller
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
 from hub.storage.base import Case, StoredEvent
-from hub.storage.signatures import build_workflow, shown_validation
+from hub.storage.signatures import BLOCKING, build_workflow, shown_validation, worst
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
 from hub.web.ranges import ORDER, shown
@@ -92,18 +92,21 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
                     "validation": shown_validation(r.origin, r.signature_level, v),
                     "validation_code": v.code if v else None,
                     "validation_reason": v.reason if v else None,
+                    "station_revocation": v.station_revocation if v else None,
                     "body_available": bodies.info(r.sha256) is not None,
                 }
             )
         workflow = sigs.workflow(document_id) if latest.origin == "signed" else None
-        invalid = any(x["validation"] == "invalid" for x in rows)
+        shown = worst([x["validation"] for x in rows])  # the worst revision speaks for it
         out.append(
             {
                 "document_id": document_id,
                 "latest": rows[0],
                 "revisions": rows,
                 "workflow": workflow,
-                "invalid": invalid,
+                "invalid": shown in BLOCKING,
+                "shown": shown,
+                "station_pending": any(x["station_revocation"] == "pending" for x in rows),
                 "signers": [x["signer_subject"] for x in reversed(rows) if x["signer_subject"]],
             }
         )

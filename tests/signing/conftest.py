@@ -21,7 +21,15 @@ from tests.signing.pki import PIN, SigningPki, make_pki
 STATION, UNIT = "station-sign", "unit-sign"
 # token label -> [(key id, PKI label)]
 TOKENS = {
-    "doctor": [("01", "doctor-rsa"), ("02", "doctor-ec"), ("03", "expired-rsa")],
+    "doctor": [
+        ("01", "doctor-rsa"),
+        ("02", "doctor-ec"),
+        ("03", "expired-rsa"),
+        ("04", "revoked-rsa"),
+        ("05", "revoked-crl-rsa"),
+        ("06", "offline-rsa"),
+        ("07", "offline-revoked-rsa"),
+    ],
     "director": [("01", "director-ec"), ("02", "director-rsa")],
 }
 

@@ -153,7 +153,7 @@ def test_one_flipped_byte_after_signing_is_flagged_invalid_at_the_hub(station: S
     assert flow["state"] == "invalid"
     assert flow["revisions"][0]["validation"] == "valid"
     bad = flow["revisions"][1]
-    assert bad["validation"] == "invalid" and bad["validation_code"] == "signature_invalid"
+    assert bad["validation"] == "invalid" and bad["validation_code"] == "broken"
     assert bad["signatures"][0]["intact"] is False
     assert flow["next_signer"] is None
     # Kept, never shown as valid.
@@ -218,6 +218,9 @@ def test_the_calling_site_cannot_give_consent_itself(station: Station) -> None:
     assert page.status_code == 200
     assert "https://medi.example.test" in page.text and "SPS-53" in page.text
     assert "CASE-1" in page.text and "PAT-1" in page.text and job["input_sha256"] in page.text
+    # The CA was asked before the page asks for a PIN, and the page says what it answered.
+    assert job["revocation"] == "good"
+    assert "Certificate checked with its CA: not revoked" in page.text
     assert page.headers["x-frame-options"] == "DENY"
 
 

@@ -16,7 +16,7 @@ from protos import events_pb2, signing_pb2, signing_pb2_grpc
 from protos.simple_signature import SIGNATURE_ALGORITHM, Statement, UserAssertion
 from tests.brokers import Mosquitto
 from tests.e2e.processes import ORIGIN, Hub, wait_until
-from tests.signing.conftest import STATION, Station, make_station
+from tests.signing.conftest import STATION, TOKENS, Station, make_station
 from tests.signing.pdfs import make_pdf
 from tests.signing.pki import PIN
 from tests.signing.test_signing import _cert_id, _sign, _state, _submit, _workflow
@@ -182,7 +182,7 @@ def test_document_lists_show_validation_and_a_tampered_revision_never_looks_vali
     by_sha = {d["sha256"]: (d["validation"], d["validation_code"]) for d in docs}
     assert by_sha == {
         signed["signed_sha256"]: ("valid", "valid"),
-        body.sha256: ("invalid", "signature_invalid"),
+        body.sha256: ("invalid", "broken"),
     }
     with station.hub.api() as api:
         listed = api.get("/v1/documents", params={"document_type": "SPS-53"}).json()["items"]
@@ -245,7 +245,7 @@ def test_grpc_signing_service_lists_submits_and_returns_the_signed_pdf(station: 
         stub = signing_pb2_grpc.SigningStub(channel)
         listing = stub.ListCertificates(signing_pb2.ListCertificatesRequest(), timeout=20)
         labels = sorted((c.token_label, c.subject.split(",")[0]) for c in listing.certificates)
-        assert len(labels) == 5
+        assert len(labels) == sum(len(keys) for keys in TOKENS.values())
         cert = _cert_id(station, "doctor", "doctor-ec")
         with pytest.raises(grpc.RpcError) as bad:
             stub.SubmitDocument(

@@ -63,17 +63,19 @@ def test_b_b_is_validated_at_the_claimed_signing_time_and_says_so(
     assert verdict.valid, verdict.reason
     check = verdict.signatures[0]
     assert (check.level, check.time_source) == ("B-B", "claimed")
+    assert (check.revocation_checked, check.revocation_source) == (True, "fetched")
     assert check.validated_at == "2021-06-01T12:00:00+00:00"
     assert check.trusted is True
 
     # Claimed after its expiry: not valid at that time.
     late = datetime(2023, 3, 1, tzinfo=UTC)
     verdict = validate_pdf(_sign_b_b(pki, tmp_path, "expired-rsa", late), roots)
-    assert not verdict.valid and verdict.code == "signature_invalid"
+    assert not verdict.valid and verdict.code == "expired"
     check = verdict.signatures[0]
     assert check.time_source == "claimed" and check.trusted is False
+    assert check.verdict == "expired"
     assert check.problems == [
-        "certificate does not chain to a trust root or was not valid at "
+        "certificate not valid (expired or not yet valid) at "
         "2023-03-01T00:00:00+00:00 (claimed time)"
     ]
 
@@ -146,3 +148,83 @@ def test_simple_signature_checks_key_signature_fields_and_document_type(tmp_path
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert verify_simple(_simple_event(station), rogue_pem.decode())[0] == "station_key_mismatch"
+
+
+def _self_signed(tmp_path: Path) -> str:
+    """A signer certificate of a CA nobody trusts (made here, not by the test PKI)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dr. Nadie Confiable")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2100, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "rogue.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (tmp_path / "rogue.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return "rogue"
+
+
+def test_each_verdict_in_words_with_the_ca_answering_over_ocsp_and_crl(
+    pki: SigningPki, tmp_path: Path
+) -> None:
+    roots = [pki.certs["root"]]
+    now = datetime.now(UTC)
+
+    def verdict_of(label: str, at: datetime = now, **kwargs: object) -> tuple[str, list[str]]:
+        v = validate_pdf(_sign_b_b(pki, tmp_path, label, at), roots, **kwargs)  # type: ignore[arg-type]
+        assert v.code == v.signatures[0].verdict and v.valid == (v.code == "valid")
+        return v.code, v.signatures[0].problems
+
+    # Valid only with revocation checked: the CA's OCSP responder said "good".
+    assert verdict_of("doctor-rsa") == ("valid", [])
+    # Revoked by OCSP (AIA) and by CRL (the only URL the certificate names).
+    for label in ("revoked-rsa", "revoked-crl-rsa"):
+        code, problems = verdict_of(label)
+        assert code == "revoked", (label, problems)
+        assert problems[0].startswith("certificate revoked on 2024-03-01T10:00:00+00:00 (")
+    # A B-B claiming a time before the revocation is still revoked: the time is only claimed.
+    code, problems = verdict_of("revoked-rsa", datetime(2023, 1, 1, tzinfo=UTC))
+    assert code == "revoked" and "only claimed by the signer" in problems[0]
+    # The CA named in the certificate does not answer: never valid, and says why.
+    assert verdict_of("offline-rsa") == (
+        "revocation_unknown",
+        ["revocation not checked: no answer embedded and the CA's OCSP/CRL did not answer"],
+    )
+    assert verdict_of("doctor-rsa", fetch=False)[0] == "revocation_unknown"
+    # Not valid at the signing time.
+    assert verdict_of("expired-rsa", datetime(2023, 3, 1, tzinfo=UTC))[0] == "expired"
+    # Intact but chaining to no trust root.
+    label = _self_signed(tmp_path)
+    pki.keys[label] = (tmp_path / "rogue.key").read_bytes()
+    from cryptography import x509
+
+    pki.certs[label] = x509.load_pem_x509_certificate(
+        (tmp_path / "rogue.pem").read_bytes()
+    ).public_bytes(serialization.Encoding.DER)
+    try:
+        assert verdict_of(label)[0] == "untrusted"
+    finally:
+        del pki.keys[label], pki.certs[label]
+    # Broken: one byte of the signed content changed.
+    signed = bytearray(_sign_b_b(pki, tmp_path, "doctor-rsa", now))
+    signed[signed.index(b"SPS-53 Certificado")] ^= 0x01
+    broken = validate_pdf(bytes(signed), roots)
+    assert broken.code == "broken" and broken.signatures[0].intact is False
+    # The document's verdict is the worst of its signatures and says it in both languages.
+    assert "REVOCADO" in validate_pdf(_sign_b_b(pki, tmp_path, "revoked-rsa", now), roots).reason
