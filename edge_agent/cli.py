@@ -158,10 +158,6 @@ def enroll(
     )
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command("operator-pin")
 def operator_pin(
     config: ConfigOption = None,
@@ -224,3 +220,7 @@ def app_credential(
         store.close()
     AppCredential(app_name, token).save(out)
     console.print(f"credential for {app_name} written to / credencial escrita en {out} (0600)")
+
+
+if __name__ == "__main__":
+    app()

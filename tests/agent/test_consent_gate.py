@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import grpc
 import httpx
@@ -36,6 +39,7 @@ from tests.agent.conftest import SIM_MONITOR
 from tests.grpc_apps import OPERATOR_PIN, app_channel
 
 Start = Callable[[AgentSettings], AgentService]
+ROOT = Path(__file__).resolve().parents[2]
 JSON = {"Content-Type": "application/json"}
 NEW_SITE = "https://telemedicina.example"
 
@@ -191,7 +195,7 @@ def test_an_authenticated_grpc_action_shows_on_the_board_with_the_app_identity(
 
 
 def test_an_app_pairs_over_grpc_and_the_person_approves_with_the_operator_pin(
-    agent: AgentService, http: httpx.Client, tmp_path: object
+    agent: AgentService, http: httpx.Client, tmp_path: Path
 ) -> None:
     agent.operator_pin.set(OPERATOR_PIN)
     shown: list[str] = []
@@ -216,7 +220,7 @@ def test_an_app_pairs_over_grpc_and_the_person_approves_with_the_operator_pin(
 
     credential = pair_app(agent.grpc_target, "Laboratorio", approve_at_the_station, 20, 0.05)
     assert len(shown) == 1 and len(shown[0]) == 6
-    path = tmp_path / "cred" / "Laboratorio.credential"  # type: ignore[operator]
+    path = tmp_path / "cred" / "Laboratorio.credential"
     old = os.umask(0)
     try:
         credential.save(path)
@@ -329,3 +333,41 @@ def test_a_capture_asked_over_grpc_is_refused_on_the_board_and_stops(
         for _, _, raw in agent.outbox.pending(0, 50)
     ]
     assert "biometric_enrollment" not in kinds
+
+
+def test_ops_set_the_operator_pin_and_issue_an_app_credential_with_the_cli(
+    make_settings: Callable[..., AgentSettings], start_agent: Start, tmp_path: Path
+) -> None:
+    """`puente agent operator-pin` / `app-credential` on a running agent (no restart)."""
+    settings = make_settings()
+    agent = start_agent(settings)
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'station_id = "st-1"\nunit_id = "unit-1"\ndata_dir = "{settings.data_dir}"\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PUENTE_AGENT_CONFIG", None)
+    cli = [sys.executable, "-m", "edge_agent.cli", "--config", str(config)]
+    short = subprocess.run(
+        [*cli, "operator-pin", "--stdin"], input="123\n", text=True, env=env, capture_output=True
+    )
+    assert short.returncode == 2 and "6" in short.stdout
+    done = subprocess.run(
+        [*cli, "operator-pin", "--stdin"],
+        input=f"{OPERATOR_PIN}\n",
+        text=True,
+        env=env,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    agent.operator_pin.verify(OPERATOR_PIN)  # the running agent reads the new hash
+
+    out = tmp_path / "creds" / "his.credential"
+    issued = subprocess.run(
+        [*cli, "app-credential", "HIS", "--out", str(out)], text=True, env=env, capture_output=True
+    )
+    assert issued.returncode == 0, issued.stdout + issued.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    with authenticated_channel(agent.grpc_target, AppCredential.load(out)) as channel:
+        reply = agent_pb2_grpc.AgentStub(channel).RecordEvent(vitals_request(), timeout=10)
+    assert reply.event_id
