@@ -13,8 +13,9 @@ _PAGE = """<!doctype html>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:34rem;margin:1.5rem auto;
  padding:0 1rem;color:#111}}
-h1{{font-size:1.3rem}} dl{{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}}
-dt{{font-weight:600}} dd{{margin:0;word-break:break-all}}
+h1{{font-size:1.3rem}}
+dl{{display:grid;grid-template-columns:fit-content(14rem) minmax(0,1fr);gap:.3rem 1rem}}
+dt{{font-weight:600}} dd{{margin:0;overflow-wrap:anywhere}}
 .hash{{font-family:monospace;font-size:.8rem}}
 .site{{background:#fff3cd;padding:.5rem;border-radius:.3rem}}
 button{{font-size:1rem;padding:.5rem 1rem}}
