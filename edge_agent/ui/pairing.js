@@ -40,17 +40,24 @@ async function refuseAction(activityId) {
   await refresh();
 }
 
+// Who asked: a web origin, or a local application authenticated by its gRPC credential.
+function who(origin) {
+  return origin.startsWith("app:")
+    ? `Aplicación autenticada / Authenticated app: ${origin.slice(4)}`
+    : origin;
+}
+
 async function refreshActivity() {
   const data = await (await fetch("/v1/activity")).json();
   document.getElementById("running").replaceChildren(...data.running.map((a) =>
     el("div", { class: "card", "data-activity": a.activity_id },
-      el("p", {}, el("strong", {}, a.action), ` — ${a.origin}`),
+      el("p", {}, el("strong", {}, a.action), ` — ${who(a.origin)}`),
       el("p", {}, `Caso / Case: ${a.case_id || "—"}`),
       el("button", { class: "no", onclick: () => refuseAction(a.activity_id) },
         "Rechazar / Refuse"),
     )));
   document.getElementById("recent").replaceChildren(...data.recent.map((a) => el("tr", {},
-    el("td", {}, a.action), el("td", {}, a.origin), el("td", {}, a.case_id || "—"),
+    el("td", {}, a.action), el("td", {}, who(a.origin)), el("td", {}, a.case_id || "—"),
     el("td", {}, a.state),
   )));
 }
