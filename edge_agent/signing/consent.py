@@ -97,8 +97,10 @@ def requester(origin: str) -> tuple[str, str]:
             origin[len(APP_PREFIX) :],
         )
     return (
-        "Solicitado por el sitio (Origin del navegador, permitido o emparejado) / "
-        "Requested by site (browser Origin, allowed or paired)",
+        # The browser sets Origin and a page cannot change it; a program outside a browser
+        # could send any, so the page says where the name comes from.
+        "Solicitado por el sitio (según el encabezado Origin del navegador) / "
+        "Requested by site (as the browser's Origin header says)",
         origin or "(desconocido / unknown)",
     )
 

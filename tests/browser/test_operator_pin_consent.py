@@ -70,7 +70,8 @@ def test_the_simple_signature_page_asks_the_operator_pin_and_refuses_a_wrong_one
     page = chromium.new_page()  # type: ignore[attr-defined]
     page.goto(job["consent_url"])
     page.wait_for_selector("#operator_pin")
-    assert "Requested by site" in page.content() and page.inner_text("#origin") == SITE
+    assert "Requested by site (as the browser's Origin header says)" in page.content()
+    assert page.inner_text("#origin") == SITE
 
     page.fill("#operator_pin", "000000")
     page.click("#sign")
