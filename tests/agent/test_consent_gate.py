@@ -34,6 +34,8 @@ from protos import (
     fingerprint_pb2_grpc,
     pairing_pb2,
     pairing_pb2_grpc,
+    vitals_pb2,
+    vitals_pb2_grpc,
 )
 from tests.agent.conftest import SIM_MONITOR
 from tests.grpc_apps import OPERATOR_PIN, app_channel
@@ -157,9 +159,11 @@ def test_an_unauthenticated_grpc_call_is_refused_and_audited(
     depth = agent.outbox.depth()[0]
     with grpc.insecure_channel(agent.grpc_target) as channel:
         stub = agent_pb2_grpc.AgentStub(channel)
+        vitals = vitals_pb2_grpc.VitalsStub(channel)
         for call in (
             lambda: stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10),
             lambda: stub.RecordEvent(vitals_request(), timeout=10),
+            lambda: list(vitals.WatchSession(vitals_pb2.SessionRef(session_id="x"), timeout=10)),
         ):
             with pytest.raises(grpc.RpcError) as refused:
                 call()
