@@ -158,5 +158,69 @@ def enroll(
     )
 
 
+@app.command("operator-pin")
+def operator_pin(
+    config: ConfigOption = None,
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the PIN from stdin / Leer el PIN de stdin")
+    ] = False,
+) -> None:
+    """Set the station operator PIN asked before a consent no program may give.
+
+    Define el PIN del operador de la estación, pedido antes de una autorización.
+    """
+    import sys
+
+    from edge_agent.operator_pin import FILE_NAME, OperatorPin, check_new_pin
+
+    settings = _settings(config)
+    if from_stdin:
+        pin = sys.stdin.readline().rstrip("\n")
+    else:
+        pin = typer.prompt(
+            "New operator PIN / Nuevo PIN del operador", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        check_new_pin(pin)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    OperatorPin(settings.data_dir / FILE_NAME).set(pin)
+    del pin
+    console.print(
+        "operator PIN set / PIN del operador definido (restart not needed / sin reinicio)"
+    )
+
+
+@app.command("app-credential")
+def app_credential(
+    app_name: Annotated[str, typer.Argument(help="The application's name / Nombre de la app")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Credential file to write (0600) / Archivo a escribir")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Issue a gRPC credential for a local application, at the station (ops).
+
+    Emite una credencial gRPC para una aplicación local, en la estación (ops).
+    """
+    from edge_agent.grpc_auth import AppCredential
+    from edge_agent.pairing import PairingStore, app_key
+
+    settings = _settings(config)
+    try:
+        key = app_key(app_name)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    store = PairingStore(settings.data_dir / "pairings.sqlite3")
+    try:
+        token = store.issue(key)
+    finally:
+        store.close()
+    AppCredential(app_name, token).save(out)
+    console.print(f"credential for {app_name} written to / credencial escrita en {out} (0600)")
+
+
 if __name__ == "__main__":
     app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 
@@ -84,8 +85,18 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
 
 
 class GrpcServer:
-    def __init__(self, servicer: AgentServicer, host: str, port: int) -> None:
-        self.server = grpc.server(ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc"))
+    def __init__(
+        self,
+        servicer: AgentServicer,
+        host: str,
+        port: int,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
+    ) -> None:
+        # The gate (edge_agent.grpc_auth.GateInterceptor) sees every call before a servicer.
+        self.server = grpc.server(
+            ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc"),
+            interceptors=list(interceptors),
+        )
         agent_pb2_grpc.add_AgentServicer_to_server(servicer, self.server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import sqlite3
 import threading
@@ -21,6 +22,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+APP_PREFIX = "app:"  # the pairing key of a local gRPC application: "app:<name>"
+APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+
+
+def app_key(app_name: str) -> str:
+    """The pairing key of a gRPC application; ValueError for a name that can't be one."""
+    if not APP_NAME.match(app_name):
+        raise ValueError(
+            "app_name: 1-64 of A-Z a-z 0-9 space . _ - / "
+            "app_name: de 1 a 64 de A-Z a-z 0-9 espacio . _ -"
+        )
+    return APP_PREFIX + app_name
 
 
 class PairingError(Exception):
@@ -110,6 +124,10 @@ class PairingStore:
 
     def request(self, origin: str, now: float | None = None) -> PairingRequest:
         now = time.monotonic() if now is None else now
+        if origin.strip().lower() in ("", "null"):
+            raise PairingError(
+                "an opaque origin (null) cannot pair / un origen opaco (null) no puede emparejarse"
+            )
         with self._lock:
             self._expire(now)
             locked = self._locked_until.get(origin, 0.0)
@@ -188,6 +206,19 @@ class PairingStore:
             self._fail(request.origin, now)
             return PairingRequest(**vars(request))
 
+    def issue(self, origin: str) -> str:
+        """A credential made by ops at the station (``puente agent app-credential``), no code."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO pairings (origin, token_sha256, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(origin) DO UPDATE SET token_sha256 = excluded.token_sha256, "
+                "created_at = excluded.created_at, last_used_at = NULL",
+                (origin, _sha256(token), _now_iso()),
+            )
+            self._paired[origin] = _sha256(token)
+        return token
+
     def revoke(self, origin: str) -> bool:
         with self._lock:
             gone = self._paired.pop(origin, None) is not None
@@ -208,6 +239,14 @@ class PairingStore:
 
     def check(self, origin: str, token: str | None) -> bool:
         digest = self._paired.get(origin)
+        if digest is None and origin.startswith(APP_PREFIX) and token:
+            # An app credential ops issued from another process while the agent runs.
+            row = self._db.execute(
+                "SELECT token_sha256 FROM pairings WHERE origin = ?", (origin,)
+            ).fetchone()
+            digest = row[0] if row else None
+            if digest is not None:
+                self._paired[origin] = digest
         if digest is None or not token:
             return False
         ok = hmac.compare_digest(digest, _sha256(token))

@@ -19,12 +19,16 @@ from edge_agent.biometrics.service import FingerprintService
 from edge_agent.biometrics.templates import TemplateSource
 from edge_agent.bodies import BodyUploader, LocalBodies
 from edge_agent.devices import DeviceManager
+from edge_agent.grpc_auth import PAIRING_SERVICE, AppPairingServicer, GateInterceptor
+from edge_agent.grpc_scanning import SERVICE_NAME as SCANNING_SERVICE_NAME
 from edge_agent.grpc_scanning import register as register_scanning
 from edge_agent.grpc_server import AgentServicer, GrpcServer
 from edge_agent.grpc_vitals import SERVICE_NAME as VITALS_SERVICE_NAME
 from edge_agent.grpc_vitals import register as register_vitals
 from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
+from edge_agent.operator_pin import FILE_NAME as OPERATOR_PIN_FILE
+from edge_agent.operator_pin import OperatorPin
 from edge_agent.outbox import Outbox
 from edge_agent.pairing import PairingStore
 from edge_agent.ratelimit import RateLimiter
@@ -36,9 +40,11 @@ from edge_agent.services.vitals_attribution import review
 from edge_agent.services.vitals_inbox import VitalsInbox
 from edge_agent.services.vitals_router import VitalsRouter
 from edge_agent.settings import AgentSettings
+from edge_agent.signing.grpc_service import SERVICE_NAME as SIGNING_SERVICE_NAME
 from edge_agent.signing.grpc_service import register as register_signing
 from edge_agent.signing.service import SigningService
 from edge_agent.uplink import Uplink
+from protos import pairing_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +130,7 @@ class AgentService:
         )
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.activity = ActivityBoard()
+        self.operator_pin = OperatorPin(settings.data_dir / OPERATOR_PIN_FILE)
         self.http_port = 0
         self.grpc_port = 0
         self._http: uvicorn.Server | None = None
@@ -176,6 +183,7 @@ class AgentService:
             limiter=self.limiter,
             audit=self.audit,
             activity=self.activity,
+            operator_pin=self.operator_pin,
         )
         app.state.vitals_streams = self.streams
         app.state.vitals_inbox = self.inbox
@@ -189,14 +197,28 @@ class AgentService:
         )
         self._http_thread.start()
 
-        self._grpc = GrpcServer(AgentServicer(self.record, self.status), s.http_host, s.grpc_port)
+        gate = GateInterceptor(
+            self.pairings,
+            self.activity,
+            self.audit,
+            cancels={"Enroll": self._cancel_capture, "Verify": self._cancel_capture},
+        )
+        self._grpc = GrpcServer(
+            AgentServicer(self.record, self.status), s.http_host, s.grpc_port, [gate]
+        )
         self.grpc_port = self._grpc.port
         register_vitals(self._grpc.server, self.vitals, self.streams, self.inbox)
         self._grpc.reflected.append(VITALS_SERVICE_NAME)
         FingerprintServicer(self.fingerprint).register(self._grpc.server)
         self._grpc.reflected.append(FINGERPRINT_SERVICE_NAME)
         register_scanning(self._grpc.server, self.scan)
+        self._grpc.reflected.append(SCANNING_SERVICE_NAME)
         register_signing(self._grpc.server, self.signing, lambda: self.http_url)
+        self._grpc.reflected.append(SIGNING_SERVICE_NAME)
+        pairing_pb2_grpc.add_AppPairingServicer_to_server(
+            AppPairingServicer(self.pairings, self.audit, lambda: self.http_url), self._grpc.server
+        )
+        self._grpc.reflected.append(PAIRING_SERVICE)
         self._grpc.start()
         self._started = True
         log.info(
@@ -206,6 +228,10 @@ class AgentService:
             self.uplink.address,
             extra={"station_id": s.station_id},
         )
+
+    def _cancel_capture(self, request: object) -> None:
+        """A capture refused on the actions board stops at the reader."""
+        self.fingerprint._reader(getattr(request, "device_id", ""))[1].cancel()
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """True once the HTTP server accepts requests (gRPC is ready when start() returns)."""

@@ -165,6 +165,14 @@ def _print_urls(
         ("Agent API docs / documentación del agente", f"{agent.http_url}/docs"),
         ("Agent page: pairing, actions / página del agente", f"{agent.http_url}/ui/pairing"),
         ("Agent gRPC", agent.grpc_target),
+        (
+            "Operator PIN (approvals, simple signatures) / PIN del operador",
+            "set / definido"
+            if agent.operator_pin.is_set()
+            else f"not set / sin definir: PUENTE_AGENT_STATION_ID={agent.settings.station_id} "
+            f"PUENTE_AGENT_UNIT_ID={agent.settings.unit_id} "
+            f"PUENTE_AGENT_DATA_DIR={agent.settings.data_dir} puente agent operator-pin",
+        ),
         ("MQTT broker (embedded / embebido)", broker.url),
     ]
     console.rule("Puente demo")

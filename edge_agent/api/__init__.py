@@ -24,6 +24,7 @@ from edge_agent.api import (
 from edge_agent.api.deps import Services
 from edge_agent.api.security import LocalOnlyMiddleware
 from edge_agent.audit import AuditLog
+from edge_agent.operator_pin import OperatorPin
 from edge_agent.pairing import PairingStore
 from edge_agent.ratelimit import RateLimiter
 
@@ -36,6 +37,7 @@ def create_app(
     limiter: RateLimiter | None = None,
     audit: AuditLog | None = None,
     activity: ActivityBoard | None = None,
+    operator_pin: OperatorPin | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Puente agent / Agente Puente",
@@ -47,6 +49,7 @@ def create_app(
     app.state.allowed_origins = {o.rstrip("/") for o in allowed_origins}
     app.state.audit = audit
     app.state.activity = activity or ActivityBoard()
+    app.state.operator_pin = operator_pin  # None: no consent that needs it can be given
     problems.install(app)
     for module in (
         status,

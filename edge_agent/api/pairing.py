@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from edge_agent.api.security import own_origins
 from edge_agent.audit import AuditLog
 from edge_agent.errors import AgentError
+from edge_agent.operator_pin import OperatorPin, OperatorPinNotSet
 from edge_agent.pairing import LockedOut, PairingError, PairingStore
 
 router = APIRouter(tags=["pairing"])
@@ -167,8 +168,33 @@ def list_pairings(request: Request) -> dict[str, Any]:
     }
 
 
+class ApproveIn(BaseModel):
+    operator_pin: str | None = Field(
+        default=None, max_length=64, description="The station operator PIN, typed by the person."
+    )
+
+    def __repr__(self) -> str:  # never print a PIN
+        return "ApproveIn(operator_pin=***)"
+
+
+def confirm_person(request: Request, pin: str | None) -> None:
+    """The operator PIN, or refuse: a program that can POST here cannot know it."""
+    operator_pin: OperatorPin | None = getattr(request.app.state, "operator_pin", None)
+    if operator_pin is None:
+        raise OperatorPinNotSet()
+    operator_pin.verify(pin)
+
+
 @router.post("/v1/pairings/requests/{request_id}/approve", dependencies=[Depends(own_origin)])
-def approve(request_id: str, request: Request) -> dict[str, str]:
+def approve(request_id: str, request: Request, body: ApproveIn | None = None) -> dict[str, str]:
+    pin, body = (body.operator_pin if body else None), None
+    try:
+        confirm_person(request, pin)
+    except AgentError as exc:
+        _audit(request).record("pairing_approval_refused", request_id=request_id, reason=exc.code)
+        raise
+    finally:
+        pin = None
     try:
         decided = _pairings(request).approve(request_id)
     except PairingError as exc:

@@ -106,6 +106,17 @@ class LocalOnlyMiddleware:
                 f"this agent answers only to localhost, 127.0.0.1 or [::1], not {host!r} / "
                 f"este agente solo responde a localhost, 127.0.0.1 o [::1], no a {host!r}",
             )
+        if origin is not None and origin.strip().lower() == "null":
+            # An opaque origin (sandboxed iframe, data: URL, file:, some redirects): every
+            # such page shares the one name "null", so it can be neither allowed nor paired.
+            return (
+                403,
+                "origin_null",
+                "Opaque origin refused / Origen opaco rechazado",
+                "a page with Origin: null (sandboxed frame, data: or file: URL) may not call or "
+                "pair with this agent / una página con Origin: null (marco aislado, URL data: o "
+                "file:) no puede llamar ni emparejarse con este agente",
+            )
         if origin is not None and not self.origin_allowed(origin, scope):
             paired = self.pairings is not None and self.pairings.is_paired(origin.rstrip("/"))
             preflight = method == "OPTIONS" and "access-control-request-method" in headers

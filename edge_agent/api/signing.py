@@ -21,9 +21,17 @@ from pydantic import BaseModel, Field, ValidationError
 from edge_agent.api.deps import services
 from edge_agent.api.security import own_origins
 from edge_agent.errors import InvalidInput
+from edge_agent.operator_pin import OperatorPin, OperatorPinNotSet
 from edge_agent.signing import consent as consent_page
 from edge_agent.signing.errors import ConsentRefused
-from edge_agent.signing.service import DONE, SigningJob, SigningService, job_view
+from edge_agent.signing.service import (
+    AWAITING,
+    DONE,
+    SIMPLE,
+    SigningJob,
+    SigningService,
+    job_view,
+)
 from protos.document_types import DOCUMENT_TYPES
 from protos.simple_signature import UserAssertion
 
@@ -131,9 +139,34 @@ class JobOut(BaseModel):
 
 class ConsentIn(BaseModel):
     pin: str | None = Field(default=None, max_length=64)
+    operator_pin: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The station operator PIN: simple signatures, and advanced ones reusing a "
+        "token session where the signing policy allows it.",
+    )
 
     def __repr__(self) -> str:  # never print a PIN
-        return "ConsentIn(pin=***)"
+        return "ConsentIn(pin=***, operator_pin=***)"
+
+
+def needs_operator_pin(service: SigningService, job: SigningJob) -> bool:
+    """A consent without the token PIN needs something else only the person knows."""
+    return job.kind == SIMPLE or (
+        service.session_reuse_allowed(job) and not service.pin_needed(job)
+    )
+
+
+def _confirm_person(
+    request: Request, service: SigningService, job: SigningJob, body: ConsentIn
+) -> None:
+    if body.pin and job.kind != SIMPLE:
+        return  # the token PIN, checked by the token itself
+    if job.kind == SIMPLE or service.session_reuse_allowed(job):
+        operator_pin: OperatorPin | None = getattr(request.app.state, "operator_pin", None)
+        if operator_pin is None:
+            raise OperatorPinNotSet()
+        operator_pin.verify(body.operator_pin)
 
 
 @router.get("/document-types")
@@ -333,6 +366,7 @@ async def consent_form(job_id: str, service: Signing) -> HTMLResponse:
         sha256=job.input_sha256,
         pin_needed=service.pin_needed(job),
         revocation_note=job_view(job)["revocation_note"] or "",
+        operator_pin_needed=needs_operator_pin(service, job),
     )
     return HTMLResponse(
         html,
@@ -360,6 +394,10 @@ async def consent(job_id: str, body: ConsentIn, request: Request, service: Signi
     """Sign now (own origin only). Answers the finished job with ``signed_pdf_url``; with
     ``Accept: application/pdf`` the signed PDF itself."""
     _own_origin_only(request)
+    job = service.get(job_id)
+    if job.status == AWAITING:
+        await run_in_threadpool(_confirm_person, request, service, job, body)
+    body.operator_pin = None
     pin = body.pin or None
     body.pin = None
     job = await run_in_threadpool(service.consent, job_id, pin)

@@ -13,8 +13,9 @@ _PAGE = """<!doctype html>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:34rem;margin:1.5rem auto;
  padding:0 1rem;color:#111}}
-h1{{font-size:1.3rem}} dl{{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}}
-dt{{font-weight:600}} dd{{margin:0;word-break:break-all}}
+h1{{font-size:1.3rem}}
+dl{{display:grid;grid-template-columns:fit-content(14rem) minmax(0,1fr);gap:.3rem 1rem}}
+dt{{font-weight:600}} dd{{margin:0;overflow-wrap:anywhere}}
 .hash{{font-family:monospace;font-size:.8rem}}
 .site{{background:#fff3cd;padding:.5rem;border-radius:.3rem}}
 button{{font-size:1rem;padding:.5rem 1rem}}
@@ -22,7 +23,7 @@ button{{font-size:1rem;padding:.5rem 1rem}}
 </style></head><body>
 <h1 id="kind">{heading}</h1>
 {simple_note}
-<p class="site">Solicitado por / Requested by: <strong id="origin">{origin}</strong></p>
+<p class="site">{requester_label}: <strong id="origin">{origin}</strong></p>
 <dl>
 <dt>Documento / Document</dt><dd id="doctype">{doctype}</dd>
 <dt>Paciente / Patient</dt><dd id="patient">{patient}</dd>
@@ -34,6 +35,7 @@ button{{font-size:1rem;padding:.5rem 1rem}}
 {revocation}
 <form id="f" autocomplete="off">
 {pin_box}
+{operator_pin_box}
 <p><button type="submit" id="sign">Firmar / Sign</button>
 <button type="button" id="decline">Rechazar / Decline</button></p>
 </form>
@@ -51,6 +53,8 @@ document.getElementById('f').addEventListener('submit', async (e) => {{
   const pinEl = document.getElementById('pin');
   const body = {{}};
   if (pinEl) {{ body.pin = pinEl.value; pinEl.value = ''; }}
+  const opEl = document.getElementById('operator_pin');
+  if (opEl) {{ body.operator_pin = opEl.value; opEl.value = ''; }}
   document.getElementById('sign').disabled = true;
   msg.className = ''; msg.textContent = 'Firmando… / Signing…';
   const [ok, res] = await post('/v1/signing/jobs/' + job + '/consent', body);
@@ -74,8 +78,33 @@ _PIN_BOX = (
     'autocomplete="off" autofocus></p>'
 )
 _NO_PIN = (
-    "<p>Sesión del token abierta: confirme con un clic / Token session open: click to confirm.</p>"
+    "<p>Sesión del token abierta (la política de firma de este tipo de documento lo permite) / "
+    "Token session open (this document type's signing policy allows it).</p>"
 )
+# Something only the person at the PC knows: a program that can POST cannot type it.
+_OPERATOR_PIN_BOX = (
+    '<p><label for="operator_pin">PIN del operador de la estación / Station operator PIN'
+    '</label><br><input id="operator_pin" name="operator_pin" type="password" required '
+    'autocomplete="off"></p>'
+)
+APP_PREFIX = "app:"  # a job's origin when an authenticated gRPC application asked
+
+
+def requester(origin: str) -> tuple[str, str]:
+    """How the page names who asked: an authenticated app, or the browser Origin the gate let in."""
+    if origin.startswith(APP_PREFIX):
+        return (
+            "Aplicación local autenticada (credencial gRPC emparejada en esta estación) / "
+            "Authenticated local application (gRPC credential paired at this station)",
+            origin[len(APP_PREFIX) :],
+        )
+    return (
+        # The browser sets Origin and a page cannot change it; a program outside a browser
+        # could send any, so the page says where the name comes from.
+        "Solicitado por el sitio (según el encabezado Origin del navegador) / "
+        "Requested by site (as the browser's Origin header says)",
+        origin or "(desconocido / unknown)",
+    )
 
 
 _ADVANCED_HEADING = "Firma electrónica avanzada / Advanced electronic signature"
@@ -101,11 +130,15 @@ def render(
     kind: str = "advanced",
     user: str = "",
     revocation_note: str = "",
+    operator_pin_needed: bool = False,
 ) -> str:
     dtype = DOCUMENT_TYPES.get(document_type)
     title = f"{document_type} — {dtype.title}" if dtype else document_type
+    requester_label, requester_name = requester(origin)
     return _PAGE.format(
-        origin=escape(origin or "(desconocido / unknown)"),
+        requester_label=escape(requester_label),
+        origin=escape(requester_name),
+        operator_pin_box=_OPERATOR_PIN_BOX if operator_pin_needed else "",
         doctype=escape(title),
         patient=escape(patient_id),
         case=escape(case_id),

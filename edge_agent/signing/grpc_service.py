@@ -9,9 +9,12 @@ import grpc
 from edge_agent.errors import AgentError, to_grpc
 from edge_agent.events import timestamp
 from edge_agent.signing import policy
+from edge_agent.grpc_auth import board_origin, current_app
 from edge_agent.signing.service import SigningJob, SigningService
 from protos import signing_pb2, signing_pb2_grpc
 from protos.simple_signature import UserAssertion
+
+SERVICE_NAME = signing_pb2.DESCRIPTOR.services_by_name["Signing"].full_name
 
 
 class SigningServicer(signing_pb2_grpc.SigningServicer):
@@ -60,11 +63,12 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
     def SubmitDocument(
         self, request: signing_pb2.SubmitDocumentRequest, context: grpc.ServicerContext
     ) -> signing_pb2.SigningJob:
+        # Who asked is the authenticated app, never request.origin (self-declared, ignored).
+        app = current_app()
+        origin = board_origin(app) if app else "grpc (no autenticada / unauthenticated)"
         user = None
         if request.signature == "simple":
-            user = UserAssertion(
-                request.user_id, request.user_name, request.role, request.origin or "grpc"
-            )
+            user = UserAssertion(request.user_id, request.user_name, request.role, origin)
         elif request.signature not in ("", "advanced"):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "signature: advanced or simple")
         try:
@@ -74,7 +78,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
                 case_id=request.case_id,
                 patient_id=request.patient_id,
                 role=request.role,
-                origin=request.origin or "grpc",
+                origin=origin,
                 cert_id=request.cert_id or None,
                 document_id=request.document_id or None,
                 user=user,

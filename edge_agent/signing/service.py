@@ -1,9 +1,11 @@
 """The signing use case: a job per PDF, consent on the agent's page, then the signature.
 
-A job waits for consent; the consent (click + PIN, or a click alone inside
-the token's idle window) signs it: ADVANCED with the token (PAdES), or SIMPLE
-with the station key over a statement naming the PDF's hash and the user the
-clinical system asserts (detached; document types with ``simple_allowed``
+A job waits for consent; the consent (the token PIN for every advanced
+signature; an open token session only where ``session_reuse_document_types``
+allows it, with the station's operator PIN checked by the consent route)
+signs it: ADVANCED with the token (PAdES), or SIMPLE with the station key
+over a statement naming the PDF's hash and the user the clinical system
+asserts (detached; document types with ``simple_allowed``
 only). Then the PDF is kept as a body (uploaded to the hub by hash) and the
 SignedDocument event that names it is recorded. The PIN goes from the consent
 request to C_Login and nowhere else. Jobs awaiting consent are kept on disk
@@ -31,6 +33,7 @@ from drivers.token.base import (
     CertificateInfo,
     KeyType,
     PinLocked,
+    PinRequired,
     SigningToken,
     TokenAbsent,
     TokenError,
@@ -427,9 +430,17 @@ class SigningService:
         job.done.wait(timeout_s)
         return job
 
+    def session_reuse_allowed(self, job: SigningJob) -> bool:
+        """Whether the signing policy lets this advanced signature reuse an open token session."""
+        return (
+            job.kind == ADVANCED and job.document_type in self.settings.session_reuse_document_types
+        )
+
     def pin_needed(self, job: SigningJob) -> bool:
         if job.kind == SIMPLE:
             return False
+        if not self.session_reuse_allowed(job):
+            return True  # the default: the token PIN for every advanced signature
         token = self._token(job.device_id)
         opener = getattr(token, "session_open", None)
         return not (opener is not None and opener(job.cert.cert_id))
@@ -499,6 +510,9 @@ class SigningService:
         return device  # type: ignore[return-value]
 
     def _sign(self, job: SigningJob, pin: str | None) -> None:
+        if pin is None and not self.session_reuse_allowed(job):
+            # An open session from an earlier PIN is not consent to this document.
+            raise PinRequired()
         token = self._token(job.device_id)
         cert = job.cert
         assert cert is not None

@@ -46,3 +46,10 @@ class SigningSettings(BaseModel):
         default=50 * 1024 * 1024, ge=1024, description="Largest PDF accepted for signing."
     )
     location: str = Field(default="", description="Place written into signatures (unit name).")
+    session_reuse_document_types: list[str] = Field(
+        default_factory=list,
+        description="Document types whose ADVANCED signatures may reuse a token session still "
+        "open from the last PIN (the token device's idle_s) instead of asking the PIN again; the "
+        "station's operator PIN is then asked instead. Empty (default): the token PIN is asked "
+        "for every advanced signature.",
+    )

@@ -14,9 +14,15 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function decide(requestId, verb) {
-  await fetch(`/v1/pairings/requests/${encodeURIComponent(requestId)}/${verb}`, {
-    method: "POST", headers: json, body: "{}",
+  // Approving needs the station operator PIN: something only the person here knows.
+  const pinEl = document.getElementById("operator_pin");
+  const body = verb === "approve" ? { operator_pin: pinEl.value } : {};
+  pinEl.value = "";
+  const r = await fetch(`/v1/pairings/requests/${encodeURIComponent(requestId)}/${verb}`, {
+    method: "POST", headers: json, body: JSON.stringify(body),
   });
+  const msg = document.getElementById("msg");
+  msg.textContent = r.ok ? "" : (await r.json()).detail;
   await refresh();
 }
 
@@ -34,17 +40,24 @@ async function refuseAction(activityId) {
   await refresh();
 }
 
+// Who asked: a web origin, or a local application authenticated by its gRPC credential.
+function who(origin) {
+  return origin.startsWith("app:")
+    ? `Aplicación autenticada / Authenticated app: ${origin.slice(4)}`
+    : origin;
+}
+
 async function refreshActivity() {
   const data = await (await fetch("/v1/activity")).json();
   document.getElementById("running").replaceChildren(...data.running.map((a) =>
     el("div", { class: "card", "data-activity": a.activity_id },
-      el("p", {}, el("strong", {}, a.action), ` — ${a.origin}`),
+      el("p", {}, el("strong", {}, a.action), ` — ${who(a.origin)}`),
       el("p", {}, `Caso / Case: ${a.case_id || "—"}`),
       el("button", { class: "no", onclick: () => refuseAction(a.activity_id) },
         "Rechazar / Refuse"),
     )));
   document.getElementById("recent").replaceChildren(...data.recent.map((a) => el("tr", {},
-    el("td", {}, a.action), el("td", {}, a.origin), el("td", {}, a.case_id || "—"),
+    el("td", {}, a.action), el("td", {}, who(a.origin)), el("td", {}, a.case_id || "—"),
     el("td", {}, a.state),
   )));
 }
@@ -129,7 +142,10 @@ async function refresh() {
   }
   for (const r of data.pending) {
     pending.append(el("div", { class: "card", "data-request": r.request_id },
-      el("p", {}, "Sitio / Site: ", el("strong", {}, r.origin)),
+      r.origin.startsWith("app:")
+        ? el("p", {}, "Aplicación local (nombre que ella declara) / Local application (name it "
+          + "declares): ", el("strong", {}, r.origin.slice(4)))
+        : el("p", {}, "Sitio / Site: ", el("strong", {}, r.origin)),
       el("p", { class: "code", "data-code": r.code }, r.code),
       el("p", { class: "muted" }, `Vence en / Expires in ${r.expires_in_s} s`),
       el("button", { class: "ok", onclick: () => decide(r.request_id, "approve") },

@@ -14,6 +14,7 @@ from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import agent_pb2, agent_pb2_grpc, events_pb2
 from tests.agent.conftest import SIM_MONITOR
+from tests.grpc_apps import app_channel
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def agent(
 
 @pytest.fixture
 def channel(agent: AgentService) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(agent.grpc_target) as ch:
+    with app_channel(agent) as ch:
         yield ch
 
 
@@ -80,7 +81,7 @@ def test_outbox_full_is_resource_exhausted(
     start_agent: Callable[[AgentSettings], AgentService],
 ) -> None:
     agent = start_agent(make_settings(outbox_limit_bytes=1024, outbox_hard_limit_bytes=1024))
-    with grpc.insecure_channel(agent.grpc_target) as ch:
+    with app_channel(agent) as ch:
         stub = agent_pb2_grpc.AgentStub(ch)
         with pytest.raises(grpc.RpcError) as full:
             for _ in range(100):

@@ -11,6 +11,7 @@ import pytest
 from edge_agent.pairing import LockedOut, PairingStore
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
+from tests.grpc_apps import OPERATOR_PIN
 
 Start = Callable[[AgentSettings], AgentService]
 NEW_SITE = "https://telemedicina.example"
@@ -53,7 +54,12 @@ def test_a_new_site_pairs_after_the_user_approves_and_then_uses_its_token(
     waiting = http.get(f"/v1/pairing/requests/{request_id}", headers={"Origin": NEW_SITE})
     assert waiting.json() == {"request_id": request_id, "state": "pending", "token": None}
 
-    approved = http.post(f"/v1/pairings/requests/{request_id}/approve", json={}, headers=own(agent))
+    agent.operator_pin.set(OPERATOR_PIN)  # the person at the PC types it on the agent's page
+    approved = http.post(
+        f"/v1/pairings/requests/{request_id}/approve",
+        json={"operator_pin": OPERATOR_PIN},
+        headers=own(agent),
+    )
     assert approved.status_code == 200, approved.text
     claimed = http.get(f"/v1/pairing/requests/{request_id}", headers={"Origin": NEW_SITE}).json()
     assert claimed["state"] == "approved" and claimed["token"]

@@ -17,6 +17,7 @@ from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, scanning_pb2, scanning_pb2_grpc
 from tests.agent.conftest import ALLOWED_ORIGIN
+from tests.grpc_apps import app_channel
 from tests.scanning import pdf_pages, sane_device
 
 HEADERS = {"Origin": ALLOWED_ORIGIN, "Content-Type": "application/json"}
@@ -191,7 +192,7 @@ def test_scanners_are_listed_with_capabilities(agent: AgentService) -> None:
 
 
 def test_grpc_scan_streams_page_n_of_m_then_the_result(agent: AgentService) -> None:
-    with grpc.insecure_channel(agent.grpc_target) as channel:
+    with app_channel(agent) as channel:
         stub = scanning_pb2_grpc.ScanningStub(channel)
         updates = list(
             stub.Scan(

@@ -14,6 +14,7 @@ from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from tests.brokers import free_port
 from tests.browser.conftest import ROOT, screenshot
+from tests.grpc_apps import OPERATOR_PIN
 
 pytestmark = pytest.mark.e2e
 
@@ -170,11 +171,16 @@ def test_a_site_pairs_through_the_agents_page_and_loses_access_when_revoked(
     code = page.inner_text("#code")
     screenshot(page, "pairing-site-shows-code")
 
+    agent.operator_pin.set(OPERATOR_PIN)  # ops set it up at the station
     agent_page = chromium.new_page()  # type: ignore[attr-defined]
     agent_page.goto(f"{agent.http_url}/ui/pairing")
     card = agent_page.locator(f"[data-code='{code}']")
     card.wait_for(timeout=10_000)
     screenshot(agent_page, "pairing-agent-page")
+    agent_page.get_by_role("button", name="Aprobar / Approve").click()  # no PIN typed
+    expect(agent_page.locator("#msg")).to_contain_text("operator PIN")
+    expect(card).to_be_visible()  # still pending
+    agent_page.fill("#operator_pin", OPERATOR_PIN)
     agent_page.get_by_role("button", name="Aprobar / Approve").click()
 
     token = page.evaluate("async () => await window.paired")
@@ -193,7 +199,12 @@ def test_a_site_pairs_through_the_agents_page_and_loses_access_when_revoked(
     status = page.evaluate("async () => await window.agent.pairingStatus()")
     assert status["paired"] is False
     decisions = [e["decision"] for e in _audit(agent)]
-    assert decisions[:3] == ["pairing_requested", "pairing_approved", "pairing_token_claimed"]
+    assert decisions[:4] == [
+        "pairing_requested",
+        "pairing_approval_refused",  # the click without the operator PIN
+        "pairing_approved",
+        "pairing_token_claimed",
+    ]
     assert "pairing_revoked" in decisions
 
 
@@ -269,3 +280,34 @@ def test_an_allowed_site_enrolls_and_verifies_a_finger_and_the_station_can_refus
         ("fingerprint.verify", allowed, "C-7", "done"),
         ("fingerprint.enroll", allowed, "C-7", "done"),
     ]
+
+
+SANDBOXED = """<!doctype html><html><head><meta charset="utf-8"><title>sandbox</title></head>
+<body><p id="out"></p>
+<iframe sandbox="allow-scripts" srcdoc="<script>
+  fetch('{agent}/v1/pairing/requests', {{method: 'POST',
+        headers: {{'Content-Type': 'application/json'}}, body: '{{}}'}})
+    .then((r) => parent.postMessage('status:' + r.status, '*'))
+    .catch((e) => parent.postMessage('refused:' + e.name, '*'));
+</script>"></iframe>
+<script>addEventListener('message', (e) => {{
+  document.getElementById('out').textContent = e.data; }});</script>
+</body></html>"""
+
+
+def test_a_sandboxed_iframe_origin_null_cannot_pair(
+    chromium: object,
+    site: Callable[[str], str],
+    agent_for: Callable[..., AgentService],
+    tmp_path: Path,
+) -> None:
+    host = site("host")
+    agent = agent_for([])
+    (tmp_path / "host" / "sandbox.html").write_text(SANDBOXED.format(agent=agent.http_url))
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{host}/sandbox.html")
+    page.wait_for_function("document.getElementById('out').textContent.length > 0")
+    assert page.inner_text("#out") == "refused:TypeError"  # no CORS answer for "null"
+    assert agent.pairings.pending() == []
+    decisions = [(e["decision"], e["origin"]) for e in _audit(agent)]
+    assert ("origin_null", "null") in decisions

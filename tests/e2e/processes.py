@@ -14,8 +14,10 @@ from typing import Any
 import grpc
 import httpx
 
+from edge_agent.grpc_auth import authenticated_channel
 from protos import agent_pb2, agent_pb2_grpc, events_pb2
 from tests.brokers import free_port, wait_port
+from tests.grpc_apps import issue_in_data_dir
 
 ORIGIN = "https://medi.example.test"
 
@@ -203,10 +205,15 @@ class Agent(Process):
             self._channel.close()
             self._channel = None
 
-    def stub(self) -> agent_pb2_grpc.AgentStub:
+    def channel(self) -> grpc.Channel:
         if self._channel is None:
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
-        return agent_pb2_grpc.AgentStub(self._channel)
+            # What ops do at the station: a credential for the app (puente agent app-credential).
+            credential = issue_in_data_dir(self.workdir / "data", f"e2e-{self.station_id}")
+            self._channel = authenticated_channel(f"127.0.0.1:{self.grpc_port}", credential)
+        return self._channel
+
+    def stub(self) -> agent_pb2_grpc.AgentStub:
+        return agent_pb2_grpc.AgentStub(self.channel())
 
     def status(self) -> dict[str, Any]:
         return dict(httpx.get(f"{self.url}/v1/status", timeout=5).json())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import grpc
 import httpx
 
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, fingerprint_pb2, fingerprint_pb2_grpc
 from tests.brokers import free_port
+from tests.grpc_apps import app_channel
 
 ORIGIN = "https://medi.example.test"
 
@@ -86,7 +86,7 @@ def test_poor_impression_is_refused_then_offline_verify_uses_the_cache(tmp_path:
         )
         assert (unknown.status_code, unknown.json()["code"]) == (503, "templates_unavailable")
 
-        with grpc.insecure_channel(agent.grpc_target) as channel:
+        with app_channel(agent) as channel:
             stub = fingerprint_pb2_grpc.FingerprintStub(channel)
             reader.set_finger(4)  # type: ignore[union-attr]  # somebody else
             answer = stub.Verify(

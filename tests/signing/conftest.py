@@ -16,6 +16,7 @@ from edge_agent.settings import AgentSettings, DeviceConfig
 from edge_agent.signing.settings import SigningSettings
 from tests.brokers import Mosquitto
 from tests.e2e.processes import ORIGIN, Hub
+from tests.grpc_apps import OPERATOR_PIN
 from tests.signing.pki import PIN, SigningPki, make_pki
 
 STATION, UNIT = "station-sign", "unit-sign"
@@ -102,7 +103,13 @@ def _station_token(hub: Hub) -> str:
 
 
 def make_station(
-    tmp_path: Path, mosquitto: Mosquitto, hub: Hub, hsm: SoftHsm, pki: SigningPki, **signing: object
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    hub: Hub,
+    hsm: SoftHsm,
+    pki: SigningPki,
+    token_idle_s: float = 0,
+    **signing: object,
 ) -> AgentService:
     values: dict[str, object] = {
         "tsa_url": None,
@@ -124,13 +131,14 @@ def make_station(
             DeviceConfig(
                 device_id="token-1",
                 driver="pkcs11",
-                options={"module": hsm.module, "idle_s": 0, "poll_s": 0.3},
+                options={"module": hsm.module, "idle_s": token_idle_s, "poll_s": 0.3},
             )
         ],
         device_poll_s=0.3,
         signing=SigningSettings(**values),  # type: ignore[arg-type]
     )
     agent = AgentService(settings)
+    agent.operator_pin.set(OPERATOR_PIN)  # what ops set up at the station
     agent.start()
     assert agent.wait_ready(20)
     return agent

@@ -16,6 +16,7 @@ from protos import events_pb2, signing_pb2, signing_pb2_grpc
 from protos.simple_signature import SIGNATURE_ALGORITHM, Statement, UserAssertion
 from tests.brokers import Mosquitto
 from tests.e2e.processes import ORIGIN, Hub, wait_until
+from tests.grpc_apps import OPERATOR_PIN, app_channel
 from tests.signing.conftest import STATION, TOKENS, Station, make_station
 from tests.signing.pdfs import make_pdf
 from tests.signing.pki import PIN
@@ -88,8 +89,14 @@ def test_simple_signature_is_labelled_simple_verified_with_the_station_key_never
     assert "NOT an advanced signature" in page and 'id="pin"' not in page
     assert "María López (u-4411)" in page
 
-    with station.consent_client() as c:  # a click, no PIN
-        done = c.post(f"/v1/signing/jobs/{job['job_id']}/consent", json={})
+    assert 'id="operator_pin"' in page  # something only the person at the PC knows
+    with station.consent_client() as c:  # a local program posting the click: refused
+        forged = c.post(f"/v1/signing/jobs/{job['job_id']}/consent", json={})
+        assert (forged.status_code, forged.json()["code"]) == (403, "operator_pin_required")
+        assert c.get(f"/v1/signing/jobs/{job['job_id']}").json()["status"] == "awaiting_consent"
+        done = c.post(
+            f"/v1/signing/jobs/{job['job_id']}/consent", json={"operator_pin": OPERATOR_PIN}
+        )
     assert done.status_code == 200, done.text
     done_job = done.json()
     assert done_job["status"] == "done" and done_job["level"] == "SIMPLE"
@@ -241,7 +248,7 @@ def test_token_pulled_out_during_the_signature_rebuilds_the_session_then_signs(
 
 
 def test_grpc_signing_service_lists_submits_and_returns_the_signed_pdf(station: Station) -> None:
-    with grpc.insecure_channel(station.agent.grpc_target) as channel:
+    with app_channel(station.agent) as channel:
         stub = signing_pb2_grpc.SigningStub(channel)
         listing = stub.ListCertificates(signing_pb2.ListCertificatesRequest(), timeout=20)
         labels = sorted((c.token_label, c.subject.split(",")[0]) for c in listing.certificates)

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 import pytest
 
@@ -116,7 +115,7 @@ def test_session_streams_live_to_the_hub_and_survives_a_pulled_cable(
         daemon=True,
     ).start()
     take(agent_events, 1, 10, kind="connected")
-    channel = grpc.insecure_channel(f"127.0.0.1:{agent.grpc_port}")
+    channel = agent.channel()
     watch = vitals_pb2_grpc.VitalsStub(channel).WatchSession(
         vitals_pb2.SessionRef(session_id=session_id), timeout=60
     )

@@ -1,0 +1,373 @@
+"""The gRPC door's gate: app credentials, the caller's identity, and the station's actions board.
+
+Why a pairing credential and not Unix-socket peer credentials (SO_PEERCRED): grpcio
+does not expose the peer's uid to a servicer, the agent also runs on Windows clinic
+PCs where there are no Unix sockets, and a uid says which OS user runs a program,
+not which program it is. So a local application pairs like a web origin does: it
+asks with its name (``puente.v1.AppPairing``), the person at the PC compares the
+code and approves on the agent's page with the station operator PIN, and the app
+receives a token once, which it keeps in a file only its OS user can read (0600,
+:func:`AppCredential.save`). Every call then carries ``x-puente-app`` and
+``x-puente-token``; only the token's SHA-256 is kept by the agent. Ops can also
+issue one at the station (``puente agent app-credential``).
+
+:class:`GateInterceptor` refuses any call without a valid pair (UNAUTHENTICATED,
+audited), except health, reflection and AppPairing itself. For an admitted call
+it records who called (:func:`current_app`), and every action that is not a
+read (``Get*``, ``List*``, ``Watch*``) is listed on the actions board with the
+authenticated app name, where the person can refuse it: the RPC is cancelled and
+its device action too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from edge_agent.activity import Activity, ActivityBoard
+from edge_agent.audit import AuditLog
+from edge_agent.errors import AgentError, to_grpc
+from edge_agent.pairing import (
+    APP_PREFIX,
+    LockedOut,
+    PairingError,
+    PairingStore,
+    app_key,
+)
+from protos import pairing_pb2, pairing_pb2_grpc
+
+APP_HEADER, TOKEN_HEADER = "x-puente-app", "x-puente-token"
+PAIRING_SERVICE = pairing_pb2.DESCRIPTOR.services_by_name["AppPairing"].full_name
+OPEN_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+    f"/{PAIRING_SERVICE}/",
+)
+READS = ("Get", "List", "Watch")
+
+_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("grpc_app", default=None)
+
+
+def current_app() -> str | None:
+    """The authenticated app name of the gRPC call this thread serves (None: unauthenticated)."""
+    return _caller.get()
+
+
+def board_origin(app_name: str) -> str:
+    """How the actions board and the consent page name an authenticated app."""
+    return APP_PREFIX + app_name
+
+
+# -- the application's side ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppCredential:
+    app_name: str
+    token: str
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((APP_HEADER, self.app_name), (TOKEN_HEADER, self.token))
+
+    def __repr__(self) -> str:  # never print the token
+        return f"AppCredential({self.app_name!r}, token=***)"
+
+    def save(self, path: Path) -> None:
+        """Keep it readable only by the OS user running the app (0600, whatever the umask)."""
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, f"{self.app_name}\n{self.token}\n".encode())
+        finally:
+            os.close(fd)
+
+    @classmethod
+    def load(cls, path: Path) -> AppCredential:
+        name, token = path.read_text().splitlines()[:2]
+        return cls(name, token)
+
+
+def default_credential_path(app_name: str) -> Path:
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "puente" / "apps" / f"{app_name}.credential"
+
+
+class _ClientAuth(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    def __init__(self, credential: AppCredential) -> None:
+        self.credential = credential
+
+    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        metadata = [*(details.metadata or ()), *self.credential.metadata()]
+        return details._replace(metadata=metadata)  # type: ignore[attr-defined, no-any-return]
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(self._details(details), requests)
+
+
+def authenticated_channel(target: str, credential: AppCredential) -> grpc.Channel:
+    """A loopback channel whose every call carries the app's credential."""
+    return grpc.intercept_channel(grpc.insecure_channel(target), _ClientAuth(credential))
+
+
+def pair_app(
+    target: str,
+    app_name: str,
+    show_code: Callable[[str, str], None],
+    timeout_s: float = 120.0,
+    poll_s: float = 0.5,
+) -> AppCredential:
+    """Ask to pair, show the code (``show_code(code, approve_at)``), wait for the person."""
+    with grpc.insecure_channel(target) as channel:
+        stub = pairing_pb2_grpc.AppPairingStub(channel)
+        ticket = stub.RequestPairing(pairing_pb2.AppPairingRequest(app_name=app_name))
+        show_code(ticket.code, ticket.approve_at)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = stub.GetPairing(
+                pairing_pb2.GetAppPairingRequest(app_name=app_name, request_id=ticket.request_id)
+            )
+            if state.token:
+                return AppCredential(app_name, state.token)
+            if state.state in ("refused", "expired"):
+                raise PermissionError(f"pairing {state.state} / emparejamiento {state.state}")
+            time.sleep(poll_s)
+    raise TimeoutError("nobody approved the pairing / nadie aprobó el emparejamiento")
+
+
+# -- the agent's side ------------------------------------------------------------------------
+
+
+class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
+    def __init__(self, pairings: PairingStore, audit: AuditLog, http_url: Callable[[], str]):
+        self.pairings = pairings
+        self.audit = audit
+        self.http_url = http_url
+
+    def RequestPairing(
+        self, request: pairing_pb2.AppPairingRequest, context: grpc.ServicerContext
+    ) -> pairing_pb2.AppPairingTicket:
+        try:
+            key = app_key(request.app_name)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        try:
+            pending = self.pairings.request(key)
+        except LockedOut as exc:
+            self.audit.record("pairing_locked_out", origin=key)
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.reason)
+        except PairingError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, exc.reason)
+        self.audit.record("pairing_requested", origin=key, door="grpc")
+        return pairing_pb2.AppPairingTicket(
+            request_id=pending.request_id,
+            code=pending.code,
+            expires_in_s=int(pending.expires_at - time.monotonic()),
+            approve_at=f"{self.http_url()}/ui/pairing",
+        )
+
+    def GetPairing(
+        self, request: pairing_pb2.GetAppPairingRequest, context: grpc.ServicerContext
+    ) -> pairing_pb2.AppPairingState:
+        try:
+            state = self.pairings.poll(request.request_id, app_key(request.app_name))
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except PairingError as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, exc.reason)
+        if state.token:
+            self.audit.record("pairing_token_claimed", origin=state.origin, door="grpc")
+        return pairing_pb2.AppPairingState(
+            request_id=state.request_id, state=state.state, token=state.token or ""
+        )
+
+
+def _case_of(request: Any) -> tuple[str, str]:
+    source = getattr(request, "event", None) if hasattr(request, "event") else request
+    return str(getattr(source, "case_id", "")), str(getattr(source, "patient_id", ""))
+
+
+class GateInterceptor(grpc.ServerInterceptor):
+    """Authenticates every call but the open ones; lists actions on the board."""
+
+    def __init__(
+        self,
+        pairings: PairingStore,
+        board: ActivityBoard,
+        audit: AuditLog | None = None,
+        cancels: dict[str, Callable[[Any], None]] | None = None,
+    ) -> None:
+        self.pairings = pairings
+        self.board = board
+        self.audit = audit
+        # method name ("Enroll") -> how to stop its device action, given the request
+        self.cancels = cancels or {}
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        method: str = details.method  # type: ignore[attr-defined]
+        handler = continuation(details)
+        if handler is None or method.startswith(OPEN_SERVICES):
+            return _wrap(handler, lambda behavior: _as_caller(None, behavior))
+        metadata = dict(details.invocation_metadata or ())  # type: ignore[attr-defined]
+        app_name = str(metadata.get(APP_HEADER, ""))
+        token = metadata.get(TOKEN_HEADER)
+        try:
+            key = app_key(app_name)
+        except ValueError:
+            key = ""
+        if not key or not self.pairings.check(key, str(token) if token else None):
+            if self.audit is not None:
+                self.audit.record("grpc_unauthenticated", method=method, app=app_name[:64] or None)
+            return _refusal(handler, app_name)
+        name = method.rsplit("/", 1)[-1]
+        if name.startswith(READS):
+            return _wrap(handler, lambda behavior: _as_caller(app_name, behavior))
+        return _wrap(handler, lambda behavior: self._tracked(app_name, method, name, behavior))
+
+    def _tracked(self, app_name: str, method: str, name: str, behavior: Any) -> Any:
+        action = method.strip("/").replace("puente.v1.", "grpc ")
+        cancel_device = self.cancels.get(name)
+
+        def begin(request: Any, context: grpc.ServicerContext) -> Activity:
+            case_id, patient_id = _case_of(request)
+
+            def cancel() -> None:
+                if cancel_device is not None:
+                    with contextlib.suppress(Exception):  # the device may be gone
+                        cancel_device(request)
+                context.cancel()
+
+            return self.board.begin(
+                board_origin(app_name), action, case_id, patient_id, cancel=cancel
+            )
+
+        def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            _caller.set(app_name)
+            activity = begin(request, context)
+            try:
+                result = behavior(request, context)
+            except BaseException:
+                self.board.end(activity, "failed")
+                raise
+            self.board.end(activity, "done")
+            if activity.refused:
+                context.abort(*to_grpc(_refused()))
+            return result
+
+        def streaming(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            _caller.set(app_name)
+            activity = begin(request, context)
+            state = "failed"
+            try:
+                yield from behavior(request, context)
+                state = "done"
+            finally:
+                self.board.end(activity, state)
+
+        return streaming if getattr(behavior, "_streaming", False) else unary
+
+
+def _refused() -> AgentError:
+    from edge_agent.activity import RefusedAtStation
+
+    err = RefusedAtStation()
+    err.grpc_code = grpc.StatusCode.ABORTED
+    return err
+
+
+def _as_caller(app_name: str | None, behavior: Any) -> Any:
+    if getattr(behavior, "_streaming", False):
+
+        def streaming(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            _caller.set(app_name)
+            yield from behavior(request, context)
+
+        return streaming
+
+    def unary(request: Any, context: Any) -> Any:
+        _caller.set(app_name)
+        return behavior(request, context)
+
+    return unary
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler | None, make: Callable[[Any], Any]
+) -> grpc.RpcMethodHandler | None:
+    """The same handler with its behaviour wrapped (unary or server-streaming responses)."""
+    if handler is None:
+        return None
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(make(handler.unary_unary), **kwargs)
+    if handler.unary_stream is not None:
+        original = handler.unary_stream
+
+        def marked(request: Any, context: Any) -> Any:
+            return original(request, context)
+
+        marked._streaming = True  # type: ignore[attr-defined]
+        return grpc.unary_stream_rpc_method_handler(make(marked), **kwargs)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(make(handler.stream_unary), **kwargs)
+    assert handler.stream_stream is not None
+    original_ss = handler.stream_stream
+
+    def marked_ss(requests: Any, context: Any) -> Any:
+        return original_ss(requests, context)
+
+    marked_ss._streaming = True  # type: ignore[attr-defined]
+    return grpc.stream_stream_rpc_method_handler(make(marked_ss), **kwargs)
+
+
+def _refusal(handler: grpc.RpcMethodHandler, app_name: str) -> grpc.RpcMethodHandler:
+    detail = (
+        "unauthenticated: send x-puente-app and x-puente-token of an application paired at this "
+        "station (puente.v1.AppPairing) / no autenticado: envíe x-puente-app y x-puente-token de "
+        "una aplicación emparejada en esta estación"
+    )
+
+    def deny(request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, detail)
+
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(deny, **kwargs)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(deny, **kwargs)
+    return grpc.stream_stream_rpc_method_handler(deny, **kwargs)
