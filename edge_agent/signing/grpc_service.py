@@ -8,8 +8,8 @@ import grpc
 
 from edge_agent.errors import AgentError, to_grpc
 from edge_agent.events import timestamp
-from edge_agent.signing import policy
 from edge_agent.grpc_auth import board_origin, current_app
+from edge_agent.signing import policy
 from edge_agent.signing.service import SigningJob, SigningService
 from protos import signing_pb2, signing_pb2_grpc
 from protos.simple_signature import UserAssertion
