@@ -107,8 +107,13 @@ class AgentService:
             code_ttl_s=settings.pairing_code_ttl_s,
             max_failures=settings.pairing_max_failures,
             lockout_s=settings.pairing_lockout_s,
+            max_pending_total=settings.pairing_max_pending,
+            requests_per_min=settings.pairing_requests_per_min,
         )
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.local_limiter = RateLimiter(
+            settings.local_rate_limit_per_s, settings.local_rate_limit_burst
+        )
         self.activity = ActivityBoard()
         self.http_port = 0
         self.grpc_port = 0
@@ -153,8 +158,10 @@ class AgentService:
             s.allowed_origins,
             pairings=self.pairings,
             limiter=self.limiter,
+            local_limiter=self.local_limiter,
             audit=self.audit,
             activity=self.activity,
+            max_body_bytes=s.http_max_body_bytes,
         )
         app.state.vitals_streams = self.streams
         config = uvicorn.Config(

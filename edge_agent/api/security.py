@@ -40,6 +40,7 @@ TOKEN_HEADER = "x-puente-token"
 TOKEN_QUERY = "puente_token"
 PAIRING_PATH = re.compile(r"^/v1/pairing/(status|requests(/[A-Za-z0-9_-]{1,64})?)$")
 PREFLIGHT_MAX_AGE = "600"
+LOCAL_KEY = "local programs (no Origin)"
 
 
 def own_origins(port: int) -> set[str]:
@@ -56,11 +57,14 @@ class LocalOnlyMiddleware:
         pairings: PairingStore | None = None,
         limiter: RateLimiter | None = None,
         audit: AuditLog | None = None,
+        local_limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
         self.allowed = {o.rstrip("/") for o in allowed_origins}
         self.pairings = pairings
         self.limiter = limiter
+        # Local programs send no Origin; they share one budget of their own.
+        self.local_limiter = local_limiter
         self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,7 +155,9 @@ class LocalOnlyMiddleware:
         return None
 
     def _rate(self, origin: str | None) -> tuple[tuple[int, str, str, str], str] | None:
-        if self.limiter is None or origin is None:
+        if origin is None:
+            return self._local_rate()
+        if self.limiter is None:
             return None
         wait = self.limiter.allow(origin.rstrip("/"))
         if wait <= 0:
@@ -163,6 +169,22 @@ class LocalOnlyMiddleware:
             f"origin {origin!r} is sending too many requests; retry in {int(wait) + 1}s / "
             f"el origen {origin!r} envía demasiadas solicitudes; reintente en {int(wait) + 1}s",
         ), str(int(wait) + 1)
+
+    def _local_rate(self) -> tuple[tuple[int, str, str, str], str] | None:
+        if self.local_limiter is None:
+            return None
+        wait = self.local_limiter.allow(LOCAL_KEY)
+        if wait <= 0:
+            return None
+        seconds = int(wait) + 1
+        return (
+            429,
+            "rate_limited",
+            "Too many requests / Demasiadas solicitudes",
+            f"local programs (requests without Origin) are sending too many requests; retry in "
+            f"{seconds}s / los programas locales (solicitudes sin Origin) envían demasiadas "
+            f"solicitudes; reintente en {seconds}s",
+        ), str(seconds)
 
     def _known(self, origin: str, scope: Scope) -> bool:
         if self.origin_allowed(origin, scope):
