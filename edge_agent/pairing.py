@@ -16,13 +16,13 @@ import hashlib
 import hmac
 import math
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge_agent.private_files import connect_sqlite
 from edge_agent.ratelimit import RateLimiter
 
 
@@ -113,8 +113,7 @@ class PairingStore:
         self._requests: dict[str, PairingRequest] = {}
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = connect_sqlite(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pairings (origin TEXT PRIMARY KEY, token_sha256 TEXT "

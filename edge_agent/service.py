@@ -27,6 +27,7 @@ from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
 from edge_agent.pairing import PairingStore
+from edge_agent.private_files import private_dir
 from edge_agent.ratelimit import RateLimiter
 from edge_agent.remote_config import RemoteConfig
 from edge_agent.services import RecordService, StatusService, VitalsService
@@ -134,7 +135,7 @@ class AgentService:
 
     def start(self) -> None:
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(s.data_dir)
         self.outbox.open()
         self.remote_config.load_saved()  # before the devices start: they follow the config
         self.remote_config.start()
