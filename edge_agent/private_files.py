@@ -14,10 +14,14 @@ database file 0600 before SQLite opens it covers all three.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -35,7 +39,15 @@ def private_dir(path: Path) -> Path:
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=DIR_MODE)
         os.chmod(folder, DIR_MODE)
-    os.chmod(path, DIR_MODE)
+    if not missing:
+        try:
+            os.chmod(path, DIR_MODE)
+        except PermissionError:  # a folder of another user: say so, the files stay private
+            log.warning(
+                "%s belongs to another user and stays %o; the agent's files in it are 0600",
+                path,
+                stat.S_IMODE(path.stat().st_mode),
+            )
     return path
 
 
