@@ -37,6 +37,9 @@ def test_a_local_program_without_origin_is_rate_limited_apart_from_web_origins(
         # The allowed web origin has its own budget and is not starved by local programs.
         allowed = http.get("/v1/status", headers={"Origin": ORIGIN})
         assert allowed.status_code == 200, allowed.text
+        # The refusals are audited, but a flood is written once, not once per request.
+        audit = http.get("/v1/audit", headers={"Origin": agent.url}).json()
+        assert [e["decision"] for e in audit].count("rate_limited") == 1
 
 
 def test_pairing_is_capped_across_origins_and_refusals_carry_retry_after(
