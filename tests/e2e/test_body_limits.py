@@ -85,7 +85,7 @@ def _stream_over_limit(
 def test_agent_refuses_a_declared_oversized_body_at_once(
     make_agent: Callable[..., Agent],
 ) -> None:
-    agent = make_agent("station-b1", http_max_body_bytes=MiB)
+    agent = make_agent("station-b1")  # the default limit: 1 MiB
     request = RawRequest(
         agent.http_port,
         "POST",
@@ -106,7 +106,7 @@ def test_agent_refuses_a_declared_oversized_body_at_once(
 def test_agent_stops_a_slow_chunked_body_at_the_limit_while_status_answers(
     make_agent: Callable[..., Agent],
 ) -> None:
-    agent = make_agent("station-b2", http_max_body_bytes=MiB)
+    agent = make_agent("station-b2")
     status, headers, problem, status_during = _stream_over_limit(
         agent.http_port,
         "/v1/events",
@@ -125,7 +125,7 @@ def test_agent_allows_a_pdf_larger_than_a_json_body_but_not_past_its_own_limit(
     make_agent: Callable[..., Agent],
 ) -> None:
     max_pdf = 2 * MiB
-    agent = make_agent("station-b3", http_max_body_bytes=MiB, signing={"max_pdf_bytes": max_pdf})
+    agent = make_agent("station-b3", signing={"max_pdf_bytes": max_pdf})
     pdf_limit = max_pdf * 4 // 3 + 65536
     blob = b"%PDF-1.7\n" + b"0" * (int(1.5 * MiB))
     headers = {"Origin": ORIGIN}
