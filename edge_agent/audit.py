@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from edge_agent.private_files import open_private, private_dir
+
 log = logging.getLogger("puente.audit")
 
 _FORBIDDEN_KEYS = ("token", "pin", "password", "secret", "template", "image")
@@ -27,7 +29,7 @@ class AuditLog:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._recent: deque[dict[str, Any]] = deque(maxlen=keep)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
 
     def record(self, decision: str, **fields: Any) -> None:
         entry: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "decision": decision}
@@ -40,7 +42,8 @@ class AuditLog:
             self._recent.append(entry)
             if self.path.exists() and self.path.stat().st_size > self.max_bytes:
                 os.replace(self.path, self.path.with_suffix(".log.1"))
-            with open(self.path, "a", encoding="utf-8") as f:
+            fd = open_private(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
         log.info("audit %s", decision, extra={k: v for k, v in fields.items() if k == "origin"})
 

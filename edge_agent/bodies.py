@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from edge_agent.private_files import open_private, private_dir, write_private
 from edge_agent.settings import AgentSettings
 
 log = logging.getLogger(__name__)
@@ -37,20 +38,16 @@ class LocalBodies:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        private_dir(root)
 
     def put(self, data: bytes, media_type: str) -> StoredBody:
         sha256 = hashlib.sha256(data).hexdigest()
         path = self.root / sha256
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_private(path, data, durable=True)
         marker = self.root / f"{sha256}.pending"
-        marker.write_text(media_type)
+        with os.fdopen(open_private(marker), "w") as f:
+            f.write(media_type)
         fd = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge_agent.identity import KEY_FILE, load_or_create_key
+from edge_agent.private_files import write_private
 from edge_agent.remote_config import APPLIED_FILE, write_pinned_key
 
 CERT_FILE = "station-cert.pem"
@@ -107,11 +108,11 @@ def enroll(
     )
     if own != issued_for:
         raise EnrollmentError("wrong_key", "certificate is not for this key / otro certificado")
-    (data_dir / CERT_FILE).write_text(body["certificate_pem"])
-    (data_dir / BROKER_CA_FILE).write_text(body["ca_pem"])
+    write_private(data_dir / CERT_FILE, body["certificate_pem"].encode())
+    write_private(data_dir / BROKER_CA_FILE, body["ca_pem"].encode())
     write_pinned_key(data_dir, body["config_public_key_pem"])
     if body.get("config"):
-        (data_dir / APPLIED_FILE).write_text(body["config"])
+        write_private(data_dir / APPLIED_FILE, body["config"].encode())
     values: dict[str, Any] = {
         "station_id": body["station_id"],
         "unit_id": body["unit_id"],

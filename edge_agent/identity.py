@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from edge_agent.private_files import open_private, private_dir
+
 SIGNATURE_ALGORITHM = "ecdsa-p256-sha256"
 KEY_FILE = "station-key.pem"
 
@@ -23,15 +25,14 @@ KEY_FILE = "station-key.pem"
 def load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """The station's EC P-256 key at ``path``, made there (mode 0600) on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as f:
             f.write(pem)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):

@@ -32,6 +32,7 @@ from pathlib import Path
 from edge_agent.errors import OutboxClosed, OutboxError, OutboxFull
 from edge_agent.events import is_critical
 from edge_agent.metrics import AgentMetrics
+from edge_agent.private_files import connect_sqlite
 from protos import events_pb2
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def _disk_full(exc: sqlite3.Error) -> bool:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn = connect_sqlite(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
@@ -140,7 +141,6 @@ class Outbox:
     # -- life cycle ---------------------------------------------------------------------------
 
     def open(self) -> Outbox:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._wconn = _connect(self.path)
         if (
             self._wconn.execute(

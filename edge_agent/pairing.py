@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from edge_agent.private_files import connect_sqlite
+from edge_agent.ratelimit import RateLimiter
 
 APP_PREFIX = "app:"  # the pairing key of a local gRPC application: "app:<name>"
 APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
@@ -48,6 +51,17 @@ class PairingError(Exception):
 
 class LockedOut(PairingError):
     code, status = "pairing_locked_out", 429
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class PairingBusy(PairingError):
+    """Too many pairing requests across all origins: any origin can be made up, so a cap per
+    origin alone does not keep the user's page from being flooded."""
+
+    code, status = "pairing_busy", 429
 
     def __init__(self, reason: str, retry_after_s: int) -> None:
         super().__init__(reason)
@@ -98,18 +112,22 @@ class PairingStore:
         failure_window_s: float = 600.0,
         lockout_s: float = 900.0,
         max_pending_per_origin: int = 3,
+        max_pending_total: int = 5,
+        requests_per_min: float = 10.0,
     ) -> None:
         self.code_ttl_s = code_ttl_s
         self.max_failures = max_failures
         self.failure_window_s = failure_window_s
         self.lockout_s = lockout_s
         self.max_pending_per_origin = max_pending_per_origin
+        self.max_pending_total = max_pending_total
+        # One bucket for every origin together: requests_per_min, bursts of max_pending_total.
+        self._global_rate = RateLimiter(requests_per_min / 60.0, max_pending_total)
         self._lock = threading.Lock()
         self._requests: dict[str, PairingRequest] = {}
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = connect_sqlite(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pairings (origin TEXT PRIMARY KEY, token_sha256 TEXT "
@@ -144,6 +162,22 @@ class PairingStore:
                 raise PairingError(
                     f"{origin} already has {len(pending)} pairing requests waiting / "
                     f"{origin} ya tiene {len(pending)} solicitudes pendientes"
+                )
+            waiting = [r for r in self._requests.values() if r.state == "pending"]
+            if len(waiting) >= self.max_pending_total:
+                soonest = min(r.expires_at for r in waiting)
+                raise PairingBusy(
+                    f"{len(waiting)} pairing requests already wait for the user; try again "
+                    f"later / ya hay {len(waiting)} solicitudes de emparejamiento esperando al "
+                    "usuario; intente más tarde",
+                    max(1, math.ceil(soonest - now)),
+                )
+            wait = self._global_rate.allow("pairing", now)
+            if wait > 0:
+                raise PairingBusy(
+                    "too many pairing requests from all sites; try again later / demasiadas "
+                    "solicitudes de emparejamiento de todos los sitios; intente más tarde",
+                    max(1, math.ceil(wait)),
                 )
             request = PairingRequest(
                 request_id=secrets.token_urlsafe(16),

@@ -1,4 +1,10 @@
-"""Per-origin token buckets for the local API: a runaway or hostile page can't flood devices."""
+"""Token buckets for the local API: per web origin, and one for local programs without Origin.
+
+A runaway or hostile page can't flood devices, and neither can a local
+program. Any page can make up new origins, so the table of buckets is bounded:
+past ``max_keys`` it forgets buckets that have refilled (forgetting one gives
+nothing away: a new bucket starts full), then the least recently used.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ import time
 
 
 class RateLimiter:
-    def __init__(self, rate_per_s: float, burst: int) -> None:
+    def __init__(self, rate_per_s: float, burst: int, max_keys: int = 10_000) -> None:
         self.rate = rate_per_s
         self.burst = burst
+        self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
@@ -17,10 +24,24 @@ class RateLimiter:
         """0.0 when allowed; otherwise the seconds until one request will be."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)  # most recent last
+            if len(self._buckets) > self.max_keys:
+                self._forget(now)
+            return 0.0 if allowed else (1.0 - tokens) / self.rate
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _forget(self, now: float) -> None:
+        full = [
+            k
+            for k, (tokens, last) in self._buckets.items()
+            if tokens + (now - last) * self.rate >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]
+        while len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]  # least recently used

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edge_agent.devices import DeviceManager
+from edge_agent.private_files import private_dir, write_private
 from edge_agent.settings import AgentSettings, DeviceConfig
 from protos.station_config import ConfigSignatureError, SignedConfig, open_sealed
 
@@ -150,10 +151,7 @@ class RemoteConfig:
             self._apply_config(config, start_devices=not initial)
             self.version, self.error = signed.version, ""
             if save:
-                path = self.settings.data_dir / APPLIED_FILE
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(payload)
-                tmp.replace(path)
+                write_private(self.settings.data_dir / APPLIED_FILE, payload)
             log.info(
                 "remote config version %d applied",
                 signed.version,
@@ -210,5 +208,5 @@ class _Invalid(Exception):
 
 
 def write_pinned_key(data_dir: Path, public_key_pem: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / CONFIG_KEY_FILE).write_text(public_key_pem)
+    private_dir(data_dir)
+    write_private(data_dir / CONFIG_KEY_FILE, public_key_pem.encode())

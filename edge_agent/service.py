@@ -31,6 +31,7 @@ from edge_agent.operator_pin import FILE_NAME as OPERATOR_PIN_FILE
 from edge_agent.operator_pin import OperatorPin
 from edge_agent.outbox import Outbox
 from edge_agent.pairing import PairingStore
+from edge_agent.private_files import private_dir
 from edge_agent.ratelimit import RateLimiter
 from edge_agent.remote_config import RemoteConfig
 from edge_agent.services import RecordService, StatusService, VitalsService
@@ -127,8 +128,13 @@ class AgentService:
             code_ttl_s=settings.pairing_code_ttl_s,
             max_failures=settings.pairing_max_failures,
             lockout_s=settings.pairing_lockout_s,
+            max_pending_total=settings.pairing_max_pending,
+            requests_per_min=settings.pairing_requests_per_min,
         )
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.local_limiter = RateLimiter(
+            settings.local_rate_limit_per_s, settings.local_rate_limit_burst
+        )
         self.activity = ActivityBoard()
         self.operator_pin = OperatorPin(settings.data_dir / OPERATOR_PIN_FILE)
         self.http_port = 0
@@ -156,7 +162,7 @@ class AgentService:
 
     def start(self) -> None:
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(s.data_dir)
         self.outbox.open()
         self.remote_config.load_saved()  # before the devices start: they follow the config
         self.remote_config.start()
@@ -181,9 +187,11 @@ class AgentService:
             s.allowed_origins,
             pairings=self.pairings,
             limiter=self.limiter,
+            local_limiter=self.local_limiter,
             audit=self.audit,
             activity=self.activity,
             operator_pin=self.operator_pin,
+            max_body_bytes=s.http_max_body_bytes,
         )
         app.state.vitals_streams = self.streams
         app.state.vitals_inbox = self.inbox

@@ -69,6 +69,33 @@ class AgentSettings(BaseSettings):
         default=20.0, gt=0, description="Requests per second allowed to each web origin."
     )
     rate_limit_burst: int = Field(default=60, ge=1, description="Burst allowed per web origin.")
+    local_rate_limit_per_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Requests per second allowed to local programs that send no Origin "
+        "(all of them share one budget: without an Origin nothing tells them apart).",
+    )
+    local_rate_limit_burst: int = Field(
+        default=120, ge=1, description="Burst allowed to local programs that send no Origin."
+    )
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body of the local API's JSON routes; larger ones get 413 "
+        "before they are read. A PDF submitted for signing may be signing.max_pdf_bytes "
+        "(plus base64 and metadata when sent as JSON).",
+    )
+    pairing_max_pending: int = Field(
+        default=5,
+        ge=1,
+        description="Pairing requests waiting for the user at once, across all origins.",
+    )
+    pairing_requests_per_min: float = Field(
+        default=10.0,
+        gt=0,
+        description="Pairing requests accepted per minute across all origins (burst: "
+        "pairing_max_pending); more are refused with 429 and Retry-After.",
+    )
     pairing_code_ttl_s: float = Field(
         default=120.0, gt=0, description="How long a pairing code waits for the user."
     )

@@ -83,6 +83,24 @@ class HubSettings(BaseSettings):
         ge=1,
         description="Largest document body (PDF, scan) a station may upload.",
     )
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body of the API's JSON routes and the console's forms; "
+        "larger ones get 413 before they are read.",
+    )
+    http_max_upload_chunk_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request of a document-body upload (PATCH /v1/bodies/...): one "
+        "chunk; stations send agent.body_chunk_bytes (256 KiB) per request.",
+    )
+    http_max_import_bytes: int = Field(
+        default=9 * 1024 * 1024,
+        ge=1024,
+        description="Largest registry CSV import request (API and console): 8 MiB of CSV "
+        "plus the form's overhead.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     signature_trust_roots: list[Path] = Field(
         default_factory=list,

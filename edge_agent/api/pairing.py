@@ -19,7 +19,7 @@ from edge_agent.api.security import own_origins
 from edge_agent.audit import AuditLog
 from edge_agent.errors import AgentError
 from edge_agent.operator_pin import OperatorPin, OperatorPinNotSet
-from edge_agent.pairing import LockedOut, PairingError, PairingStore
+from edge_agent.pairing import LockedOut, PairingBusy, PairingError, PairingStore
 
 router = APIRouter(tags=["pairing"])
 
@@ -38,6 +38,8 @@ class PairingRefused(AgentError):
     def __init__(self, exc: PairingError) -> None:
         super().__init__(exc.reason, code=exc.code)
         self.http_status = exc.status
+        # Lock-outs and the cap across origins say when to try again (Retry-After).
+        self.retry_after_s: int | None = getattr(exc, "retry_after_s", None)
 
 
 class OwnOriginOnly(AgentError):
@@ -123,6 +125,9 @@ def request_pairing(
         pending = _pairings(request).request(origin)
     except LockedOut as exc:
         _audit(request).record("pairing_locked_out", origin=origin)
+        raise PairingRefused(exc) from exc
+    except PairingBusy as exc:
+        _audit(request).record("pairing_busy", origin=origin)
         raise PairingRefused(exc) from exc
     except PairingError as exc:
         raise PairingRefused(exc) from exc

@@ -24,7 +24,11 @@ def _location(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AgentError)
     async def agent_error(request: Request, exc: AgentError) -> JSONResponse:
-        return problem_response(to_problem(exc))
+        response = problem_response(to_problem(exc))
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after:  # a lock-out or a cap that ends: say when (RFC 9110 Retry-After)
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,6 +41,8 @@ TOKEN_HEADER = "x-puente-token"
 TOKEN_QUERY = "puente_token"
 PAIRING_PATH = re.compile(r"^/v1/pairing/(status|requests(/[A-Za-z0-9_-]{1,64})?)$")
 PREFLIGHT_MAX_AGE = "600"
+LOCAL_KEY = "local programs (no Origin)"
+RATE_AUDIT_EVERY_S = 60.0
 
 
 def own_origins(port: int) -> set[str]:
@@ -56,11 +59,15 @@ class LocalOnlyMiddleware:
         pairings: PairingStore | None = None,
         limiter: RateLimiter | None = None,
         audit: AuditLog | None = None,
+        local_limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
         self.allowed = {o.rstrip("/") for o in allowed_origins}
         self.pairings = pairings
         self.limiter = limiter
+        # Local programs send no Origin; they share one budget of their own.
+        self.local_limiter = local_limiter
+        self._rate_audited: dict[str, float] = {}
         self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,7 +86,7 @@ class LocalOnlyMiddleware:
                 refusal, retry_after = limited
         if refusal is not None:
             status, code, title, detail = refusal
-            if self.audit is not None:
+            if self.audit is not None and self._worth_auditing(code, origin):
                 self.audit.record(
                     code, origin=origin, host=host, method=method, path=scope.get("path", "")
                 )
@@ -162,7 +169,9 @@ class LocalOnlyMiddleware:
         return None
 
     def _rate(self, origin: str | None) -> tuple[tuple[int, str, str, str], str] | None:
-        if self.limiter is None or origin is None:
+        if origin is None:
+            return self._local_rate()
+        if self.limiter is None:
             return None
         wait = self.limiter.allow(origin.rstrip("/"))
         if wait <= 0:
@@ -174,6 +183,36 @@ class LocalOnlyMiddleware:
             f"origin {origin!r} is sending too many requests; retry in {int(wait) + 1}s / "
             f"el origen {origin!r} envía demasiadas solicitudes; reintente en {int(wait) + 1}s",
         ), str(int(wait) + 1)
+
+    def _worth_auditing(self, code: str, origin: str | None) -> bool:
+        """Every refusal is audited, except that a flood's 429s are written once a minute per
+        origin: a flood must not turn into a disk write per request on the event loop."""
+        if code != "rate_limited":
+            return True
+        now = time.monotonic()
+        key = origin or LOCAL_KEY
+        if now - self._rate_audited.get(key, -RATE_AUDIT_EVERY_S) < RATE_AUDIT_EVERY_S:
+            return False
+        if len(self._rate_audited) > 10_000:
+            self._rate_audited.clear()
+        self._rate_audited[key] = now
+        return True
+
+    def _local_rate(self) -> tuple[tuple[int, str, str, str], str] | None:
+        if self.local_limiter is None:
+            return None
+        wait = self.local_limiter.allow(LOCAL_KEY)
+        if wait <= 0:
+            return None
+        seconds = int(wait) + 1
+        return (
+            429,
+            "rate_limited",
+            "Too many requests / Demasiadas solicitudes",
+            f"local programs (requests without Origin) are sending too many requests; retry in "
+            f"{seconds}s / los programas locales (solicitudes sin Origin) envían demasiadas "
+            f"solicitudes; reintente en {seconds}s",
+        ), str(seconds)
 
     def _known(self, origin: str, scope: Scope) -> bool:
         if self.origin_allowed(origin, scope):

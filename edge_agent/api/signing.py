@@ -239,16 +239,24 @@ _RAW_DOC = {
 }
 
 
-async def _read_submission(request: Request, limit: int) -> tuple[SubmitIn, bytes]:
-    """The raw PDF with metadata in the query string, or the JSON form with base64."""
+def submission_limit(max_pdf_bytes: int) -> int:
+    """Largest request body of a PDF submission: the PDF in base64 plus its JSON metadata.
+
+    The app's body-limit middleware refuses a larger body with 413 before reading it."""
+    return max_pdf_bytes * 4 // 3 + 65536
+
+
+async def _read_submission(request: Request) -> tuple[SubmitIn, bytes]:
+    """The raw PDF with metadata in the query string, or the JSON form with base64.
+
+    Megabytes of JSON and base64 are decoded in a worker thread, never on the event loop
+    that answers every other caller."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit * 4 // 3 + 65536:
-        raise InvalidInput(
-            f"the PDF is larger than {limit} bytes / el PDF excede el tamaño máximo",
-            code="pdf_too_large",
-        )
     raw = await request.body()
+    return await run_in_threadpool(_parse_submission, request, media_type, raw)
+
+
+def _parse_submission(request: Request, media_type: str, raw: bytes) -> tuple[SubmitIn, bytes]:
     try:
         if media_type == "application/json":
             meta = SubmitIn.model_validate_json(raw)
@@ -277,7 +285,7 @@ async def _read_submission(request: Request, limit: int) -> tuple[SubmitIn, byte
 async def submit(request: Request, service: Signing) -> JobOut:
     """Submit a PDF to sign: the raw PDF (``application/pdf``, metadata as query parameters,
     ``user_id``/``user_name`` for simple) or JSON (``SubmitIn``). 202 with ``consent_url``."""
-    body, pdf = await _read_submission(request, service.settings.max_pdf_bytes)
+    body, pdf = await _read_submission(request)
     origin = request.headers.get("origin", "")
     user = None
     if body.signature == "simple":

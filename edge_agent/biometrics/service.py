@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from edge_agent.biometrics.templates import EnrolledTemplate, TemplateSource
 from edge_agent.devices import DeviceManager, DeviceSlot, identity_pb
 from edge_agent.errors import InvalidInput
 from edge_agent.identity import StationIdentity
+from edge_agent.private_files import open_private, private_dir
 from edge_agent.services.record import RecordService
 from protos import events_pb2
 from protos.biometric_signing import SIGNATURE_ALGORITHM, canonical_bytes
@@ -111,9 +113,10 @@ class FingerprintService:
         import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
         from PIL import Image
 
-        self.image_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.image_dir)
         img = Image.frombytes("L", (image.width, image.height), image.pixels)
-        img.save(self.image_dir / f"{name}.wsq", "WSQ")
+        with os.fdopen(open_private(self.image_dir / f"{name}.wsq"), "wb") as f:
+            img.save(f, "WSQ")
 
     def _check_quality(self, got: Extracted, what: str, verification: bool = False) -> None:
         s = self.settings

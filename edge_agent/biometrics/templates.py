@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_agent.biometrics.errors import TemplatesRefused, TemplatesUnavailable
 from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.private_files import connect_sqlite, open_private, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,10 @@ def _aad(patient_id: str, finger: int, event_id: str) -> bytes:
 
 def _private_file(path: Path, make: bytes | None = None) -> None:
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as f:
             if make is not None:
                 f.write(make)
+    os.chmod(path, 0o600)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -84,7 +85,7 @@ class TemplateSource:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             _private_file(self.key_path, AESGCM.generate_key(bit_length=256))
             key = self.key_path.read_bytes()
             if len(key) != 32:
@@ -92,8 +93,7 @@ class TemplateSource:
                     f"{self.key_path} must hold 32 bytes / la clave de caché debe tener 32 bytes"
                 )
             self._aead = AESGCM(key)
-            _private_file(self.path)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db = connect_sqlite(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA secure_delete=ON")
             if db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'templates'"

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from edge_agent.private_files import connect_sqlite, open_private, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,10 @@ class JobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.inputs = root / "inputs"
-        self.inputs.mkdir(parents=True, exist_ok=True)
+        private_dir(self.inputs)
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing-jobs")
-        self._conn = sqlite3.connect(
+        self._conn = connect_sqlite(
             root / "jobs.sqlite3", isolation_level=None, check_same_thread=False
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -91,7 +92,8 @@ class JobStore:
         if path.exists():
             return
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
+        with os.fdopen(open_private(tmp), "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
 
     def read_input(self, sha256: str) -> bytes | None:

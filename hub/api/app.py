@@ -26,6 +26,7 @@ from hub.bodies import BodyStore
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import Store
+from puente_http.body_limit import BodyLimitMiddleware, BodyRule
 
 
 def create_app(
@@ -65,4 +66,14 @@ def create_app(
     from hub import web  # the ops console (server-rendered pages under /console)
 
     web.install(app, app.state.settings, store)
+    limits = app.state.settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=limits.http_max_body_bytes,
+        rules=[
+            BodyRule(r"/v1/bodies/[^/]+", limits.http_max_upload_chunk_bytes),
+            BodyRule(r"/v1/registry/import|/console/import", limits.http_max_import_bytes),
+        ],
+        problem=problems.body_too_large,
+    )
     return app

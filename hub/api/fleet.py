@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.deps import Caller, Ops, StoreDep, require
 from hub.api.problems import ApiError
@@ -151,8 +152,11 @@ def event_device(
 @router.post("/v1/registry/import")
 async def import_csv(request: Request, _caller: Ops, fleet: FleetDep) -> dict[str, Any]:
     """Import a CSV (text/csv body): valid rows are stored, bad rows come back with reasons."""
-    text = (await request.body()).decode("utf-8-sig", errors="replace")
-    return import_text(fleet, text)
+    raw = await request.body()  # at most settings.http_max_import_bytes (body-limit middleware)
+    # Decoding and planning megabytes of CSV happen in a worker thread, off the event loop.
+    return await run_in_threadpool(
+        lambda: import_text(fleet, raw.decode("utf-8-sig", errors="replace"))
+    )
 
 
 def import_text(fleet: FleetService, text: str) -> dict[str, Any]:

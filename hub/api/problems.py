@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.storage.base import Conflict, NotFound, StoreError
 from hub.storage.cursors import BadCursor
+from puente_http.body_limit import too_large_detail
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://puente.invalid/problems/"
@@ -25,17 +28,34 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def problem(
-    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    body = {
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 object itself, for the places that answer below FastAPI (middleware)."""
+    return {
         "type": _TYPE_BASE + code,
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
+        **extra,
     }
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = problem_body(status, code, title, detail)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def body_too_large(limit: int, size: int | None, path: str) -> dict[str, Any]:
+    """The 413 problem of the body-limit middleware (puente_http.body_limit)."""
+    return problem_body(
+        413,
+        "body_too_large",
+        "Request body too large / Cuerpo de la solicitud demasiado grande",
+        too_large_detail(limit, size, path),
+        limit_bytes=limit,
+    )
 
 
 _STORE_STATUS: dict[type[StoreError], tuple[int, str]] = {

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.fleet import import_text
 from hub.fleet import FleetService
@@ -176,10 +177,10 @@ async def import_post(
     data = (await file.read(MAX_CSV + 1)) if file is not None and file.filename else b""
     if len(data) > MAX_CSV:
         return render(request, "import.html", 413, result=None, error="CSV > 8 MiB")
-    csv_text = data.decode("utf-8-sig", errors="replace") if data else text
+    csv_text = await run_in_threadpool(data.decode, "utf-8-sig", "replace") if data else text
     if not csv_text.strip():
         return render(request, "import.html", 422, result=None, error_key="empty_csv")
-    result = import_text(_fleet(request), csv_text)
+    result = await run_in_threadpool(import_text, _fleet(request), csv_text)  # off the loop
     return render(request, "import.html", 200, result=result)
 
 

@@ -42,6 +42,8 @@ def write_toml(path: Path, values: dict[str, Any]) -> Path:
 class Process:
     """A ``puente`` sub-command in its own process."""
 
+    umask = -1  # the process's umask; -1: inherit the test's
+
     def __init__(self, name: str, workdir: Path, argv: list[str]) -> None:
         self.name = name
         self.workdir = workdir
@@ -57,6 +59,7 @@ class Process:
             stderr=log,
             cwd=self.workdir,
             env=env,
+            umask=self.umask,
         )
 
     def kill(self) -> None:
