@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from provisioning.acl import Access, allowed, mosquitto_acl
+from provisioning.acl import Access, allowed, dynsec_commands, dynsec_config
 from provisioning.pki import StationCA
 from tests.provisioning.pki import (
     HUB_ID,
@@ -51,11 +51,11 @@ def test_station_a_cannot_publish_as_b_nor_read_bs_receipts(
     assert hub.subscribe("puente/v1/+/+/events") == [1]
     a = Client(tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a")
     assert a.connect()
-    # Mosquitto 2.0 grants an MQTT 3.1.1 SUBSCRIBE and applies the read ACL to each
-    # message it would deliver: what matters is that nothing of B's ever arrives.
+    # The dynamic-security plugin refuses the SUBSCRIBE itself (0x80), and nothing of B's
+    # would arrive anyway (each delivery is checked too).
     assert a.subscribe(RECEIPTS_A) == [1]
-    a.subscribe(RECEIPTS_B)
-    a.subscribe("puente/v1/U1/+/receipts")
+    assert a.subscribe(RECEIPTS_B) == [0x80]
+    assert a.subscribe("puente/v1/U1/+/receipts") == [0x80]
     hub.publish(RECEIPTS_B, b"for-b")
     hub.publish(RECEIPTS_A, b"for-a")
     assert _wait(lambda: len(a.messages) >= 1)
@@ -181,15 +181,37 @@ def test_code_rules_agree_with_the_generated_acl() -> None:
     assert allowed("st-a", Access.SUBSCRIBE, RECEIPTS_A, units.get)
 
 
-def test_generated_acl_names_each_station_with_its_unit() -> None:
-    text = mosquitto_acl([HUB_ID], {"st-b": "U2", "st-a": "U1", "st-r": "U1"}, ["st-r"])
-    assert "pattern" not in text
-    blocks = [b.strip() for b in text.split("\n\n") if b.startswith("user ")]
-    assert blocks == [
-        "user hub:puente-hub\ntopic readwrite puente/v1/#",
-        "user st-r\ntopic deny puente/v1/#",
-        "user st-a\ntopic write puente/v1/U1/st-a/events\ntopic write puente/v1/U1/st-a/state\n"
-        "topic read puente/v1/U1/st-a/receipts\ntopic read puente/v1/U1/st-a/config",
-        "user st-b\ntopic write puente/v1/U2/st-b/events\ntopic write puente/v1/U2/st-b/state\n"
-        "topic read puente/v1/U2/st-b/receipts\ntopic read puente/v1/U2/st-b/config",
+def test_generated_roles_name_each_station_with_its_unit() -> None:
+    config = dynsec_config([HUB_ID], {"st-b": "U2", "st-a": "U1"})
+    assert config["defaultACLAccess"] == {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    clients = {c["username"]: [r["rolename"] for r in c["roles"]] for c in config["clients"]}
+    assert clients == {HUB_ID: ["puente-hub"], "st-a": ["station:st-a"], "st-b": ["station:st-b"]}
+    roles = {
+        r["rolename"]: [(a["acltype"], a["topic"]) for a in r["acls"]] for r in config["roles"]
+    }
+    assert roles["station:st-b"] == [
+        ("publishClientSend", "puente/v1/U2/st-b/events"),
+        ("publishClientSend", "puente/v1/U2/st-b/state"),
+        ("subscribeLiteral", "puente/v1/U2/st-b/receipts"),
+        ("subscribeLiteral", "puente/v1/U2/st-b/config"),
+        ("publishClientReceive", "puente/v1/U2/st-b/receipts"),
+        ("publishClientReceive", "puente/v1/U2/st-b/config"),
     ]
+    # Only the hub may take the shared subscription.
+    shared = [r for r, acls in roles.items() if any(t.startswith("$share") for _, t in acls)]
+    assert shared == ["puente-hub"]
+
+
+def test_sync_deletes_unwanted_clients_and_remakes_cut_ones() -> None:
+    commands = dynsec_commands(
+        [HUB_ID], {"st-a": "U1"}, present=[HUB_ID, "st-a", "st-old"], cut=["st-a"]
+    )
+    seq = [(c["command"], c.get("username") or c.get("rolename")) for c in commands]
+    assert ("deleteClient", HUB_ID) not in seq
+    assert seq.index(("deleteClient", "st-a")) < seq.index(("createClient", "st-a"))
+    assert ("deleteClient", "st-old") in seq and ("deleteRole", "station:st-old") in seq
