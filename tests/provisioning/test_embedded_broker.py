@@ -49,11 +49,15 @@ class Peer:
             time.sleep(0.02)
         return False
 
-    def subscribe(self, topic: str) -> None:
-        done = threading.Event()
-        self.c.on_subscribe = lambda *_: done.set()
+    def subscribe(self, topic: str) -> list[int]:
+        done, codes = threading.Event(), []
+        self.c.on_subscribe = lambda _c, _u, _m, rcs, _p: (
+            codes.extend(r.value for r in rcs),
+            done.set(),
+        )
         self.c.subscribe(topic, qos=1)
         assert done.wait(10)
+        return codes
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.c.publish(topic, payload, qos=1).wait_for_publish(10)
@@ -125,3 +129,13 @@ def test_wrong_password_unknown_station_and_anonymous_are_refused(
     for client in (wrong, stranger):
         client.close()
     anonymous.loop_stop()
+
+
+def test_a_station_cannot_take_the_hubs_shared_subscription(broker: EmbeddedBroker) -> None:
+    """As with the generated Mosquitto roles: `$share` and wildcards are refused at SUBSCRIBE."""
+    a = Peer(broker, "st-a")
+    assert a.wait()
+    assert a.subscribe("$share/hub/puente/v1/+/+/events") == [0x80]
+    assert a.subscribe("puente/v1/+/+/events") == [0x80]
+    assert a.subscribe(RECEIPTS_A) == [1]
+    a.close()
