@@ -277,6 +277,8 @@ class FleetService:
         s = self.settings
         if s.broker_reload_pid_file is None and s.broker_reload_command:
             return self._reload_command()
+        if s.broker_reload_pid_file is None and not s.broker_url.startswith("mqtts://"):
+            return []  # no client certificates on this broker (the demo's): no CRL to reload
         pid_file = s.broker_reload_pid_file or self.broker_files.pid
         try:
             os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
