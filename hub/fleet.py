@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,6 +78,7 @@ class FleetService:
         self.config_key = self._config_key(self.pki_dir / "config-key.pem")
         self.publish: Any = None  # set by the hub: (topic, payload, retain) -> None
         self.broker_status: BrokerStatus | None = None  # None: not tried since start
+        self._broker_lock = threading.Lock()
 
     @staticmethod
     def _config_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -190,6 +192,10 @@ class FleetService:
     def refresh_broker(self, cut: list[str] | None = None) -> BrokerStatus:
         """Rewrite the CRL, reload the broker, sync its station access and end ``cut``'s
         sessions. Never raises: failures are logged as errors and kept in ``broker_status``."""
+        with self._broker_lock:  # one at a time: each sync deletes what its snapshot lacks
+            return self._refresh_broker(cut)
+
+    def _refresh_broker(self, cut: list[str] | None) -> BrokerStatus:
         problems: list[str] = []
         try:
             self.write_broker_files()

@@ -7,21 +7,19 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from edge_agent.service import AgentService
 from edge_agent.settings import load as load_agent
 from hub.service import HubService
-from hub.settings import HubSettings
 from protos import events_pb2
 from protos import station_config as sealed
 from protos.topics import config as config_topic
-from provisioning.pki import StationCA, key_pem, make_csr, write_private
+from provisioning.pki import key_pem, make_csr, write_private
 from tests.provisioning.pki import Client, ClientFiles, TlsMosquitto
 
 OPS = {"Authorization": "Bearer ops-secret-e2e"}
@@ -34,33 +32,6 @@ def wait_for(pred: Callable[[], object], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(pred())
-
-
-@pytest.fixture
-def hub(tmp_path: Path, ca: StationCA, tls_mosquitto: TlsMosquitto) -> Iterator[HubService]:
-    key, issued = ca.issue_service("puente-hub")
-    write_private(tmp_path / "hub-key.pem", key)
-    (tmp_path / "hub-cert.pem").write_bytes(issued.pem)
-    assert tls_mosquitto.proc is not None
-    settings = HubSettings(
-        data_dir=tmp_path / "hub",
-        broker_url=tls_mosquitto.url,
-        tls_ca_file=tls_mosquitto.files.ca,
-        tls_cert_file=tmp_path / "hub-cert.pem",
-        tls_key_file=tmp_path / "hub-key.pem",
-        pki_dir=tmp_path / "pki",
-        broker_dir=tls_mosquitto.files.directory,
-        broker_reload_command=f"kill -HUP {tls_mosquitto.proc.pid}",
-        http_port=0,
-        bootstrap_token="ops-secret-e2e",
-    )
-    service = HubService(settings)
-    service.start()
-    service.wait_ready(20)
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def _enroll(hub: HubService, code: str, workdir: Path) -> subprocess.CompletedProcess[str]:
