@@ -332,9 +332,9 @@ class Uplink:
         return max(0.05, oldest + s.receipt_timeout_s - time.monotonic())
 
     def _publish_rows(self, rows: list[tuple[int, str, bytes]], resend: bool) -> None:
-        step = self.settings.uplink_batch_max
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
+        for chunk in _chunks(
+            rows, self.settings.uplink_batch_max, self.settings.uplink_batch_max_bytes
+        ):
             with self._lock:
                 first = next(iter(self._in_flight.values()), None)
             oldest = min(chunk[0][0], first.seq) if first else chunk[0][0]
@@ -352,3 +352,23 @@ class Uplink:
                     self._high_seq = max(self._high_seq, seq)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
+
+
+def _chunks(
+    rows: list[tuple[int, str, bytes]], most: int, most_bytes: int
+) -> list[list[tuple[int, str, bytes]]]:
+    """Consecutive rows in batches of at most ``most`` events and ``most_bytes`` body bytes
+    (an event bigger than that alone): a batch over the broker's payload limit would be
+    dropped or cut by the broker and re-sent for ever, holding back every later event."""
+    out: list[list[tuple[int, str, bytes]]] = []
+    chunk: list[tuple[int, str, bytes]] = []
+    size = 0
+    for row in rows:
+        if chunk and (len(chunk) >= most or size + len(row[2]) > most_bytes):
+            out.append(chunk)
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(row[2])
+    if chunk:
+        out.append(chunk)
+    return out
