@@ -165,6 +165,7 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         # Every socket write must happen in the network thread: paho otherwise writes from
         # the publishing (sender) thread while the network thread reads, and one TLS
         # connection used from two threads at once corrupts (seen: "bad record mac" under
@@ -218,6 +219,19 @@ class Uplink:
             self.metrics.link_connected.set(0)
         if not self._stop.is_set():
             log.warning("disconnected from %s: %s", self.address, reason_code)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        if any(rc.is_failure for rc in reason_codes):
+            # No receipts can arrive: every event would be re-sent without end. The broker
+            # does not know this station (not enrolled there, or retired); see the hub's
+            # fleet page. The agent keeps trying and subscribes again on every reconnect.
+            log.error(
+                "broker %s refused the receipts/config subscription (%s): no receipts will "
+                "arrive until the hub allows this station / el broker rechazó la suscripción",
+                self.address,
+                ", ".join(str(rc) for rc in reason_codes),
+                extra={"station_id": self.settings.station_id},
+            )
 
     def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
         if message.topic == self.config_topic:

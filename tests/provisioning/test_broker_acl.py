@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
+import pytest
+
+from edge_agent.service import AgentService
+from edge_agent.settings import AgentSettings
 from provisioning.acl import Access, allowed, dynsec_commands, dynsec_config
 from provisioning.pki import StationCA
 from tests.provisioning.pki import (
@@ -215,3 +220,36 @@ def test_sync_deletes_unwanted_clients_and_remakes_cut_ones() -> None:
     assert ("deleteClient", HUB_ID) not in seq
     assert seq.index(("deleteClient", "st-a")) < seq.index(("createClient", "st-a"))
     assert ("deleteClient", "st-old") in seq and ("deleteRole", "station:st-old") in seq
+
+
+def test_an_agent_the_broker_does_not_know_says_so(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its receipts subscription is refused: the agent logs an error instead of re-sending
+    in silence (it subscribes again on each reconnect, so it recovers once allowed)."""
+    files = station_files(ca, tmp_path, "st-x")
+    settings = AgentSettings(
+        station_id="st-x",
+        unit_id="U1",
+        data_dir=tmp_path / "agent",
+        broker_url=tls_mosquitto.url,
+        tls_ca_file=tls_mosquitto.files.ca,
+        tls_cert_file=files.cert,
+        tls_key_file=files.key,
+        http_port=0,
+        grpc_port=0,
+        reconnect_min_s=0.2,
+        reconnect_max_s=0.5,
+    )
+    agent = AgentService(settings)
+    with caplog.at_level(logging.ERROR, logger="edge_agent.uplink"):
+        agent.start()
+        try:
+            assert _wait(
+                lambda: any(
+                    "refused the receipts/config" in r.getMessage() for r in caplog.records
+                ),
+                timeout=10,
+            )
+        finally:
+            agent.stop()
