@@ -24,6 +24,8 @@ from provisioning.acl import DYNSEC_CONTROL, EXPECTED_ERRORS, dynsec_commands
 
 log = logging.getLogger(__name__)
 
+COMMANDS_PER_MESSAGE = 200  # about 165 KB of JSON
+
 
 class BrokerAdminError(Exception):
     """The broker could not be reached or refused a command (message in English / Spanish)."""
@@ -102,7 +104,12 @@ class BrokerAdmin:
 
             listed = ask([{"command": "listClients"}])
             present = _clients(listed)
-            answers = ask(dynsec_commands(hubs, stations, present, cut))
+            commands = dynsec_commands(hubs, stations, present, cut)
+            answers: list[dict[str, Any]] = []
+            # In slices: one message must stay under the broker's message_size_limit
+            # (a station's role and client are about 825 bytes of JSON).
+            for start in range(0, len(commands), COMMANDS_PER_MESSAGE):
+                answers += ask(commands[start : start + COMMANDS_PER_MESSAGE])
         finally:
             client.disconnect()
             client.loop_stop()

@@ -146,29 +146,29 @@ def dynsec_commands(
     present: Iterable[str] = (),
     cut: Iterable[str] = (),
 ) -> list[dict[str, object]]:
-    """Commands that bring a running broker to ``stations`` (idempotent: "already exists"
-    answers are expected). ``present``: client names the broker has now (from ``listClients``);
-    those neither hub nor wanted station are deleted, which closes their sessions. ``cut``:
-    stations whose open sessions must end now (re-enrolled or retired): deleted, then made
-    again if still wanted, so the old certificate's session is closed at once."""
-    hubs = set(hub_identities)
-    cut = set(cut)
+    """Commands that bring a running broker to ``stations`` (idempotent: "already exists" /
+    "not found" answers are expected). ``present``: client names the broker has now (from
+    ``listClients``); those neither hub nor wanted station are deleted, which closes their
+    sessions, and wanted ones missing are made (role first). ``cut``: stations whose open
+    sessions must end now (re-enrolled or retired): deleted, then made again if still wanted,
+    so the old certificate's session is closed at once."""
+    hubs, cut, present = set(hub_identities), set(cut), set(present)
+    acls = [{"acltype": k, "allow": v} for k, v in DEFAULT_ACL_ACCESS.items()]
     commands: list[dict[str, object]] = [
-        {
-            "command": "setDefaultACLAccess",
-            "acls": [{"acltype": k, "allow": v} for k, v in DEFAULT_ACL_ACCESS.items()],
-        },
+        {"command": "setDefaultACLAccess", "acls": acls},
         {"command": "createRole", "rolename": HUB_ROLE, "acls": hub_acls()},
     ]
-    for h in sorted(hubs):
+    for h in sorted(hubs - present):
         commands.append(
             {"command": "createClient", "username": h, "roles": [{"rolename": HUB_ROLE}]}
         )
-    gone = sorted((set(present) - hubs - set(stations)) | (cut - hubs))
+    gone = sorted(((present - set(stations)) | cut) - hubs)
     for name in gone:
         commands.append({"command": "deleteClient", "username": name})
         commands.append({"command": "deleteRole", "rolename": station_role(name)})
     for s, u in sorted(stations.items()):
+        if s in present and s not in cut:
+            continue  # made by an earlier sync (its role with it)
         role = station_role(s)
         commands.append({"command": "createRole", "rolename": role, "acls": station_acls(s, u)})
         commands.append({"command": "createClient", "username": s, "roles": [{"rolename": role}]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -10,7 +11,10 @@ import pytest
 
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
+from hub.broker_admin import BrokerAdmin
+from hub.settings import HubSettings
 from provisioning.acl import Access, allowed, dynsec_commands, dynsec_config
+from provisioning.mosquitto import MESSAGE_SIZE_LIMIT
 from provisioning.pki import StationCA
 from tests.provisioning.pki import (
     HUB_ID,
@@ -214,12 +218,84 @@ def test_generated_roles_name_each_station_with_its_unit() -> None:
 
 def test_sync_deletes_unwanted_clients_and_remakes_cut_ones() -> None:
     commands = dynsec_commands(
-        [HUB_ID], {"st-a": "U1"}, present=[HUB_ID, "st-a", "st-old"], cut=["st-a"]
+        [HUB_ID],
+        {"st-a": "U1", "st-b": "U1", "st-new": "U2"},
+        present=[HUB_ID, "st-a", "st-b", "st-old"],
+        cut=["st-a"],
     )
     seq = [(c["command"], c.get("username") or c.get("rolename")) for c in commands]
-    assert ("deleteClient", HUB_ID) not in seq
+    assert ("deleteClient", HUB_ID) not in seq and ("createClient", HUB_ID) not in seq
     assert seq.index(("deleteClient", "st-a")) < seq.index(("createClient", "st-a"))
     assert ("deleteClient", "st-old") in seq and ("deleteRole", "station:st-old") in seq
+    assert ("createRole", "station:st-new") in seq and ("createClient", "st-new") in seq
+    assert not [c for c in seq if c[1] in ("st-b", "station:st-b")]  # in step: left alone
+
+
+def _admin(tls: TlsMosquitto, ca: StationCA, tmp: Path) -> BrokerAdmin:
+    key, issued = ca.issue_service("puente-hub")
+    (tmp / "hub-key.pem").write_bytes(key)
+    (tmp / "hub-cert.pem").write_bytes(issued.pem)
+    settings = HubSettings(
+        data_dir=tmp / "hub",
+        broker_url=tls.url,
+        tls_ca_file=tls.files.ca,
+        tls_cert_file=tmp / "hub-cert.pem",
+        tls_key_file=tmp / "hub-key.pem",
+    )
+    return BrokerAdmin(settings, timeout_s=60)
+
+
+def _can_read_receipts(
+    tls: TlsMosquitto, ca: StationCA, tmp: Path, station: str, unit: str
+) -> bool:
+    c = Client(tls.port, tls.files.ca, station_files(ca, tmp, station, unit_id=unit), station)
+    assert c.connect()
+    ok = c.subscribe(f"puente/v1/{unit}/{station}/receipts") == [1]
+    c.close()
+    return ok
+
+
+NATIONAL = {f"st-{u:03d}-{n:02d}": f"U{u:03d}" for u in range(112) for n in range(40)}
+
+
+def test_sync_against_a_national_fleet_sends_only_the_changes(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    """4 480 stations (112 units x 40) in the broker's state; a sync is a handful of commands
+    (the plugin rewrites its whole file after each change, so thousands would take minutes)."""
+    tls_mosquitto.stop()
+    write_broker_files(ca, tls_mosquitto.files, stations=NATIONAL)
+    tls_mosquitto.start()
+    wanted = {k: v for k, v in NATIONAL.items() if k != "st-000-00"} | {"st-a": "U1"}
+    commands = dynsec_commands([HUB_ID], wanted, [HUB_ID, *NATIONAL], cut=["st-111-39"])
+    assert len(commands) == 2 + 2 + 4 + 2  # defaults + hub role; st-000-00 out; st-111-39 cut; st-a
+    started = time.monotonic()
+    _admin(tls_mosquitto, ca, tmp_path).sync([HUB_ID], wanted, cut=["st-111-39"])
+    print(f"sync of 4480 stations, 3 changes: {time.monotonic() - started:.2f}s")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-a", "U1")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-111-39", "U111")
+    assert not _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-000-00", "U000")
+
+
+def test_many_missing_stations_go_in_slices_under_the_payload_limit(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker that lost its state gets every station back, one slice per message: the
+    national fleet's commands are 3.7 MB, past the broker's 1 MiB limit. Scaled down here
+    (the plugin rewrites its file after each change): 150 stations against a 64 KiB limit."""
+    assert len(json.dumps(dynsec_commands([HUB_ID], NATIONAL))) > MESSAGE_SIZE_LIMIT
+    tls_mosquitto.stop()
+    conf = tls_mosquitto.conf.read_text()
+    small = conf.replace(f"message_size_limit {MESSAGE_SIZE_LIMIT}", "message_size_limit 65536")
+    assert small != conf
+    tls_mosquitto.conf.write_text(small)
+    tls_mosquitto.start()
+    monkeypatch.setattr("hub.broker_admin.COMMANDS_PER_MESSAGE", 40)  # 200 (~165 KB) at 1 MiB
+    some = dict(list(NATIONAL.items())[:150])
+    assert len(json.dumps(dynsec_commands([HUB_ID], some))) > 65536
+    _admin(tls_mosquitto, ca, tmp_path).sync([HUB_ID], some)
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-000-00", "U000")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-003-29", "U003")
 
 
 def test_an_agent_the_broker_does_not_know_says_so(
