@@ -46,6 +46,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_is_mosquitto(pid: int) -> None:
+    """A stale pid file may name a process that took the dead broker's pid: SIGHUP ends
+    most programs, so check the name first where Linux's /proc tells it."""
+    comm = Path(f"/proc/{pid}/comm")
+    if not Path("/proc/self/comm").exists():
+        return
+    name = comm.read_text().strip() if comm.exists() else ""
+    if name != "mosquitto":
+        raise ProcessLookupError(f"pid {pid} is {name or 'not running'}, not mosquitto")
+
+
 @dataclass(frozen=True)
 class BrokerStatus:
     """The last attempt to bring the broker in step: ok, when, and what failed (words)."""
@@ -287,7 +298,9 @@ class FleetService:
             return []  # no client certificates on this broker (the demo's): no CRL to reload
         pid_file = s.broker_reload_pid_file or self.broker_files.pid
         try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+            pid = int(pid_file.read_text().strip())
+            _check_is_mosquitto(pid)
+            os.kill(pid, signal.SIGHUP)
             return []
         except (OSError, ValueError) as exc:
             if s.broker_reload_command:

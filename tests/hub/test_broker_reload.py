@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +89,21 @@ def test_failed_reload_is_logged_and_shown_on_the_fleet_page(
     web.post("/console/fleet/broker-refresh", data={"csrf": csrf.group(1)})
     assert hub.fleet.broker_status is not None and hub.fleet.broker_status.ok
     assert 'id="broker-problem"' not in web.get("/console/fleet").text
+
+
+def test_a_stale_pid_file_naming_another_process_gets_no_signal(
+    hub: HubService, tmp_path: Path
+) -> None:
+    """SIGHUP ends most programs: a pid reused after the broker died must not receive it."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        pid_file = tmp_path / "run" / "mosquitto.pid"
+        pid_file.parent.mkdir()
+        pid_file.write_text(str(bystander.pid))
+        problems = hub.fleet.reload_broker()
+        assert problems and "not mosquitto" in problems[0]
+        time.sleep(0.3)
+        assert bystander.poll() is None  # still running: no SIGHUP
+    finally:
+        bystander.kill()
+        bystander.wait(10)
