@@ -279,6 +279,12 @@ def test_re_enrollment_and_retirement_end_the_open_session_at_once(
         assert wait_for(lambda: hub.store.get_event(fresh) is not None)
         time.sleep(0.5)
         assert hub.store.get_event(late) is None
+        # Another station's enrollment syncs the broker too: this session is left alone.
+        other_dir = tmp_path / "other"
+        other_dir.mkdir()
+        assert _enroll(hub, _station(api, "st-10"), other_dir).returncode == 0
+        time.sleep(0.5)
+        assert new.uplink.state().connected and new.uplink.state().reconnects == 0
         # Retirement: the new PC's session ends at once too.
         assert api.post("/v1/stations/st-9/retire").status_code == 200
         assert wait_for(lambda: not new.uplink.state().connected, timeout=3.0)
