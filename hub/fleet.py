@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,6 +91,9 @@ class FleetService:
         self.publish: Any = None  # set by the hub: (topic, payload, retain) -> None
         self.broker_status: BrokerStatus | None = None  # None: not tried since start
         self._broker_lock = threading.Lock()
+        # Brokers without the plugin (the demo's amqtt): called with (station_id, still
+        # allowed) for each station whose open session must end now.
+        self.on_cut: list[Callable[[str, bool], object]] = []
 
     @staticmethod
     def _config_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -222,6 +226,14 @@ class FleetService:
                 )
             except BrokerAdminError as exc:
                 problems.append(f"station access not updated: {exc}")
+        if cut and self.on_cut:
+            active = self.active_stations()
+            for station_id in cut:
+                for hook in self.on_cut:
+                    try:
+                        hook(station_id, station_id in active)
+                    except Exception as exc:  # a broker hook failing must not stop the rest
+                        problems.append(f"session of {station_id} not ended: {exc}")
         for problem in problems:
             log.error("broker not in step: %s", problem)
         self.broker_status = BrokerStatus(not problems, now_iso(), tuple(problems))
