@@ -225,7 +225,9 @@ class FleetService:
                     self.settings.broker_hub_identities, self.active_stations(), cut or ()
                 )
             except BrokerAdminError as exc:
-                problems.append(f"station access not updated: {exc}")
+                problems.append(
+                    f"station access not updated / acceso de estaciones sin actualizar: {exc}"
+                )
         if cut and self.on_cut:
             active = self.active_stations()
             for station_id in cut:
@@ -233,7 +235,9 @@ class FleetService:
                     try:
                         hook(station_id, station_id in active)
                     except Exception as exc:  # a broker hook failing must not stop the rest
-                        problems.append(f"session of {station_id} not ended: {exc}")
+                        problems.append(
+                            f"session of {station_id} not ended / sesión no cerrada: {exc}"
+                        )
         for problem in problems:
             log.error("broker not in step: %s", problem)
         self.broker_status = BrokerStatus(not problems, now_iso(), tuple(problems))

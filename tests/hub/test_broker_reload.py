@@ -65,6 +65,7 @@ def test_failed_reload_is_logged_and_shown_on_the_fleet_page(
     assert api.post("/v1/stations", json={"station_id": "st-1", "unit_id": "U1"}).status_code == 201
     web = _console(hub)
     assert 'id="broker-problem"' not in web.get("/console/fleet").text  # nothing tried yet
+    assert api.get("/v1/broker/status").json() == {"ok": None, "at": None, "problems": []}
 
     with caplog.at_level(logging.ERROR, logger="hub.fleet"):
         assert api.post("/v1/stations/st-1/retire").status_code == 200
@@ -74,6 +75,8 @@ def test_failed_reload_is_logged_and_shown_on_the_fleet_page(
     status = hub.fleet.broker_status
     assert status is not None and not status.ok
 
+    reported = api.get("/v1/broker/status").json()
+    assert reported["ok"] is False and "broker not reloaded" in reported["problems"][0]
     page = web.get("/console/fleet").text
     assert 'id="broker-problem"' in page and 'role="alert"' in page
     assert "The broker was not brought up to date" in page
@@ -89,6 +92,7 @@ def test_failed_reload_is_logged_and_shown_on_the_fleet_page(
     web.post("/console/fleet/broker-refresh", data={"csrf": csrf.group(1)})
     assert hub.fleet.broker_status is not None and hub.fleet.broker_status.ok
     assert 'id="broker-problem"' not in web.get("/console/fleet").text
+    assert api.get("/v1/broker/status").json()["ok"] is True
 
 
 def test_a_stale_pid_file_naming_another_process_gets_no_signal(
