@@ -329,3 +329,33 @@ def test_an_agent_the_broker_does_not_know_says_so(
             )
         finally:
             agent.stop()
+
+
+def test_a_station_cannot_command_the_plugin_nor_subscribe_widely(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    a = Client(tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a")
+    assert a.connect()
+    for topic in ("#", "$SYS/#", "$CONTROL/#", "$share/hub/#", "puente/v1/U1/st-a/#"):
+        assert a.subscribe(topic) == [0x80], topic
+    # Granting itself the hub's subscription through the plugin: refused, connection closed.
+    grant = {
+        "commands": [
+            {
+                "command": "addRoleACL",
+                "rolename": "station:st-a",
+                "acltype": "subscribePattern",
+                "topic": "$share/hub/#",
+                "allow": True,
+            }
+        ]
+    }
+    a.c.publish("$CONTROL/dynamic-security/v1", json.dumps(grant), qos=1)
+    assert a.disconnected.wait(5)
+    a.close()
+    again = Client(
+        tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a2"
+    )
+    assert again.connect()
+    assert again.subscribe("$share/hub/puente/v1/+/+/events") == [0x80]
+    again.close()
