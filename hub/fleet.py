@@ -228,6 +228,9 @@ class FleetService:
                 problems.append(
                     f"station access not updated / acceso de estaciones sin actualizar: {exc}"
                 )
+            except Exception as exc:  # e.g. the store closing under a start-up sync: report it
+                log.exception("broker sync failed")
+                problems.append(f"station access not updated / sin actualizar: {exc!r}")
         if cut and self.on_cut:
             active = self.active_stations()
             for station_id in cut:
