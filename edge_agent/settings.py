@@ -138,6 +138,12 @@ class AgentSettings(BaseSettings):
     uplink_batch_max: int = Field(
         default=100, ge=1, description="Most events in one MQTT message (EventBatch)."
     )
+    uplink_batch_max_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Most event bytes in one MQTT message: well under the broker's "
+        "message_size_limit (1 MiB, docs/production.md), which drops or cuts bigger ones.",
+    )
     receipt_timeout_s: float = Field(
         default=10.0, gt=0, description="Re-send an event when no receipt came in this time."
     )

@@ -167,6 +167,7 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         # Every socket write must happen in the network thread: paho otherwise writes from
         # the publishing (sender) thread while the network thread reads, and one TLS
         # connection used from two threads at once corrupts (seen: "bad record mac" under
@@ -220,6 +221,19 @@ class Uplink:
             self.metrics.link_connected.set(0)
         if not self._stop.is_set():
             log.warning("disconnected from %s: %s", self.address, reason_code)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        if any(rc.is_failure for rc in reason_codes):
+            # No receipts can arrive: every event would be re-sent without end. The broker
+            # does not know this station (not enrolled there, or retired); see the hub's
+            # fleet page. The agent keeps trying and subscribes again on every reconnect.
+            log.error(
+                "broker %s refused the receipts/config subscription (%s): no receipts will "
+                "arrive until the hub allows this station / el broker rechazó la suscripción",
+                self.address,
+                ", ".join(str(rc) for rc in reason_codes),
+                extra={"station_id": self.settings.station_id},
+            )
 
     def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
         if message.topic == self.config_topic:
@@ -362,9 +376,9 @@ class Uplink:
         return max(0.05, oldest + s.receipt_timeout_s - time.monotonic())
 
     def _publish_rows(self, rows: list[tuple[int, str, bytes]], resend: bool) -> None:
-        step = self.settings.uplink_batch_max
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
+        for chunk in _chunks(
+            rows, self.settings.uplink_batch_max, self.settings.uplink_batch_max_bytes
+        ):
             with self._lock:
                 first = next(iter(self._in_flight.values()), None)
             oldest = min(chunk[0][0], first.seq) if first else chunk[0][0]
@@ -382,3 +396,23 @@ class Uplink:
                     self._high_seq = max(self._high_seq, seq)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
+
+
+def _chunks(
+    rows: list[tuple[int, str, bytes]], most: int, most_bytes: int
+) -> list[list[tuple[int, str, bytes]]]:
+    """Consecutive rows in batches of at most ``most`` events and ``most_bytes`` body bytes
+    (an event bigger than that alone): a batch over the broker's payload limit would be
+    dropped or cut by the broker and re-sent for ever, holding back every later event."""
+    out: list[list[tuple[int, str, bytes]]] = []
+    chunk: list[tuple[int, str, bytes]] = []
+    size = 0
+    for row in rows:
+        if chunk and (len(chunk) >= most or size + len(row[2]) > most_bytes):
+            out.append(chunk)
+            chunk, size = [], 0
+        chunk.append(row)
+        size += len(row[2])
+    if chunk:
+        out.append(chunk)
+    return out

@@ -202,9 +202,9 @@ def broker_config(
     run_as: Annotated[str, typer.Option(help="Mosquitto `user` line (empty: its default).")] = "",
     config: ConfigOption = None,
 ) -> None:
-    """Write mosquitto.conf, acl, ca.pem, crl.pem and a broker certificate into OUT.
+    """Write mosquitto.conf, dynamic-security.json, ca.pem, crl.pem and a broker certificate.
 
-    Escribe la configuración de Mosquitto (TLS mutuo, CRL, ACL por estación) en OUT.
+    Escribe la configuración de Mosquitto (TLS mutuo, CRL, roles por estación) en OUT.
     """
     from hub.fleet import FleetService
 
@@ -216,12 +216,13 @@ def broker_config(
         )
     finally:
         store.close()
-    for path in (files.conf, files.acl, files.ca, files.crl, files.cert, files.key):
+    for path in (files.conf, files.dynsec, files.ca, files.crl, files.cert, files.key):
         typer.echo(str(path))
     if settings.broker_dir is None or settings.broker_dir.resolve() != files.directory:
         typer.echo(
             f'set broker_dir = "{files.directory}" in the hub\'s config so that it keeps the '
-            "CRL and ACL up to date / configure broker_dir para que el hub los mantenga",
+            f"CRL up to date and reloads the broker (pid file {files.pid}) / configure "
+            "broker_dir para que el hub mantenga la CRL y recargue el broker",
             err=True,
         )
 

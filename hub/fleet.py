@@ -1,17 +1,22 @@
 """The hub's fleet service: wires provisioning's logic (CA, codes, ACL, config) to storage and MQTT.
 
 Enrollment, retirement and remote config go through here; the API routers and
-the console only translate. After a retirement the CRL and ACL are rewritten
-and the broker is told to reload them.
+the console only translate. After an enrollment or a retirement the CRL is rewritten, the
+broker reloads it (SIGHUP), and its dynamic-security plugin is brought in step, which also
+ends the station's open session. A failure of either is logged as an error and kept in
+``broker_status`` for the ops console.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import signal
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +35,7 @@ from protos import station_config as sealed_config
 from protos.topics import config as config_topic
 from protos.topics import parse as parse_topic
 from provisioning import enrollment, station_config
-from provisioning.acl import mosquitto_acl
+from provisioning.acl import dynsec_config
 from provisioning.errors import EnrollmentRefused, NotRegistered
 from provisioning.mosquitto import BrokerFiles, mosquitto_conf
 from provisioning.pki import StationCA, key_pem, write_private
@@ -40,6 +45,26 @@ log = logging.getLogger(__name__)
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _check_is_mosquitto(pid: int) -> None:
+    """A stale pid file may name a process that took the dead broker's pid: SIGHUP ends
+    most programs, so check the name first where Linux's /proc tells it."""
+    comm = Path(f"/proc/{pid}/comm")
+    if not Path("/proc/self/comm").exists():
+        return
+    name = comm.read_text().strip() if comm.exists() else ""
+    if name != "mosquitto":
+        raise ProcessLookupError(f"pid {pid} is {name or 'not running'}, not mosquitto")
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """The last attempt to bring the broker in step: ok, when, and what failed (words)."""
+
+    ok: bool
+    at: str
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,11 @@ class FleetService:
         self.ca = StationCA.load_or_create(self.pki_dir)
         self.config_key = self._config_key(self.pki_dir / "config-key.pem")
         self.publish: Any = None  # set by the hub: (topic, payload, retain) -> None
+        self.broker_status: BrokerStatus | None = None  # None: not tried since start
+        self._broker_lock = threading.Lock()
+        # Brokers without the plugin (the demo's amqtt): called with (station_id, still
+        # allowed) for each station whose open session must end now.
+        self.on_cut: list[Callable[[str, bool], object]] = []
 
     @staticmethod
     def _config_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -141,8 +171,9 @@ class FleetService:
             )
         )
         self.registry.revoke_certificates(station.station_id, now.isoformat(), issued.serial_hex)
-        # Always: the ACL names each enrolled station with its unit (and the CRL the old PC).
-        self.refresh_broker()
+        # Always: the broker names each enrolled station with its unit, the CRL names the old
+        # PC's certificate, and a session the old PC still holds is ended now.
+        self.refresh_broker(cut=[station.station_id])
         sealed = self.publish_config(station.station_id)
         log.info("station enrolled", extra={"station_id": station.station_id})
         return EnrollmentResult(
@@ -167,18 +198,63 @@ class FleetService:
         """After the station row is retired: revoke its certificates and cut broker access."""
         count = self.registry.revoke_certificates(station_id, at)
         self.registry.drop_codes(station_id)
-        self.refresh_broker()
+        self.refresh_broker(cut=[station_id])
         log.info(
             "station retired, %d certificate(s) revoked", count, extra={"station_id": station_id}
         )
         return count
 
-    def refresh_broker(self) -> None:
-        self.write_broker_files()
-        self.reload_broker()
+    def refresh_broker(self, cut: list[str] | None = None) -> BrokerStatus:
+        """Rewrite the CRL, reload the broker, sync its station access and end ``cut``'s
+        sessions. Never raises: failures are logged as errors and kept in ``broker_status``."""
+        with self._broker_lock:  # one at a time: each sync deletes what its snapshot lacks
+            return self._refresh_broker(cut)
+
+    def _refresh_broker(self, cut: list[str] | None) -> BrokerStatus:
+        problems: list[str] = []
+        try:
+            self.write_broker_files()
+        except OSError as exc:
+            problems.append(f"broker files not written: {exc} / archivos del broker: {exc}")
+        problems += self.reload_broker()
+        if self.dynamic_security:
+            from hub.broker_admin import BrokerAdmin, BrokerAdminError
+
+            try:
+                BrokerAdmin(self.settings).sync(
+                    self.settings.broker_hub_identities, self.active_stations(), cut or ()
+                )
+            except BrokerAdminError as exc:
+                problems.append(
+                    f"station access not updated / acceso de estaciones sin actualizar: {exc}"
+                )
+            except Exception as exc:  # e.g. the store closing under a start-up sync: report it
+                log.exception("broker sync failed")
+                problems.append(f"station access not updated / sin actualizar: {exc!r}")
+        if cut and self.on_cut:
+            active = self.active_stations()
+            for station_id in cut:
+                for hook in self.on_cut:
+                    try:
+                        hook(station_id, station_id in active)
+                    except Exception as exc:  # a broker hook failing must not stop the rest
+                        problems.append(
+                            f"session of {station_id} not ended / sesión no cerrada: {exc}"
+                        )
+        for problem in problems:
+            log.error("broker not in step: %s", problem)
+        self.broker_status = BrokerStatus(not problems, now_iso(), tuple(problems))
+        return self.broker_status
+
+    @property
+    def dynamic_security(self) -> bool:
+        flag = self.settings.broker_dynamic_security
+        return self.settings.broker_url.startswith("mqtts://") if flag is None else flag
 
     def write_broker_files(self, files: BrokerFiles | None = None) -> None:
-        """CA, CRL and ACL where the broker reads them (atomic renames)."""
+        """CA and CRL where the broker reads them (atomic renames), and the dynamic-security
+        plugin's first state if there is none yet (later the broker owns that file and the
+        hub changes it through the plugin's commands)."""
         files = files or self.broker_files
         files.directory.mkdir(parents=True, exist_ok=True)
         revoked = [
@@ -186,19 +262,25 @@ class FleetService:
         ]
         _atomic(files.crl, self.ca.crl(revoked))
         _atomic(files.ca, self.ca.pem)
-        _atomic(files.acl, self.acl_text().encode())
+        if not files.dynsec.exists():
+            self.write_dynsec(files)
 
-    def acl_text(self) -> str:
-        """Per-station rules for every station holding a valid certificate (unit fixed)."""
+    def write_dynsec(self, files: BrokerFiles) -> None:
+        text = json.dumps(
+            dynsec_config(self.settings.broker_hub_identities, self.active_stations()), indent=1
+        )
+        _atomic(files.dynsec, text.encode())
+
+    def active_stations(self) -> dict[str, str]:
+        """station id → unit of every station allowed on the broker: not retired, holding a
+        valid certificate."""
         stations = self.store.list_stations()
-        retired = sorted(s.station_id for s in stations if s.retired_at)
         certified = {c.station_id for c in self.registry.certificates() if c.revoked_at is None}
-        active = {
+        return {
             s.station_id: s.unit_id
             for s in stations
             if s.retired_at is None and s.station_id in certified
         }
-        return mosquitto_acl(self.settings.broker_hub_identities, active, retired)
 
     def write_broker_config(
         self,
@@ -213,6 +295,7 @@ class FleetService:
         certificate from the station CA (made once; kept if already there)."""
         files = BrokerFiles(out.resolve())
         self.write_broker_files(files)
+        self.write_dynsec(files)  # the install step: the registry's state now
         if not files.cert.exists() or not files.key.exists():
             names = hostnames or ["localhost"]
             key, issued = self.ca.issue_key_pair(names[0], server_names=names)
@@ -224,13 +307,41 @@ class FleetService:
         _atomic(files.conf, conf.encode())
         return files
 
-    def reload_broker(self) -> None:
+    def reload_broker(self) -> list[str]:
+        """SIGHUP to the broker's pid (or the reload command): Mosquitto re-reads the CRL.
+        Returns what went wrong, in words (empty: reloaded)."""
         s = self.settings
-        if s.broker_reload_pid_file is not None and s.broker_reload_pid_file.exists():
-            pid = int(s.broker_reload_pid_file.read_text().strip())
+        if s.broker_reload_pid_file is None and s.broker_reload_command:
+            return self._reload_command()
+        if s.broker_reload_pid_file is None and not s.broker_url.startswith("mqtts://"):
+            return []  # no client certificates on this broker (the demo's): no CRL to reload
+        pid_file = s.broker_reload_pid_file or self.broker_files.pid
+        try:
+            pid = int(pid_file.read_text().strip())
+            _check_is_mosquitto(pid)
             os.kill(pid, signal.SIGHUP)
-        elif s.broker_reload_command:
-            subprocess.run(s.broker_reload_command, shell=True, check=False, timeout=30)
+            return []
+        except (OSError, ValueError) as exc:
+            if s.broker_reload_command:
+                return self._reload_command()
+            return [
+                f"broker not reloaded (pid file {pid_file}: {exc}), revoked certificates can "
+                "still connect / el broker no se recargó: certificados revocados aún conectan"
+            ]
+
+    def _reload_command(self) -> list[str]:
+        command = self.settings.broker_reload_command
+        try:
+            done = subprocess.run(command, shell=True, check=False, timeout=30, capture_output=True)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return [f"broker reload command failed: {exc} / falló la recarga del broker"]
+        if done.returncode != 0:
+            err = done.stderr.decode(errors="replace").strip()[-300:]
+            return [
+                f"broker reload command exited {done.returncode}: {err} "
+                "/ falló la recarga del broker"
+            ]
+        return []
 
     # -- remote config -----------------------------------------------------------------
     def publish_config(self, station_id: str, overrides: dict[str, Any] | None = None) -> bytes:

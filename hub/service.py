@@ -79,6 +79,10 @@ class HubService:
 
         self.fleet = FleetService(self.settings, self._store)
         self.fleet.write_broker_files()
+        if self.fleet.dynamic_security:  # the broker's roles in step with the registry
+            threading.Thread(
+                target=self.fleet.refresh_broker, name="broker-sync", daemon=True
+            ).start()
         self.fleet.publish = self._worker.publish
         self._worker.on_state = self.fleet.on_state
         self._worker.on_connected = self.fleet.republish_all

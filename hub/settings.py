@@ -151,10 +151,16 @@ class HubSettings(BaseSettings):
     )
     broker_reload_pid_file: Path | None = Field(
         default=None,
-        description="Mosquitto's pid file: the hub sends SIGHUP after rewriting the CRL/ACL.",
+        description="Mosquitto's pid file: the hub sends SIGHUP after rewriting the CRL; empty: "
+        "broker_dir/mosquitto.pid (where `puente hub broker-config` has Mosquitto write it).",
     )
     broker_reload_command: str = Field(
         default="", description="Or a command that reloads the broker (e.g. systemctl reload)."
+    )
+    broker_dynamic_security: bool | None = Field(
+        default=None,
+        description="Keep the broker's dynamic-security plugin in step (station roles, cutting "
+        "sessions of re-enrolled or retired stations); empty: on when broker_url is mqtts://.",
     )
     broker_hub_identities: list[str] = Field(
         default_factory=lambda: ["hub:puente-hub"],

@@ -250,6 +250,7 @@ def run_demo(
         )
         _ensure_station(hub, data_dir / "agent")
         broker.access.allow_station(STATION_ID, UNIT_ID)
+        hub_svc.fleet.on_cut.append(broker.cut)  # retiring ends the station's session now
         station_token = _station_token(hub, data_dir)
         agent = AgentService(
             AgentSettings(

@@ -59,6 +59,27 @@ class EmbeddedBroker:
         asyncio.run_coroutine_threadsafe(_start(), self._loop).result(timeout=15)
         log.info("embedded MQTT broker listening on %s", self.url)
 
+    def cut(self, station_id: str, still_allowed: bool = False) -> int:
+        """End every open session signed in as ``station_id`` now (retirement): the same
+        as the hub does through Mosquitto's dynamic-security plugin. Unless
+        ``still_allowed``, the station may not sign in again. Returns sessions ended."""
+        if not still_allowed:
+            self.access.forget_station(station_id)
+        broker = self._broker
+        if broker is None:
+            return 0
+
+        async def _cut() -> int:
+            # amqtt has no public call for this: its session table, as its own cleanup uses.
+            ended = 0
+            for session, handler in list(broker._sessions.values()):
+                if session.username == station_id and handler is not None:
+                    await handler.stop()
+                    ended += 1
+            return ended
+
+        return asyncio.run_coroutine_threadsafe(_cut(), self._loop).result(timeout=10)
+
     def stop(self) -> None:
         if self._broker is not None:
             fut: Future[None] = asyncio.run_coroutine_threadsafe(

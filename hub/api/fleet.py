@@ -258,3 +258,13 @@ def get_config(station_id: str, _caller: FleetReader, fleet: FleetDep) -> dict[s
         "applied_error": record.applied_error,
         "reported_at": record.reported_at,
     }
+
+
+@router.get("/v1/broker/status")
+def broker_status(_caller: Ops, fleet: FleetDep) -> dict[str, Any]:
+    """The last attempt to bring the broker in step (CRL reload, station access, sessions
+    ended): for monitoring. ``ok`` is null when nothing was tried since the hub started."""
+    status = fleet.broker_status
+    if status is None:
+        return {"ok": None, "at": None, "problems": []}
+    return {"ok": status.ok, "at": status.at, "problems": list(status.problems)}

@@ -52,7 +52,14 @@ def fleet_page(request: Request, user: OpsUser) -> HTMLResponse:
                 "devices": device_count.get(s.station_id, 0),
             }
         )
-    return render(request, "fleet.html", units=units, unit_names=names)
+    return render(request, "fleet.html", units=units, unit_names=names, broker=fleet.broker_status)
+
+
+@router.post("/fleet/broker-refresh", dependencies=[Csrf])
+def broker_refresh(request: Request, user: OpsUser) -> Response:
+    """Retry bringing the broker in step (CRL reload, station access) after a failure."""
+    _fleet(request).refresh_broker()
+    return RedirectResponse("/console/fleet", status_code=303)
 
 
 def _station_context(request: Request, station_id: str) -> dict[str, Any] | None:

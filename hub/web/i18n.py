@@ -101,6 +101,13 @@ LABELS: dict[str, tuple[str, str]] = {
         "Station retired; {n} certificate(s) revoked.",
     ),
     "cancel": ("Cancelar", "Cancel"),
+    "broker_problem": (
+        "El broker no quedó al día ({at} UTC): revise y vuelva a intentar "
+        "(ver docs/production.md).",
+        "The broker was not brought up to date ({at} UTC): check and retry (see "
+        "docs/production.md).",
+    ),
+    "broker_retry": ("Reintentar ahora", "Retry now"),
     "replace": ("Reemplazar dispositivo", "Replace device"),
     "replace_text": (
         "El dispositivo anterior queda en el historial: cada evento sigue asociado al equipo "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import threading
@@ -13,7 +14,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric import ec
 from paho.mqtt.enums import CallbackAPIVersion
 
-from provisioning.acl import mosquitto_acl
+from provisioning.acl import dynsec_config
 from provisioning.mosquitto import BrokerFiles, mosquitto_conf
 from provisioning.pki import StationCA, key_pem, make_csr, write_private
 from tests.brokers import Mosquitto
@@ -58,9 +59,11 @@ def write_broker_files(
     files.directory.mkdir(parents=True, exist_ok=True)
     files.ca.write_bytes(ca.pem)
     files.crl.write_bytes(ca.crl([(s, datetime.now(UTC)) for s in revoked]))
-    files.acl.write_text(
-        mosquitto_acl([HUB_ID], STATIONS if stations is None else stations, denied)
-    )
+    allowed = {
+        s: u for s, u in (STATIONS if stations is None else stations).items() if s not in denied
+    }
+    # Read by the broker at start only; later changes go through the plugin's commands.
+    files.dynsec.write_text(json.dumps(dynsec_config([HUB_ID], allowed)))
 
 
 class TlsMosquitto(Mosquitto):

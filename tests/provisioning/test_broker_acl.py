@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from pathlib import Path
 
-from provisioning.acl import Access, allowed, mosquitto_acl
+import pytest
+
+from edge_agent.service import AgentService
+from edge_agent.settings import AgentSettings
+from hub.broker_admin import BrokerAdmin
+from hub.settings import HubSettings
+from provisioning.acl import Access, allowed, dynsec_commands, dynsec_config
+from provisioning.mosquitto import MESSAGE_SIZE_LIMIT
 from provisioning.pki import StationCA
 from tests.provisioning.pki import (
     HUB_ID,
@@ -51,11 +60,11 @@ def test_station_a_cannot_publish_as_b_nor_read_bs_receipts(
     assert hub.subscribe("puente/v1/+/+/events") == [1]
     a = Client(tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a")
     assert a.connect()
-    # Mosquitto 2.0 grants an MQTT 3.1.1 SUBSCRIBE and applies the read ACL to each
-    # message it would deliver: what matters is that nothing of B's ever arrives.
+    # The dynamic-security plugin refuses the SUBSCRIBE itself (0x80), and nothing of B's
+    # would arrive anyway (each delivery is checked too).
     assert a.subscribe(RECEIPTS_A) == [1]
-    a.subscribe(RECEIPTS_B)
-    a.subscribe("puente/v1/U1/+/receipts")
+    assert a.subscribe(RECEIPTS_B) == [0x80]
+    assert a.subscribe("puente/v1/U1/+/receipts") == [0x80]
     hub.publish(RECEIPTS_B, b"for-b")
     hub.publish(RECEIPTS_A, b"for-a")
     assert _wait(lambda: len(a.messages) >= 1)
@@ -181,15 +190,172 @@ def test_code_rules_agree_with_the_generated_acl() -> None:
     assert allowed("st-a", Access.SUBSCRIBE, RECEIPTS_A, units.get)
 
 
-def test_generated_acl_names_each_station_with_its_unit() -> None:
-    text = mosquitto_acl([HUB_ID], {"st-b": "U2", "st-a": "U1", "st-r": "U1"}, ["st-r"])
-    assert "pattern" not in text
-    blocks = [b.strip() for b in text.split("\n\n") if b.startswith("user ")]
-    assert blocks == [
-        "user hub:puente-hub\ntopic readwrite puente/v1/#",
-        "user st-r\ntopic deny puente/v1/#",
-        "user st-a\ntopic write puente/v1/U1/st-a/events\ntopic write puente/v1/U1/st-a/state\n"
-        "topic read puente/v1/U1/st-a/receipts\ntopic read puente/v1/U1/st-a/config",
-        "user st-b\ntopic write puente/v1/U2/st-b/events\ntopic write puente/v1/U2/st-b/state\n"
-        "topic read puente/v1/U2/st-b/receipts\ntopic read puente/v1/U2/st-b/config",
+def test_generated_roles_name_each_station_with_its_unit() -> None:
+    config = dynsec_config([HUB_ID], {"st-b": "U2", "st-a": "U1"})
+    assert config["defaultACLAccess"] == {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    clients = {c["username"]: [r["rolename"] for r in c["roles"]] for c in config["clients"]}
+    assert clients == {HUB_ID: ["puente-hub"], "st-a": ["station:st-a"], "st-b": ["station:st-b"]}
+    roles = {
+        r["rolename"]: [(a["acltype"], a["topic"]) for a in r["acls"]] for r in config["roles"]
+    }
+    assert roles["station:st-b"] == [
+        ("publishClientSend", "puente/v1/U2/st-b/events"),
+        ("publishClientSend", "puente/v1/U2/st-b/state"),
+        ("subscribeLiteral", "puente/v1/U2/st-b/receipts"),
+        ("subscribeLiteral", "puente/v1/U2/st-b/config"),
+        ("publishClientReceive", "puente/v1/U2/st-b/receipts"),
+        ("publishClientReceive", "puente/v1/U2/st-b/config"),
     ]
+    # Only the hub may take the shared subscription.
+    shared = [r for r, acls in roles.items() if any(t.startswith("$share") for _, t in acls)]
+    assert shared == ["puente-hub"]
+
+
+def test_sync_deletes_unwanted_clients_and_remakes_cut_ones() -> None:
+    commands = dynsec_commands(
+        [HUB_ID],
+        {"st-a": "U1", "st-b": "U1", "st-new": "U2"},
+        present=[HUB_ID, "st-a", "st-b", "st-old"],
+        cut=["st-a"],
+    )
+    seq = [(c["command"], c.get("username") or c.get("rolename")) for c in commands]
+    assert ("deleteClient", HUB_ID) not in seq and ("createClient", HUB_ID) not in seq
+    assert seq.index(("deleteClient", "st-a")) < seq.index(("createClient", "st-a"))
+    assert ("deleteClient", "st-old") in seq and ("deleteRole", "station:st-old") in seq
+    assert ("createRole", "station:st-new") in seq and ("createClient", "st-new") in seq
+    assert not [c for c in seq if c[1] in ("st-b", "station:st-b")]  # in step: left alone
+
+
+def _admin(tls: TlsMosquitto, ca: StationCA, tmp: Path) -> BrokerAdmin:
+    key, issued = ca.issue_service("puente-hub")
+    (tmp / "hub-key.pem").write_bytes(key)
+    (tmp / "hub-cert.pem").write_bytes(issued.pem)
+    settings = HubSettings(
+        data_dir=tmp / "hub",
+        broker_url=tls.url,
+        tls_ca_file=tls.files.ca,
+        tls_cert_file=tmp / "hub-cert.pem",
+        tls_key_file=tmp / "hub-key.pem",
+    )
+    return BrokerAdmin(settings, timeout_s=60)
+
+
+def _can_read_receipts(
+    tls: TlsMosquitto, ca: StationCA, tmp: Path, station: str, unit: str
+) -> bool:
+    c = Client(tls.port, tls.files.ca, station_files(ca, tmp, station, unit_id=unit), station)
+    assert c.connect()
+    ok = c.subscribe(f"puente/v1/{unit}/{station}/receipts") == [1]
+    c.close()
+    return ok
+
+
+NATIONAL = {f"st-{u:03d}-{n:02d}": f"U{u:03d}" for u in range(112) for n in range(40)}
+
+
+def test_sync_against_a_national_fleet_sends_only_the_changes(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    """4 480 stations (112 units x 40) in the broker's state; a sync is a handful of commands
+    (the plugin rewrites its whole file after each change, so thousands would take minutes)."""
+    tls_mosquitto.stop()
+    write_broker_files(ca, tls_mosquitto.files, stations=NATIONAL)
+    tls_mosquitto.start()
+    wanted = {k: v for k, v in NATIONAL.items() if k != "st-000-00"} | {"st-a": "U1"}
+    commands = dynsec_commands([HUB_ID], wanted, [HUB_ID, *NATIONAL], cut=["st-111-39"])
+    assert len(commands) == 2 + 2 + 4 + 2  # defaults + hub role; st-000-00 out; st-111-39 cut; st-a
+    started = time.monotonic()
+    _admin(tls_mosquitto, ca, tmp_path).sync([HUB_ID], wanted, cut=["st-111-39"])
+    print(f"sync of 4480 stations, 3 changes: {time.monotonic() - started:.2f}s")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-a", "U1")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-111-39", "U111")
+    assert not _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-000-00", "U000")
+
+
+def test_many_missing_stations_go_in_slices_under_the_payload_limit(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker that lost its state gets every station back, one slice per message: the
+    national fleet's commands are 3.7 MB, past the broker's 1 MiB limit. Scaled down here
+    (the plugin rewrites its file after each change): 150 stations against a 64 KiB limit."""
+    assert len(json.dumps(dynsec_commands([HUB_ID], NATIONAL))) > MESSAGE_SIZE_LIMIT
+    tls_mosquitto.stop()
+    conf = tls_mosquitto.conf.read_text()
+    small = conf.replace(f"message_size_limit {MESSAGE_SIZE_LIMIT}", "message_size_limit 65536")
+    assert small != conf
+    tls_mosquitto.conf.write_text(small)
+    tls_mosquitto.start()
+    monkeypatch.setattr("hub.broker_admin.COMMANDS_PER_MESSAGE", 40)  # 200 (~165 KB) at 1 MiB
+    some = dict(list(NATIONAL.items())[:150])
+    assert len(json.dumps(dynsec_commands([HUB_ID], some))) > 65536
+    _admin(tls_mosquitto, ca, tmp_path).sync([HUB_ID], some)
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-000-00", "U000")
+    assert _can_read_receipts(tls_mosquitto, ca, tmp_path, "st-003-29", "U003")
+
+
+def test_an_agent_the_broker_does_not_know_says_so(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its receipts subscription is refused: the agent logs an error instead of re-sending
+    in silence (it subscribes again on each reconnect, so it recovers once allowed)."""
+    files = station_files(ca, tmp_path, "st-x")
+    settings = AgentSettings(
+        station_id="st-x",
+        unit_id="U1",
+        data_dir=tmp_path / "agent",
+        broker_url=tls_mosquitto.url,
+        tls_ca_file=tls_mosquitto.files.ca,
+        tls_cert_file=files.cert,
+        tls_key_file=files.key,
+        http_port=0,
+        grpc_port=0,
+        reconnect_min_s=0.2,
+        reconnect_max_s=0.5,
+    )
+    agent = AgentService(settings)
+    with caplog.at_level(logging.ERROR, logger="edge_agent.uplink"):
+        agent.start()
+        try:
+            assert _wait(
+                lambda: any(
+                    "refused the receipts/config" in r.getMessage() for r in caplog.records
+                ),
+                timeout=10,
+            )
+        finally:
+            agent.stop()
+
+
+def test_a_station_cannot_command_the_plugin_nor_subscribe_widely(
+    tls_mosquitto: TlsMosquitto, ca: StationCA, tmp_path: Path
+) -> None:
+    a = Client(tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a")
+    assert a.connect()
+    for topic in ("#", "$SYS/#", "$CONTROL/#", "$share/hub/#", "puente/v1/U1/st-a/#"):
+        assert a.subscribe(topic) == [0x80], topic
+    # Granting itself the hub's subscription through the plugin: refused, connection closed.
+    grant = {
+        "commands": [
+            {
+                "command": "addRoleACL",
+                "rolename": "station:st-a",
+                "acltype": "subscribePattern",
+                "topic": "$share/hub/#",
+                "allow": True,
+            }
+        ]
+    }
+    a.c.publish("$CONTROL/dynamic-security/v1", json.dumps(grant), qos=1)
+    assert a.disconnected.wait(5)
+    a.close()
+    again = Client(
+        tls_mosquitto.port, tls_mosquitto.files.ca, station_files(ca, tmp_path, "st-a"), "a2"
+    )
+    assert again.connect()
+    assert again.subscribe("$share/hub/puente/v1/+/+/events") == [0x80]
+    again.close()

@@ -5,11 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.fleet import FleetService
+from hub.ingest.timefmt import now_iso
+from hub.settings import HubSettings
+from hub.storage import open_store
+from provisioning.registry import Unit
 from puente_cli.embedded_broker import EmbeddedBroker
 
 EVENTS_A = "puente/v1/U1/st-a/events"
@@ -49,11 +55,15 @@ class Peer:
             time.sleep(0.02)
         return False
 
-    def subscribe(self, topic: str) -> None:
-        done = threading.Event()
-        self.c.on_subscribe = lambda *_: done.set()
+    def subscribe(self, topic: str) -> list[int]:
+        done, codes = threading.Event(), []
+        self.c.on_subscribe = lambda _c, _u, _m, rcs, _p: (
+            codes.extend(r.value for r in rcs),
+            done.set(),
+        )
         self.c.subscribe(topic, qos=1)
         assert done.wait(10)
+        return codes
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.c.publish(topic, payload, qos=1).wait_for_publish(10)
@@ -125,3 +135,51 @@ def test_wrong_password_unknown_station_and_anonymous_are_refused(
     for client in (wrong, stranger):
         client.close()
     anonymous.loop_stop()
+
+
+def test_a_station_cannot_take_the_hubs_shared_subscription(broker: EmbeddedBroker) -> None:
+    """As with the generated Mosquitto roles: `$share` and wildcards are refused at SUBSCRIBE."""
+    a = Peer(broker, "st-a")
+    assert a.wait()
+    assert a.subscribe("$share/hub/puente/v1/+/+/events") == [0x80]
+    assert a.subscribe("puente/v1/+/+/events") == [0x80]
+    assert a.subscribe(RECEIPTS_A) == [1]
+    a.close()
+
+
+def test_cutting_a_station_ends_its_open_session_and_keeps_it_out(broker: EmbeddedBroker) -> None:
+    a = Peer(broker, "st-a")
+    assert a.wait()
+    disconnected = threading.Event()
+    a.c.on_disconnect = lambda *_: disconnected.set()
+    b = Peer(broker, "st-b")
+    assert b.wait()
+    assert broker.cut("st-a") == 1
+    assert disconnected.wait(5)
+    a.close()
+    again = Peer(broker, "st-a")
+    assert again.wait() is False  # no longer allowed
+    again.close()
+    assert b.c.is_connected()  # others untouched
+    b.close()
+
+
+def test_retiring_at_the_hub_ends_the_session_on_the_demo_broker(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    store = open_store(HubSettings(data_dir=tmp_path / "hub"))
+    store.migrate()
+    fleet = FleetService(HubSettings(data_dir=tmp_path / "hub"), store)
+    fleet.on_cut.append(broker.cut)
+    fleet.registry.add_unit(Unit("U1", "Zona 1"), now_iso())
+    fleet.store.register_station("st-a", "U1", now_iso())
+    a = Peer(broker, "st-a")
+    assert a.wait()
+    disconnected = threading.Event()
+    a.c.on_disconnect = lambda *_: disconnected.set()
+    fleet.retire("st-a")
+    assert fleet.broker_status is not None and fleet.broker_status.ok
+    assert disconnected.wait(5)
+    a.close()
+    assert Peer(broker, "st-a").wait() is False
+    store.close()

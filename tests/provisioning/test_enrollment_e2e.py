@@ -7,21 +7,19 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from edge_agent.service import AgentService
 from edge_agent.settings import load as load_agent
 from hub.service import HubService
-from hub.settings import HubSettings
 from protos import events_pb2
 from protos import station_config as sealed
 from protos.topics import config as config_topic
-from provisioning.pki import StationCA, write_private
+from provisioning.pki import key_pem, make_csr, write_private
 from tests.provisioning.pki import Client, ClientFiles, TlsMosquitto
 
 OPS = {"Authorization": "Bearer ops-secret-e2e"}
@@ -34,33 +32,6 @@ def wait_for(pred: Callable[[], object], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(pred())
-
-
-@pytest.fixture
-def hub(tmp_path: Path, ca: StationCA, tls_mosquitto: TlsMosquitto) -> Iterator[HubService]:
-    key, issued = ca.issue_service("puente-hub")
-    write_private(tmp_path / "hub-key.pem", key)
-    (tmp_path / "hub-cert.pem").write_bytes(issued.pem)
-    assert tls_mosquitto.proc is not None
-    settings = HubSettings(
-        data_dir=tmp_path / "hub",
-        broker_url=tls_mosquitto.url,
-        tls_ca_file=tls_mosquitto.files.ca,
-        tls_cert_file=tmp_path / "hub-cert.pem",
-        tls_key_file=tmp_path / "hub-key.pem",
-        pki_dir=tmp_path / "pki",
-        broker_dir=tls_mosquitto.files.directory,
-        broker_reload_command=f"kill -HUP {tls_mosquitto.proc.pid}",
-        http_port=0,
-        bootstrap_token="ops-secret-e2e",
-    )
-    service = HubService(settings)
-    service.start()
-    service.wait_ready(20)
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 def _enroll(hub: HubService, code: str, workdir: Path) -> subprocess.CompletedProcess[str]:
@@ -214,3 +185,111 @@ def test_enrolled_station_delivers_over_mutual_tls_and_follows_remote_config(
         assert hub.store.get_event(late) is None
     finally:
         agent.stop()
+
+
+def _station(api: httpx.Client, station_id: str, unit_id: str = "U7") -> str:
+    """Register a station (its unit made if needed) and return a fresh enrollment code."""
+    api.post("/v1/units", json={"unit_id": unit_id, "name": unit_id})
+    made = api.post("/v1/stations", json={"station_id": station_id, "unit_id": unit_id})
+    assert made.status_code == 201, made.text
+    return str(api.post(f"/v1/stations/{station_id}/enrollment-codes").json()["code"])
+
+
+def _agent(workdir: Path) -> AgentService:
+    os.environ.pop("PUENTE_AGENT_CONFIG", None)
+    try:
+        settings = load_agent(workdir / "agent.toml")
+    finally:
+        os.environ.pop("PUENTE_AGENT_CONFIG", None)
+    agent = AgentService(settings.model_copy(update={"reconnect_min_s": 0.1}))
+    agent.start()
+    return agent
+
+
+def _rogue(hub: HubService, tls: TlsMosquitto, api: httpx.Client, tmp: Path) -> Client:
+    """An enrolled station (valid certificate, in the broker's roles) run by a raw client."""
+    code = _station(api, "st-rogue")
+    key = ec.generate_private_key(ec.SECP256R1())
+    result = hub.fleet.enroll(code, make_csr(key).decode())
+    files = ClientFiles(tmp / "rogue-cert.pem", tmp / "rogue-key.pem")
+    files.cert.write_text(result.certificate_pem)
+    write_private(files.key, key_pem(key))
+    rogue = Client(tls.port, tls.files.ca, files, "puente-agent-st-rogue")
+    assert rogue.connect()
+    return rogue
+
+
+def test_a_station_cannot_take_a_share_of_the_hubs_events(
+    hub: HubService, tls_mosquitto: TlsMosquitto, tmp_path: Path
+) -> None:
+    """A misbehaving station subscribing to `$share/hub/...` is refused by the broker, so a
+    well-behaved station's events all reach the hub and are receipted at once."""
+    api = httpx.Client(base_url=hub.http_url, headers=OPS, timeout=20)
+    good_dir = tmp_path / "good"
+    good_dir.mkdir()
+    assert _enroll(hub, _station(api, "st-good"), good_dir).returncode == 0
+    rogue = _rogue(hub, tls_mosquitto, api, tmp_path)
+    assert hub.fleet.broker_status is not None and hub.fleet.broker_status.ok
+    # Refused at SUBSCRIBE: the shared subscription, the hub's tree, another's receipts.
+    assert rogue.subscribe("$share/hub/puente/v1/+/+/events") == [0x80]
+    assert rogue.subscribe("$share/other/puente/v1/+/+/events") == [0x80]
+    assert rogue.subscribe("puente/v1/+/+/events") == [0x80]
+    assert rogue.subscribe("puente/v1/U7/st-good/receipts") == [0x80]
+    assert rogue.subscribe("puente/v1/U7/st-rogue/receipts") == [1]  # its own: fine
+
+    agent = _agent(good_dir)
+    try:
+        assert agent.wait_connected(20)
+        # The default receipt timeout is 10 s: a lost share would leave rows for that long.
+        assert agent.settings.receipt_timeout_s >= 10
+        ids = [_record(agent) for _ in range(40)]
+        assert wait_for(lambda: agent.outbox.depth()[0] == 0, timeout=6.0)
+        assert all(hub.store.get_event(i) is not None for i in ids)
+        assert agent.metrics.resent._value.get() == 0  # type: ignore[attr-defined]
+        assert not [m for m in rogue.messages if m[0].endswith("/events")]
+    finally:
+        agent.stop()
+        rogue.close()
+
+
+def test_re_enrollment_and_retirement_end_the_open_session_at_once(
+    hub: HubService, tls_mosquitto: TlsMosquitto, tmp_path: Path
+) -> None:
+    api = httpx.Client(base_url=hub.http_url, headers=OPS, timeout=20)
+    old_dir, new_dir = tmp_path / "old-pc", tmp_path / "new-pc"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    assert _enroll(hub, _station(api, "st-9"), old_dir).returncode == 0
+    old = _agent(old_dir)
+    new: AgentService | None = None
+    try:
+        assert old.wait_connected(20)
+        # The station moves to a new PC: a new code, a new key and certificate.
+        code = api.post("/v1/stations/st-9/enrollment-codes").json()["code"]
+        assert _enroll(hub, code, new_dir).returncode == 0
+        assert hub.fleet.broker_status is not None and hub.fleet.broker_status.ok
+        # The old PC's open session ends now (not at its next publish), and stays ended.
+        assert wait_for(lambda: not old.uplink.state().connected, timeout=3.0)
+        time.sleep(1.5)  # several reconnect attempts (0.1 s backoff): the CRL refuses them
+        assert not old.uplink.state().connected
+        late = _record(old)
+        new = _agent(new_dir)
+        assert new.wait_connected(20)
+        fresh = _record(new)
+        assert wait_for(lambda: hub.store.get_event(fresh) is not None)
+        time.sleep(0.5)
+        assert hub.store.get_event(late) is None
+        # Another station's enrollment syncs the broker too: this session is left alone.
+        other_dir = tmp_path / "other"
+        other_dir.mkdir()
+        assert _enroll(hub, _station(api, "st-10"), other_dir).returncode == 0
+        time.sleep(0.5)
+        assert new.uplink.state().connected and new.uplink.state().reconnects == 0
+        # Retirement: the new PC's session ends at once too.
+        assert api.post("/v1/stations/st-9/retire").status_code == 200
+        assert wait_for(lambda: not new.uplink.state().connected, timeout=3.0)
+        assert hub.fleet.broker_status is not None and hub.fleet.broker_status.ok
+    finally:
+        old.stop()
+        if new is not None:
+            new.stop()
