@@ -133,6 +133,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (200, m200_signature_verdicts),
     (201, m201_simple_signature_checks),
     (400, m400_scan_details),
+    (402, vitals_readings.m402_reading_equipment),
 ]
 
 
