@@ -18,6 +18,7 @@ from hub.storage.base import Case, StoredEvent
 from hub.storage.signatures import build_workflow, shown_validation
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
+from hub.web import case_flag_labels as _flag_labels  # noqa: F401 - registers the labels
 from hub.web.ranges import ORDER, shown
 from protos import events_pb2
 
@@ -192,6 +193,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
             "unsigned_document": any(
                 d["workflow"] is not None and d["workflow"]["state"] != "complete" for d in docs
             ),
+            "cross_unit_confirmation": bio.cross_unit_confirmations > 0,
         },
     )
 
