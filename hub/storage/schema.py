@@ -12,7 +12,7 @@ from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
-from hub.storage.scans import m400_scan_details
+from hub.storage.scans import m400_scan_details, m403_scan_expected_pages
 from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
 from hub.storage.station_key_history import m101_station_key_history
 from hub.storage.web_users import m600_web_users
@@ -134,6 +134,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (201, m201_simple_signature_checks),
     (400, m400_scan_details),
     (402, vitals_readings.m402_reading_equipment),
+    (403, m403_scan_expected_pages),
 ]
 
 

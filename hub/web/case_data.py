@@ -12,6 +12,7 @@ from fastapi import Request
 
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
+from hub.api.scans import scan_store
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
 from hub.storage.base import Case, StoredEvent
@@ -70,6 +71,8 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     sigs = signature_store(request)
     verdicts = sigs.revision_verdicts(signed) if signed else {}
     bodies = request.app.state.bodies
+    scanned = [r.event_id for r in revisions if r.origin == "scanned"]
+    counts = scan_store(request).page_counts(scanned) if scanned else {}
     by_doc: dict[str, list[Any]] = {}
     for r in revisions:
         by_doc.setdefault(r.document_id, []).append(r)
@@ -86,6 +89,7 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
                     "validation_code": v.code if v else None,
                     "validation_reason": v.reason if v else None,
                     "body_available": bodies.info(r.sha256) is not None,
+                    "page_count": counts.get(r.event_id),  # a scan's PageCount, else None
                 }
             )
         workflow = sigs.workflow(document_id) if latest.origin == "signed" else None
