@@ -207,7 +207,7 @@ class BiometricConfirmation(_message.Message):
     def __init__(self, step: _Optional[str] = ..., finger: _Optional[_Union[Finger, str]] = ..., reader: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., quality: _Optional[int] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., decision: _Optional[_Union[ConfirmationDecision, str]] = ..., probe_template_sha256: _Optional[bytes] = ..., reason: _Optional[str] = ..., operator_id: _Optional[str] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_cert_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Reading(_message.Message):
-    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags")
+    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags", "equipment")
     MDC_CODE_FIELD_NUMBER: _ClassVar[int]
     MDC_REFID_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +215,7 @@ class Reading(_message.Message):
     MEASURED_AT_FIELD_NUMBER: _ClassVar[int]
     CONTAINMENT_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    EQUIPMENT_FIELD_NUMBER: _ClassVar[int]
     mdc_code: int
     mdc_refid: str
     value: float
@@ -222,7 +223,8 @@ class Reading(_message.Message):
     measured_at: _timestamp_pb2.Timestamp
     containment: str
     flags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+    equipment: str
+    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., equipment: _Optional[str] = ...) -> None: ...
 
 class VitalSignsObservation(_message.Message):
     __slots__ = ("readings", "monitor", "mode", "session_id", "rejected", "operator_id", "assigned_by", "inbox_reason")
@@ -321,7 +323,7 @@ class SimpleSignature(_message.Message):
     def __init__(self, statement: _Optional[bytes] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_key_sha256: _Optional[bytes] = ...) -> None: ...
 
 class ScannedDocument(_message.Message):
-    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped")
+    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped", "expected_pages")
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
@@ -332,6 +334,7 @@ class ScannedDocument(_message.Message):
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     BLANK_PAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PAGES_FIELD_NUMBER: _ClassVar[int]
     document_type: str
     body: BodyRef
     pages: int
@@ -342,7 +345,8 @@ class ScannedDocument(_message.Message):
     document_id: str
     title: str
     blank_pages_dropped: int
-    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ...) -> None: ...
+    expected_pages: int
+    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ..., expected_pages: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
     __slots__ = ("family", "state", "previous_state", "identity", "error_code", "detail")
