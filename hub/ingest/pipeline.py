@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
+from hub.ingest.limits import IngestLimits, check_message, timestamp_problem
 from hub.ingest.timefmt import iso_from_epoch, iso_utc
-from hub.ingest.validation import Rejection, decode_batch, reject, validate_event
-from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate, Store
+from hub.ingest.validation import (
+    Rejection,
+    decode_batch,
+    reject,
+    salvage_event_id,
+    validate_event,
+)
+from hub.storage.base import (
+    EventRow,
+    QuarantineRow,
+    Station,
+    StationSeen,
+    StationStateUpdate,
+    Store,
+)
 from protos import events_pb2, topics
 from protos.reasons import Reason
 
@@ -48,10 +62,15 @@ class Outcome:
 
 
 def process_batch(
-    messages: Sequence[Incoming], store: Store, max_skew_s: int, now_s: float | None = None
+    messages: Sequence[Incoming],
+    store: Store,
+    max_skew_s: int,
+    now_s: float | None = None,
+    limits: IngestLimits = IngestLimits(),
 ) -> Outcome:
     """Validate and commit `messages` (events and station states) in one store transaction.
 
+    Bad input never raises: each bad event is rejected alone (a receipt with its reason).
     Raises whatever the store raises; then nothing is committed and no receipt is due.
     """
     now_s = time.time() if now_s is None else now_s
@@ -71,7 +90,7 @@ def process_batch(
             quarantine.append(_quarantine(msg, "", reject(Reason.UNDECODABLE, str(exc)), b""))
             continue
         if where.leaf == "state":
-            update = _state_update(msg, where)
+            update = _state_update(msg, where, limits)
             if update is not None:
                 states.append(update)
             continue
@@ -80,7 +99,8 @@ def process_batch(
             log.warning(
                 "undecodable event batch on %s", msg.topic, extra={"station_id": where.station_id}
             )
-            quarantine.append(_quarantine(msg, where.station_id, batch, msg.payload))
+            kept = msg.payload[: limits.max_batch_bytes]
+            quarantine.append(_quarantine(msg, where.station_id, batch, kept))
             continue
         parsed.append((msg, where, batch))
 
@@ -89,16 +109,25 @@ def process_batch(
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
         offset_ms = 0
-        if batch.HasField("sent_at"):
-            sent = batch.sent_at.seconds + batch.sent_at.nanos / 1e9
-            offset_ms = round((msg.received_at - sent) * 1000)
+        sent_at = batch.sent_at
+        if batch.HasField("sent_at") and not timestamp_problem(sent_at.seconds, sent_at.nanos):
+            offset_ms = round((msg.received_at - sent_at.seconds - sent_at.nanos / 1e9) * 1000)
         if where.station_id in stations:
             seen[where.station_id] = StationSeen(where.station_id, received_at, offset_ms)
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
+        too_big = len(msg.payload) > limits.max_batch_bytes
         for raw in batch.events:
-            checked = validate_event(raw, where, stations, now_s, max_skew_s)
+            if too_big:
+                checked: events_pb2.Event | Rejection = reject(
+                    Reason.TOO_LARGE,
+                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
+                    salvage_event_id(raw),
+                )
+            else:
+                checked = _validate(raw, where, stations, now_s, max_skew_s, limits)
             if isinstance(checked, Rejection):
-                quarantine.append(_quarantine(msg, where.station_id, checked, raw))
+                kept = raw[: limits.max_event_bytes]  # all of it unless the event is too large
+                quarantine.append(_quarantine(msg, where.station_id, checked, kept))
                 log.info(
                     "rejected event: %s",
                     checked.reason_code.value,
@@ -164,6 +193,23 @@ def process_batch(
     return outcome
 
 
+def _validate(
+    raw: bytes,
+    where: topics.StationTopic,
+    stations: Mapping[str, Station],
+    now_s: float,
+    max_skew_s: int,
+    limits: IngestLimits,
+) -> events_pb2.Event | Rejection:
+    """validate_event, and a rejection (not an exception) if a check itself fails: one event
+    never stops the writer."""
+    try:
+        return validate_event(raw, where, stations, now_s, max_skew_s, limits)
+    except Exception as exc:
+        log.exception("checking an event failed", extra={"station_id": where.station_id})
+        return reject(Reason.INVALID_PAYLOAD, type(exc).__name__, salvage_event_id(raw))
+
+
 def _held_back(
     seq: int, oldest_pending: int, where: topics.StationTopic, last_seq: dict[str, int]
 ) -> bool:
@@ -193,13 +239,19 @@ def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> Q
     )
 
 
-def _state_update(msg: Incoming, where: topics.StationTopic) -> StationStateUpdate | None:
+def _state_update(
+    msg: Incoming, where: topics.StationTopic, limits: IngestLimits
+) -> StationStateUpdate | None:
     if not msg.payload:  # a cleared retained message
         return None
     try:
         state = events_pb2.StationState.FromString(msg.payload)
     except (DecodeError, RuntimeError, ValueError):
         log.warning("undecodable station state on %s", msg.topic)
+        return None
+    problem = check_message(state, limits)
+    if problem:
+        log.warning("station state out of range on %s: %s", msg.topic, problem[:200])
         return None
     if state.station_id and state.station_id != where.station_id:
         log.warning("station state names another station", extra={"station_id": where.station_id})

@@ -202,7 +202,12 @@ class IngestWorker:
     def _commit(self, batch: list[Incoming]) -> Outcome | None:
         for attempt in range(1, _RETRIES + 1):
             try:
-                return process_batch(batch, self._store, self._settings.max_clock_skew_s)
+                return process_batch(
+                    batch,
+                    self._store,
+                    self._settings.max_clock_skew_s,
+                    limits=self._settings.ingest_limits,
+                )
             except Exception:
                 log.exception("commit of %d messages failed (try %d)", len(batch), attempt)
                 if attempt < _RETRIES and not self._stopping.is_set():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -190,6 +191,9 @@ def decode(
     for r, status, code, reason in [(r, "accepted", "", "") for r in obs.readings] + [
         (x.reading, "rejected", x.reason_code, x.reason) for x in obs.rejected
     ]:
+        if not math.isfinite(r.value):
+            # A refused NaN/infinity stays in the event as evidence; value is NOT NULL here.
+            continue
         p = BY_MDC.get(r.mdc_code)
         out.append(
             StoredReading(

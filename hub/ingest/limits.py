@@ -1,0 +1,114 @@
+"""Range and size checks of decoded contract messages, walked from the .proto descriptors.
+
+Every field of an Event (and of a StationState) is checked by its type, so a field added
+to the contract later is covered without code here: timestamps within what
+``google.protobuf.Timestamp`` can hold (0001..9999, 0 <= nanos < 1e9), unsigned 64-bit
+integers below 2**63 (what SQLite and every JSON reader can hold), floats finite, enum
+values known to this contract version, strings and repeated fields of sane length; plus
+the few ranges the contract states in words (``FIELD_RANGES``).
+
+Hand-written rather than protovalidate: that library needs ``buf.validate`` annotations on
+every field of the shared contract and a CEL runtime, while these rules follow from the
+field types alone; the walk is a few dozen lines over protobuf's own descriptors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+# What google.protobuf.Timestamp allows (0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z).
+TIMESTAMP_MIN_S = -62_135_596_800
+TIMESTAMP_MAX_S = 253_402_300_799
+INT64_MAX = 2**63 - 1
+
+_TIMESTAMP = "google.protobuf.Timestamp"
+_UNSIGNED_64 = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
+_FLOATS = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
+
+# Ranges the contract states in its comments (inclusive).
+FIELD_RANGES: dict[str, tuple[int, int]] = {
+    "puente.v1.BiometricEnrollment.impression_quality": (0, 100),
+}
+# Sub-messages where a non-finite number is the point: a reading the agent refused keeps
+# the device's raw value (NaN, infinity) as evidence.
+NON_FINITE_ALLOWED = frozenset({"puente.v1.RejectedReading.reading"})
+# Repeated fields with their own (configured) limit instead of `max_repeated`.
+_READINGS = frozenset(
+    {"puente.v1.VitalSignsObservation.readings", "puente.v1.VitalSignsObservation.rejected"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Sizes the hub accepts (hub settings ``ingest_max_*``; docs/hub.md)."""
+
+    max_event_bytes: int = 64 * 1024
+    max_batch_bytes: int = 4 * 1024 * 1024
+    max_readings_per_event: int = 500
+    max_repeated: int = 1000
+    max_string_chars: int = 4096
+
+
+def timestamp_problem(seconds: int, nanos: int) -> str | None:
+    """Why (seconds, nanos) is not a valid protobuf Timestamp, or None."""
+    if not TIMESTAMP_MIN_S <= seconds <= TIMESTAMP_MAX_S:
+        return f"seconds {seconds} outside years 0001..9999"
+    if not 0 <= nanos < 1_000_000_000:
+        return f"nanos {nanos} outside 0..999999999"
+    return None
+
+
+def check_message(message: Message, limits: IngestLimits) -> str | None:
+    """The first field of `message` (recursively) out of range, as "path: why", or None."""
+    return _walk(message, "", limits, allow_non_finite=False)
+
+
+def _walk(message: Message, path: str, limits: IngestLimits, allow_non_finite: bool) -> str | None:
+    for fd, value in message.ListFields():
+        where = f"{path}{fd.name}"
+        if fd.is_repeated:
+            limit = limits.max_readings_per_event if fd.full_name in _READINGS else None
+            limit = limit or limits.max_repeated
+            if len(value) > limit:
+                return f"{where}: {len(value)} elements, at most {limit}"
+            for i, item in enumerate(value):
+                problem = _one(fd, item, f"{where}[{i}]", limits, allow_non_finite)
+                if problem:
+                    return problem
+        else:
+            problem = _one(fd, value, where, limits, allow_non_finite)
+            if problem:
+                return problem
+    if message.DESCRIPTOR.full_name == "puente.v1.VitalSignsObservation":
+        total = len(message.readings) + len(message.rejected)  # type: ignore[attr-defined]
+        if total > limits.max_readings_per_event:
+            return f"{path}readings: {total} readings, at most {limits.max_readings_per_event}"
+    return None
+
+
+def _one(
+    fd: FieldDescriptor, value: Any, where: str, limits: IngestLimits, allow_non_finite: bool
+) -> str | None:
+    if fd.type == FieldDescriptor.TYPE_MESSAGE:
+        if fd.message_type.full_name == _TIMESTAMP:
+            problem = timestamp_problem(value.seconds, value.nanos)
+            return f"{where}: {problem}" if problem else None
+        allow = allow_non_finite or fd.full_name in NON_FINITE_ALLOWED
+        return _walk(value, f"{where}.", limits, allow)
+    if fd.type in _UNSIGNED_64 and value > INT64_MAX:
+        return f"{where}: {value} is 2^63 or more"
+    if fd.type in _FLOATS and not allow_non_finite and not math.isfinite(value):
+        return f"{where}: {value} is not a finite number"
+    if fd.type == FieldDescriptor.TYPE_ENUM and fd.enum_type.values_by_number.get(value) is None:
+        return f"{where}: {value} is not a value of {fd.enum_type.name}"
+    if fd.type == FieldDescriptor.TYPE_STRING and len(value) > limits.max_string_chars:
+        return f"{where}: {len(value)} characters, at most {limits.max_string_chars}"
+    bounds = FIELD_RANGES.get(fd.full_name)
+    if bounds and not bounds[0] <= value <= bounds[1]:
+        return f"{where}: {value} outside {bounds[0]}..{bounds[1]}"
+    return None
