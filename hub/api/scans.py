@@ -56,7 +56,7 @@ class ScanOut(BaseModel):
         return cls(
             **asdict(row),
             document_type_label=SCAN_DOCUMENT_TYPES.get(row.document_type, row.document_type),
-            body_available=bodies.info(row.sha256) is not None,
+            body_available=bodies.available(row.sha256),
             download_url=f"/v1/bodies/{row.sha256}",
         )
 

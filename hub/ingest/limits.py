@@ -4,8 +4,9 @@ Every field of an Event (and of a StationState) is checked by its type, so a fie
 to the contract later is covered without code here: timestamps within what
 ``google.protobuf.Timestamp`` can hold (0001..9999, 0 <= nanos < 1e9), unsigned 64-bit
 integers below 2**63 (what SQLite and every JSON reader can hold), floats finite, enum
-values known to this contract version, strings and repeated fields of sane length; plus
-the few ranges the contract states in words (``FIELD_RANGES``).
+values known to this contract version, strings and repeated fields of sane length, bytes
+named ``*sha256`` empty or 32 bytes; plus the few rules the contract states in words
+(``FIELD_RANGES``, a document's body digest).
 
 Hand-written rather than protovalidate: that library needs ``buf.validate`` annotations on
 every field of the shared contract and a CEL runtime, while these rules follow from the
@@ -37,6 +38,9 @@ FIELD_RANGES: dict[str, tuple[int, int]] = {
 # Sub-messages where a non-finite number is the point: a reading the agent refused keeps
 # the device's raw value (NaN, infinity) as evidence.
 NON_FINITE_ALLOWED = frozenset({"puente.v1.RejectedReading.reading"})
+# Every bytes field named *sha256 is empty or a digest; a document must name its body.
+_DIGEST_BYTES = 32
+_DOCUMENTS = ("signed_document", "scanned_document")
 # Repeated fields with their own (configured) limit instead of `max_repeated`.
 _READINGS = frozenset(
     {"puente.v1.VitalSignsObservation.readings", "puente.v1.VitalSignsObservation.rejected"}
@@ -84,6 +88,10 @@ def _walk(message: Message, path: str, limits: IngestLimits, allow_non_finite: b
             problem = _one(fd, value, where, limits, allow_non_finite)
             if problem:
                 return problem
+    if message.DESCRIPTOR.full_name == "puente.v1.Event":
+        kind = message.WhichOneof("payload")  # type: ignore[attr-defined]
+        if kind in _DOCUMENTS and len(getattr(message, kind).body.sha256) != _DIGEST_BYTES:
+            return f"{kind}.body.sha256: a document names its body by a 32-byte SHA-256"
     if message.DESCRIPTOR.full_name == "puente.v1.VitalSignsObservation":
         total = len(message.readings) + len(message.rejected)  # type: ignore[attr-defined]
         if total > limits.max_readings_per_event:
@@ -106,6 +114,9 @@ def _one(
         return f"{where}: {value} is not a finite number"
     if fd.type == FieldDescriptor.TYPE_ENUM and fd.enum_type.values_by_number.get(value) is None:
         return f"{where}: {value} is not a value of {fd.enum_type.name}"
+    digest = fd.type == FieldDescriptor.TYPE_BYTES and fd.name.endswith("sha256")
+    if digest and len(value) not in (0, _DIGEST_BYTES):
+        return f"{where}: {len(value)} bytes, a SHA-256 has {_DIGEST_BYTES}"
     if fd.type == FieldDescriptor.TYPE_STRING and len(value) > limits.max_string_chars:
         return f"{where}: {len(value)} characters, at most {limits.max_string_chars}"
     bounds = FIELD_RANGES.get(fd.full_name)

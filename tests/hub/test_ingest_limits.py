@@ -86,6 +86,7 @@ def test_occurred_at_beyond_year_9999_is_a_bad_timestamp_even_for_a_retired_stat
 def test_signer_signed_at_and_unknown_enum_and_nan_are_rejected(store: SQLiteStore) -> None:
     signed = vitals_event()
     signed.signed_document.document_type = "SPS-53"
+    signed.signed_document.body.sha256 = b"\x01" * 32
     signed.signed_document.signer.signed_at.seconds = -(2**40)
     unknown_level = vitals_event()
     unknown_level.signed_document.signer.level = 99  # type: ignore[assignment]
@@ -96,6 +97,24 @@ def test_signer_signed_at_and_unknown_enum_and_nan_are_rejected(store: SQLiteSto
     assert "signed_document.signer.level" in got[unknown_level.event_id][2]
     assert "vital_signs.readings[0].value" in got[nan.event_id][2]
     assert {v[1] for v in got.values()} == {Reason.OUT_OF_RANGE.value}
+
+
+def test_a_document_must_name_its_body_by_a_sha256(
+    store: SQLiteStore, client: TestClient, tokens: dict[Role, dict[str, str]]
+) -> None:
+    # Today accepted, and then the case's document list answers 500 (BadDigest of '').
+    no_body = vitals_event()
+    no_body.scanned_document.document_type = "SPS-4"
+    short = vitals_event()
+    short.signed_document.body.sha256 = b"\x01" * 5
+    outcome = process_batch([incoming(batch_bytes(no_body, short))], store, 3600)
+    got = answers(outcome)
+    assert "scanned_document.body.sha256" in got[no_body.event_id][2]
+    assert "signed_document.body.sha256: 5 bytes" in got[short.event_id][2]
+    _store_unchecked(store, no_body)  # as an older hub stored it
+    listing = client.get("/v1/cases/case-1/documents", headers=tokens[Role.OPS])
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["items"][0]["body_available"] is False
 
 
 def test_a_refused_reading_keeps_its_nan_and_the_event_is_accepted(store: SQLiteStore) -> None:
