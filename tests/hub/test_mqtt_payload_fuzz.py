@@ -36,8 +36,13 @@ def seeds() -> list[bytes]:
     signed = vitals_event()
     signed.signed_document.document_type = "SPS-53"
     signed.signed_document.signer.signed_at.GetCurrentTime()
+    # Values one byte flip away from out of range: a station_seq of 2**62 and a measured_at
+    # in the year 9999.
+    edge = vitals_event(station_seq=2**62)
+    edge.vital_signs.readings[0].measured_at.seconds = 253_402_300_799
     return [
         b"\x00" + batch_bytes(vitals_event(), vitals_event(station_seq=2)),
+        b"\x00" + batch_bytes(edge),
         b"\x00" + batch_bytes(signed),
         b"\x01" + state_bytes(),
     ]
@@ -49,6 +54,15 @@ def test_atheris_fuzzes_the_raw_payload_path_for_a_bounded_time(tmp_path: Path) 
     corpus.mkdir()
     for i, seed in enumerate(seeds()):
         (corpus / f"seed-{i}").write_bytes(seed)
+    # Boundary varints (2**63, 2**64 - 1 = -1 as int64, 2**31, 2**38 s = past the year 9999)
+    # for the mutator to insert.
+    dictionary = tmp_path / "varints.dict"
+    dictionary.write_text(
+        'u63="\\x80\\x80\\x80\\x80\\x80\\x80\\x80\\x80\\x80\\x01"\n'
+        'u64="\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x01"\n'
+        'i31="\\x80\\x80\\x80\\x80\\x08"\n'
+        'y10k="\\x80\\x80\\x80\\x80\\x80\\x08"\n'
+    )
     runs = int(os.environ.get("PUENTE_FUZZ_EXAMPLES", "60")) * 50
     done = subprocess.run(
         [
@@ -57,6 +71,8 @@ def test_atheris_fuzzes_the_raw_payload_path_for_a_bounded_time(tmp_path: Path) 
             f"-runs={runs}",
             "-max_total_time=20",
             "-seed=1",
+            f"-dict={dictionary}",
+            f"-artifact_prefix={tmp_path}/",
             str(corpus),
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
