@@ -2,7 +2,7 @@
 
 Every field of an Event (and of a StationState) is checked by its type, so a field added
 to the contract later is covered without code here: timestamps within what
-``google.protobuf.Timestamp`` can hold (0001..9999, 0 <= nanos < 1e9), unsigned 64-bit
+``google.protobuf.Timestamp`` can hold (0 <= nanos < 1e9) and from 1970, unsigned 64-bit
 integers below 2**63 (what SQLite and every JSON reader can hold), floats finite, enum
 values known to this contract version, strings and repeated fields of sane length, bytes
 named ``*sha256`` empty or 32 bytes; plus the few rules the contract states in words
@@ -11,11 +11,14 @@ named ``*sha256`` empty or 32 bytes; plus the few rules the contract states in w
 Hand-written rather than protovalidate: that library needs ``buf.validate`` annotations on
 every field of the shared contract and a CEL runtime, while these rules follow from the
 field types alone; the walk is a few dozen lines over protobuf's own descriptors.
+Timestamps inside a message are held to 1970..9999 (``CONTRACT_TIME_MIN_S``); the
+envelope's ``occurred_at`` is further held to the hub clock by validation.py.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,9 @@ from google.protobuf.message import Message
 TIMESTAMP_MIN_S = -62_135_596_800
 TIMESTAMP_MAX_S = 253_402_300_799
 INT64_MAX = 2**63 - 1
+# Times inside a fact (measured_at, signed_at, ...) are not before 1970-01-01: earlier ones
+# are no device's or signer's clock, and exports (FHIR, HL7) need four-digit years.
+CONTRACT_TIME_MIN_S = 0
 
 _TIMESTAMP = "google.protobuf.Timestamp"
 _UNSIGNED_64 = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
@@ -58,10 +64,11 @@ class IngestLimits:
     max_string_chars: int = 4096
 
 
-def timestamp_problem(seconds: int, nanos: int) -> str | None:
-    """Why (seconds, nanos) is not a valid protobuf Timestamp, or None."""
-    if not TIMESTAMP_MIN_S <= seconds <= TIMESTAMP_MAX_S:
-        return f"seconds {seconds} outside years 0001..9999"
+def timestamp_problem(seconds: int, nanos: int, floor_s: int = TIMESTAMP_MIN_S) -> str | None:
+    """Why (seconds, nanos) is not a valid protobuf Timestamp (from `floor_s`), or None."""
+    if not floor_s <= seconds <= TIMESTAMP_MAX_S:
+        first = "0001" if floor_s == TIMESTAMP_MIN_S else time.strftime("%Y", time.gmtime(floor_s))
+        return f"seconds {seconds} outside years {first}..9999"
     if not 0 <= nanos < 1_000_000_000:
         return f"nanos {nanos} outside 0..999999999"
     return None
@@ -104,7 +111,7 @@ def _one(
 ) -> str | None:
     if fd.type == FieldDescriptor.TYPE_MESSAGE:
         if fd.message_type.full_name == _TIMESTAMP:
-            problem = timestamp_problem(value.seconds, value.nanos)
+            problem = timestamp_problem(value.seconds, value.nanos, CONTRACT_TIME_MIN_S)
             return f"{where}: {problem}" if problem else None
         allow = allow_non_finite or fd.full_name in NON_FINITE_ALLOWED
         return _walk(value, f"{where}.", limits, allow)

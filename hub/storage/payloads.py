@@ -58,3 +58,14 @@ def render_payload_json(raw: bytes) -> str:
 def m720_payload_problems(db: sqlite_utils.Database) -> None:
     """Why a stored event's payload is not shown (None: it is), set by the renderer."""
     db.execute("ALTER TABLE events ADD COLUMN payload_error TEXT")
+
+
+def m721_drop_unreadable_readings(db: sqlite_utils.Database) -> None:
+    """Readings an older hub derived from a measured_at ingest refuses today (after 9999 or
+    before 1970, stored as text no export can read) are dropped from the read model; their
+    events stay, flagged by the renderer."""
+    db.execute(
+        "DELETE FROM vital_readings WHERE NOT (measured_at GLOB "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z' "
+        "AND measured_at >= '1970')"
+    )

@@ -12,7 +12,7 @@ from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
-from hub.storage.payloads import m720_payload_problems
+from hub.storage.payloads import m720_payload_problems, m721_drop_unreadable_readings
 from hub.storage.scans import m400_scan_details
 from hub.storage.signatures import m200_signature_verdicts, m201_simple_signature_checks
 from hub.storage.station_key_history import m101_station_key_history
@@ -135,6 +135,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (201, m201_simple_signature_checks),
     (400, m400_scan_details),
     (720, m720_payload_problems),
+    (721, m721_drop_unreadable_readings),
 ]
 
 

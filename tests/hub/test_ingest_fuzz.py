@@ -29,6 +29,8 @@ READS = [
     f"/v1/cases/{CASE}",
     f"/v1/cases/{CASE}/biometrics",
     f"/v1/cases/{CASE}/vitals",
+    f"/v1/cases/{CASE}/vitals/fhir",
+    f"/v1/cases/{CASE}/vitals/hl7",
     f"/v1/cases/{CASE}/documents",
     "/v1/events/unmatched",
     "/v1/quarantine",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -58,7 +59,14 @@ def test_station_seq_of_2_63_is_rejected_alone_and_the_writer_goes_on(
 
 @pytest.mark.parametrize(
     ("seconds", "nanos"),
-    [(TIMESTAMP_MAX_S + 1, 0), (TIMESTAMP_MIN_S - 1, 0), (2**62, 0), (0, -1), (0, 10**9)],
+    [
+        (TIMESTAMP_MAX_S + 1, 0),
+        (TIMESTAMP_MIN_S - 1, 0),
+        (-1, 0),  # before 1970: no device's clock, and no four-digit year for exports
+        (2**62, 0),
+        (0, -1),
+        (0, 10**9),
+    ],
 )
 def test_nested_measured_at_out_of_range_is_rejected_by_path(
     store: SQLiteStore, seconds: int, nanos: int
@@ -232,3 +240,59 @@ def test_a_bad_stored_event_is_flagged_and_reads_and_the_renderer_go_on(
     assert again["payload"] == {} and "measured_at" in again["problem"]
     shown = client.get(f"/v1/events/{good.event_id}", headers=headers).json()
     assert shown["problem"] is None and shown["payload"]["mode"] == "spot"
+    for path in ("/v1/cases/case-1/vitals", "/v1/cases/case-1/vitals/fhir"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.text[:300])
+
+
+def test_the_case_page_shows_a_bad_stored_event_in_words(
+    store: SQLiteStore, client: TestClient
+) -> None:
+    import re
+
+    from hub.web.auth import WebRole
+
+    store.open_case(Case("case-1", "1234567890", UNIT, now_iso(), None, "test"))
+    bad = vitals_event(case_id="case-1")
+    bad.vital_signs.readings[0].measured_at.seconds = 2**40
+    _store_unchecked(store, bad, vitals_event(case_id="case-1"))
+    client.app.state.console.auth.add("luis", WebRole.CLINICIAN, "correct horse battery")  # type: ignore[attr-defined]
+    form = client.get("/console/login", headers={"Accept-Language": "en"}).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf, form[:500]
+    signed_in = client.post(
+        "/console/login",
+        data={"csrf": csrf.group(1), "name": "luis", "password": "correct horse battery"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303, signed_in.text[:300]
+    page = client.get("/console/cases/case-1", headers={"Accept-Language": "en"})
+    assert page.status_code == 200, page.text[:500]
+    assert "Event not shown:" in page.text and "measured_at" in page.text
+    wrong = client.get("/console/cases/case-1", params={"before": "WyJhIiwgeyJ4IjogMX1d"})
+    assert wrong.status_code == 400
+
+
+def test_migration_721_drops_readings_no_export_can_read(tmp_path: Path) -> None:
+    from hub.storage import schema
+
+    store = SQLiteStore(tmp_path / "old.sqlite3")
+    conn = sqlite3.connect(store.path, isolation_level=None)
+    schema.MIGRATIONS, saved = [m for m in schema.MIGRATIONS if m[0] < 720], schema.MIGRATIONS
+    try:
+        store.migrate()  # the hub as it was
+    finally:
+        schema.MIGRATIONS = saved
+    columns = "event_id, case_id, parameter, mdc_code, mdc_refid, loinc, value, unit, "
+    for at in ("36812-02-20T00:36:16.988Z", "1-01-01T00:00:00.000Z", "2025-03-01T14:05:09.123Z"):
+        conn.execute(
+            f"INSERT INTO vital_readings ({columns}measured_at, containment, flags, status, "
+            "reason_code, reason) VALUES ('e', 'c', 'spo2', 1, '', '', 97, '%', ?, '', '[]', "
+            "'accepted', '', '')",
+            (at,),
+        )
+    store.migrate()
+    kept = [r[0] for r in conn.execute("SELECT measured_at FROM vital_readings")]
+    conn.close()
+    store.close()
+    assert kept == ["2025-03-01T14:05:09.123Z"]
