@@ -63,13 +63,13 @@ def test_atheris_fuzzes_the_raw_payload_path_for_a_bounded_time(tmp_path: Path) 
         'i31="\\x80\\x80\\x80\\x80\\x08"\n'
         'y10k="\\x80\\x80\\x80\\x80\\x80\\x08"\n'
     )
-    runs = int(os.environ.get("PUENTE_FUZZ_EXAMPLES", "60")) * 50
+    runs = int(os.environ.get("PUENTE_FUZZ_EXAMPLES", "60")) * 35
     done = subprocess.run(
         [
             sys.executable,
             str(TARGET),
             f"-runs={runs}",
-            "-max_total_time=20",
+            "-max_total_time=15",
             "-seed=1",
             f"-dict={dictionary}",
             f"-artifact_prefix={tmp_path}/",
