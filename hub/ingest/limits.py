@@ -18,6 +18,7 @@ envelope's ``occurred_at`` is further held to the hub clock by validation.py.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ _FLOATS = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 # Ranges the contract states in its comments (inclusive).
 FIELD_RANGES: dict[str, tuple[int, int]] = {
     "puente.v1.BiometricEnrollment.impression_quality": (0, 100),
+}
+# Identifiers that leave the hub in exports as ids (a FHIR id: [A-Za-z0-9-.]{1,64}).
+FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
+    "puente.v1.VitalSignsObservation.session_id": re.compile(r"[A-Za-z0-9\-.]{1,64}"),
 }
 # Sub-messages where a non-finite number is the point: a reading the agent refused keeps
 # the device's raw value (NaN, infinity) as evidence.
@@ -126,6 +131,9 @@ def _one(
         return f"{where}: {len(value)} bytes, a SHA-256 has {_DIGEST_BYTES}"
     if fd.type == FieldDescriptor.TYPE_STRING and len(value) > limits.max_string_chars:
         return f"{where}: {len(value)} characters, at most {limits.max_string_chars}"
+    pattern = FIELD_PATTERNS.get(fd.full_name)
+    if pattern and not pattern.fullmatch(value):
+        return f"{where}: {value[:80]!r} does not match {pattern.pattern}"
     bounds = FIELD_RANGES.get(fd.full_name)
     if bounds and not bounds[0] <= value <= bounds[1]:
         return f"{where}: {value} outside {bounds[0]}..{bounds[1]}"

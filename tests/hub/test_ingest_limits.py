@@ -296,3 +296,15 @@ def test_migration_721_drops_readings_no_export_can_read(tmp_path: Path) -> None
     conn.close()
     store.close()
     assert kept == ["2025-03-01T14:05:09.123Z"]
+
+
+def test_a_session_id_no_export_can_carry_is_rejected(store: SQLiteStore) -> None:
+    # Today accepted, and the case's FHIR export then fails (a FHIR id is [A-Za-z0-9-.]{1,64}).
+    bad = vitals_event()
+    bad.vital_signs.mode, bad.vital_signs.session_id = "session_start", "sesión 1"
+    good = vitals_event()
+    good.vital_signs.mode, good.vital_signs.session_id = "session_start", "3f6c-aa.1"
+    got = answers(process_batch([incoming(batch_bytes(bad, good))], store, 3600))
+    assert got[bad.event_id][:2] == (events_pb2.REJECTED, Reason.OUT_OF_RANGE.value)
+    assert "vital_signs.session_id" in got[bad.event_id][2]
+    assert got[good.event_id][0] == events_pb2.ACCEPTED
