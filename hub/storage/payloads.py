@@ -16,14 +16,15 @@ from google.protobuf import json_format
 from hub.ingest.limits import IngestLimits, check_message
 from protos import events_pb2
 
-_LIMITS = IngestLimits(max_event_bytes=2**62, max_batch_bytes=2**62)
+# What a stored event is held to when read: today's ranges, not today's sizes.
+READ_LIMITS = IngestLimits(max_event_bytes=2**62, max_batch_bytes=2**62)
 
 
 def render_checked(raw: bytes) -> tuple[dict[str, Any], str | None]:
     """(payload, None) for a good event; ({}, why in English / Spanish) for a bad one."""
     try:
         event = events_pb2.Event.FromString(raw)
-        problem = check_message(event, _LIMITS)
+        problem = check_message(event, READ_LIMITS)
         kind = event.WhichOneof("payload")
         if problem is None and kind is not None:
             payload = json_format.MessageToDict(

@@ -240,7 +240,17 @@ def test_a_bad_stored_event_is_flagged_and_reads_and_the_renderer_go_on(
     assert again["payload"] == {} and "measured_at" in again["problem"]
     shown = client.get(f"/v1/events/{good.event_id}", headers=headers).json()
     assert shown["problem"] is None and shown["payload"]["mode"] == "spot"
-    for path in ("/v1/cases/case-1/vitals", "/v1/cases/case-1/vitals/fhir"):
+    confirmation = vitals_event(case_id="case-1")
+    confirmation.biometric_confirmation.step = "admission"
+    confirmation.biometric_confirmation.decision = 77  # type: ignore[assignment]
+    confirmation.biometric_confirmation.score = float("nan")
+    _store_unchecked(store, confirmation)
+    for path in (
+        "/v1/cases/case-1/vitals",
+        "/v1/cases/case-1/vitals/fhir",
+        "/v1/cases/case-1/biometrics",
+        "/v1/cases/case-1",
+    ):
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.text[:300])
 
