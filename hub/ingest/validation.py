@@ -102,8 +102,12 @@ def validate_event(
         return reject(Reason.RETIRED_STATION, topic.station_id, event_id)
     if event.schema_version > CONTRACT_VERSION:  # 0: written before the field existed = 1
         return reject(Reason.UNSUPPORTED_VERSION, str(event.schema_version), event_id)
-    if event.WhichOneof("payload") is None:
+    kind = event.WhichOneof("payload")
+    if kind is None:
         return reject(Reason.NO_PAYLOAD, "", event_id)
+    if kind == "vital_signs" and event.case_id and not event.patient_id:
+        # Readings of a case are exported (FHIR, HL7) under their patient: never unnamed.
+        return reject(Reason.MISSING_FIELD, "patient_id of a case's vital signs", event_id)
     out_of_range = check_message(event, limits)
     if out_of_range:
         return reject(Reason.OUT_OF_RANGE, out_of_range[:300], event_id)

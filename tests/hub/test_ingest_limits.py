@@ -308,6 +308,17 @@ def test_migration_721_drops_readings_no_export_can_read(tmp_path: Path) -> None
     assert kept == ["2025-03-01T14:05:09.123Z"]
 
 
+def test_vital_signs_of_a_case_name_their_patient(
+    store: SQLiteStore, client: TestClient, tokens: dict[Role, dict[str, str]]
+) -> None:
+    # Today accepted, and the case's FHIR export then answers 500 (a subject without value).
+    store.open_case(Case("case-1", "1234567890", UNIT, now_iso(), None, "test"))
+    unnamed = vitals_event(case_id="case-1", patient_id="")
+    got = answers(process_batch([incoming(batch_bytes(unnamed))], store, 3600))
+    assert got[unnamed.event_id][:2] == (events_pb2.REJECTED, Reason.MISSING_FIELD.value)
+    assert client.get("/v1/cases/case-1/vitals/fhir", headers=tokens[Role.OPS]).status_code == 200
+
+
 def test_a_session_id_no_export_can_carry_is_rejected(store: SQLiteStore) -> None:
     # Today accepted, and the case's FHIR export then fails (a FHIR id is [A-Za-z0-9-.]{1,64}).
     bad = vitals_event()
