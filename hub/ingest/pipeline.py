@@ -193,6 +193,46 @@ def process_batch(
     return outcome
 
 
+def split_events(msg: Incoming) -> list[Incoming]:
+    """One message per event of an events message of several, to find the event a commit
+    fails on ([] when there is nothing to split)."""
+    batch = decode_batch(msg.payload)
+    if isinstance(batch, Rejection) or len(batch.events) <= 1:
+        return []
+    parts = []
+    for raw in batch.events:
+        one = events_pb2.EventBatch(events=[raw], oldest_pending_seq=batch.oldest_pending_seq)
+        if batch.HasField("sent_at"):
+            one.sent_at.CopyFrom(batch.sent_at)
+        parts.append(Incoming(msg.topic, one.SerializeToString(), msg.received_at))
+    return parts
+
+
+def reject_unstorable(msg: Incoming, store: Store) -> Outcome:
+    """An events message of one event that no commit could store, however often tried:
+    quarantined whole and answered REJECTED (invalid_payload), so that its station stops
+    re-sending it and no station waits behind it. Raises if the store cannot even keep it
+    in quarantine (the store is down: the station re-sends later, nothing is lost)."""
+    where = topics.parse(msg.topic)
+    batch = decode_batch(msg.payload)
+    raw = batch.events[0] if not isinstance(batch, Rejection) and batch.events else msg.payload
+    why = reject(Reason.INVALID_PAYLOAD, "the hub could not store it", salvage_event_id(raw))
+    store.commit_ingest([], [_quarantine(msg, where.station_id, why, raw)], [])
+    outcome = Outcome(quarantined=1)
+    if why.event_id:
+        receipts = events_pb2.ReceiptBatch()
+        receipts.committed_at.GetCurrentTime()
+        receipts.receipts.add(
+            event_id=why.event_id,
+            status=_REJECTED,
+            reason_code=why.reason_code.value,
+            reason=why.reason,
+        )
+        outcome.receipts[topics.receipts(where.unit_id, where.station_id)] = receipts
+        outcome.rejected = 1
+    return outcome
+
+
 def _validate(
     raw: bytes,
     where: topics.StationTopic,
