@@ -81,60 +81,111 @@ def timestamp_problem(seconds: int, nanos: int, floor_s: int = TIMESTAMP_MIN_S) 
 
 def check_message(message: Message, limits: IngestLimits) -> str | None:
     """The first field of `message` (recursively) out of range, as "path: why", or None."""
-    return _walk(message, "", limits, allow_non_finite=False)
+    return _walk(message, limits, allow_non_finite=False)
 
 
-def _walk(message: Message, path: str, limits: IngestLimits, allow_non_finite: bool) -> str | None:
-    for fd, value in message.ListFields():
-        where = f"{path}{fd.name}"
-        if fd.is_repeated:
-            limit = limits.max_readings_per_event if fd.full_name in _READINGS else None
-            limit = limit or limits.max_repeated
-            if len(value) > limit:
-                return f"{where}: {len(value)} elements, at most {limit}"
-            for i, item in enumerate(value):
-                problem = _one(fd, item, f"{where}[{i}]", limits, allow_non_finite)
-                if problem:
-                    return problem
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to check of one field, read once from its descriptor (ingest's hot path)."""
+
+    name: str
+    repeated: bool
+    kind: str  # "timestamp", "message", "u64", "float", "enum", "digest", "string", "other"
+    limit_readings: bool
+    allow_non_finite: bool
+    enum_numbers: frozenset[int]
+    enum_name: str
+    pattern: re.Pattern[str] | None
+    bounds: tuple[int, int] | None
+
+
+_PLANS: dict[FieldDescriptor, _Plan] = {}
+
+
+def _plan(fd: FieldDescriptor) -> _Plan:
+    plan = _PLANS.get(fd)
+    if plan is None:
+        t = fd.type
+        if t == FieldDescriptor.TYPE_MESSAGE:
+            kind = "timestamp" if fd.message_type.full_name == _TIMESTAMP else "message"
+        elif t in _UNSIGNED_64:
+            kind = "u64"
+        elif t in _FLOATS:
+            kind = "float"
+        elif t == FieldDescriptor.TYPE_ENUM:
+            kind = "enum"
+        elif t == FieldDescriptor.TYPE_BYTES and fd.name.endswith("sha256"):
+            kind = "digest"
+        elif t == FieldDescriptor.TYPE_STRING:
+            kind = "string"
         else:
-            problem = _one(fd, value, where, limits, allow_non_finite)
+            kind = "other"
+        plan = _PLANS[fd] = _Plan(
+            name=fd.name,
+            repeated=fd.is_repeated,
+            kind=kind,
+            limit_readings=fd.full_name in _READINGS,
+            allow_non_finite=fd.full_name in NON_FINITE_ALLOWED,
+            enum_numbers=frozenset(v.number for v in fd.enum_type.values)
+            if kind == "enum"
+            else frozenset(),
+            enum_name=fd.enum_type.name if kind == "enum" else "",
+            pattern=FIELD_PATTERNS.get(fd.full_name),
+            bounds=FIELD_RANGES.get(fd.full_name),
+        )
+    return plan
+
+
+def _walk(message: Message, limits: IngestLimits, allow_non_finite: bool) -> str | None:
+    """The problem relative to `message`; paths are built only on the way back from one."""
+    for fd, value in message.ListFields():
+        plan = _plan(fd)
+        if plan.repeated:
+            limit = limits.max_readings_per_event if plan.limit_readings else limits.max_repeated
+            if len(value) > limit:
+                return f"{plan.name}: {len(value)} elements, at most {limit}"
+            for i, item in enumerate(value):
+                problem = _one(plan, item, limits, allow_non_finite)
+                if problem:
+                    return f"{plan.name}[{i}]{problem}"
+        else:
+            problem = _one(plan, value, limits, allow_non_finite)
             if problem:
-                return problem
-    if message.DESCRIPTOR.full_name == "puente.v1.Event":
+                return f"{plan.name}{problem}"
+    full_name = message.DESCRIPTOR.full_name
+    if full_name == "puente.v1.Event":
         kind = message.WhichOneof("payload")  # type: ignore[attr-defined]
         if kind in _DOCUMENTS and len(getattr(message, kind).body.sha256) != _DIGEST_BYTES:
             return f"{kind}.body.sha256: a document names its body by a 32-byte SHA-256"
-    if message.DESCRIPTOR.full_name == "puente.v1.VitalSignsObservation":
+    elif full_name == "puente.v1.VitalSignsObservation":
         total = len(message.readings) + len(message.rejected)  # type: ignore[attr-defined]
         if total > limits.max_readings_per_event:
-            return f"{path}readings: {total} readings, at most {limits.max_readings_per_event}"
+            return f"readings: {total} readings, at most {limits.max_readings_per_event}"
     return None
 
 
-def _one(
-    fd: FieldDescriptor, value: Any, where: str, limits: IngestLimits, allow_non_finite: bool
-) -> str | None:
-    if fd.type == FieldDescriptor.TYPE_MESSAGE:
-        if fd.message_type.full_name == _TIMESTAMP:
-            problem = timestamp_problem(value.seconds, value.nanos, CONTRACT_TIME_MIN_S)
-            return f"{where}: {problem}" if problem else None
-        allow = allow_non_finite or fd.full_name in NON_FINITE_ALLOWED
-        return _walk(value, f"{where}.", limits, allow)
-    if fd.type in _UNSIGNED_64 and value > INT64_MAX:
-        return f"{where}: {value} is 2^63 or more"
-    if fd.type in _FLOATS and not allow_non_finite and not math.isfinite(value):
-        return f"{where}: {value} is not a finite number"
-    if fd.type == FieldDescriptor.TYPE_ENUM and fd.enum_type.values_by_number.get(value) is None:
-        return f"{where}: {value} is not a value of {fd.enum_type.name}"
-    digest = fd.type == FieldDescriptor.TYPE_BYTES and fd.name.endswith("sha256")
-    if digest and len(value) not in (0, _DIGEST_BYTES):
-        return f"{where}: {len(value)} bytes, a SHA-256 has {_DIGEST_BYTES}"
-    if fd.type == FieldDescriptor.TYPE_STRING and len(value) > limits.max_string_chars:
-        return f"{where}: {len(value)} characters, at most {limits.max_string_chars}"
-    pattern = FIELD_PATTERNS.get(fd.full_name)
-    if pattern and not pattern.fullmatch(value):
-        return f"{where}: {value[:80]!r} does not match {pattern.pattern}"
-    bounds = FIELD_RANGES.get(fd.full_name)
-    if bounds and not bounds[0] <= value <= bounds[1]:
-        return f"{where}: {value} outside {bounds[0]}..{bounds[1]}"
+def _one(plan: _Plan, value: Any, limits: IngestLimits, allow_non_finite: bool) -> str | None:
+    """The problem of one value, starting with "." (a sub-message's field) or ": "."""
+    kind = plan.kind
+    if kind == "message":
+        problem = _walk(value, limits, allow_non_finite or plan.allow_non_finite)
+        return f".{problem}" if problem else None
+    if kind == "timestamp":
+        problem = timestamp_problem(value.seconds, value.nanos, CONTRACT_TIME_MIN_S)
+        return f": {problem}" if problem else None
+    if kind == "u64" and value > INT64_MAX:
+        return f": {value} is 2^63 or more"
+    if kind == "float" and not allow_non_finite and not math.isfinite(value):
+        return f": {value} is not a finite number"
+    if kind == "enum" and value not in plan.enum_numbers:
+        return f": {value} is not a value of {plan.enum_name}"
+    if kind == "digest" and len(value) not in (0, _DIGEST_BYTES):
+        return f": {len(value)} bytes, a SHA-256 has {_DIGEST_BYTES}"
+    if kind == "string":
+        if len(value) > limits.max_string_chars:
+            return f": {len(value)} characters, at most {limits.max_string_chars}"
+        if plan.pattern and not plan.pattern.fullmatch(value):
+            return f": {value[:80]!r} does not match {plan.pattern.pattern}"
+    if plan.bounds and not plan.bounds[0] <= value <= plan.bounds[1]:
+        return f": {value} outside {plan.bounds[0]}..{plan.bounds[1]}"
     return None
