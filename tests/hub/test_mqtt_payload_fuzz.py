@@ -69,7 +69,7 @@ def test_atheris_fuzzes_the_raw_payload_path_for_a_bounded_time(tmp_path: Path) 
             sys.executable,
             str(TARGET),
             f"-runs={runs}",
-            "-max_total_time=15",
+            "-max_total_time=10",
             "-seed=1",
             f"-dict={dictionary}",
             f"-artifact_prefix={tmp_path}/",
