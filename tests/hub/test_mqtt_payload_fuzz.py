@@ -75,7 +75,7 @@ def test_atheris_fuzzes_the_raw_payload_path_for_a_bounded_time(tmp_path: Path) 
             f"-artifact_prefix={tmp_path}/",
             str(corpus),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=120,
