@@ -26,8 +26,15 @@ def encode(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode(cursor: str, *kinds: type[str] | type[int]) -> list[Any]:
-    """The key in `cursor`, one element per kind (str or int), e.g. decode(c, str, str)."""
+def decode(cursor: str, *kinds: type[str] | type[int] | int) -> list[Any]:
+    """The key in `cursor`, one element per kind (str or int), e.g. decode(c, str, str).
+    The older form decode(c, arity) takes each element as text or a 64-bit integer."""
+    if len(kinds) == 1 and type(kinds[0]) is int:
+        return _decode(cursor, [None] * kinds[0])
+    return _decode(cursor, list(kinds))
+
+
+def _decode(cursor: str, kinds: list[Any]) -> list[Any]:
     if len(cursor) > MAX_CURSOR_CHARS:
         raise BadCursor(_BAD)
     try:
@@ -38,10 +45,9 @@ def decode(cursor: str, *kinds: type[str] | type[int]) -> list[Any]:
     if not isinstance(key, list) or len(key) != len(kinds):
         raise BadCursor(_BAD)
     for value, kind in zip(key, kinds, strict=True):
-        if kind is int:
-            ok = type(value) is int and _INT64[0] <= value <= _INT64[1]
-        else:
-            ok = type(value) is str and _utf8(value)
+        is_int = type(value) is int and _INT64[0] <= value <= _INT64[1]
+        is_text = type(value) is str and _utf8(value)
+        ok = is_int if kind is int else is_text if kind is str else is_int or is_text
         if not ok:
             raise BadCursor(_BAD)
     return key

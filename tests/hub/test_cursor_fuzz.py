@@ -115,3 +115,9 @@ def test_a_cursor_the_hub_made_reads_back() -> None:
         "e1",
     ]
     assert cursors.decode(cursors.encode([42]), int) == [42]
+
+
+def test_the_older_arity_form_still_reads_and_checks() -> None:
+    assert cursors.decode(cursors.encode(["a", 3]), 2) == ["a", 3]
+    with pytest.raises(cursors.BadCursor):
+        cursors.decode(_b64(_dump(["a", {"b": 1}])), 2)
