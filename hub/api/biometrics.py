@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from hub.api.deps import Reader, StationCaller, StoreDep
 from hub.api.problems import ApiError
 from hub.biometrics import SignatureCheck, b64, step_status, unit_check, verify_with_history
+from hub.ingest.limits import check_message
 from hub.storage.base import Case
 from hub.storage.biometrics import (
     TemplateVault,
@@ -25,6 +26,7 @@ from hub.storage.biometrics import (
     case_confirmations,
     open_vault,
 )
+from hub.storage.payloads import READ_LIMITS
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from protos import events_pb2
 
@@ -164,6 +166,10 @@ def checked_confirmations(
     checked = []
     for raw in case_confirmations(database, case.case_id):
         event = events_pb2.Event.FromString(raw)
+        if check_message(event, READ_LIMITS):
+            # Stored by an older hub and refused today (unknown enum, NaN score, ...): never
+            # a confirmation; the case timeline shows the event flagged (hub.storage.payloads).
+            continue
         if event.station_id not in keys:
             keys[event.station_id] = history.keys(event.station_id)
         check = verify_with_history(event, keys[event.station_id])

@@ -70,7 +70,7 @@ class DocumentOut(BaseModel):
         verdict = verdicts.get(rev.event_id)
         return cls(
             **asdict(rev),
-            body_available=bodies.info(rev.sha256) is not None,
+            body_available=bodies.available(rev.sha256),
             download_url=f"/v1/bodies/{rev.sha256}",
             validation=shown_validation(rev.origin, rev.signature_level, verdict),
             validation_code=verdict.code if verdict is not None else None,

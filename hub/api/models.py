@@ -52,6 +52,11 @@ class EventOut(BaseModel):
     received_at: str
     clock_offset_ms: int
     payload: dict[str, Any]
+    problem: str | None = Field(
+        default=None,
+        description="Set when the stored event fails the hub's checks (stored by an older "
+        "hub): why, in English / Spanish; its payload is then not shown ({}).",
+    )
 
     @classmethod
     def of(cls, event: StoredEvent) -> EventOut:
@@ -68,6 +73,7 @@ class EventOut(BaseModel):
             received_at=event.received_at,
             clock_offset_ms=event.clock_offset_ms,
             payload=event.payload,
+            problem=event.problem,
         )
 
 

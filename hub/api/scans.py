@@ -65,7 +65,7 @@ class ScanOut(BaseModel):
             page_count_differs=count.differs,
             page_count_note=count.note(),
             document_type_label=SCAN_DOCUMENT_TYPES.get(row.document_type, row.document_type),
-            body_available=bodies.info(row.sha256) is not None,
+            body_available=bodies.available(row.sha256),
             download_url=f"/v1/bodies/{row.sha256}",
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -193,6 +194,10 @@ def decode(
     for r, status, code, reason in [(r, "accepted", "", "") for r in obs.readings] + [
         (x.reading, "rejected", x.reason_code, x.reason) for x in obs.rejected
     ]:
+        if not math.isfinite(r.value) or not 0 <= r.measured_at.seconds <= _LAST_SECOND:
+            # A refused NaN/infinity stays in the event as evidence (value is NOT NULL here);
+            # a time ingest refuses today (hub.ingest.limits) is no row either.
+            continue
         p = BY_MDC.get(r.mdc_code)
         out.append(
             StoredReading(
@@ -215,6 +220,8 @@ def decode(
         )
     return vset, out
 
+
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 # The columns of migration 300 (what the backfill of migration 301 may write), then 402's.
 _READING_COLS_300 = (

@@ -213,7 +213,7 @@ class SQLiteScans:
                 where.append(clause)
                 args.append(value)
         if before:
-            occurred_at, event_id = cursors.decode(before, 2)
+            occurred_at, event_id = cursors.decode(before, str, str)
             where.append("(d.occurred_at, d.event_id) < (?, ?)")
             args += [occurred_at, event_id]
         rows = (

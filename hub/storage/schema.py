@@ -12,6 +12,7 @@ from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
+from hub.storage.payloads import m720_payload_problems, m721_drop_unreadable_readings
 from hub.storage.scans import m400_scan_details, m403_scan_expected_pages
 from hub.storage.signatures import (
     m200_signature_verdicts,
@@ -140,6 +141,8 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (400, m400_scan_details),
     (402, vitals_readings.m402_reading_equipment),
     (403, m403_scan_expected_pages),
+    (720, m720_payload_problems),
+    (721, m721_drop_unreadable_readings),
 ]
 
 

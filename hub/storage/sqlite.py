@@ -27,11 +27,11 @@ from hub.storage.base import (
 )
 from hub.storage.documents import DocumentRevision
 from hub.storage.keys import public_key_sha256
-from hub.storage.payloads import render_payload, render_payload_json
+from hub.storage.payloads import flag, render_checked
 
 _EVENT_COLUMNS = (
     "ingest_seq, event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw"
+    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw, payload_error"
 )
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (event_id, station_id, unit_id, device_id, case_id, "
@@ -280,10 +280,15 @@ class SQLiteStore:
         )
         if not pending:
             return 0
-        rendered = [(render_payload_json(raw), seq) for seq, raw in pending]
+        rendered = []
+        for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+            payload, problem = render_checked(raw)
+            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            rendered.append((text, problem, seq))
         with self._write() as conn:
             conn.executemany(
-                "UPDATE events SET payload_json = ? WHERE ingest_seq = ? AND payload_json IS NULL",
+                "UPDATE events SET payload_json = ?, payload_error = ? "
+                "WHERE ingest_seq = ? AND payload_json IS NULL",
                 rendered,
             )
         return len(rendered)
@@ -345,7 +350,7 @@ class SQLiteStore:
             where.append("unit_id = ?")
             args.append(unit_id)
         if before:
-            opened_at, case_id = cursors.decode(before, 2)
+            opened_at, case_id = cursors.decode(before, str, str)
             where.append("(opened_at, case_id) < (?, ?)")
             args += [opened_at, case_id]
         rows = (
@@ -365,7 +370,7 @@ class SQLiteStore:
     def case_timeline(self, case_id: str, limit: int, before: str | None) -> Page[StoredEvent]:
         where, args = "case_id = ?", [case_id]
         if before:
-            occurred_at, event_id = cursors.decode(before, 2)
+            occurred_at, event_id = cursors.decode(before, str, str)
             where += " AND (occurred_at, event_id) < (?, ?)"
             args += [occurred_at, event_id]
         rows = (
@@ -392,7 +397,7 @@ class SQLiteStore:
     def unmatched_events(self, limit: int, before: str | None) -> Page[StoredEvent]:
         where, args = ["e.case_id != ''", "c.case_id IS NULL"], []
         if before:
-            (seq,) = cursors.decode(before, 1)
+            (seq,) = cursors.decode(before, int)
             where.append("e.ingest_seq < ?")
             args.append(int(seq))
         columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
@@ -412,7 +417,7 @@ class SQLiteStore:
     def list_quarantine(self, limit: int, before: str | None) -> Page[QuarantineEntry]:
         where, args = "1 = 1", []
         if before:
-            (qid,) = cursors.decode(before, 1)
+            (qid,) = cursors.decode(before, int)
             where, args = "id < ?", [int(qid)]
         rows = (
             self._conn()
@@ -527,6 +532,15 @@ def _station(row: Sequence[Any]) -> Station:
 
 
 def _event(row: Sequence[Any]) -> StoredEvent:
-    payload_json, raw = row[12], row[13]
-    payload = json.loads(payload_json) if payload_json is not None else render_payload(raw)
-    return StoredEvent(*row[:12], payload=payload)
+    """A stored event as read back; a bad one (see payloads.py) comes flagged, never raising."""
+    payload_json, raw, problem = row[12], row[13], row[14]
+    if payload_json is None:
+        payload, problem = render_checked(raw)
+    elif problem is None:
+        try:
+            payload = json.loads(payload_json)
+        except ValueError as exc:
+            payload, problem = {}, flag(f"payload JSON: {exc}")
+    if problem is not None:
+        payload = {}
+    return StoredEvent(*row[:12], payload=payload, problem=problem)

@@ -149,7 +149,11 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
     accepted = []
     rejected = []
     for r in readings:
-        if r.status != "accepted":
+        try:
+            at = round(_epoch(r.measured_at), 3)
+        except ValueError:  # stored by an older hub that did not range-check measured_at
+            at = None
+        if r.status != "accepted" or at is None:
             rejected.append(
                 {
                     "parameter": r.parameter,
@@ -157,14 +161,14 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
                     "value": r.value,
                     "unit": r.unit,
                     "measured_at": r.measured_at,
-                    "reason_code": r.reason_code,
+                    "reason_code": r.reason_code if at is not None else "out_of_range",
                     "reason": r.reason,
                 }
             )
             continue
         accepted.append(r)
         s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
-        s["t"].append(round(_epoch(r.measured_at), 3))
+        s["t"].append(at)
         s["v"].append(r.value)
     charts = []
     for key in sorted(series, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k)):
