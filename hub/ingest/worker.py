@@ -218,7 +218,12 @@ class IngestWorker:
     def _commit(self, batch: list[Incoming]) -> Outcome | None:
         for attempt in range(1, _RETRIES + 1):
             try:
-                return process_batch(batch, self._store, self._settings.max_clock_skew_s)
+                return process_batch(
+                    batch,
+                    self._store,
+                    self._settings.max_clock_skew_s,
+                    clock_flag_s=self._settings.clock_flag_s,
+                )
             except Exception:
                 log.exception("commit of %d messages failed (try %d)", len(batch), attempt)
                 if attempt < _RETRIES and not self._stopping.is_set():

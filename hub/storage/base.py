@@ -47,6 +47,8 @@ class EventRow:
     received_at: str
     clock_offset_ms: int
     raw: bytes
+    # '' or why the time cannot be trusted (hub.ingest.clock: station_clock_off, time_unverified)
+    time_flag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class StationSeen:
     station_id: str
     last_seen_at: str
     clock_offset_ms: int
+    known: bool = False  # the station's own estimate (else received - sent_at, an upper bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ class StationStateUpdate:
     state_at: str
     agent_version: str
     outbox_depth: int
+    warnings: tuple[str, ...] = ()
+    clock_offset_ms: int | None = None  # the station's own estimate, when it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ class Station:
     agent_version: str | None
     outbox_depth: int | None
     event_count: int = 0
+    warnings: tuple[str, ...] = ()  # what the station says ops should know (bilingual)
+    clock_offset_known: bool = False  # clock_offset_ms is the station's round-trip estimate
 
     @property
     def retired(self) -> bool:
@@ -128,6 +135,7 @@ class StoredEvent:
     received_at: str
     clock_offset_ms: int
     payload: dict[str, object]
+    time_flag: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,15 @@ def _m3_documents(db: sqlite_utils.Database) -> None:
 # Numbering: foundation 1-99; each later capability takes its own hundred
 # (fingerprint 100s, signatures 200s, vitals 300s, scans 400s, provisioning 500s,
 # console 600s) so that work landing in parallel never collides.
+def _m800_event_time_flags(db: sqlite_utils.Database) -> None:
+    # Why an event's time cannot be trusted ('' when it can): hub.ingest.clock.
+    db.execute("ALTER TABLE events ADD COLUMN time_flag TEXT NOT NULL DEFAULT ''")
+    # What a station says ops should know (JSON list of bilingual sentences), and whether its
+    # clock offset is the station's own round-trip estimate (1) or received - sent_at (0).
+    db.execute("ALTER TABLE stations ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE stations ADD COLUMN clock_offset_known INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
@@ -133,6 +142,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (200, m200_signature_verdicts),
     (201, m201_simple_signature_checks),
     (400, m400_scan_details),
+    (800, _m800_event_time_flags),
 ]
 
 

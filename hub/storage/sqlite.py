@@ -31,12 +31,12 @@ from hub.storage.payloads import render_payload, render_payload_json
 
 _EVENT_COLUMNS = (
     "ingest_seq, event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw"
+    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw, time_flag"
 )
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (event_id, station_id, unit_id, device_id, case_id, "
-    "patient_id, kind, occurred_at, station_seq, received_at, clock_offset_ms, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "patient_id, kind, occurred_at, station_seq, received_at, clock_offset_ms, raw, time_flag) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_QUARANTINE = (
     "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, reason_code, "
@@ -45,7 +45,8 @@ _INSERT_QUARANTINE = (
 _STATION_SELECT = (
     "SELECT s.station_id, s.unit_id, s.registered_at, s.retired_at, s.online, s.last_seen_at, "
     "s.state_at, s.clock_offset_ms, s.agent_version, s.outbox_depth, "
-    "(SELECT count(*) FROM events e WHERE e.station_id = s.station_id) AS event_count "
+    "(SELECT count(*) FROM events e WHERE e.station_id = s.station_id) AS event_count, "
+    "s.warnings, s.clock_offset_known "
     "FROM stations s"
 )
 _IN_CHUNK = 500
@@ -148,6 +149,7 @@ class SQLiteStore:
                         e.received_at,
                         e.clock_offset_ms,
                         e.raw,
+                        e.time_flag,
                     )
                 )
             conn.executemany(_INSERT_EVENT, rows)
@@ -168,8 +170,9 @@ class SQLiteStore:
                 ],
             )
             conn.executemany(
-                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ? WHERE station_id = ?",
-                [(s.last_seen_at, s.clock_offset_ms, s.station_id) for s in seen],
+                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
+                "clock_offset_known = ? WHERE station_id = ?",
+                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
             )
         return new
 
@@ -181,7 +184,8 @@ class SQLiteStore:
         # No event counts here: ingest asks this for every batch.
         cur = self._conn().execute(
             "SELECT station_id, unit_id, registered_at, retired_at, online, last_seen_at, "
-            "state_at, clock_offset_ms, agent_version, outbox_depth, 0 FROM stations "
+            "state_at, clock_offset_ms, agent_version, outbox_depth, 0, warnings, "
+            "clock_offset_known FROM stations "
             f"WHERE station_id IN ({marks})",
             ids,
         )
@@ -254,7 +258,8 @@ class SQLiteStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE stations SET online = ?, state_at = ?, agent_version = ?, "
-                "outbox_depth = ?, last_seen_at = max(coalesce(last_seen_at, ''), ?) "
+                "outbox_depth = ?, last_seen_at = max(coalesce(last_seen_at, ''), ?), "
+                "warnings = ? "
                 "WHERE station_id = ? AND (state_at IS NULL OR state_at <= ?)",
                 (
                     int(update.online),
@@ -262,10 +267,17 @@ class SQLiteStore:
                     update.agent_version,
                     update.outbox_depth,
                     update.state_at,
+                    json.dumps(list(update.warnings), ensure_ascii=False),
                     update.station_id,
                     update.state_at,
                 ),
             )
+            if cur.rowcount == 1 and update.clock_offset_ms is not None:
+                conn.execute(
+                    "UPDATE stations SET clock_offset_ms = ?, clock_offset_known = 1 "
+                    "WHERE station_id = ?",
+                    (update.clock_offset_ms, update.station_id),
+                )
             return cur.rowcount == 1
 
     def render_pending_payloads(self, limit: int) -> int:
@@ -523,10 +535,12 @@ def _station(row: Sequence[Any]) -> Station:
         agent_version=row[8],
         outbox_depth=row[9],
         event_count=row[10],
+        warnings=tuple(json.loads(row[11] or "[]")),
+        clock_offset_known=bool(row[12]),
     )
 
 
 def _event(row: Sequence[Any]) -> StoredEvent:
     payload_json, raw = row[12], row[13]
     payload = json.loads(payload_json) if payload_json is not None else render_payload(raw)
-    return StoredEvent(*row[:12], payload=payload)
+    return StoredEvent(*row[:12], payload=payload, time_flag=row[14] or "")
