@@ -102,6 +102,8 @@ class QuarantineOut(BaseModel):
     reason_code: str
     reason: str
     size: int
+    reingested_at: str | None = None
+    reingest_outcome: str = ""
 
     @classmethod
     def of(cls, entry: QuarantineEntry) -> QuarantineOut:
@@ -114,7 +116,16 @@ class QuarantineOut(BaseModel):
             reason_code=entry.reason_code,
             reason=entry.reason,
             size=entry.size,
+            reingested_at=entry.reingested_at,
+            reingest_outcome=entry.reingest_outcome,
         )
+
+
+class ReingestOut(BaseModel):
+    quarantine_id: int
+    event_id: str
+    outcome: str = Field(description="accepted (now on its case), duplicate, or rejected")
+    reason: str = Field(default="", description="Why it was refused again (es/en)")
 
 
 class QuarantinePage(BaseModel):

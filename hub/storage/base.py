@@ -148,6 +148,18 @@ class QuarantineEntry:
     reason_code: str
     reason: str
     size: int
+    reingested_at: str | None = None  # when ops re-ingested it (hub.ingest.reingest)
+    reingest_outcome: str = ""  # accepted, duplicate, or rejected: <reason>
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedBytes:
+    """What re-ingest needs of a quarantine entry: where and when it came, and its bytes."""
+
+    id: int
+    topic: str
+    received_at: str
+    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +261,10 @@ class Store(Protocol):
     def unmatched_events(self, limit: int, before: str | None) -> Page[StoredEvent]: ...
 
     def list_quarantine(self, limit: int, before: str | None) -> Page[QuarantineEntry]: ...
+
+    def get_quarantined(self, quarantine_id: int) -> QuarantinedBytes | None: ...
+
+    def mark_reingested(self, quarantine_id: int, at: str, outcome: str) -> None: ...
 
     # stations
     def register_station(self, station_id: str, unit_id: str, at: str) -> tuple[Station, bool]:

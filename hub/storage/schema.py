@@ -128,6 +128,12 @@ def _m800_event_time_flags(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE stations ADD COLUMN clock_offset_known INTEGER NOT NULL DEFAULT 0")
 
 
+def _m801_quarantine_reingest(db: sqlite_utils.Database) -> None:
+    # Ops may re-ingest a quarantined event under today's rules (hub.ingest.reingest).
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingested_at TEXT")
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingest_outcome TEXT")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
@@ -143,6 +149,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (201, m201_simple_signature_checks),
     (400, m400_scan_details),
     (800, _m800_event_time_flags),
+    (801, _m801_quarantine_reingest),
 ]
 
 

@@ -18,6 +18,7 @@ from hub.storage.base import (
     EventRow,
     NotFound,
     Page,
+    QuarantinedBytes,
     QuarantineEntry,
     QuarantineRow,
     Station,
@@ -430,7 +431,8 @@ class SQLiteStore:
             self._conn()
             .execute(
                 "SELECT id, received_at, topic, station_id, event_id, reason_code, reason, "
-                f"length(raw) FROM quarantine WHERE {where} ORDER BY id DESC LIMIT ?",
+                "length(raw), reingested_at, coalesce(reingest_outcome, '') "
+                f"FROM quarantine WHERE {where} ORDER BY id DESC LIMIT ?",
                 [*args, limit + 1],
             )
             .fetchall()
@@ -438,6 +440,24 @@ class SQLiteStore:
         items = [QuarantineEntry(*r) for r in rows[:limit]]
         last = items[-1] if len(rows) > limit else None
         return Page(items, cursors.encode([last.id]) if last else None)
+
+    def get_quarantined(self, quarantine_id: int) -> QuarantinedBytes | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, topic, received_at, raw FROM quarantine WHERE id = ?",
+                (quarantine_id,),
+            )
+            .fetchone()
+        )
+        return QuarantinedBytes(int(row[0]), row[1], row[2], bytes(row[3])) if row else None
+
+    def mark_reingested(self, quarantine_id: int, at: str, outcome: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE quarantine SET reingested_at = ?, reingest_outcome = ? WHERE id = ?",
+                (at, outcome, quarantine_id),
+            )
 
     # -- stations ----------------------------------------------------------------------
     def register_station(self, station_id: str, unit_id: str, at: str) -> tuple[Station, bool]:
