@@ -74,7 +74,14 @@ class HubSettings(BaseSettings):
     )
     max_clock_skew_s: int = Field(
         default=366 * 24 * 3600,
-        description="occurred_at further than this from the hub clock is rejected.",
+        description="An occurred_at older than this is stored flagged 'time unverified' "
+        "(never refused: an acknowledged fact must reach the case).",
+    )
+    clock_flag_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A station clock off from the hub's by more than this (or an event in the "
+        "future by more than this) flags the event's time on the case.",
     )
     # -- ingest limits (docs/hub.md, "What ingest checks") --
     ingest_max_event_bytes: int = Field(

@@ -131,14 +131,20 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
-    __slots__ = ("events", "sent_at", "oldest_pending_seq")
+    __slots__ = ("events", "sent_at", "oldest_pending_seq", "clock_offset_ms", "clock_offset_error_ms", "clock_offset_known")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     OLDEST_PENDING_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_ERROR_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedScalarFieldContainer[bytes]
     sent_at: _timestamp_pb2.Timestamp
     oldest_pending_seq: int
-    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_error_ms: int
+    clock_offset_known: bool
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_error_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ...) -> None: ...
 
 class DeviceIdentity(_message.Message):
     __slots__ = ("model", "serial", "vendor", "driver", "firmware", "usb_id", "eui64")
@@ -385,7 +391,7 @@ class ReceiptBatch(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StationState(_message.Message):
-    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error")
+    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
@@ -394,6 +400,9 @@ class StationState(_message.Message):
     OUTBOX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONFIG_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     unit_id: str
     online: bool
@@ -402,4 +411,7 @@ class StationState(_message.Message):
     outbox_depth: int
     config_version: int
     config_error: str
-    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_known: bool
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
-from hub.ingest.limits import IngestLimits, check_message, timestamp_problem
+from hub.ingest.clock import station_clock, time_flag
+from hub.ingest.limits import IngestLimits, check_message
 from hub.ingest.timefmt import iso_from_epoch, iso_utc
 from hub.ingest.validation import (
     Rejection,
@@ -73,6 +74,7 @@ def process_batch(
     max_skew_s: int,
     now_s: float | None = None,
     limits: IngestLimits = IngestLimits(),
+    clock_flag_s: float = 120.0,
 ) -> Outcome:
     """Validate and commit `messages` (events and station states) in one store transaction.
 
@@ -114,12 +116,12 @@ def process_batch(
     last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
-        offset_ms = 0
-        sent_at = batch.sent_at
-        if batch.HasField("sent_at") and not timestamp_problem(sent_at.seconds, sent_at.nanos):
-            offset_ms = round((msg.received_at - sent_at.seconds - sent_at.nanos / 1e9) * 1000)
+        clock = station_clock(batch, msg.received_at)
+        offset_ms = clock.offset_ms
         if where.station_id in stations and not msg.retried:
-            seen[where.station_id] = StationSeen(where.station_id, received_at, offset_ms)
+            seen[where.station_id] = StationSeen(
+                where.station_id, received_at, offset_ms, clock.known
+            )
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
         held_raw: list[bytes] = []
         too_big = len(msg.payload) > limits.max_batch_bytes
@@ -148,6 +150,7 @@ def process_batch(
                 held_raw.append(raw)
                 continue
             occurred = checked.occurred_at
+            flag = time_flag(occurred.seconds, now_s, clock, clock_flag_s, max_skew_s)
             answer.append((checked.event_id, len(rows)))
             rows.append(
                 EventRow(
@@ -163,6 +166,7 @@ def process_batch(
                     received_at=received_at,
                     clock_offset_ms=offset_ms,
                     raw=raw,
+                    time_flag=flag,
                 )
             )
         if held_raw:
@@ -319,11 +323,21 @@ def _state_update(
     if state.station_id and state.station_id != where.station_id:
         log.warning("station state names another station", extra={"station_id": where.station_id})
         return None
+    # States are ordered by their station time, but never one later than its arrival: a
+    # station clock that ran fast must not leave a future state that hides every state
+    # after the clock was corrected (the station would show offline while it runs).
+    # An offline state counts from its arrival: the last will is built when the agent
+    # connects, before its birth message, and the broker sends it only when the link dies.
     at = state.at if state.HasField("at") else None
+    at_s = msg.received_at
+    if at and state.online:
+        at_s = min(at.seconds + at.nanos / 1e9, msg.received_at)
     return StationStateUpdate(
         station_id=where.station_id,
         online=state.online,
-        state_at=iso_utc(at.seconds, at.nanos) if at else iso_from_epoch(msg.received_at),
+        state_at=iso_from_epoch(max(at_s, 0.0)),
         agent_version=state.agent_version,
         outbox_depth=state.outbox_depth,
+        warnings=tuple(w[:300] for w in state.warnings[:10]),
+        clock_offset_ms=int(state.clock_offset_ms) if state.clock_offset_known else None,
     )

@@ -239,6 +239,7 @@ class IngestWorker:
                     self._store,
                     self._settings.max_clock_skew_s,
                     limits=self._settings.ingest_limits,
+                    clock_flag_s=self._settings.clock_flag_s,
                 )
             except Exception:
                 log.exception("commit of %d messages failed (try %d)", len(batch), attempt)

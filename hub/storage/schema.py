@@ -124,6 +124,21 @@ def _m3_documents(db: sqlite_utils.Database) -> None:
 # Numbering: foundation 1-99; each later capability takes its own hundred
 # (fingerprint 100s, signatures 200s, vitals 300s, scans 400s, provisioning 500s,
 # console 600s) so that work landing in parallel never collides.
+def _m800_event_time_flags(db: sqlite_utils.Database) -> None:
+    # Why an event's time cannot be trusted ('' when it can): hub.ingest.clock.
+    db.execute("ALTER TABLE events ADD COLUMN time_flag TEXT NOT NULL DEFAULT ''")
+    # What a station says ops should know (JSON list of bilingual sentences), and whether its
+    # clock offset is the station's own round-trip estimate (1) or received - sent_at (0).
+    db.execute("ALTER TABLE stations ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE stations ADD COLUMN clock_offset_known INTEGER NOT NULL DEFAULT 0")
+
+
+def _m801_quarantine_reingest(db: sqlite_utils.Database) -> None:
+    # Ops may re-ingest a quarantined event under today's rules (hub.ingest.reingest).
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingested_at TEXT")
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingest_outcome TEXT")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
@@ -143,6 +158,8 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (403, m403_scan_expected_pages),
     (720, m720_payload_problems),
     (721, m721_drop_unreadable_readings),
+    (800, _m800_event_time_flags),
+    (801, _m801_quarantine_reingest),
 ]
 
 
