@@ -272,7 +272,7 @@ def test_feeder_yielding_other_than_the_expected_pages_says_so_at_the_station(
 
 
 def test_grpc_scan_result_carries_the_expected_pages_and_the_words(agent: AgentService) -> None:
-    with grpc.insecure_channel(agent.grpc_target) as channel:
+    with app_channel(agent) as channel:
         stub = scanning_pb2_grpc.ScanningStub(channel)
         updates = list(
             stub.Scan(
