@@ -161,3 +161,21 @@ def test_a_poor_impression_is_refused_at_enrollment_asking_for_another_finger(
         for _, _, raw in agent.outbox.pending(0, 10)
     ]
     assert "biometric_enrollment" not in kinds  # nothing recorded
+
+
+def test_the_second_generator_is_deterministic_and_its_fingers_match_only_themselves() -> None:
+    a = synthetic_phase.impression(3003, 2, 1)
+    assert a.shape == (synthetic_phase.HEIGHT, synthetic_phase.WIDTH) and a.dtype == np.uint8
+    assert np.array_equal(a, synthetic_phase.impression(3003, 2, 1))
+    assert not np.array_equal(a, synthetic_phase.impression(3003, 2, 2))
+    engine = NbisEngine()
+    t = {
+        (f, k): engine.extract(_image(synthetic_phase.impression(3003, f, k))).template
+        for f in range(2)
+        for k in range(2)
+    }
+    assert engine.compare(t[0, 0], t[0, 1]) >= calibration.THRESHOLD
+    assert engine.compare(t[1, 0], t[1, 1]) >= calibration.THRESHOLD
+    assert engine.compare(t[0, 0], t[1, 0]) < OLD_THRESHOLD
+    poor = engine.extract(_image(synthetic_phase.impression(3003, 0, 0, quality="poor")))
+    assert poor.quality < calibration.ENROLL_MIN_NFIQ2 or poor.minutiae < 12
