@@ -167,8 +167,10 @@ export class PuenteAgent {
   }
 
   /**
-   * Enroll a patient's finger: the patient touches the reader several times; poor impressions
-   * reject with code "poor_quality" naming which. Images never leave the station.
+   * Enroll a patient's finger: the patient touches the reader several times; an impression
+   * that cannot support the station's threshold rejects with code "poor_quality" (or
+   * "impressions_inconsistent"), its bilingual detail naming which impression and asking to
+   * try again or enroll a different finger: show `err.detail`. Images never leave the station.
    */
   enrollFinger({ deviceId, caseId, patientId, finger, operatorId = "", impressions = 0,
                  timeoutS = 20 }) {
