@@ -139,6 +139,12 @@ class JobOut(BaseModel):
 
 class ConsentIn(BaseModel):
     pin: str | None = Field(default=None, max_length=64)
+    operator: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Who confirms with their operator PIN (may be left out at a station with a "
+        "single operator).",
+    )
     operator_pin: str | None = Field(
         default=None,
         max_length=64,
@@ -166,7 +172,10 @@ def _confirm_person(
         operator_pin: OperatorPin | None = getattr(request.app.state, "operator_pin", None)
         if operator_pin is None:
             raise OperatorPinNotSet()
-        operator_pin.verify(body.operator_pin)
+        confirmed_by = operator_pin.verify(body.operator_pin, body.operator)
+        audit = getattr(request.app.state, "audit", None)
+        if audit is not None:
+            audit.record("consent_confirmed", job_id=job.job_id, confirmed_by=confirmed_by)
 
 
 @router.get("/document-types")

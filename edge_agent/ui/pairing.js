@@ -16,7 +16,9 @@ function el(tag, attrs = {}, ...children) {
 async function decide(requestId, verb) {
   // Approving needs the station operator PIN: something only the person here knows.
   const pinEl = document.getElementById("operator_pin");
+  const who = document.getElementById("operator").value;
   const body = verb === "approve" ? { operator_pin: pinEl.value } : {};
+  if (verb === "approve" && who) body.operator = who;
   pinEl.value = "";
   const r = await fetch(`/v1/pairings/requests/${encodeURIComponent(requestId)}/${verb}`, {
     method: "POST", headers: json, body: JSON.stringify(body),
