@@ -124,9 +124,15 @@ class HubService:
             )
 
     def stop(self) -> None:
-        """Stop taking MQTT messages, commit and answer what is queued, then stop the API."""
+        """Stop taking MQTT messages, commit and answer what is queued, then stop the API.
+
+        Each part stops even if an earlier one failed (say, the broker is gone): the store is
+        closed last, so what was committed stays committed."""
         if self._worker is not None:
-            self._worker.stop()
+            try:
+                self._worker.stop()
+            except Exception:
+                log.exception("ingest worker did not stop cleanly")
             self._worker = None
         if self._server is not None:
             self._server.should_exit = True
