@@ -102,6 +102,18 @@ class HubSettings(BaseSettings):
         "plus the form's overhead.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    health_write_probe_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="/healthz writes a heartbeat row at most this often (the answer is kept in "
+        "between): a locked or read-only database makes it 503.",
+    )
+    health_write_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="How long the write probe waits for the database's write lock.",
+    )
     signature_trust_roots: list[Path] = Field(
         default_factory=list,
         description="Root certificates (PEM/DER) signatures on documents must chain to.",

@@ -13,6 +13,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.health import WriteHealth
 from hub.ingest.held import HeldEvents
 from hub.ingest.pipeline import Incoming, Outcome, process_batch
 from hub.metrics import HubMetrics
@@ -36,8 +37,15 @@ class IngestWorker:
     same messages again from its persistent session.
     """
 
-    def __init__(self, settings: HubSettings, store: Store, metrics: HubMetrics) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        store: Store,
+        metrics: HubMetrics,
+        health: WriteHealth | None = None,
+    ) -> None:
         self._settings = settings
+        self._health = health  # told of every commit's outcome (/healthz)
         self._store = store
         self._metrics = metrics
         self._queue: queue.Queue[Incoming] = queue.Queue()
@@ -182,6 +190,11 @@ class IngestWorker:
     def _handle(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
         outcome = self._commit(batch)
+        if self._health is not None:  # /healthz answers 503 while commits fail
+            if outcome is None:
+                self._health.commit_failed(len(batch))
+            else:
+                self._health.commit_ok()
         if outcome is None and len(batch) > 1:
             log.error("batch of %d messages failed; committing them one by one", len(batch))
             for msg in batch:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.brokers import Mosquitto
@@ -42,3 +50,86 @@ def test_hub_stops_cleanly_on_sigterm_while_the_broker_is_down(
     assert "Traceback" not in log, log
     stored = {event_id for event_id, _ in hub.stored("station-term")}
     assert set(acknowledged) <= stored
+
+
+def _health(hub: Hub) -> tuple[int, dict[str, Any]]:
+    response = httpx.get(f"{hub.url}/healthz", timeout=15)
+    return response.status_code, response.json()
+
+
+def test_healthz_fails_while_another_process_holds_the_write_lock(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A backup tool (say) holds the hub database's write lock: reads still work, writes do
+    not, and /healthz says so with the cause; once the lock goes, it is healthy again and
+    the events recorded meanwhile are stored."""
+    hub = Hub(tmp_path / "hub", mosquitto.url, secrets.token_urlsafe(16), **FAST_PROBE).start()
+    try:
+        assert _health(hub)[0] == 200
+        locker = sqlite3.connect(hub.db_path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # the write lock, held by another process's connection
+        try:
+            wait_until(lambda: _health(hub)[0] == 503, 15, "/healthz to fail")
+            status, body = _health(hub)
+            assert body["code"] == "db_not_writable"
+            assert body["db"] is True and body["db_writable"] is False
+            assert "locked" in body["detail"] and "bloqueada" in body["detail"]
+            assert status == body["status"] == 503
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        wait_until(lambda: _health(hub)[0] == 200, 15, "/healthz to recover")
+    finally:
+        hub.stop()
+
+
+def test_healthz_fails_when_the_database_turns_read_only(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Ops (or a mis-set deployment) leave the database file read-only for the hub's user: a
+    new connection can only read it. /healthz names it; fixed, it is healthy again."""
+    hub = UnprivilegedHub(
+        tmp_path / "hub", mosquitto.url, secrets.token_urlsafe(16), **FAST_PROBE
+    ).start()
+    try:
+        assert _health(hub)[0] == 200
+        hub.db_path.chmod(0o444)
+        try:
+            wait_until(lambda: _health(hub)[0] == 503, 15, "/healthz to fail")
+            body = _health(hub)[1]
+            assert body["code"] == "db_not_writable"
+            assert "read-only" in body["detail"] and "solo lectura" in body["detail"]
+        finally:
+            hub.db_path.chmod(0o644)
+        wait_until(lambda: _health(hub)[0] == 200, 15, "/healthz to recover")
+    finally:
+        hub.stop()
+
+
+FAST_PROBE = {"health_write_probe_s": 0.2, "health_write_timeout_s": 0.5}
+
+
+class UnprivilegedHub(Hub):
+    """The hub without root's power to write through file permissions (when tests run as
+    root: CAP_DAC_OVERRIDE dropped by util-linux's setpriv, so the owner's bits apply)."""
+
+    def spawn(self) -> None:
+        if os.geteuid() != 0:
+            super().spawn()
+            return
+        log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(
+            [
+                "setpriv",
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--",
+                sys.executable,
+                "-m",
+                "puente_cli.main",
+                *self.argv,
+            ],
+            stdout=log,
+            stderr=log,
+            cwd=self.workdir,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
