@@ -49,6 +49,7 @@ def delivery_settings(persistence_dir: Path | None) -> list[str]:
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         f"max_queued_bytes {MAX_QUEUED_BYTES}",
+        "set_tcp_nodelay true",
     ]
 
 

@@ -21,6 +21,7 @@ from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
 from protos import topics
 from protos.broker_url import parse_broker_url
+from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class IngestWorker:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_socket_open = no_delay  # receipts leave at once (protos.tcp)
         self._address = address
         return client
 
