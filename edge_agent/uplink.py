@@ -250,7 +250,13 @@ class Uplink:
             return
         with self._lock:
             self._receipts.extend(batch.receipts)
-            self._last_receipt_at = datetime.now(UTC)
+            if batch.receipts:
+                self._last_receipt_at = datetime.now(UTC)
+            if batch.resend_unreceipted:
+                # A hub worker (re)subscribed: what is in flight may have reached no hub
+                # (Mosquitto drops $share traffic published before the hub is back after a
+                # restart). Re-send it now, as after our own reconnect.
+                self._session_started = True
         self._wake.set()
 
     # -- network thread -----------------------------------------------------------------------

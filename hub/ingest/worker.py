@@ -19,7 +19,7 @@ from hub.ingest.pipeline import Incoming, Outcome, process_batch
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
-from protos import topics
+from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
 from protos.tcp import no_delay
 
@@ -91,7 +91,7 @@ class IngestWorker:
             password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
             client.username_pw_set(s.mqtt_username, password)
         client.reconnect_delay_set(
-            min_delay=min(1, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
+            min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
             max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
         )
         client.max_inflight_messages_set(200)
@@ -137,6 +137,29 @@ class IngestWorker:
             log.error("broker refused a subscription of the hub: %s", reasons)
             return
         self._subscribed.set()
+        threading.Thread(
+            target=self._ask_for_resends, name="hub-resend-notice", daemon=True
+        ).start()
+
+    def _ask_for_resends(self) -> None:
+        """Ask every station to re-send what it has in flight, now that this worker listens.
+
+        Mosquitto does not restore a ``$share`` subscription after a restart: what stations
+        publish before the hub is back reaches no one, and would wait for the station's
+        receipt timeout (10 s) — a drain of one window per timeout. One small message per
+        station (``ReceiptBatch.resend_unreceipted``) on each (re)subscription ends that wait;
+        a copy that did arrive is answered DUPLICATE."""
+        try:
+            stations = self._store.list_stations()
+        except Exception:
+            log.exception("could not list stations to ask for re-sends")
+            return
+        notice = events_pb2.ReceiptBatch(resend_unreceipted=True).SerializeToString()
+        for station in stations:
+            if not station.retired:
+                self._client.publish(
+                    topics.receipts(station.unit_id, station.station_id), notice, qos=1
+                )
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # paho's network thread: nothing here but a queue.put, and never raise.
