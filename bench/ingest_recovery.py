@@ -463,22 +463,31 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
         f"{_check_line(r)}"
     )
     _print_reconnect(r)
-    rate = steady * 0.10
-    r = results["latency"] = latency(workdir / "latency", rate, 5.0 if quick else 10.0)
+    for label, rate, what in (
+        ("latency", steady * 0.10, "0.1 × steady"),
+        ("latency_600", 600.0, "the issue's 10 % figure"),
+    ):
+        _print_latency(results, label, workdir, rate, what, 5.0 if quick else 10.0)
+    return results
+
+
+def _print_latency(
+    results: dict[str, Any], label: str, workdir: Path, rate: float, what: str, seconds: float
+) -> None:
+    r = results[label] = latency(workdir / label, rate, seconds)
     print(
-        f"latency creation → receipt at {rate:,.0f} events/s (0.1 × steady, {STATIONS} "
+        f"latency creation → receipt at {rate:,.0f} events/s ({what}, {STATIONS} "
         f"stations): p50 {r['p50_ms']:.1f} ms (target ≤ 30) {_ok(r['p50_ms'] <= 30)}, "
         f"p99 {r['p99_ms']:.1f} ms (target ≤ 100) {_ok(r['p99_ms'] <= 100)}; "
         f"{r['samples']:,} events"
     )
-    for key, what in (
+    for key, stage in (
         ("to_hub_ms", "creation → hub receive (outbox fsync, sender, broker)"),
         ("hub_to_receipt_ms", "hub receive → receipt at station (queue, commit, broker)"),
         ("receipt_to_delete_ms", "receipt → outbox delete (sender wake-up)"),
     ):
         p50, p99 = r[key]
-        print(f"    {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    return results
+        print(f"    {stage}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 def _print_reconnect(r: dict[str, Any]) -> None:
