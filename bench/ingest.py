@@ -10,7 +10,10 @@ Run: ``.venv/bin/python -m bench.ingest`` (``--help`` for sizes). Measures, in o
 - latency from event creation to its receipt back at the station (an upper
   bound of creation → hub commit) at 10 % of the measured rate;
 - outbox appends/s with per-call durability (one caller; 32 concurrent callers);
-- the agent's idle RSS and CPU (a ``puente agent`` process with a simulated monitor).
+- the agent's idle RSS and CPU (a ``puente agent`` process with a simulated monitor);
+- recovery (``bench/ingest_recovery.py``): drain of a backlog after a broker outage and catch-up
+  after a 3 s blip, as ratios of the pipeline's rate; reconnect times; latency at 10 % load
+  split by stage. ``--quick`` for a short run.
 """
 
 from __future__ import annotations
@@ -387,14 +390,24 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="events in the timed runs")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run (20k events, 3 s slices, smaller backlogs) to check that it works",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.events = min(args.events, 20_000)
+        args.latency_seconds = min(args.latency_seconds, 3.0)
+        args.idle_seconds = min(args.idle_seconds, 3.0)
 
     from tests.brokers import Mosquitto
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
         workdir = Path(tmp)
-        broker = Mosquitto(workdir / "mosquitto").start()
+        # The queue and in-flight bounds production runs (provisioning.mosquitto).
+        broker = Mosquitto(workdir / "mosquitto", production_limits=True).start()
         try:
             size = len(_built_event("station-0", 0).SerializeToString())
             print(f"event size {size} B; {args.events} events; {STATIONS} stations")
@@ -429,6 +442,12 @@ def main() -> None:
                 f"agent idle: RSS {idle['rss_mb']:.1f} MB (target ≤ 80), "
                 f"CPU {idle['cpu_percent']:.2f} %"
             )
+
+            from bench.ingest_recovery import run as recovery
+
+            steady = pipe["events_per_s"]  # the steady-state ingest rate of this run
+            print(f"recovery and latency, against the steady rate {steady:,.0f} events/s:")
+            results["recovery"] = recovery(workdir / "recovery", steady, args.quick)
         finally:
             broker.stop()
     out = Path("bench/results")

@@ -155,7 +155,7 @@ class AgentSettings(BaseSettings):
     )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(
-        default=2.0,
+        default=1.5,
         gt=0,
         description="Longest reconnect delay: a returning broker is reached within it "
         "(full jitter spreads a fleet's reconnects over [reconnect_min_s, this]).",

@@ -31,6 +31,7 @@ from edge_agent.outbox import Outbox
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
+from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,7 @@ class Uplink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_socket_open = no_delay  # events leave at once (protos.tcp)
         # Every socket write must happen in the network thread: paho otherwise writes from
         # the publishing (sender) thread while the network thread reads, and one TLS
         # connection used from two threads at once corrupts (seen: "bad record mac" under
@@ -268,7 +270,13 @@ class Uplink:
         arrived = time.time()
         with self._lock:
             self._receipts.extend(batch.receipts)
-            self._last_receipt_at = datetime.now(UTC)
+            if batch.receipts:
+                self._last_receipt_at = datetime.now(UTC)
+            if batch.resend_unreceipted:
+                # A hub worker (re)subscribed: what is in flight may have reached no hub
+                # (Mosquitto drops $share traffic published before the hub is back after a
+                # restart). Re-send it now, as after our own reconnect.
+                self._session_started = True
             sent = next(
                 (
                     f.sent_wall

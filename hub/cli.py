@@ -16,6 +16,7 @@ from hub.settings import HubSettings, load
 from hub.storage import open_store
 from hub.storage.base import Conflict, NotFound, Store
 from hub.tokens import Role, create_token
+from provisioning.mosquitto import DEFAULT_PERSISTENCE_DIR
 
 app = typer.Typer(
     help="Puente hub: ingest station events, serve cases / hub de Puente: recibe eventos, "
@@ -203,8 +204,15 @@ def broker_config(
         typer.Option(help="Broker host names for its certificate (repeat); default localhost."),
     ] = None,
     persistence_dir: Annotated[
-        Path | None, typer.Option(help="Mosquitto persistence folder (empty: off).")
-    ] = None,
+        Path,
+        typer.Option(
+            help="Mosquitto persistence folder (sessions, queued and retained messages); "
+            "docs/production.md says why it is on."
+        ),
+    ] = DEFAULT_PERSISTENCE_DIR,
+    persistence: Annotated[
+        bool, typer.Option("--persistence/--no-persistence", help="Persistence on or off.")
+    ] = True,
     run_as: Annotated[str, typer.Option(help="Mosquitto `user` line (empty: its default).")] = "",
     config: ConfigOption = None,
 ) -> None:
@@ -218,7 +226,12 @@ def broker_config(
     store = _store(config)
     try:
         files = FleetService(settings, store).write_broker_config(
-            out, port, bind, hostname or None, persistence_dir, run_as or None
+            out,
+            port,
+            bind,
+            hostname or None,
+            persistence_dir if persistence else None,
+            run_as or None,
         )
     finally:
         store.close()

@@ -64,7 +64,10 @@ class HubSettings(BaseSettings):
         default=10_000, ge=1, description="Most held-back messages kept (oldest go first)."
     )
     reconnect_max_s: float = Field(
-        default=2.0, gt=0, description="Longest wait between broker reconnect attempts."
+        default=1.0,
+        gt=0,
+        description="Longest wait between broker reconnect attempts (paho doubles from 0.25 s): "
+        "a returning broker is reached within it plus the connect (bench/ingest: ≤ 2 s).",
     )
     ingest_batch_wait_ms: int = Field(
         default=0,
@@ -128,6 +131,18 @@ class HubSettings(BaseSettings):
         "plus the form's overhead.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    health_write_probe_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="/healthz writes a heartbeat row at most this often (the answer is kept in "
+        "between): a locked or read-only database makes it 503.",
+    )
+    health_write_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="How long the write probe waits for the database's write lock.",
+    )
     signature_trust_roots: list[Path] = Field(
         default_factory=list,
         description="Root certificates (PEM/DER) signatures on documents must chain to.",

@@ -383,12 +383,14 @@ class Receipt(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., status: _Optional[_Union[ReceiptStatus, str]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ReceiptBatch(_message.Message):
-    __slots__ = ("receipts", "committed_at")
+    __slots__ = ("receipts", "committed_at", "resend_unreceipted")
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESEND_UNRECEIPTED_FIELD_NUMBER: _ClassVar[int]
     receipts: _containers.RepeatedCompositeFieldContainer[Receipt]
     committed_at: _timestamp_pb2.Timestamp
-    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    resend_unreceipted: bool
+    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resend_unreceipted: _Optional[bool] = ...) -> None: ...
 
 class StationState(_message.Message):
     __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings")

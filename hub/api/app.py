@@ -23,6 +23,7 @@ from hub.api import (
 )
 from hub.api import vitals as vitals_api
 from hub.bodies import BodyStore
+from hub.health import WriteHealth
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import Store
@@ -34,6 +35,7 @@ def create_app(
     metrics: HubMetrics,
     mqtt_connected: Callable[[], bool] = lambda: False,
     settings: HubSettings | None = None,
+    write_health: WriteHealth | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Puente hub",
@@ -44,6 +46,10 @@ def create_app(
     app.state.metrics = metrics
     app.state.mqtt_connected = mqtt_connected
     app.state.settings = settings or HubSettings()
+    s = app.state.settings
+    app.state.health = write_health or WriteHealth(
+        store, s.mqtt_client_id, s.health_write_probe_s, s.health_write_timeout_s
+    )
     app.state.bodies = BodyStore(
         app.state.settings.data_dir / "bodies", app.state.settings.max_body_bytes
     )

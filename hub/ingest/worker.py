@@ -13,6 +13,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.health import WriteHealth
 from hub.ingest.held import HeldEvents
 from hub.ingest.pipeline import (
     Incoming,
@@ -24,8 +25,9 @@ from hub.ingest.pipeline import (
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
-from protos import topics
+from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
+from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,15 @@ class IngestWorker:
     same messages again from its persistent session.
     """
 
-    def __init__(self, settings: HubSettings, store: Store, metrics: HubMetrics) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        store: Store,
+        metrics: HubMetrics,
+        health: WriteHealth | None = None,
+    ) -> None:
         self._settings = settings
+        self._health = health  # told of every commit's outcome (/healthz)
         self._store = store
         self._metrics = metrics
         self._queue: queue.Queue[Incoming] = queue.Queue()
@@ -88,7 +97,7 @@ class IngestWorker:
             password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
             client.username_pw_set(s.mqtt_username, password)
         client.reconnect_delay_set(
-            min_delay=min(1, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
+            min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
             max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
         )
         client.max_inflight_messages_set(200)
@@ -96,6 +105,7 @@ class IngestWorker:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_socket_open = no_delay  # receipts leave at once (protos.tcp)
         self._address = address
         return client
 
@@ -133,6 +143,29 @@ class IngestWorker:
             log.error("broker refused a subscription of the hub: %s", reasons)
             return
         self._subscribed.set()
+        threading.Thread(
+            target=self._ask_for_resends, name="hub-resend-notice", daemon=True
+        ).start()
+
+    def _ask_for_resends(self) -> None:
+        """Ask every station to re-send what it has in flight, now that this worker listens.
+
+        Mosquitto does not restore a ``$share`` subscription after a restart: what stations
+        publish before the hub is back reaches no one, and would wait for the station's
+        receipt timeout (10 s) — a drain of one window per timeout. One small message per
+        station (``ReceiptBatch.resend_unreceipted``) on each (re)subscription ends that wait;
+        a copy that did arrive is answered DUPLICATE."""
+        try:
+            stations = self._store.list_stations()
+        except Exception:
+            log.exception("could not list stations to ask for re-sends")
+            return
+        notice = events_pb2.ReceiptBatch(resend_unreceipted=True).SerializeToString()
+        for station in stations:
+            if not station.retired:
+                self._client.publish(
+                    topics.receipts(station.unit_id, station.station_id), notice, qos=1
+                )
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # paho's network thread: nothing here but a queue.put, and never raise.
@@ -188,6 +221,11 @@ class IngestWorker:
     def _handle(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
         outcome = self._commit(batch)
+        if self._health is not None:  # /healthz answers 503 while commits fail
+            if outcome is None:
+                self._health.commit_failed(len(batch))
+            else:
+                self._health.commit_ok()
         if outcome is None and len(batch) > 1:
             log.error("batch of %d messages failed; committing them one by one", len(batch))
             for msg in batch:
@@ -283,7 +321,12 @@ class IngestWorker:
         self._writer.join(timeout)
         deadline = time.monotonic() + min(timeout, 5.0)
         for info in list(self._recent_publishes):
-            while not info.is_published() and self.connected and time.monotonic() < deadline:
+            # A receipt published while the broker was away never left (paho says so with
+            # an error code, and is_published() raises): the station re-sends those events
+            # after its timeout and gets DUPLICATE. Wait only for what can still go out.
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                continue
+            while self.connected and time.monotonic() < deadline and not info.is_published():
                 time.sleep(0.01)
         self._client.disconnect()
         self._client.loop_stop()

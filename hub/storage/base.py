@@ -191,6 +191,11 @@ class Store(Protocol):
 
     def ping(self) -> bool: ...
 
+    def probe_write(self, holder: str, at: str, timeout_s: float) -> None:
+        """Write and commit ``holder``'s heartbeat row within ``timeout_s``; raise a
+        ``StoreError`` (``hub.storage.heartbeat.WriteFailed``) naming why it cannot."""
+        ...
+
     def close(self) -> None: ...
 
     # ingest

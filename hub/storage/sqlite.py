@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hub.storage import cursors, documents, projections, schema
+from hub.storage import cursors, documents, heartbeat, projections, schema
 from hub.storage.base import (
     ApiToken,
     Case,
@@ -102,6 +102,9 @@ class SQLiteStore:
         except sqlite3.Error:
             return False
         return True
+
+    def probe_write(self, holder: str, at: str, timeout_s: float) -> None:
+        heartbeat.probe_write(self.path, holder, at, timeout_s)
 
     def close(self) -> None:
         with self._conns_lock:
