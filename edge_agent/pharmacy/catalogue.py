@@ -8,21 +8,17 @@ a pack cannot be dispensed twice even across sessions.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge_agent.errors import InvalidInput
+from protos import pharmacy_catalogue as contract
+from protos.pharmacy_catalogue import Product
 
 PATH = "/v1/pharmacy/catalogue"
-MAX_ITEMS = 200_000
-_GTIN = re.compile(r"^\d{14}$")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalogue (
   gtin TEXT PRIMARY KEY, institute_code TEXT NOT NULL, name TEXT NOT NULL,
@@ -35,52 +31,12 @@ CREATE TABLE IF NOT EXISTS dispensed_serials (
 """
 
 
-@dataclass(frozen=True)
-class Product:
-    gtin: str
-    institute_code: str
-    name: str
-    units_per_pack: int = 1
-
-
 def parse_document(doc: Any) -> tuple[str, list[Product]]:
-    """Check a catalogue ``{"version", "items": [...]}``; InvalidInput names the bad entry."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-        raise InvalidInput(
-            "catalogue must be an object with 'version' and 'items' / "
-            "el catálogo debe tener 'version' e 'items'",
-            code="bad_catalogue",
-        )
-    version = str(doc.get("version", ""))[:64]
-    items = doc["items"]
-    if len(items) > MAX_ITEMS:
-        raise InvalidInput(f"catalogue has more than {MAX_ITEMS} items", code="bad_catalogue")
-    out: list[Product] = []
-    for i, raw in enumerate(items):
-        try:
-            p = Product(
-                gtin=str(raw["gtin"]).zfill(14),
-                institute_code=str(raw["institute_code"]),
-                name=str(raw["name"])[:200],
-                units_per_pack=int(raw.get("units_per_pack", 1)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(
-                f"catalogue item {i}: {exc!r} / artículo {i} del catálogo no válido",
-                code="bad_catalogue",
-            ) from exc
-        if not _GTIN.match(p.gtin) or not _CODE.match(p.institute_code) or not p.name:
-            raise InvalidInput(
-                f"catalogue item {i} ({p.gtin}): GTIN must be 8-14 digits, institute_code "
-                f"1-32 letters/digits, name not empty / artículo {i} del catálogo no válido",
-                code="bad_catalogue",
-            )
-        if not 1 <= p.units_per_pack <= 100_000:
-            raise InvalidInput(
-                f"catalogue item {i}: units_per_pack out of 1..100000", code="bad_catalogue"
-            )
-        out.append(p)
-    return version, out
+    """The contract's checks, as the agent's InvalidInput."""
+    try:
+        return contract.parse_document(doc)
+    except contract.CatalogueError as exc:
+        raise InvalidInput(str(exc), code="bad_catalogue") from exc
 
 
 class Catalogue:

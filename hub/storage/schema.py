@@ -12,6 +12,7 @@ from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
+from hub.storage.dispensing import m900_dispensing
 from hub.storage.scans import m400_scan_details
 from hub.storage.signatures import (
     m200_signature_verdicts,
@@ -138,6 +139,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (201, m201_simple_signature_checks),
     (202, m202_revocation_verdicts),
     (400, m400_scan_details),
+    (900, m900_dispensing),
 ]
 
 
