@@ -131,3 +131,36 @@ def test_catalogue_is_loaded_by_ops_checked_whole_and_fetched_by_a_station(
     product = station.lookup(GTIN)
     assert product is not None and product.institute_code == "010101"
     station.close()
+
+
+def test_case_page_lists_what_was_handed_over_by_whom(
+    store: SQLiteStore, client: TestClient, tokens: dict[Role, dict[str, str]]
+) -> None:
+    import re
+
+    from hub.ingest.timefmt import now_iso
+    from hub.storage.web_users import WebUserStore
+    from hub.web.auth import hash_password
+
+    body = {"case_id": "c-w", "patient_id": "p-w", "unit_id": UNIT}
+    client.post("/v1/cases", json=body, headers=tokens[Role.CLINICAL])
+    event = _dispensed(1, "c-w", "p-w", "LOT-W", "SW")
+    event.medication_dispensed.items[0].warning = "no serial number / sin número de serie"
+    process_batch(
+        [Incoming(topics.events(UNIT, STATION), batch_bytes(event), time.time())], store, 3600
+    )
+    WebUserStore(store).add("ana", "clinician", hash_password("ana-password-1"), now_iso())
+    page = client.get("/console/login", headers={"Accept-Language": "en"}).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    client.post(
+        "/console/login",
+        data={"csrf": csrf.group(1), "name": "ana", "password": "ana-password-1", "next": "/"},
+    )
+    html = client.get("/console/cases/c-w", headers={"Accept-Language": "en"}).text
+    section = html[html.index('id="dispensed"') : html.index('id="vitals"')]
+    assert "Dispensed medicines (1)" in section
+    assert 'data-lot="LOT-W"' in section and "farm-9" in section
+    assert 'data-confirmation="MATCH"' in section
+    assert "sin número de serie" in section
+    assert "prescribed 2, dispensed 1" in section
