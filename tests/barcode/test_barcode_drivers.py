@@ -133,3 +133,15 @@ def test_wedge_scanner_over_uinput_is_grabbed_and_read():
             scans.extend(driver.scans(0.3))
         driver.close()
     assert scans[0].raw == raw[:-1]
+
+
+def test_entry_points_declared_in_pyproject_match_the_test_distribution():
+    import tomllib
+
+    from tests.pharmacy.entry_points import ENTRY_POINTS
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]
+    ours = {k: v for k, v in declared["puente.drivers"].items() if "barcode" in v}
+    lines = [x.split(" = ") for x in ENTRY_POINTS.splitlines()[1:] if x]
+    assert ours == dict(lines)

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from drivers.base import available_drivers
-
-# Until the package is reinstalled, the shared environment's metadata does not list the new
-# family's entry points; a test-only distribution declares them exactly as pyproject.toml does.
-ENTRY_POINTS = """[puente.drivers]
-sim.barcode = drivers.barcode.sim:SimulatedScanner
-barcode.serial = drivers.barcode.serial_scanner:SerialScanner
-barcode.hid = drivers.barcode.hid_wedge:HidWedgeScanner
-"""
+from tests.pharmacy.entry_points import ensure_barcode_entry_points
 
 GTIN_AMOX = "07501031311309"  # check digits valid
 GTIN_IBU = "07501031311316"
@@ -38,23 +29,13 @@ CATALOGUE = {
 
 @pytest.fixture(scope="session", autouse=True)
 def barcode_entry_points(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    if "sim.barcode" in available_drivers():
-        yield
-        return
-    site = tmp_path_factory.mktemp("site")
-    info = site / "puente_barcode_test-0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: puente-barcode-test\nVersion: 0\n")
-    (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    sys.path.append(str(site))
+    # Until the package is reinstalled, the shared environment's metadata lacks them.
+    added = ensure_barcode_entry_points(tmp_path_factory.mktemp("site"))
     yield
-    sys.path.remove(str(site))
+    if added:
+        sys.path.remove(added)
 
 
 @pytest.fixture
 def catalogue_doc() -> dict:
     return {"version": CATALOGUE["version"], "items": [dict(i) for i in CATALOGUE["items"]]}
-
-
-def pyproject_entry_points() -> str:
-    return (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()

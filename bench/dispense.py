@@ -1,0 +1,165 @@
+"""bench/dispense: scans parsed and recorded per second vs biip alone; scan -> item shown latency.
+
+Run: ``.venv/bin/python -m bench.dispense`` (``--scans N``, ``--latency N``).
+Measures, in one run:
+- baseline: ``biip.parse`` alone on N distinct GS1 DataMatrix strings;
+- the agent: ``DispensingService.scan`` on the same strings in one session —
+  GS1 mapping (biip), catalogue lookup and used-serial check in the station's
+  SQLite, expiry and prescription checks, item recorded in the session and
+  published to watchers; the ratio agent / biip (target ≥ 0.5);
+- latency: the simulator writes a pack's real scanner bytes on a pty, the real
+  serial driver reads them in the agent, and a client of the local HTTP API's
+  Server-Sent Events stream (what the station page listens to) receives the
+  item: p50/p99 over N scans, one at a time (target p99 ≤ 100 ms).
+Writes bench/results/dispense.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import biip
+import httpx
+
+from drivers.barcode.sim import medicine_pack
+from edge_agent.service import AgentService
+from edge_agent.settings import AgentSettings
+from tests.brokers import free_port
+from tests.pharmacy.entry_points import ensure_barcode_entry_points
+
+ORIGIN = "https://bench.example"
+GTIN = "07501031311309"
+CATALOGUE = {
+    "version": "bench",
+    "items": [{"gtin": GTIN, "institute_code": "010101", "name": "Amoxicilina 500 mg"}],
+}
+
+
+def packs(n: int, prefix: str) -> list[str]:
+    expiry = (datetime.now(UTC).date() + timedelta(days=700)).strftime("%y%m%d")
+    return ["]d2" + medicine_pack(GTIN, expiry, "L-BENCH", f"{prefix}{i:07d}") for i in range(n)]
+
+
+def biip_rate(raws: list[str]) -> float:
+    start = time.perf_counter()
+    for raw in raws:
+        biip.parse(raw)
+    return len(raws) / (time.perf_counter() - start)
+
+
+def agent_rate(agent: AgentService, raws: list[str]) -> float:
+    """Scans through the service, in sessions of up to MAX_ITEMS items (opening one included)."""
+    from edge_agent.pharmacy.service import MAX_ITEMS
+
+    assert agent.pharmacy is not None
+    service = agent.pharmacy
+    start = time.perf_counter()
+    for i in range(0, len(raws), MAX_ITEMS):
+        s = service.open("c-bench", "p-bench", "rx", [("010101", 100_000, 30)], "farm-b", "")
+        for raw in raws[i : i + MAX_ITEMS]:
+            service.scan(s.session_id, raw)
+        service.cancel(s.session_id)
+    return len(raws) / (time.perf_counter() - start)
+
+
+def latencies(agent: AgentService, n: int) -> list[float]:
+    local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=30)
+    body = {
+        "case_id": "c-lat",
+        "patient_id": "p-lat",
+        "lines": [{"product_code": "010101", "quantity": 100_000, "duration_days": 30}],
+        "pharmacist_id": "farm-bench",
+        "scanner_device_id": "scanner-1",
+    }
+    sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
+    shown: queue.Queue[float] = queue.Queue()
+    ready = threading.Event()
+
+    def watch() -> None:
+        with local.stream("GET", f"/v1/pharmacy/sessions/{sid}/events") as response:
+            for line in response.iter_lines():
+                if line.startswith(": connected"):
+                    ready.set()
+                elif line.startswith("event: item"):
+                    shown.put(time.perf_counter())
+                elif line.startswith("event: end"):
+                    return
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    ready.wait(10)
+    sim = agent.devices.get("scanner-1").device.sim  # type: ignore[union-attr]
+    out = []
+    for raw in packs(n, "LAT"):
+        start = time.perf_counter()
+        sim.scan(raw[3:])
+        out.append(shown.get(timeout=10) - start)
+        time.sleep(0.01)
+    local.post(f"/v1/pharmacy/sessions/{sid}/cancel")
+    t.join(5)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scans", type=int, default=2000)
+    parser.add_argument("--latency", type=int, default=200)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dispense-"))
+    ensure_barcode_entry_points(tmp / "site")
+    agent = AgentService(
+        AgentSettings(
+            station_id="st-bench",
+            unit_id="u1",
+            data_dir=tmp / "agent",
+            broker_url=f"mqtt://127.0.0.1:{free_port()}",
+            http_port=0,
+            grpc_port=0,
+            allowed_origins=[ORIGIN],
+            devices=[
+                {
+                    "device_id": "scanner-1",
+                    "driver": "sim.barcode",
+                    "options": {"link": str(tmp / "ttyACM0")},
+                }
+            ],
+        )
+    )
+    agent.start()
+    assert agent.wait_ready(10) and agent.pharmacy is not None
+    agent.pharmacy.catalogue.replace(CATALOGUE)
+    try:
+        raws = packs(args.scans, "T")
+        biip_rate(raws[:200])  # warm-up
+        base = biip_rate(raws)
+        ours = agent_rate(agent, raws)
+        lat = sorted(latencies(agent, args.latency))
+    finally:
+        agent.stop()
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+    result = {
+        "scans": args.scans,
+        "biip_parse_per_s": round(base, 1),
+        "agent_scans_per_s": round(ours, 1),
+        "ratio_agent_vs_biip": round(ours / base, 3),
+        "latency_scans": len(lat),
+        "latency_p50_ms": round(statistics.median(lat) * 1000, 2),
+        "latency_p99_ms": round(p99 * 1000, 2),
+        "latency_max_ms": round(lat[-1] * 1000, 2),
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "dispense.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
