@@ -35,6 +35,7 @@ from edge_agent.pharmacy.catalogue import Catalogue
 from edge_agent.pharmacy.grpc_service import SERVICE_NAME as PHARMACY_SERVICE_NAME
 from edge_agent.pharmacy.grpc_service import register as register_pharmacy
 from edge_agent.pharmacy.service import DispensingService
+from edge_agent.pharmacy.sync import CatalogueSync
 from edge_agent.private_files import private_dir
 from edge_agent.ratelimit import RateLimiter
 from edge_agent.remote_config import RemoteConfig
@@ -175,6 +176,10 @@ class AgentService:
             self.fingerprint,
             self.devices,
         )
+        self.pharmacy.sync = CatalogueSync(
+            s, self.pharmacy.catalogue, s.pharmacy.catalogue_refresh_s
+        )
+        self.pharmacy.sync.start()
         self.outbox.open()
         self.remote_config.load_saved()  # before the devices start: they follow the config
         self.remote_config.start()
@@ -287,6 +292,8 @@ class AgentService:
         self.streams.stop_all()
         if self.pharmacy is not None:
             self.pharmacy.stop()
+            if self.pharmacy.sync is not None:
+                self.pharmacy.sync.stop()
             self.pharmacy.catalogue.close()
         self.vitals_router.stop()
         self.devices.stop()

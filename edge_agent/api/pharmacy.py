@@ -172,4 +172,22 @@ async def watch(
 
 @router.get("/v1/pharmacy/catalogue")
 async def catalogue_info(pharmacy: DispensingService = Depends(pharmacy_service)) -> dict[str, Any]:
-    return {"version": pharmacy.catalogue.version(), "items": pharmacy.catalogue.count()}
+    """The station's copy: version, items, when it was last fetched and the last failure."""
+    sync = pharmacy.sync
+    return {
+        "version": pharmacy.catalogue.version(),
+        "items": pharmacy.catalogue.count(),
+        "last_fetch_at": sync.last_fetch_at.isoformat() if sync and sync.last_fetch_at else None,
+        "last_error": sync.last_error if sync else "",
+    }
+
+
+@router.post("/v1/pharmacy/catalogue/refresh")
+async def refresh_catalogue(
+    pharmacy: DispensingService = Depends(pharmacy_service),
+) -> dict[str, Any]:
+    """Fetch the hub's catalogue now (502 with the reason if it cannot; the last copy stays)."""
+    if pharmacy.sync is None:
+        raise AgentError("catalogue sync is not set up / la sincronización no está configurada")
+    count = await run_in_threadpool(pharmacy.sync.refresh_now)
+    return {"version": pharmacy.catalogue.version(), "items": count}

@@ -164,6 +164,7 @@ class DispensingService:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._readers: list[threading.Thread] = []
+        self.sync: Any = None  # edge_agent.pharmacy.sync.CatalogueSync, set by the agent
 
     # -- sessions --------------------------------------------------------------------------
 

@@ -262,3 +262,14 @@ def test_other_origins_and_unpaired_grpc_callers_are_refused_paired_grpc_works(a
         assert "unreadable_scan" in bad.value.details()
         stub.CancelSession(pharmacy_pb2.DispensingRef(session_id=s.session_id), timeout=10)
         assert [u.kind for u in watch] == ["item", "unreadable", "cancelled"]
+
+
+def test_hub_unreachable_keeps_the_cached_catalogue_and_says_why(agent):
+    local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=60)
+    agent.settings.hub_url = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    refused = local.post("/v1/pharmacy/catalogue/refresh", json={})
+    assert (refused.status_code, refused.json()["code"]) == (502, "catalogue_unavailable")
+    assert "2026-12-01" in refused.json()["detail"]  # the copy still in use is named
+    info = local.get("/v1/pharmacy/catalogue").json()
+    assert (info["version"], info["items"]) == ("2026-12-01", 2)
+    assert "ConnectError" in info["last_error"]
