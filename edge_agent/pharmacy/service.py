@@ -35,6 +35,7 @@ from edge_agent.pharmacy.errors import (
 )
 from edge_agent.pharmacy.gs1 import ParsedItem, parse_scan
 from protos import events_pb2
+from protos.dispensing_signing import canonical_bytes
 from protos.event_ids import new_event_id
 
 log = logging.getLogger(__name__)
@@ -431,7 +432,8 @@ class DispensingService:
                 case_id=session.case_id,
                 patient_id=session.patient_id,
             )
-            event.medication_dispensed.station_signature = self.identity.sign(signed_bytes(event))
+            signature = self.identity.sign(canonical_bytes(event))
+            event.medication_dispensed.station_signature = signature
             event_id, seq = self.record.outbox.append(event)
             self.catalogue.mark_dispensed(
                 session.session_id, [(i.gtin, i.serial) for i in session.items]
@@ -495,12 +497,3 @@ class DispensingService:
         self._stop.set()
         for t in self._readers:
             t.join(2)
-
-
-def signed_bytes(event: events_pb2.Event) -> bytes:
-    """What the station signs: envelope ids, then the payload without its signature fields."""
-    payload = events_pb2.MedicationDispensed()
-    payload.CopyFrom(event.medication_dispensed)
-    payload.ClearField("station_signature")
-    head = f"{event.event_id}\n{event.case_id}\n{event.patient_id}\n".encode()
-    return head + payload.SerializeToString(deterministic=True)

@@ -12,8 +12,11 @@ from hub.api.deps import ALL_ROLES, Caller, Ops, Reader, StoreDep, require
 from hub.api.problems import ApiError
 from hub.ingest.timefmt import now_iso
 from hub.pharmacy.fhir import dispense_bundle
+from hub.pharmacy.verify import DispensingCheck, check_dispensing
 from hub.storage.dispensing import Dispensing, SQLiteDispensing
+from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
+from protos import events_pb2
 from protos.pharmacy_catalogue import CatalogueError, parse_document
 
 router = APIRouter(prefix="/v1", tags=["pharmacy"])
@@ -30,8 +33,43 @@ def dispensing_store(request: Request) -> SQLiteDispensing:
     return store  # type: ignore[no-any-return]
 
 
-def dispensing_json(d: Dispensing) -> dict[str, Any]:
-    return asdict(d)
+def checked_dispensings(request: Request, case_id: str) -> list[tuple[Dispensing, DispensingCheck]]:
+    """The case's dispensings, newest first, each with its verification."""
+    store = dispensing_store(request)
+    found = store.by_case(case_id)
+    raws = store.raw_events([d.event_id for d in found] + [d.confirmation_event_id for d in found])
+    history = StationKeyHistory(store.path)
+    keys: dict[str, list[HistoricKey]] = {}
+
+    def keys_of(station_id: str) -> list[HistoricKey]:
+        if station_id not in keys:
+            keys[station_id] = history.keys(station_id)
+        return keys[station_id]
+
+    out = []
+    for d in found:
+        event = events_pb2.Event.FromString(raws[d.event_id])
+        raw_confirmation = raws.get(d.confirmation_event_id)
+        confirmation = events_pb2.Event.FromString(raw_confirmation) if raw_confirmation else None
+        check = check_dispensing(
+            event,
+            confirmation,
+            keys_of(event.station_id),
+            keys_of(confirmation.station_id) if confirmation else [],
+        )
+        out.append((d, check))
+    return out
+
+
+def dispensing_json(d: Dispensing, check: DispensingCheck) -> dict[str, Any]:
+    return {
+        **asdict(d),
+        "verification": {
+            "verified": check.verified,
+            "problem": check.problem,
+            "reason": check.reason,
+        },
+    }
 
 
 def _case(store: StoreDep, case_id: str) -> None:
@@ -50,7 +88,7 @@ def case_dispensed(
 ) -> list[dict[str, Any]]:
     """What was handed over on this case: items, when, by whom, the patient's confirmation."""
     _case(store, case_id)
-    return [dispensing_json(d) for d in dispensing_store(request).by_case(case_id)]
+    return [dispensing_json(d, c) for d, c in checked_dispensings(request, case_id)]
 
 
 @router.get("/cases/{case_id}/fhir/medication-dispense")
@@ -59,7 +97,7 @@ def case_medication_dispense(
 ) -> dict[str, Any]:
     """FHIR R4 Bundle (collection) of MedicationDispense, one per item, Medication contained."""
     _case(store, case_id)
-    return dispense_bundle(dispensing_store(request).by_case(case_id))
+    return dispense_bundle(checked_dispensings(request, case_id))
 
 
 @router.get("/pharmacy/recall")

@@ -14,6 +14,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 
+from hub.pharmacy.verify import DispensingCheck
 from hub.storage.dispensing import Dispensing
 from hub.vitals.fhir import CASE_ID_SYSTEM, EVENT_ID_SYSTEM, PATIENT_ID_SYSTEM
 
@@ -24,7 +25,7 @@ PHARMACIST_SYSTEM = "urn:puente:pharmacist-id"
 PRESCRIPTION_SYSTEM = "urn:puente:prescription-id"
 
 
-def medication_dispenses(d: Dispensing) -> list[dict[str, Any]]:
+def medication_dispenses(d: Dispensing, check: DispensingCheck) -> list[dict[str, Any]]:
     out = []
     for i, item in enumerate(d.items):
         med: dict[str, Any] = {
@@ -76,17 +77,20 @@ def medication_dispenses(d: Dispensing) -> list[dict[str, Any]]:
             resource["authorizingPrescription"] = [
                 {"identifier": {"system": PRESCRIPTION_SYSTEM, "value": d.prescription_id}}
             ]
-        if item.warning:
-            resource["note"] = [{"text": item.warning}]
+        notes = [item.warning] if item.warning else []
+        if not check.verified:  # never exported as if it had been confirmed
+            notes.append(check.reason)
+        if notes:
+            resource["note"] = [{"text": n} for n in notes]
         out.append(MedicationDispense.model_validate(resource).model_dump(mode="json"))
     return out
 
 
-def dispense_bundle(dispensings: list[Dispensing]) -> dict[str, Any]:
+def dispense_bundle(dispensings: list[tuple[Dispensing, DispensingCheck]]) -> dict[str, Any]:
     entries = [
         {"fullUrl": f"urn:puente:medication-dispense:{r['id']}", "resource": r}
-        for d in dispensings
-        for r in medication_dispenses(d)
+        for d, check in dispensings
+        for r in medication_dispenses(d, check)
     ]
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     return Bundle.model_validate(bundle).model_dump(mode="json")  # type: ignore[no-any-return]

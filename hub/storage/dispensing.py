@@ -237,6 +237,17 @@ class SQLiteDispensing:
         args.append(limit)
         return [RecallHit(*r) for r in self._conn().execute(sql, args)]
 
+    def raw_events(self, event_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored protobuf of each event named (missing ones are absent)."""
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._conn().execute(
+            f"SELECT event_id, raw FROM events WHERE event_id IN ({marks})", ids
+        )
+        return {r[0]: r[1] for r in rows}
+
     def catalogue(self) -> tuple[str, str] | None:
         """(version, JSON document) of the catalogue stations fetch, if one was loaded."""
         row = (

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
-from hub.api.pharmacy import dispensing_store
+from hub.api.pharmacy import checked_dispensings
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
 from hub.storage.base import Case, StoredEvent
@@ -45,7 +45,7 @@ class CasePage:
     # unassigned-readings inbox (who, when, why they were not attached), or flagged
     # (blood pressure incomplete, stale).
     noted: list[dict[str, Any]] = field(default_factory=list)
-    dispensed: list[Any] = field(default_factory=list)  # hub.storage.dispensing.Dispensing
+    dispensed: list[Any] = field(default_factory=list)  # (Dispensing, DispensingCheck)
 
 
 # Reading flags the case page spells out (the others stay in the API).
@@ -227,7 +227,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
         noted=noted_readings(request, case.case_id),
-        dispensed=dispensing_store(request).by_case(case.case_id),
+        dispensed=checked_dispensings(request, case.case_id),
         flags={
             "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
             "unsigned_document": any(

@@ -75,6 +75,10 @@ def test_dispensings_show_on_the_case_export_as_fhir_and_answer_a_lot_recall(
     assert len(on_case) == 1
     d = on_case[0]
     assert (d["pharmacist_id"], d["confirmation_decision"]) == ("farm-9", "MATCH")
+    # Unsigned here: the station's MATCH is not shown as verified.
+    assert d["verification"]["verified"] is False
+    assert d["verification"]["problem"] == "bad_algorithm"
+    assert d["verification"]["reason"].startswith("NOT verified")
     assert [(i["gtin"], i["lot"], i["serial"]) for i in d["items"]] == [(GTIN, "LOT-X", "S1")]
     assert d["differences"] == ["010101: prescribed 2, dispensed 1 (short 1)"]
 
@@ -102,6 +106,7 @@ def test_dispensings_show_on_the_case_export_as_fhir_and_answer_a_lot_recall(
     assert med["batch"]["expirationDate"].startswith("2027-05-31")
     assert md["subject"]["identifier"]["value"] == "p-a"
     assert md["performer"][0]["actor"]["identifier"]["value"] == "farm-9"
+    assert any("NOT verified" in n["text"] for n in md["note"])
 
     assert client.get("/v1/cases/nope/dispensed", headers=reader).status_code == 404
 
@@ -161,6 +166,79 @@ def test_case_page_lists_what_was_handed_over_by_whom(
     section = html[html.index('id="dispensed"') : html.index('id="vitals"')]
     assert "Dispensed medicines (1)" in section
     assert 'data-lot="LOT-W"' in section and "farm-9" in section
-    assert 'data-confirmation="MATCH"' in section
+    assert 'data-confirmation="bad_algorithm"' in section and "NOT verified" in section
     assert "sin número de serie" in section
     assert "prescribed 2, dispensed 1" in section
+
+
+def test_dispensing_is_verified_only_with_a_valid_signature_and_a_pharmacy_match(
+    store: SQLiteStore, client: TestClient, tokens: dict[Role, dict[str, str]], tmp_path: Path
+) -> None:
+    from edge_agent.identity import StationIdentity
+    from protos.biometric_signing import SIGNATURE_ALGORITHM
+    from protos.biometric_signing import canonical_bytes as confirmation_bytes
+    from protos.dispensing_signing import canonical_bytes
+
+    identity = StationIdentity.load_or_create(tmp_path / "station")
+    key = {"public_key_pem": identity.public_key_pem}
+    assert client.put(f"/v1/stations/{STATION}/key", json=key, headers=tokens[Role.OPS]).is_success
+    time.sleep(0.01)
+
+    def confirmation(seq: int, case_id: str, decision: int) -> events_pb2.Event:
+        event = events_pb2.Event(
+            event_id=new_event_id(),
+            station_id=STATION,
+            unit_id=UNIT,
+            device_id="reader-1",
+            case_id=case_id,
+            patient_id=f"p-{case_id}",
+            station_seq=seq,
+            schema_version=CONTRACT_VERSION,
+        )
+        event.occurred_at.FromNanoseconds(time.time_ns())
+        c = event.biometric_confirmation
+        c.step, c.decision, c.score, c.threshold = "pharmacy", decision, 90.0, 40.0  # type: ignore[assignment]
+        c.signature_algorithm = SIGNATURE_ALGORITHM
+        c.station_signature = identity.sign(confirmation_bytes(event))
+        return event
+
+    def dispensed(seq: int, case_id: str, conf: events_pb2.Event | None) -> events_pb2.Event:
+        event = _dispensed(seq, case_id, f"p-{case_id}", f"LOT-{case_id}", f"S-{case_id}")
+        m = event.medication_dispensed
+        m.confirmation_event_id = conf.event_id if conf else new_event_id()
+        m.signature_algorithm = SIGNATURE_ALGORITHM
+        m.station_signature = identity.sign(canonical_bytes(event))
+        return event
+
+    cases = {"ok": 1, "tampered": 1, "missing": 0, "nomatch": 1}
+    events: list[events_pb2.Event] = []
+    seq = 10
+    for case_id, with_confirmation in cases.items():
+        body = {"case_id": case_id, "patient_id": f"p-{case_id}", "unit_id": UNIT}
+        client.post("/v1/cases", json=body, headers=tokens[Role.CLINICAL])
+        conf = None
+        if with_confirmation:
+            decision = events_pb2.NO_MATCH if case_id == "nomatch" else events_pb2.MATCH
+            conf = confirmation(seq, case_id, decision)
+            events.append(conf)
+            seq += 1
+        events.append(dispensed(seq, case_id, conf))
+        seq += 1
+    events[3].medication_dispensed.items[0].lot = "LOT-OTHER"  # changed after signing
+    outcome = process_batch(
+        [Incoming(topics.events(UNIT, STATION), batch_bytes(*events), time.time())], store, 3600
+    )
+    assert outcome.accepted == len(events)
+    reader = tokens[Role.READONLY]
+    problems = {
+        case_id: client.get(f"/v1/cases/{case_id}/dispensed", headers=reader).json()[0][
+            "verification"
+        ]["problem"]
+        for case_id in cases
+    }
+    assert problems == {
+        "ok": "",
+        "tampered": "bad_signature",
+        "missing": "confirmation_missing",
+        "nomatch": "confirmation_no_match",
+    }

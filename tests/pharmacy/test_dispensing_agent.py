@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from drivers.barcode.sim import EAN13, medicine_pack
-from edge_agent.pharmacy.service import signed_bytes
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, pharmacy_pb2, pharmacy_pb2_grpc
+from protos.dispensing_signing import canonical_bytes
 from tests.brokers import free_port
 from tests.grpc_apps import app_channel
 from tests.pharmacy.conftest import GTIN_AMOX, GTIN_IBU, GTIN_UNKNOWN
@@ -180,7 +180,7 @@ def test_scanned_packs_are_checked_streamed_and_confirmed_into_one_signed_event(
     assert m.confirmation_decision == events_pb2.MATCH
     assert [x.status for x in m.lines] == ["short", "complete"]
     key = load_pem_public_key(agent.identity.public_key_pem.encode())
-    key.verify(m.station_signature, signed_bytes(event), ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr,call-arg]
+    key.verify(m.station_signature, canonical_bytes(event), ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr,call-arg]
 
     closed = local.post(f"/v1/pharmacy/sessions/{sid}/scans", json={"raw": "]E0" + GTIN_IBU[1:]})
     assert (closed.status_code, closed.json()["code"]) == (409, "session_closed")
