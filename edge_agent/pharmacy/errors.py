@@ -46,3 +46,10 @@ class NotConfirmed(AgentError):
     title = "Patient not confirmed / Paciente no confirmado"
     http_status = 409
     grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ScannerInUse(AgentError):
+    code = "scanner_in_use"
+    title = "Scanner in use / Lector en uso"
+    http_status = 409
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION

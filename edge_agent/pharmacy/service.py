@@ -29,6 +29,7 @@ from edge_agent.pharmacy.catalogue import Catalogue
 from edge_agent.pharmacy.errors import (
     ItemRefused,
     NotConfirmed,
+    ScannerInUse,
     SessionClosed,
     SessionNotFound,
     UnreadableScan,
@@ -44,6 +45,7 @@ STEP = "pharmacy"
 MAX_LINES = 50
 MAX_ITEMS = 500
 MAX_SUBSCRIBERS = 8
+KEEP_CLOSED = 100  # finished/cancelled sessions kept for GET (newest); older ones forgotten
 
 
 @dataclass
@@ -217,6 +219,22 @@ class DispensingService:
             parsed,
         )
         with self._lock:
+            busy = [
+                x
+                for x in self._sessions.values()
+                if x.state == "open"
+                and scanner_device_id
+                and x.scanner_device_id == scanner_device_id
+            ]
+            if busy:
+                raise ScannerInUse(
+                    f"scanner {scanner_device_id} is reading for another open session (case "
+                    f"{busy[0].case_id}): finish or cancel it first / el lector "
+                    f"{scanner_device_id} está en uso por otra sesión abierta",
+                )
+            closed = [x for x in self._sessions.values() if x.state != "open"]
+            for old in closed[: max(0, len(closed) - KEEP_CLOSED)]:
+                del self._sessions[old.session_id]
             self._sessions[session.session_id] = session
         if scanner_device_id and self.devices is not None:
             t = threading.Thread(

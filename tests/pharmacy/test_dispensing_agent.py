@@ -91,21 +91,21 @@ def test_scanned_packs_are_checked_streamed_and_confirmed_into_one_signed_event(
     case = {"case_id": "c-77", "patient_id": "p-77"}
     enroll = {"device_id": "reader-1", **case, "finger": "RIGHT_INDEX"}
     assert local.post("/v1/fingerprint/enroll", json=enroll).status_code == 201
-    opened = local.post(
-        "/v1/pharmacy/sessions",
-        json={
-            **case,
-            "prescription_id": "rx-1",
-            "lines": [
-                {"product_code": "010101", "quantity": 2, "duration_days": 7},
-                {"product_code": GTIN_IBU, "quantity": 1, "duration_days": 3},
-            ],
-            "pharmacist_id": "farm-9",
-            "scanner_device_id": "scanner-1",
-        },
-    )
+    session = {
+        **case,
+        "prescription_id": "rx-1",
+        "lines": [
+            {"product_code": "010101", "quantity": 2, "duration_days": 7},
+            {"product_code": GTIN_IBU, "quantity": 1, "duration_days": 3},
+        ],
+        "pharmacist_id": "farm-9",
+        "scanner_device_id": "scanner-1",
+    }
+    opened = local.post("/v1/pharmacy/sessions", json=session)
     assert opened.status_code == 201, opened.text
     sid = opened.json()["session_id"]
+    second = local.post("/v1/pharmacy/sessions", json={**session, "case_id": "c-78"})
+    assert (second.status_code, second.json()["code"]) == (409, "scanner_in_use")
     events: list[tuple[str, dict]] = []
     ready = threading.Event()
     watcher = threading.Thread(
@@ -197,6 +197,11 @@ def test_a_pack_dispensed_once_is_refused_in_a_later_session_and_a_no_match_reco
         "pharmacist_id": "farm-1",
     }
     pack = "]d2" + medicine_pack(GTIN_AMOX, yymmdd(90), "L1", "S-ONCE")
+    bad_line = {**body, "lines": [{"product_code": "010101", "quantity": 0}]}
+    assert local.post("/v1/pharmacy/sessions", json=bad_line).status_code == 422
+    bad_case = {**body, "case_id": "c 1; DROP"}
+    refused_case = local.post("/v1/pharmacy/sessions", json=bad_case)
+    assert (refused_case.status_code, refused_case.json()["code"]) == (422, "invalid_case_id")
     sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
     assert local.post(f"/v1/pharmacy/sessions/{sid}/scans", json={"raw": pack}).status_code == 201
     reader = agent.devices.get("reader-1").device
