@@ -46,6 +46,7 @@ class Catalogue:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._cache: dict[str, Product | None] = {}  # GTIN -> product, cleared on replace
 
     def close(self) -> None:
         with self._lock:
@@ -69,6 +70,7 @@ class Catalogue:
                     [("version", version), ("installed_at", now)],
                 )
                 db.execute("COMMIT")
+                self._cache.clear()
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -91,8 +93,14 @@ class Catalogue:
 
     def lookup(self, gtin: str) -> Product | None:
         with self._lock:
+            if gtin in self._cache:
+                return self._cache[gtin]
             row = self._db.execute("SELECT * FROM catalogue WHERE gtin=?", (gtin,)).fetchone()
-        return Product(*row) if row else None
+            product = Product(*row) if row else None
+            if len(self._cache) >= 10_000:
+                self._cache.clear()
+            self._cache[gtin] = product
+        return product
 
     def serial_used(self, gtin: str, serial: str) -> str | None:
         """The session that dispensed this pack at this station, if any."""

@@ -80,7 +80,7 @@ def parse_scan(data: str, symbology: str = "") -> ParsedItem:
         raise _bad("the scan is empty", "la lectura está vacía")
     if len(data) > MAX_DATA:
         raise _bad(f"more than {MAX_DATA} characters", f"más de {MAX_DATA} caracteres")
-    if any(not c.isprintable() and c != "\x1d" for c in data):
+    if not data.replace("\x1d", "").isprintable():
         raise _bad("control characters other than FNC1 (GS)", "caracteres de control")
     bare = data.isdigit() and len(data) in (8, 12, 13, 14)
     if symbology in GTIN_SYMBOLOGIES or (not symbology and bare):
@@ -104,7 +104,10 @@ def parse_scan(data: str, symbology: str = "") -> ParsedItem:
         seen[ai] = es.value
     if "01" not in seen:
         raise _bad("no GTIN (AI 01) in the symbol", "el símbolo no trae GTIN (IA 01)")
-    gtin = _gtin(seen.pop("01"))
+    es01 = elements["01"]
+    # biip checked the GTIN of AI (01) already; its error is the reason when it failed.
+    gtin = es01.gtin.as_gtin_14() if es01.gtin is not None else _gtin(seen["01"])
+    seen.pop("01")
     expiry = None
     if "17" in seen:
         es17 = elements.get("17")
