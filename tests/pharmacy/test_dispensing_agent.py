@@ -114,6 +114,9 @@ def test_scanned_packs_are_checked_streamed_and_confirmed_into_one_signed_event(
     watcher.start()
     assert ready.wait(10)
 
+    status = local.get("/v1/status").json()
+    scanner = next(d for d in status["devices"] if d["device_id"] == "scanner-1")
+    assert (scanner["family"], scanner["state"]) == ("barcode", "CONNECTED")
     sim = agent.devices.get("scanner-1").device.sim  # type: ignore[union-attr]
     good = medicine_pack(GTIN_AMOX, yymmdd(400), "L-OK", "SN-1")
     sim.scan(good)
