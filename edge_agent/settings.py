@@ -148,6 +148,12 @@ class AgentSettings(BaseSettings):
     receipt_timeout_s: float = Field(
         default=10.0, gt=0, description="Re-send an event when no receipt came in this time."
     )
+    clock_warn_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Warn at the station and on the fleet page when the station clock is "
+        "off from the hub's by more than this (estimated from receipts).",
+    )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(
         default=2.0,

@@ -28,6 +28,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(station_app, name="station")
 user_app = typer.Typer(help="Console users / usuarios de la consola.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+quarantine_app = typer.Typer(
+    help="Quarantined events: review and re-ingest / eventos en cuarentena: revisar y "
+    "volver a ingerir.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 ConfigOption = Annotated[
     Path | None,
@@ -225,6 +231,52 @@ def broker_config(
             "broker_dir para que el hub mantenga la CRL y recargue el broker",
             err=True,
         )
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    limit: int = typer.Option(50, min=1, max=500, help="Most entries / máximo de entradas."),
+    config: ConfigOption = None,
+) -> None:
+    """Newest quarantined entries first / entradas en cuarentena, las más nuevas primero."""
+    store = _store(config)
+    try:
+        page = store.list_quarantine(limit, None)
+    finally:
+        store.close()
+    typer.echo("id\treceived_at\tstation\tevent_id\treason_code\treingested\treason")
+    for q in page.items:
+        typer.echo(
+            f"{q.id}\t{q.received_at}\t{q.station_id or '-'}\t{q.event_id or '-'}"
+            f"\t{q.reason_code}\t{q.reingest_outcome or '-'}\t{q.reason}"
+        )
+
+
+@quarantine_app.command("reingest")
+def quarantine_reingest(
+    ids: list[int] = typer.Argument(..., help="Quarantine ids / ids de cuarentena"),
+    config: ConfigOption = None,
+) -> None:
+    """Run entries through today's ingest rules / pasar entradas por las reglas de hoy."""
+    from hub.ingest.reingest import NotQuarantined, reingest
+
+    settings = _settings(config)
+    store = _store(config)
+    failed = False
+    try:
+        for qid in ids:
+            try:
+                done = reingest(store, qid, settings.max_clock_skew_s, settings.clock_flag_s)
+            except NotQuarantined:
+                typer.echo(f"{qid}: no such entry / no existe la entrada", err=True)
+                failed = True
+                continue
+            reason = f" ({done.reason})" if done.reason else ""
+            typer.echo(f"{qid}\t{done.event_id or '-'}\t{done.outcome}{reason}")
+            failed |= done.outcome == "rejected"
+    finally:
+        store.close()
+    raise typer.Exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

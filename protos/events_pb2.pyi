@@ -133,14 +133,20 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ..., medication_dispensed: _Optional[_Union[MedicationDispensed, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
-    __slots__ = ("events", "sent_at", "oldest_pending_seq")
+    __slots__ = ("events", "sent_at", "oldest_pending_seq", "clock_offset_ms", "clock_offset_error_ms", "clock_offset_known")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     OLDEST_PENDING_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_ERROR_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedScalarFieldContainer[bytes]
     sent_at: _timestamp_pb2.Timestamp
     oldest_pending_seq: int
-    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_error_ms: int
+    clock_offset_known: bool
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_error_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ...) -> None: ...
 
 class DeviceIdentity(_message.Message):
     __slots__ = ("model", "serial", "vendor", "driver", "firmware", "usb_id", "eui64")
@@ -209,7 +215,7 @@ class BiometricConfirmation(_message.Message):
     def __init__(self, step: _Optional[str] = ..., finger: _Optional[_Union[Finger, str]] = ..., reader: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., quality: _Optional[int] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., decision: _Optional[_Union[ConfirmationDecision, str]] = ..., probe_template_sha256: _Optional[bytes] = ..., reason: _Optional[str] = ..., operator_id: _Optional[str] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_cert_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Reading(_message.Message):
-    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags")
+    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags", "equipment")
     MDC_CODE_FIELD_NUMBER: _ClassVar[int]
     MDC_REFID_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -217,6 +223,7 @@ class Reading(_message.Message):
     MEASURED_AT_FIELD_NUMBER: _ClassVar[int]
     CONTAINMENT_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    EQUIPMENT_FIELD_NUMBER: _ClassVar[int]
     mdc_code: int
     mdc_refid: str
     value: float
@@ -224,7 +231,8 @@ class Reading(_message.Message):
     measured_at: _timestamp_pb2.Timestamp
     containment: str
     flags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+    equipment: str
+    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., equipment: _Optional[str] = ...) -> None: ...
 
 class VitalSignsObservation(_message.Message):
     __slots__ = ("readings", "monitor", "mode", "session_id", "rejected", "operator_id", "assigned_by", "inbox_reason")
@@ -323,7 +331,7 @@ class SimpleSignature(_message.Message):
     def __init__(self, statement: _Optional[bytes] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_key_sha256: _Optional[bytes] = ...) -> None: ...
 
 class ScannedDocument(_message.Message):
-    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped")
+    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped", "expected_pages")
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
@@ -334,6 +342,7 @@ class ScannedDocument(_message.Message):
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     BLANK_PAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PAGES_FIELD_NUMBER: _ClassVar[int]
     document_type: str
     body: BodyRef
     pages: int
@@ -344,7 +353,8 @@ class ScannedDocument(_message.Message):
     document_id: str
     title: str
     blank_pages_dropped: int
-    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ...) -> None: ...
+    expected_pages: int
+    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ..., expected_pages: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
     __slots__ = ("family", "state", "previous_state", "identity", "error_code", "detail")
@@ -383,7 +393,7 @@ class ReceiptBatch(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StationState(_message.Message):
-    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error")
+    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +402,9 @@ class StationState(_message.Message):
     OUTBOX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONFIG_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     unit_id: str
     online: bool
@@ -400,7 +413,10 @@ class StationState(_message.Message):
     outbox_depth: int
     config_version: int
     config_error: str
-    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_known: bool
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DispensedItem(_message.Message):
     __slots__ = ("gtin", "institute_code", "name", "lot", "expiry", "serial", "quantity", "raw", "scanned_at", "measure", "measure_unit", "warning")

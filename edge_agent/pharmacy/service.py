@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 STEP = "pharmacy"
 MAX_LINES = 50
-MAX_ITEMS = 500
+MAX_ITEMS = 100  # x ~250 B per item: the event stays well under the hub's 64 KiB limit
 MAX_SUBSCRIBERS = 8
 KEEP_CLOSED = 100  # finished/cancelled sessions kept for GET (newest); older ones forgotten
 

@@ -58,7 +58,7 @@ async function refreshActivity() {
     )));
   document.getElementById("recent").replaceChildren(...data.recent.map((a) => el("tr", {},
     el("td", {}, a.action), el("td", {}, who(a.origin)), el("td", {}, a.case_id || "—"),
-    el("td", {}, a.state),
+    el("td", {}, a.state, ...(a.note ? [el("br"), el("span", { class: "warn", "data-note": "" }, a.note)] : [])),
   )));
 }
 

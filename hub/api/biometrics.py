@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StationCaller, StoreDep
 from hub.api.problems import ApiError
-from hub.biometrics import SignatureCheck, b64, step_status, verify_with_history
+from hub.biometrics import SignatureCheck, b64, step_status, unit_check, verify_with_history
+from hub.ingest.limits import check_message
 from hub.storage.base import Case
 from hub.storage.biometrics import (
     TemplateVault,
@@ -25,6 +26,7 @@ from hub.storage.biometrics import (
     case_confirmations,
     open_vault,
 )
+from hub.storage.payloads import READ_LIMITS
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from protos import events_pb2
 
@@ -129,6 +131,12 @@ class ConfirmationOut(BaseModel):
     probe_template_sha256: str
     signature_valid: bool
     signature_problem: str = Field(description="'' when valid; no_station_key, bad_signature...")
+    station_unit_id: str = Field(description="unit of the station that signed (verified at ingest)")
+    cross_unit: bool = Field(
+        description="signed by a station of another unit than the case's: shown, not hidden; "
+        "it may be legitimate (referral, visiting team) and is left to a person to judge"
+    )
+    cross_unit_note: str = Field(description="Spanish / English words when cross_unit, else ''")
 
 
 class StepOut(BaseModel):
@@ -142,6 +150,9 @@ class CaseBiometricsOut(BaseModel):
     patient_id: str
     steps: list[StepOut]
     confirmations: list[ConfirmationOut]
+    cross_unit_confirmations: int = Field(
+        description="how many confirmations were signed by a station of another unit"
+    )
 
 
 def checked_confirmations(
@@ -155,6 +166,10 @@ def checked_confirmations(
     checked = []
     for raw in case_confirmations(database, case.case_id):
         event = events_pb2.Event.FromString(raw)
+        if check_message(event, READ_LIMITS):
+            # Stored by an older hub and refused today (unknown enum, NaN score, ...): never
+            # a confirmation; the case timeline shows the event flagged (hub.storage.payloads).
+            continue
         if event.station_id not in keys:
             keys[event.station_id] = history.keys(event.station_id)
         check = verify_with_history(event, keys[event.station_id])
@@ -189,6 +204,7 @@ def case_biometrics(
     out = []
     for event, check in checked:
         c = event.biometric_confirmation
+        units = unit_check(event, case.unit_id)
         out.append(
             ConfirmationOut(
                 event_id=event.event_id,
@@ -206,6 +222,9 @@ def case_biometrics(
                 probe_template_sha256=c.probe_template_sha256.hex(),
                 signature_valid=check.valid,
                 signature_problem=check.problem,
+                station_unit_id=units.station_unit_id,
+                cross_unit=units.cross_unit,
+                cross_unit_note=units.note(),
             )
         )
     return CaseBiometricsOut(
@@ -213,4 +232,5 @@ def case_biometrics(
         patient_id=case.patient_id,
         steps=case_steps(request, checked),
         confirmations=out,
+        cross_unit_confirmations=sum(1 for x in out if x.cross_unit),
     )

@@ -51,7 +51,18 @@ class EventOut(BaseModel):
     station_seq: int
     received_at: str
     clock_offset_ms: int
+    time_flag: str = Field(
+        default="",
+        description="'' when occurred_at can be trusted; 'station_clock_off' (the station "
+        "clock was off from the hub's, see clock_offset_ms = hub - station) or "
+        "'time_unverified' (far from the hub's time and no estimate of the station clock)",
+    )
     payload: dict[str, Any]
+    problem: str | None = Field(
+        default=None,
+        description="Set when the stored event fails the hub's checks (stored by an older "
+        "hub): why, in English / Spanish; its payload is then not shown ({}).",
+    )
 
     @classmethod
     def of(cls, event: StoredEvent) -> EventOut:
@@ -67,7 +78,9 @@ class EventOut(BaseModel):
             station_seq=event.station_seq,
             received_at=event.received_at,
             clock_offset_ms=event.clock_offset_ms,
+            time_flag=event.time_flag,
             payload=event.payload,
+            problem=event.problem,
         )
 
 
@@ -95,6 +108,8 @@ class QuarantineOut(BaseModel):
     reason_code: str
     reason: str
     size: int
+    reingested_at: str | None = None
+    reingest_outcome: str = ""
 
     @classmethod
     def of(cls, entry: QuarantineEntry) -> QuarantineOut:
@@ -107,7 +122,16 @@ class QuarantineOut(BaseModel):
             reason_code=entry.reason_code,
             reason=entry.reason,
             size=entry.size,
+            reingested_at=entry.reingested_at,
+            reingest_outcome=entry.reingest_outcome,
         )
+
+
+class ReingestOut(BaseModel):
+    quarantine_id: int
+    event_id: str
+    outcome: str = Field(description="accepted (now on its case), duplicate, or rejected")
+    reason: str = Field(default="", description="Why it was refused again (es/en)")
 
 
 class QuarantinePage(BaseModel):
@@ -140,6 +164,12 @@ class StationOut(BaseModel):
     agent_version: str | None
     outbox_depth: int | None
     event_count: int
+    clock_offset_known: bool = Field(
+        default=False,
+        description="clock_offset_ms (hub - station) is the station's round-trip estimate; "
+        "false: received - sent_at, an upper bound that includes network and queue waits",
+    )
+    warnings: list[str] = Field(default_factory=list, description="What the station reports")
 
     @classmethod
     def of(cls, s: Station) -> StationOut:
@@ -155,6 +185,8 @@ class StationOut(BaseModel):
             agent_version=s.agent_version,
             outbox_depth=s.outbox_depth,
             event_count=s.event_count,
+            clock_offset_known=s.clock_offset_known,
+            warnings=list(s.warnings),
         )
 
 

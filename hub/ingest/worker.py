@@ -14,7 +14,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.ingest.held import HeldEvents
-from hub.ingest.pipeline import Incoming, Outcome, process_batch
+from hub.ingest.pipeline import (
+    Incoming,
+    Outcome,
+    process_batch,
+    reject_unstorable,
+    split_events,
+)
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
@@ -187,6 +193,16 @@ class IngestWorker:
             for msg in batch:
                 self._handle([msg])
             return
+        if outcome is None and batch[0].topic.endswith("/events"):
+            # One message no commit stores: find the event it fails on, and answer that one
+            # alone (rejected, kept in quarantine) instead of stalling its station for ever.
+            parts = split_events(batch[0])
+            if parts:
+                log.error("message of %d events failed; committing them one by one", len(parts))
+                for part in parts:
+                    self._handle([part])
+            else:
+                outcome = self._reject_unstorable(batch[0])
         if outcome is not None:
             self._metrics.batch_commit_seconds.observe(time.perf_counter() - started)
             self._metrics.accepted.inc(outcome.accepted)
@@ -218,12 +234,25 @@ class IngestWorker:
     def _commit(self, batch: list[Incoming]) -> Outcome | None:
         for attempt in range(1, _RETRIES + 1):
             try:
-                return process_batch(batch, self._store, self._settings.max_clock_skew_s)
+                return process_batch(
+                    batch,
+                    self._store,
+                    self._settings.max_clock_skew_s,
+                    limits=self._settings.ingest_limits,
+                    clock_flag_s=self._settings.clock_flag_s,
+                )
             except Exception:
                 log.exception("commit of %d messages failed (try %d)", len(batch), attempt)
                 if attempt < _RETRIES and not self._stopping.is_set():
                     time.sleep(0.2 * attempt)
         return None
+
+    def _reject_unstorable(self, msg: Incoming) -> Outcome | None:
+        try:
+            return reject_unstorable(msg, self._store)
+        except Exception:
+            log.exception("could not quarantine an event the store refuses; it will come again")
+            return None
 
     def _idle(self) -> None:
         """Render payload JSON of recently stored events while nothing waits."""

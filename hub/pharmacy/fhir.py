@@ -9,6 +9,7 @@ validates the structure of each resource.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -88,7 +89,10 @@ def medication_dispenses(d: Dispensing, check: DispensingCheck) -> list[dict[str
 
 def dispense_bundle(dispensings: list[tuple[Dispensing, DispensingCheck]]) -> dict[str, Any]:
     entries = [
-        {"fullUrl": f"urn:puente:medication-dispense:{r['id']}", "resource": r}
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, EVENT_ID_SYSTEM + r['id'])}",
+            "resource": r,
+        }
         for d, check in dispensings
         for r in medication_dispenses(d, check)
     ]

@@ -13,12 +13,14 @@ from fastapi import Request
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
 from hub.api.pharmacy import checked_dispensings
+from hub.api.scans import scan_store
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
 from hub.storage.base import Case, StoredEvent
 from hub.storage.signatures import BLOCKING, build_workflow, shown_validation, worst
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
+from hub.web import case_flag_labels as _flag_labels  # noqa: F401 - registers the labels
 from hub.web.ranges import ORDER, shown
 from protos import events_pb2
 
@@ -79,6 +81,8 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     sigs = signature_store(request)
     verdicts = sigs.revision_verdicts(signed) if signed else {}
     bodies = request.app.state.bodies
+    scanned = [r.event_id for r in revisions if r.origin == "scanned"]
+    counts = scan_store(request).page_counts(scanned) if scanned else {}
     by_doc: dict[str, list[Any]] = {}
     for r in revisions:
         by_doc.setdefault(r.document_id, []).append(r)
@@ -96,6 +100,7 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
                     "validation_reason": v.reason if v else None,
                     "station_revocation": v.station_revocation if v else None,
                     "body_available": bodies.info(r.sha256) is not None,
+                    "page_count": counts.get(r.event_id),  # a scan's PageCount, else None
                 }
             )
         workflow = sigs.workflow(document_id) if latest.origin == "signed" else None
@@ -146,7 +151,11 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
     accepted = []
     rejected = []
     for r in readings:
-        if r.status != "accepted":
+        try:
+            at = round(_epoch(r.measured_at), 3)
+        except ValueError:  # stored by an older hub that did not range-check measured_at
+            at = None
+        if r.status != "accepted" or at is None:
             rejected.append(
                 {
                     "parameter": r.parameter,
@@ -154,14 +163,14 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
                     "value": r.value,
                     "unit": r.unit,
                     "measured_at": r.measured_at,
-                    "reason_code": r.reason_code,
+                    "reason_code": r.reason_code if at is not None else "out_of_range",
                     "reason": r.reason,
                 }
             )
             continue
         accepted.append(r)
         s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
-        s["t"].append(round(_epoch(r.measured_at), 3))
+        s["t"].append(at)
         s["v"].append(r.value)
     charts = []
     for key in sorted(series, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k)):
@@ -233,6 +242,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
             "unsigned_document": any(
                 d["workflow"] is not None and d["workflow"]["state"] != "complete" for d in docs
             ),
+            "cross_unit_confirmation": bio.cross_unit_confirmations > 0,
         },
     )
 

@@ -33,6 +33,7 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
     "kind": ("Tipo", "Kind"),
     "time": ("Hora (UTC)", "Time (UTC)"),
     "detail": ("Detalle", "Detail"),
+    "event_not_shown": ("Evento no mostrado:", "Event not shown:"),
     "confirmations": ("Confirmaciones biométricas", "Biometric confirmations"),
     "step": ("Paso", "Step"),
     "required": ("Requerido", "Required"),

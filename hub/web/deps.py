@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub.web.auth import Authenticator, WebRole, WebUser
-from hub.web.i18n import pick, translator
+from hub.web.i18n import clock_words, pick, translator
 from hub.web.session import COOKIE, Session, SessionCodec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,7 +112,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request,
         template,
         {
-            "t": translator(lang),
+            "t": (t := translator(lang)),
+            "clock_words": lambda ms, known=True: clock_words(t, ms, known),
             "lang": lang,
             "user": user,
             "csrf": session.csrf,

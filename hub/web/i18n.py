@@ -44,7 +44,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "offline": ("Fuera de línea", "Offline"),
     "retired": ("Dada de baja", "Retired"),
     "last_seen": ("Última actividad", "Last seen"),
-    "clock_offset": ("Desfase de reloj (ms)", "Clock offset (ms)"),
+    "clock_offset": ("Reloj de la estación", "Station clock"),
+    "clock_ok": ("En hora ({amount})", "On time ({amount})"),
+    "clock_ahead": ("Adelantado {amount}", "Ahead by {amount}"),
+    "clock_behind": ("Atrasado {amount}", "Behind by {amount}"),
+    "clock_bound": (
+        "sin estimación de la estación; la diferencia medida incluye esperas en la red",
+        "no estimate from the station yet; the measured gap includes network waits",
+    ),
+    "station_warnings": ("Avisos de la estación", "Station warnings"),
+    "time_station_clock_off": (
+        "Hora dudosa: reloj de la estación respecto al hub: {clock}",
+        "Doubtful time: station clock against the hub: {clock}",
+    ),
+    "time_time_unverified": (
+        "Hora no verificable: muy lejos de la hora del hub y la estación no confirmó su reloj",
+        "Unverified time: far from the hub's time and the station did not confirm its clock",
+    ),
     "outbox": ("Eventos en cola", "Outbox depth"),
     "events": ("Eventos", "Events"),
     "cert_expiry": ("Vence el certificado", "Certificate expires"),
@@ -173,3 +189,27 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def clock_words(t: Callable[..., str], offset_ms: int | None, known: bool = True) -> str:
+    """A station clock against the hub's in words, "ahead by 2 h 5 min" (offset: hub - station)."""
+    if offset_ms is None:
+        return t("none")
+    amount = _amount(abs(offset_ms))
+    if abs(offset_ms) < 2000:
+        text = t("clock_ok", amount=amount)
+    else:
+        text = t("clock_ahead" if offset_ms < 0 else "clock_behind", amount=amount)
+    # Unknown: received - sent_at only bounds the offset from above (waits inflate it).
+    return text if known or offset_ms <= 2000 else f"{text} — {t('clock_bound')}"
+
+
+def _amount(ms: int) -> str:
+    seconds = ms // 1000
+    if seconds < 120:
+        return f"{seconds} s" if seconds else f"{ms} ms"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} d {hours % 24} h"

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from fhirclient.models.bundle import Bundle as BundleR4
 
 from edge_agent.pharmacy.catalogue import Catalogue
 from hub.ingest.pipeline import Incoming, process_batch
@@ -93,6 +94,9 @@ def test_dispensings_show_on_the_case_export_as_fhir_and_answer_a_lot_recall(
 
     bundle = client.get("/v1/cases/c-a/fhir/medication-dispense", headers=reader).json()
     assert bundle["resourceType"] == "Bundle"
+    r4 = BundleR4(bundle, strict=True)  # FHIR R4 (4.0.1) models, as well as R4B
+    assert [type(e.resource).__name__ for e in r4.entry] == ["MedicationDispense"]
+    assert bundle["entry"][0]["fullUrl"].startswith("urn:uuid:")
     md = bundle["entry"][0]["resource"]
     assert md["resourceType"] == "MedicationDispense" and md["status"] == "completed"
     assert md["medicationReference"]["reference"] == "#med"

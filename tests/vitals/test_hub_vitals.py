@@ -180,7 +180,8 @@ def test_fhir_export_parses_back_with_vital_signs_profile(
     assert "http://hl7.org/fhir/StructureDefinition/oxygensat" in spo2.meta.profile
     assert all(o.subject.identifier.value == PATIENT for o in obs)
     assert all(o.category[0].coding[0].code == "vital-signs" for o in obs)
-    assert all(o.device.identifier.value == "00A0C9FFFE000001" for o in obs)
+    devices = {e.fullUrl: e.resource for e in bundle.entry}
+    assert all(devices[o.device.reference].identifier[0].value == "00A0C9FFFE000001" for o in obs)
     [use] = [x for x in resources if x.__resource_type__ == "DeviceUseStatement"]
     assert (str(use.timingPeriod.start), str(use.timingPeriod.end)) == (
         "2025-10-09 08:54:20+00:00",
