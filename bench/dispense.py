@@ -79,6 +79,9 @@ def agent_rate(agent: AgentService, raws: list[str]) -> float:
 
 
 def latencies(agent: AgentService, n: int) -> list[float]:
+    """Scan → item on the SSE stream, one scan at a time; a new session every MAX_ITEMS."""
+    from edge_agent.pharmacy.service import MAX_ITEMS
+
     local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=30)
     body = {
         "case_id": "c-lat",
@@ -87,32 +90,34 @@ def latencies(agent: AgentService, n: int) -> list[float]:
         "pharmacist_id": "farm-bench",
         "scanner_device_id": "scanner-1",
     }
-    sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
-    shown: queue.Queue[float] = queue.Queue()
-    ready = threading.Event()
-
-    def watch() -> None:
-        with local.stream("GET", f"/v1/pharmacy/sessions/{sid}/events") as response:
-            for line in response.iter_lines():
-                if line.startswith(": connected"):
-                    ready.set()
-                elif line.startswith("event: item"):
-                    shown.put(time.perf_counter())
-                elif line.startswith("event: end"):
-                    return
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    ready.wait(10)
     sim = agent.devices.get("scanner-1").device.sim  # type: ignore[union-attr]
+    raws = packs(n, "LAT")
     out = []
-    for raw in packs(n, "LAT"):
-        start = time.perf_counter()
-        sim.scan(raw[3:])
-        out.append(shown.get(timeout=10) - start)
-        time.sleep(0.01)
-    local.post(f"/v1/pharmacy/sessions/{sid}/cancel")
-    t.join(5)
+    for i in range(0, n, MAX_ITEMS):
+        sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
+        shown: queue.Queue[float] = queue.Queue()
+        ready = threading.Event()
+
+        def watch(sid: str = sid, shown: queue.Queue[float] = shown, ready=ready) -> None:  # type: ignore[no-untyped-def]
+            with local.stream("GET", f"/v1/pharmacy/sessions/{sid}/events") as response:
+                for line in response.iter_lines():
+                    if line.startswith(": connected"):
+                        ready.set()
+                    elif line.startswith("event: item"):
+                        shown.put(time.perf_counter())
+                    elif line.startswith("event: end"):
+                        return
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        ready.wait(10)
+        for raw in raws[i : i + MAX_ITEMS]:
+            start = time.perf_counter()
+            sim.scan(raw[3:])
+            out.append(shown.get(timeout=10) - start)
+            time.sleep(0.01)
+        local.post(f"/v1/pharmacy/sessions/{sid}/cancel", json={})
+        t.join(5)
     return out
 
 
