@@ -278,7 +278,16 @@ class DispensingService:
     ) -> Update:
         session = self.get(session_id)
         with session.lock:
-            self._require_open(session)
+            try:
+                self._require_open(session)
+            except SessionClosed as exc:
+                if session.state == "confirming":  # shown: the pack is not on the list
+                    refusal = Update(
+                        session.session_id, "refused", code=exc.code, warning=exc.reason
+                    )
+                    session.refusals.append(refusal)
+                    self._publish(session, refusal)
+                raise
             try:
                 parsed = parse_scan(data, symbology)
                 update = self._accept(session, parsed, scanned_at or datetime.now(UTC))
@@ -404,25 +413,31 @@ class DispensingService:
                     "no se escaneó nada: no hay nada que confirmar",
                     code="nothing_dispensed",
                 )
-        if self.fingerprint is None:
-            raise AgentError("fingerprint is not set up / la huella no está configurada")
-        verified = self.fingerprint.verify(
-            fingerprint_device_id,
-            session.case_id,
-            session.patient_id,
-            STEP,
-            operator_id=session.pharmacist_id,
-            image=image,
-        )
+            if self.fingerprint is None:
+                raise AgentError("fingerprint is not set up / la huella no está configurada")
+            # The patient confirms what is listed now: no scan joins while the finger is read.
+            session.state = "confirming"
+        try:
+            verified = self.fingerprint.verify(
+                fingerprint_device_id,
+                session.case_id,
+                session.patient_id,
+                STEP,
+                operator_id=session.pharmacist_id,
+                image=image,
+            )
+        except BaseException:
+            session.state = "open"
+            raise
         c = verified.confirmation
         if c.decision != events_pb2.MATCH:
+            session.state = "open"
             raise NotConfirmed(
                 "the patient's fingerprint did not match: nothing was recorded as dispensed; "
                 "try again or follow the unit's procedure / la huella del paciente no coincidió: "
                 "no se registró el despacho; intente de nuevo o siga el procedimiento de la unidad"
             )
         with session.lock:
-            self._require_open(session)
             payload = events_pb2.MedicationDispensed(
                 session_id=session.session_id,
                 prescription_id=session.prescription_id,
@@ -481,7 +496,11 @@ class DispensingService:
     @staticmethod
     def _require_open(session: Session) -> None:
         if session.state != "open":
-            estado = "finalizada" if session.state == "finished" else "cancelada"
+            estado = {
+                "finished": "finalizada",
+                "cancelled": "cancelada",
+                "confirming": "en confirmación por huella",
+            }.get(session.state, session.state)
             raise SessionClosed(
                 f"dispensing session {session.session_id} is {session.state} / "
                 f"la sesión de despacho está {estado}"
@@ -498,7 +517,7 @@ class DispensingService:
 
     def _read_scanner(self, session: Session) -> None:
         """Feed the session from its barcode scanner until it is finished or cancelled."""
-        while session.state == "open" and not self._stop.is_set():
+        while session.state in ("open", "confirming") and not self._stop.is_set():
             device = self.devices.device(session.scanner_device_id)
             if device is None or getattr(device, "family", "") != "barcode":
                 time.sleep(0.5)

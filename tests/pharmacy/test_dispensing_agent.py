@@ -281,3 +281,38 @@ def test_hub_unreachable_keeps_the_cached_catalogue_and_says_why(agent):
     info = local.get("/v1/pharmacy/catalogue").json()
     assert (info["version"], info["items"]) == ("2026-12-01", 2)
     assert "ConnectError" in info["last_error"]
+
+
+def test_a_pack_scanned_while_the_patient_confirms_is_refused_and_not_in_the_event(agent):
+    local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=60)
+    case = {"case_id": "c-5", "patient_id": "p-5"}
+    enroll = {"device_id": "reader-1", **case, "finger": "LEFT_INDEX"}
+    assert local.post("/v1/fingerprint/enroll", json=enroll).status_code == 201
+    body = {
+        **case,
+        "lines": [{"product_code": "010101", "quantity": 2, "duration_days": 5}],
+        "pharmacist_id": "farm-5",
+        "scanner_device_id": "scanner-1",
+    }
+    sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
+    sim = agent.devices.get("scanner-1").device.sim  # type: ignore[union-attr]
+    sim.scan(medicine_pack(GTIN_AMOX, yymmdd(200), "L5", "S5-1"))
+    _wait(lambda: len(local.get(f"/v1/pharmacy/sessions/{sid}").json()["items"]) == 1)
+
+    reader = agent.devices.get("reader-1").device
+    capture = reader.capture  # type: ignore[union-attr]
+
+    def finger_while_a_pack_is_scanned(timeout_s: float):  # type: ignore[no-untyped-def]
+        sim.scan(medicine_pack(GTIN_AMOX, yymmdd(200), "L5", "S5-2"))
+        _wait(lambda: agent.pharmacy.get(sid).refusals)  # type: ignore[union-attr]
+        return capture(timeout_s)
+
+    reader.capture = finger_while_a_pack_is_scanned  # type: ignore[union-attr]
+    done = local.post(
+        f"/v1/pharmacy/sessions/{sid}/finish", json={"fingerprint_device_id": "reader-1"}
+    )
+    assert done.status_code == 201, done.text
+    session = done.json()["session"]
+    assert [i["serial"] for i in session["items"]] == ["S5-1"]
+    assert session["refusals"][0]["code"] == "session_closed"
+    assert "confirmación" in session["refusals"][0]["warning"]
