@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.pharmacy.settings import PharmacySettings
 from edge_agent.signing.settings import SigningSettings
 from edge_agent.vitals_settings import VitalsSettings
 from protos.topics import check_id
@@ -182,6 +183,10 @@ class AgentSettings(BaseSettings):
     )
     fingerprint: FingerprintSettings = Field(
         default_factory=FingerprintSettings, description="Fingerprint enrollment and verification."
+    )
+    pharmacy: PharmacySettings = Field(
+        default_factory=PharmacySettings,
+        description="Pharmacy dispensing: how often the medicine catalogue is fetched.",
     )
     vitals: VitalsSettings = Field(
         default_factory=VitalsSettings,

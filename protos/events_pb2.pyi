@@ -97,7 +97,7 @@ DUPLICATE: ReceiptStatus
 REJECTED: ReceiptStatus
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "station_id", "unit_id", "device_id", "occurred_at", "case_id", "patient_id", "station_seq", "schema_version", "biometric_enrollment", "biometric_confirmation", "vital_signs", "signed_document", "scanned_document", "device_status")
+    __slots__ = ("event_id", "station_id", "unit_id", "device_id", "occurred_at", "case_id", "patient_id", "station_seq", "schema_version", "biometric_enrollment", "biometric_confirmation", "vital_signs", "signed_document", "scanned_document", "device_status", "medication_dispensed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class Event(_message.Message):
     SIGNED_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     SCANNED_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    MEDICATION_DISPENSED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     station_id: str
     unit_id: str
@@ -128,7 +129,8 @@ class Event(_message.Message):
     signed_document: SignedDocument
     scanned_document: ScannedDocument
     device_status: DeviceStatus
-    def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ...) -> None: ...
+    medication_dispensed: MedicationDispensed
+    def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ..., medication_dispensed: _Optional[_Union[MedicationDispensed, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
     __slots__ = ("events", "sent_at", "oldest_pending_seq", "clock_offset_ms", "clock_offset_error_ms", "clock_offset_known")
@@ -417,3 +419,77 @@ class StationState(_message.Message):
     clock_offset_known: bool
     warnings: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DispensedItem(_message.Message):
+    __slots__ = ("gtin", "institute_code", "name", "lot", "expiry", "serial", "quantity", "raw", "scanned_at", "measure", "measure_unit", "warning")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    institute_code: str
+    name: str
+    lot: str
+    expiry: str
+    serial: str
+    quantity: int
+    raw: str
+    scanned_at: _timestamp_pb2.Timestamp
+    measure: float
+    measure_unit: str
+    warning: str
+    def __init__(self, gtin: _Optional[str] = ..., institute_code: _Optional[str] = ..., name: _Optional[str] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., serial: _Optional[str] = ..., quantity: _Optional[int] = ..., raw: _Optional[str] = ..., scanned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., measure: _Optional[float] = ..., measure_unit: _Optional[str] = ..., warning: _Optional[str] = ...) -> None: ...
+
+class PrescriptionLineDispensed(_message.Message):
+    __slots__ = ("product_code", "quantity_prescribed", "duration_days", "quantity_dispensed", "status")
+    PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_PRESCRIBED_FIELD_NUMBER: _ClassVar[int]
+    DURATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_DISPENSED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    product_code: str
+    quantity_prescribed: int
+    duration_days: int
+    quantity_dispensed: int
+    status: str
+    def __init__(self, product_code: _Optional[str] = ..., quantity_prescribed: _Optional[int] = ..., duration_days: _Optional[int] = ..., quantity_dispensed: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
+
+class MedicationDispensed(_message.Message):
+    __slots__ = ("session_id", "prescription_id", "items", "lines", "differences", "pharmacist_id", "confirmation_event_id", "confirmation_decision", "confirmation_score", "catalogue_version", "scanner", "station_signature", "signature_algorithm", "station_cert_sha256")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PRESCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    PHARMACIST_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_DECISION_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_SCORE_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCANNER_FIELD_NUMBER: _ClassVar[int]
+    STATION_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    STATION_CERT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    prescription_id: str
+    items: _containers.RepeatedCompositeFieldContainer[DispensedItem]
+    lines: _containers.RepeatedCompositeFieldContainer[PrescriptionLineDispensed]
+    differences: _containers.RepeatedScalarFieldContainer[str]
+    pharmacist_id: str
+    confirmation_event_id: str
+    confirmation_decision: ConfirmationDecision
+    confirmation_score: float
+    catalogue_version: str
+    scanner: DeviceIdentity
+    station_signature: bytes
+    signature_algorithm: str
+    station_cert_sha256: bytes
+    def __init__(self, session_id: _Optional[str] = ..., prescription_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DispensedItem, _Mapping]]] = ..., lines: _Optional[_Iterable[_Union[PrescriptionLineDispensed, _Mapping]]] = ..., differences: _Optional[_Iterable[str]] = ..., pharmacist_id: _Optional[str] = ..., confirmation_event_id: _Optional[str] = ..., confirmation_decision: _Optional[_Union[ConfirmationDecision, str]] = ..., confirmation_score: _Optional[float] = ..., catalogue_version: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_cert_sha256: _Optional[bytes] = ...) -> None: ...

@@ -15,6 +15,7 @@ from hub.api import (
     events,
     fleet,
     health,
+    pharmacy,
     problems,
     scans,
     signatures,
@@ -67,6 +68,7 @@ def create_app(
         vitals_api,
         signatures,
         scans,
+        pharmacy,
     ):
         app.include_router(module.router)
     from hub import web  # the ops console (server-rendered pages under /console)
@@ -79,6 +81,7 @@ def create_app(
         rules=[
             BodyRule(r"/v1/bodies/[^/]+", limits.http_max_upload_chunk_bytes),
             BodyRule(r"/v1/registry/import|/console/import", limits.http_max_import_bytes),
+            BodyRule(r"/v1/pharmacy/catalogue", limits.http_max_import_bytes),
         ],
         problem=problems.body_too_large,
     )

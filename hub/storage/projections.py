@@ -37,10 +37,17 @@ def _vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
     project_vitals(conn, rows)
 
 
+def _dispensing(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+    from hub.storage.dispensing import project_dispensing
+
+    project_dispensing(conn, rows)
+
+
 PROJECTIONS: dict[str, list[Projection]] = {
     "vital_signs": [_vitals],
     "signed_document": [_documents],
     "scanned_document": [_documents, _scans],
+    "medication_dispensed": [_dispensing],
 }
 
 

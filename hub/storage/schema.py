@@ -12,6 +12,7 @@ from hub.storage import readings as vitals_readings
 from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
+from hub.storage.dispensing import m900_dispensing
 from hub.storage.heartbeat import m820_hub_heartbeat
 from hub.storage.payloads import m720_payload_problems, m721_drop_unreadable_readings
 from hub.storage.scans import m400_scan_details, m403_scan_expected_pages
@@ -162,6 +163,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (800, _m800_event_time_flags),
     (801, _m801_quarantine_reingest),
     (820, m820_hub_heartbeat),
+    (900, m900_dispensing),
 ]
 
 

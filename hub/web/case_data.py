@@ -12,6 +12,7 @@ from fastapi import Request
 
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
+from hub.api.pharmacy import checked_dispensings
 from hub.api.scans import scan_store
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
@@ -46,6 +47,7 @@ class CasePage:
     # unassigned-readings inbox (who, when, why they were not attached), or flagged
     # (blood pressure incomplete, stale).
     noted: list[dict[str, Any]] = field(default_factory=list)
+    dispensed: list[Any] = field(default_factory=list)  # (Dispensing, DispensingCheck)
 
 
 # Reading flags the case page spells out (the others stay in the API).
@@ -234,6 +236,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
         noted=noted_readings(request, case.case_id),
+        dispensed=checked_dispensings(request, case.case_id),
         flags={
             "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
             "unsigned_document": any(
@@ -257,6 +260,8 @@ def event_detail(e: StoredEvent) -> str:
         return str(p.get("document_type", ""))
     if e.kind == "device_status":
         return str(p.get("state", ""))
+    if e.kind == "medication_dispensed":
+        return f"{len(p.get('items', []) or [])} · {p.get('pharmacist_id', '')}"
     return ""
 
 

@@ -157,6 +157,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Motivo", "Reason"),
     "empty_csv": ("Elija un archivo o pegue el CSV.", "Choose a file or paste the CSV."),
     "error": ("Error", "Error"),
+    # pharmacy dispensing
+    "dispensed": ("Medicamentos despachados", "Dispensed medicines"),
+    "no_dispensed": ("No se ha despachado nada en este caso.", "Nothing dispensed on this case."),
+    "pharmacist": ("Farmacéutico", "Pharmacist"),
+    "lot": ("Lote", "Lot"),
+    "expiry": ("Vence", "Expiry"),
+    "quantity": ("Cantidad", "Quantity"),
+    "product": ("Producto", "Product"),
+    "differences": ("Diferencias con la receta", "Differences from the prescription"),
+    "rx_confirmation": ("Confirmación del paciente", "Patient confirmation"),
 }
 
 
