@@ -194,6 +194,7 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
         }
         for r in accepted[-TABLE_MAX:][::-1]
     ]
+    table = merge_blood_pressure(table)
     return charts, table, len(accepted), rejected
 
 
@@ -234,20 +235,39 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     )
 
 
-def event_detail(e: StoredEvent) -> str:
-    """A short, human summary of an event's payload for the timeline."""
+def event_detail(e: StoredEvent, t: Any, w: Any, local: Any) -> str:
+    """A short summary of an event's payload for the timeline, in the page's words."""
     p: dict[str, Any] = e.payload or {}
     if e.kind == "vital_signs":
         n = len(p.get("readings", []) or [])
-        mode = p.get("mode", "")
-        return f"{mode} · {n}" if n else str(mode)
+        return t("detail_vitals", mode=w("mode_", p.get("mode", "") or "spot"), n=n)
     if e.kind == "biometric_confirmation":
-        return f"{p.get('step', '')} · {p.get('decision', '')}"
+        return f"{w('step_', p.get('step', ''))}: {w('decision_', p.get('decision', ''))}"
     if e.kind in ("signed_document", "scanned_document"):
-        return str(p.get("document_type", ""))
+        return w("doctype_", p.get("document_type", ""))
     if e.kind == "device_status":
-        return str(p.get("state", ""))
+        return w("devstate_", str(p.get("state", "")).lower())
     return ""
+
+
+def merge_blood_pressure(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Systolic and diastolic read at the same instant become one "120/80 mmHg" row."""
+    out: list[dict[str, Any]] = []
+    pending: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["parameter"] in ("bp_systolic", "bp_diastolic"):
+            other = "bp_diastolic" if r["parameter"] == "bp_systolic" else "bp_systolic"
+            mate = pending.get(r["measured_at"])
+            if mate is not None and mate["parameter"] == other:
+                sys_, dia = (r, mate) if r["parameter"] == "bp_systolic" else (mate, r)
+                mate.update(
+                    parameter="blood_pressure", value=(sys_["value"], dia["value"]), unit="mmHg"
+                )
+                del pending[r["measured_at"]]
+                continue
+            pending[r["measured_at"]] = r
+        out.append(r)
+    return out
 
 
 # -- the case list's flags, computed for a set of cases --------------------------------

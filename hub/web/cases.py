@@ -14,10 +14,13 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.storage.case_views import SQLiteCaseViews
+from hub.storage.console_facts import ConsoleFacts, fold
 from hub.web import case_data
 from hub.web import clinical_labels as _labels  # noqa: F401 - registers the labels
 from hub.web.auth import WebRole, WebUser
 from hub.web.deps import OpsUser, render, require_role
+from hub.web.i18n import pick
+from hub.web.localtime import VALUE_FORMAT, Local
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -36,6 +39,14 @@ def audit_log(request: Request) -> SQLiteCaseViews:
         log = SQLiteCaseViews(request.app.state.store)
         request.app.state.case_views = log
     return log
+
+
+def console_facts(request: Request) -> ConsoleFacts:
+    facts = getattr(request.app.state, "console_facts", None)
+    if facts is None:
+        facts = ConsoleFacts(request.app.state.store)
+        request.app.state.console_facts = facts
+    return facts
 
 
 def record_view(request: Request, user: WebUser, case_id: str, what: str) -> None:
@@ -72,8 +83,13 @@ def case_list(
 ) -> HTMLResponse:
     where, args = ["1 = 1"], []
     if patient.strip():
-        where.append("patient_id = ?")
-        args.append(patient.strip())
+        # An affiliation number exactly, or a part of the patient's name (case and accents
+        # ignored): "perez" finds "José Pérez".
+        where.append(
+            "(patient_id = ? OR case_id IN "
+            "(SELECT case_id FROM case_patients WHERE instr(name_folded, ?) > 0))"
+        )
+        args += [patient.strip(), fold(patient)]
     if unit.strip():
         where.append("unit_id = ?")
         args.append(unit.strip())
@@ -148,11 +164,15 @@ def _case_rows(request: Request, ids: list[str]) -> list[dict[str, Any]]:
     )
     missing = case_data.missing_confirmation(request, ids)
     unsigned = case_data.unsigned_document(request, ids)
+    zones = console_facts(request).time_zones()
+    patients = console_facts(request).patients(ids)
     return [
         {
             "case_id": i,
             "patient_id": cases[i][1],
             "unit_id": cases[i][2],
+            "tz": zones.get(cases[i][2], ""),
+            "patient": patients.get(i),
             "opened_at": cases[i][3],
             "closed_at": cases[i][4],
             "events": events.get(i, 0),
@@ -173,9 +193,15 @@ def case_page(
         return not_found(request, case_id)
     record_view(request, user, case_id, "case")
     data = case_data.case_page(request, case, before)
+    lang = pick(request.headers.get("accept-language"), request.state.session.lang)
+    local = Local(lang)
     charts_json = json.dumps(
         [
-            {k: c[k] for k in ("parameter", "es", "en", "unit", "low", "high", "t", "v")}
+            {k: c[k] for k in ("parameter", "es", "en", "low", "high", "t", "v")}
+            | {
+                "unit": local.unit(c["parameter"], c["unit"]),
+                "decimals": VALUE_FORMAT.get(c["parameter"], (1, "", ""))[0],
+            }
             for c in data.charts
         ],
         separators=(",", ":"),
@@ -183,6 +209,8 @@ def case_page(
     response = render(
         request,
         "case.html",
+        time_zone=console_facts(request).time_zone(case.unit_id),
+        patient=console_facts(request).patient(case_id),
         d=data,
         charts_json=charts_json,
         detail=case_data.event_detail,

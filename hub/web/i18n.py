@@ -102,10 +102,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "cancel": ("Cancelar", "Cancel"),
     "broker_problem": (
-        "El broker no quedó al día ({at} UTC): revise y vuelva a intentar "
-        "(ver docs/production.md).",
-        "The broker was not brought up to date ({at} UTC): check and retry (see "
-        "docs/production.md).",
+        "El broker no quedó al día ({at}): revise y vuelva a intentar (ver docs/production.md).",
+        "The broker was not brought up to date ({at}): check and retry (see docs/production.md).",
     ),
     "broker_retry": ("Reintentar ahora", "Retry now"),
     "replace": ("Reemplazar dispositivo", "Replace device"),
@@ -141,6 +139,40 @@ LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Motivo", "Reason"),
     "empty_csv": ("Elija un archivo o pegue el CSV.", "Choose a file or paste the CSV."),
     "error": ("Error", "Error"),
+    "users": ("Usuarios", "Users"),
+    "users_text": (
+        "Deshabilitar un usuario o cambiar su contraseña cierra al instante sus sesiones "
+        "abiertas. También desde la línea de comandos: «puente hub user …».",
+        "Disabling a user or resetting their password ends their open sessions at once. "
+        "Also from the command line: “puente hub user …”.",
+    ),
+    "created": ("Creado", "Created"),
+    "actions": ("Acciones", "Actions"),
+    "user_enabled_state": ("habilitado", "enabled"),
+    "user_disabled_since": ("deshabilitado desde {at}", "disabled since {at}"),
+    "enable_user": ("Volver a habilitar", "Re-enable"),
+    "disable_user": ("Deshabilitar", "Disable"),
+    "reset_password": ("Cambiar contraseña", "Reset password"),
+    "new_password": ("Nueva contraseña (10 caracteres o más)", "New password (10+ characters)"),
+    "user_disabled": (
+        "Usuario {name} deshabilitado; sus sesiones terminaron.",
+        "User {name} disabled; their sessions ended.",
+    ),
+    "user_enabled": ("Usuario {name} habilitado de nuevo.", "User {name} enabled again."),
+    "password_reset": (
+        "Contraseña de {name} cambiada; sus sesiones anteriores terminaron.",
+        "Password of {name} reset; their earlier sessions ended.",
+    ),
+    "cannot_disable_self": (
+        "No puede deshabilitar su propio usuario.",
+        "You cannot disable your own user.",
+    ),
+    "no_such_user": ("Ese usuario no existe.", "No such user."),
+    "weak_password": (
+        "La contraseña debe tener al menos 10 caracteres.",
+        "The password needs at least 10 characters.",
+    ),
+    "no_users": ("No hay usuarios.", "No users."),
 }
 
 
@@ -163,3 +195,16 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def words(t: Callable[..., str]) -> Callable[[str, str], str]:
+    """``w("kind_", "vital_signs")``: the label of a code if there is one, else the code in
+    plain words (underscores as spaces): a developer word never reaches a page as is."""
+
+    def w(prefix: str, code: object) -> str:
+        key = f"{prefix}{code}"
+        if key in LABELS:
+            return t(key)
+        return str(code).replace("_", " ").lower()
+
+    return w

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from hub.web.case_data import vitals_hub
-from hub.web.cases import CSP_WITH_SCRIPTS, ClinicianUser, not_found, record_view
+from hub.web.cases import CSP_WITH_SCRIPTS, ClinicianUser, console_facts, not_found, record_view
 from hub.web.deps import render
+from hub.web.localtime import VALUE_FORMAT
 from hub.web.ranges import ORDER, SHOWN
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -41,10 +42,12 @@ def live_page(request: Request, case_id: str, user: ClinicianUser) -> HTMLRespon
     response = render(
         request,
         "live.html",
+        time_zone=console_facts(request).time_zone(case.unit_id),
         case=case,
         session=session,
         tiles=tiles,
         lost_after_s=LOST_AFTER_S,
+        decimals=lambda key: VALUE_FORMAT.get(key, (1, "", ""))[0],
     )
     response.headers["Content-Security-Policy"] = CSP_WITH_SCRIPTS
     return response
