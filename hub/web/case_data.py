@@ -14,6 +14,7 @@ from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
+from hub.storage import clinical_timeline, cursors
 from hub.storage.base import Case, StoredEvent
 from hub.storage.signatures import BLOCKING, build_workflow, shown_validation, worst
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
@@ -40,6 +41,8 @@ class CasePage:
     rejected: list[dict[str, Any]]
     sessions: list[Any]
     flags: dict[str, bool] = field(default_factory=dict)
+    # The timeline's rows: ("event", StoredEvent) and ("stream", StreamSummary), newest first.
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)
     # Accepted readings that need a word: assigned by a person from the station's
     # unassigned-readings inbox (who, when, why they were not attached), or flagged
     # (blood pressure incomplete, stale).
@@ -200,21 +203,26 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
 
 def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     store = request.app.state.store
-    page = store.case_timeline(case.case_id, TIMELINE_MAX, before)
-    kinds: Counter[str] = Counter(
-        dict(
-            _conn(request).execute(
-                "SELECT kind, count(*) FROM events WHERE case_id = ? GROUP BY kind",
-                (case.case_id,),
-            )
-        )
-    )
+    # Stream batches never take timeline rows: each session is one entry (its summary).
+    page = clinical_timeline.timeline(store, case.case_id, TIMELINE_MAX, before)
+    kinds: Counter[str] = clinical_timeline.kinds(store, case.case_id)
+    streams = clinical_timeline.sessions(store, case.case_id)
+    if streams:
+        kinds["vital_stream"] = len(streams)
+    newest = cursors.decode(before, 2)[0] if before else None
+    oldest = page.items[-1].occurred_at if page.items and page.next_cursor else ""
+    entries: list[tuple[str, str, Any]] = [(e.occurred_at, "event", e) for e in page.items]
+    for s in streams:
+        if s.started_at >= oldest and (newest is None or s.started_at <= newest):
+            entries.append((s.started_at, "stream", s))
+    entries.sort(key=lambda x: x[0], reverse=True)
     bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
     charts, table, count, rejected = vitals(request, case.case_id)
     docs = documents(request, case.case_id)
     return CasePage(
         case=case,
         timeline=page.items,
+        entries=entries,
         timeline_next=page.next_cursor,
         kinds=kinds,
         event_count=sum(kinds.values()),

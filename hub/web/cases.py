@@ -6,21 +6,24 @@ Every case page, live view and document opened is written to the audit log
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.storage.case_views import SQLiteCaseViews
-from hub.storage.console_facts import ConsoleFacts, fold
+from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts, fold
 from hub.web import case_data
 from hub.web import clinical_labels as _labels  # noqa: F401 - registers the labels
 from hub.web.auth import WebRole, WebUser
 from hub.web.deps import OpsUser, render, require_role
 from hub.web.i18n import pick
-from hub.web.localtime import VALUE_FORMAT, Local
+from hub.web.localtime import VALUE_FORMAT, Local, zone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -252,15 +255,88 @@ def document_body(
     )
 
 
+AUDIT_CSV_MAX = 100_000
+
+
+def _local_day_bound(value: str, time_zone: str, end: bool = False) -> str:
+    """A YYYY-MM-DD typed in the hub's default zone as a UTC bound like viewed_at's."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    try:
+        d = date.fromisoformat(value.strip()) + timedelta(days=1 if end else 0)
+    except ValueError:
+        return ""
+    moment = datetime.combine(d, time(), zone(time_zone)).astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.000000Z"
+
+
+def _audit_query(case: str, viewer: str, since: str, until: str) -> dict[str, str]:
+    return {
+        "case_id": case.strip(),
+        "viewer": viewer.strip(),
+        "since": _local_day_bound(since, DEFAULT_TIME_ZONE),
+        "until": _local_day_bound(until, DEFAULT_TIME_ZONE, end=True),
+    }
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
     user: OpsUser,
     case: str = "",
     viewer: str = "",
+    since: str = "",
+    until: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     views = audit_log(request).list(
-        case_id=case.strip(), viewer=viewer.strip(), limit=100, offset=(page - 1) * 100
+        **_audit_query(case, viewer, since, until), limit=100, offset=(page - 1) * 100
     )
-    return render(request, "audit.html", views=views, q={"case": case, "viewer": viewer}, page=page)
+    form = {"case": case, "viewer": viewer, "since": since, "until": until}
+    return render(
+        request,
+        "audit.html",
+        views=views,
+        q=form,
+        page=page,
+        qs=urlencode({k: v for k, v in form.items() if v}),
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(
+    request: Request,
+    user: OpsUser,
+    case: str = "",
+    viewer: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """The filtered audit as CSV (UTC and local time), newest first, at most 100,000 rows."""
+    views = audit_log(request).list(**_audit_query(case, viewer, since, until), limit=AUDIT_CSV_MAX)
+    local = Local("es")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["viewed_at_utc", "viewed_at_local", "viewer", "role", "case_id", "what", "client"]
+    )
+    for v in views:
+        writer.writerow(
+            [
+                v.viewed_at,
+                local.when(v.viewed_at, seconds=True),
+                v.viewer,
+                v.role,
+                v.case_id,
+                v.what,
+                v.client,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="puente-audit.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -147,6 +147,12 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
         "El sistema que abrió el caso no envió nombre ni fecha de nacimiento.",
         "The system that opened the case sent no name or birth date.",
     ),
+    "stream_span": ("de {start} a {end} (finalizada)", "from {start} to {end} (ended)"),
+    "stream_open": (
+        "desde {start}; última lectura {last} (sin fin registrado)",
+        "since {start}; last reading {last} (no end recorded)",
+    ),
+    "n_readings": ("{n} lecturas", "{n} readings"),
     "times_in": ("Horas en {zone}.", "Times in {zone}."),
     "detail_vitals": ("{mode}: {n} lectura(s)", "{mode}: {n} reading(s)"),
 }
@@ -199,6 +205,10 @@ CODE_WORDS: dict[str, tuple[str, str]] = {
     "sex_male": ("masculino", "male"),
     "sex_other": ("otro", "other"),
     "sex_unknown": ("no consta", "unknown"),
+    "view_case": ("Caso", "Case page"),
+    "view_live": ("Vista en vivo", "Live view"),
+    "view_document": ("Documento {sha}…", "Document {sha}…"),
+    "export_csv": ("Exportar CSV", "Export CSV"),
     "role_ops": ("operaciones", "operations"),
     "role_clinician": ("personal clínico", "clinician"),
 }

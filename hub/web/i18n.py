@@ -173,6 +173,16 @@ LABELS: dict[str, tuple[str, str]] = {
         "The password needs at least 10 characters.",
     ),
     "no_users": ("No hay usuarios.", "No users."),
+    "fleet_totals": (
+        "Flota: {online} en línea, {offline} fuera de línea, {retired} dadas de baja; "
+        "{problem} con un dispositivo con problema.",
+        "Fleet: {online} online, {offline} offline, {retired} retired; "
+        "{problem} with a device problem.",
+    ),
+    "fleet_search": ("Buscar estación o unidad", "Find station or unit"),
+    "all": ("Todas", "All"),
+    "device_problem": ("Dispositivo con problema", "Device problem"),
+    "stations_found": ("{n} estación(es)", "{n} station(s)"),
 }
 
 

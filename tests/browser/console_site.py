@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from hub.api.app import create_app
+from hub.fleet import FleetService
 from hub.ingest.timefmt import iso_utc
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
@@ -115,6 +116,20 @@ class Site:
         if vitals is not None:
             vitals.on_commit(rows)
 
+    def device_status(self, station_id: str, unit_id: str, state: int, seq: int) -> None:
+        event = events_pb2.Event(
+            event_id=new_event_id(),
+            station_id=station_id,
+            unit_id=unit_id,
+            device_id="monitor-1",
+            station_seq=seq,
+            schema_version=CONTRACT_VERSION,
+        )
+        event.occurred_at.GetCurrentTime()
+        event.device_status.family = "vitals"
+        event.device_status.state = state  # type: ignore[assignment]
+        self.ingest(event)
+
     def open_case(self, case_id: str, patient_id: str) -> None:
         self.store.open_case(Case(case_id, patient_id, UNIT, iso_utc(int(time.time())), None, "t"))
 
@@ -123,7 +138,9 @@ def serve(tmp_path: Path) -> Iterator[Site]:
     store = SQLiteStore(tmp_path / "hub.sqlite3")
     store.migrate()
     store.register_station(STATION, UNIT, "2026-01-01T00:00:00.000000Z")
-    app = create_app(store, HubMetrics(), settings=HubSettings(data_dir=tmp_path / "hub"))
+    settings = HubSettings(data_dir=tmp_path / "hub")
+    app = create_app(store, HubMetrics(), settings=settings)
+    app.state.fleet = FleetService(settings, store)
     users = LocalUsers(store)
     users.add("ana", WebRole.CLINICIAN, PASSWORD)
     users.add("oscar", WebRole.OPS, PASSWORD)

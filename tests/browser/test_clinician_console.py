@@ -342,7 +342,10 @@ def test_case_page_live_view_and_access_in_chromium(
     assert page.goto(f"{base}/console/cases/{CASE}/live/stream").status == 403  # type: ignore[union-attr]
     page.goto(f"{base}/console/audit?case={CASE}")
     rows = page.locator("#case-views tbody tr")
-    got = [tuple(rows.nth(i).locator("td").all_inner_texts()[1:]) for i in range(rows.count())]
+    got = [
+        (*rows.nth(i).locator("td").all_inner_texts()[1:4], rows.nth(i).get_attribute("data-what"))
+        for i in range(rows.count())
+    ]
     sha = hashlib.sha256(scan).hexdigest()
     assert got == [
         ("luis", "clinician", CASE, "live"),

@@ -38,6 +38,7 @@
   function ingest(item) {
     if (item.status !== "accepted") return;
     var tile = tiles[item.parameter];
+    if (!lastAt) { sinceLast.dataset.seconds = "0"; sinceLast.textContent = root.dataset.lAgo.replace("{s}", "0"); }
     lastAt = Date.now();
     received++;
     if (!tile) return;
