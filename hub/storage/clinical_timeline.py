@@ -91,3 +91,28 @@ def sessions(store: Any, case_id: str) -> list[StreamSummary]:
         if sid in out:
             out[sid].parameters[parameter] = (unit, n, low, high)
     return list(out.values())
+
+
+def session_tail(store: Any, session_id: str, seconds: float = 120.0) -> list[dict[str, Any]]:
+    """The last ``seconds`` of a session's accepted readings (oldest first), for the live
+    view's sparklines on page load."""
+    conn = store._conn()
+    last = conn.execute(
+        "SELECT max(r.measured_at) FROM vital_readings r JOIN vital_sets v "
+        "ON v.event_id = r.event_id WHERE v.session_id = ? AND r.status = 'accepted'",
+        (session_id,),
+    ).fetchone()[0]
+    if last is None:
+        return []
+    from datetime import datetime, timedelta
+
+    since = datetime.fromisoformat(last.replace("Z", "+00:00")) - timedelta(seconds=seconds)
+    rows = conn.execute(
+        "SELECT r.parameter, r.value, r.measured_at FROM vital_readings r JOIN vital_sets v "
+        "ON v.event_id = r.event_id WHERE v.session_id = ? AND r.status = 'accepted' "
+        "AND r.parameter != '' AND r.measured_at >= ? ORDER BY r.measured_at, r.id",
+        (session_id, since.strftime("%Y-%m-%dT%H:%M:%S")),
+    )
+    return [
+        {"parameter": p, "value": v, "measured_at": at, "status": "accepted"} for p, v, at in rows
+    ]

@@ -123,6 +123,17 @@ def test_session_end_is_not_signal_loss(site: Site, chromium: Any, tmp_path: Pat
     assert signal.startswith("Sesión finalizada"), signal
     assert "perdida" not in signal
     assert page.evaluate("document.getElementById('live').classList.contains('ended')")
+    # Opened later: the ended state, the last values in the sparklines, and no empty tiles
+    # for what the monitor never sent.
+    page.reload()
+    page.wait_for_function("() => document.getElementById('signal').dataset.state === 'ended'")
+    assert page.inner_text("#signal").startswith("Sesión finalizada")
+    assert page.inner_text(".tile[data-parameter=spo2] .value") == "96"
+    visible = page.locator(".tile:visible")
+    shown = {visible.nth(i).get_attribute("data-parameter") for i in range(visible.count())}
+    assert shown == {"spo2", "heart_rate"}
+    page.wait_for_timeout(5500)
+    assert page.get_attribute("#signal", "data-state") == "ended"
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         (tmp_path / "shots").mkdir(exist_ok=True)

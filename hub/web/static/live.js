@@ -35,6 +35,19 @@
     signal.textContent = text;
   }
 
+  function fill(tile, item, at) {
+    tile.v[tile.head] = item.value;
+    tile.t[tile.head] = at;
+    tile.head = (tile.head + 1) % CAP;
+    if (tile.n < CAP) tile.n++;
+    tile.value.textContent = num(item.value, tile.decimals);
+    tile.value.dataset.value = String(item.value);
+    tile.li.classList.remove("unseen");
+    var out = tile.high > tile.low && (item.value < tile.low || item.value > tile.high);
+    tile.li.classList.toggle("out", out);
+    tile.dirty = true;
+  }
+
   function ingest(item) {
     if (item.status !== "accepted") return;
     var tile = tiles[item.parameter];
@@ -42,15 +55,7 @@
     lastAt = Date.now();
     received++;
     if (!tile) return;
-    tile.v[tile.head] = item.value;
-    tile.t[tile.head] = Date.parse(item.measured_at) || lastAt;
-    tile.head = (tile.head + 1) % CAP;
-    if (tile.n < CAP) tile.n++;
-    tile.value.textContent = num(item.value, tile.decimals);
-    tile.value.dataset.value = String(item.value);
-    var out = tile.high > tile.low && (item.value < tile.low || item.value > tile.high);
-    tile.li.classList.toggle("out", out);
-    tile.dirty = true;
+    fill(tile, item, Date.parse(item.measured_at) || lastAt);
     if (ended) { ended = false; root.classList.remove("ended"); }
     setState("receiving", root.dataset.lReceiving);
     if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
@@ -89,6 +94,17 @@
     if (age > lostAfter && !ended) setState("lost", root.dataset.lLost);
   }
   setInterval(tick, 250);
+
+  // On load: the session's last two minutes into the sparklines; an ended session says so.
+  var tailNode = document.getElementById("live-tail");
+  var tail = tailNode ? JSON.parse(tailNode.textContent || "[]") : [];
+  tail.forEach(function (item) { var tile = tiles[item.parameter]; if (tile) fill(tile, item, Date.parse(item.measured_at)); });
+  if (tail.length) { drawQueued = true; requestAnimationFrame(draw); }
+  if (root.dataset.endedAt) {
+    ended = true;
+    root.classList.add("ended");
+    setState("ended", root.dataset.lEnded.replace("{at}", localTime(Date.parse(root.dataset.endedAt))));
+  }
 
   var source = null;
   function connect() {
