@@ -31,6 +31,7 @@ CASE_ID = "COEX-DEMO-0001"
 PATIENT_ID = "1234567890101"  # affiliation number (número de afiliación), fictitious
 ORIGIN = "http://localhost:5173"  # the demo's stand-in for the clinical web app
 DEMO_CLINICIAN = "demo-clinician"  # the console's demo user (role clinician)
+DEMO_OPS = "demo-ops"  # the ops console's demo user
 HUB_IDENTITY = "hub:demo"  # the hub's MQTT username (':' marks a service, never a station)
 
 console = Console()
@@ -57,7 +58,16 @@ def _ensure_station(hub: httpx.Client, agent_dir: Path) -> None:
 
 def _open_case(hub: httpx.Client) -> None:
     response = hub.post(
-        "/v1/cases", json={"case_id": CASE_ID, "patient_id": PATIENT_ID, "unit_id": UNIT_ID}
+        "/v1/cases",
+        json={
+            "case_id": CASE_ID,
+            "patient_id": PATIENT_ID,
+            "unit_id": UNIT_ID,
+            # A made-up patient: who the case is about, shown on the console (issue 17).
+            "patient_name": "Paciente de Demostración",
+            "sex": "female",
+            "birth_date": "1985-03-14",
+        },
     )
     if response.status_code not in (200, 201):
         response.raise_for_status()
@@ -180,21 +190,26 @@ def _print_urls(
         console.print(f"{label}: {value}", soft_wrap=True, highlight=False)
 
 
-def _console_user(hub_svc: HubService, data_dir: Path) -> tuple[str, str]:
-    """A demo clinician for the web console (password made once, kept in the data dir)."""
+def _console_user(
+    hub_svc: HubService, data_dir: Path, name: str = "", role: str = "clinician"
+) -> tuple[str, str]:
+    """A demo console user (password made once, kept in the data dir)."""
     import contextlib
 
     from hub.storage.base import Conflict
     from hub.web.auth import LocalUsers, WebRole
 
-    path = data_dir / "demo-clinician-password"
+    name = name or DEMO_CLINICIAN
+    path = data_dir / (
+        "demo-clinician-password" if role == "clinician" else f"demo-{role}-password"
+    )
     if not path.exists():
         path.write_text(secrets.token_urlsafe(12))
         path.chmod(0o600)
     password = path.read_text().strip()
     with contextlib.suppress(Conflict):  # made by an earlier run with the same data dir
-        LocalUsers(hub_svc.store).add(DEMO_CLINICIAN, WebRole.CLINICIAN, password)
-    return DEMO_CLINICIAN, password
+        LocalUsers(hub_svc.store).add(name, WebRole(role), password)
+    return name, password
 
 
 def _print_timeline(timeline: list[dict]) -> None:
@@ -290,6 +305,18 @@ def run_demo(
         console.print(
             f"Clinician console / consola clínica: {hub_svc.http_url}/console/cases/{CASE_ID} "
             f"(user / usuario {user}, password / contraseña {password})",
+            soft_wrap=True,
+            highlight=False,
+        )
+        ops_user, ops_password = _console_user(hub_svc, data_dir, DEMO_OPS, "ops")
+        console.print(
+            f"Ops console / consola de operaciones: {hub_svc.http_url}/console/fleet "
+            f"(user / usuario {ops_user}, password / contraseña {ops_password})",
+            soft_wrap=True,
+            highlight=False,
+        )
+        console.print(
+            f"API docs / documentación de la API: {hub_svc.http_url}/docs",
             soft_wrap=True,
             highlight=False,
         )

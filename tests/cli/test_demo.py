@@ -30,6 +30,7 @@ def test_demo_stores_a_sample_case_and_exits(tmp_path: Path) -> None:
     assert "COEX-DEMO-0001" in run.stdout
     assert "vital_signs" in run.stdout
     assert "/console/cases/COEX-DEMO-0001 (user / usuario demo-clinician" in run.stdout
+    assert "/console/fleet (user / usuario demo-ops" in run.stdout
     con = sqlite3.connect(data / "hub" / "hub.sqlite3")
     kinds = dict(
         con.execute(
