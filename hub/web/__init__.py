@@ -40,6 +40,7 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
             ("fleet", "/console/fleet", (WebRole.OPS,)),
             ("import", "/console/import", (WebRole.OPS,)),
             ("cases", "/console/cases", (WebRole.CLINICIAN,)),  # clinician console
+            ("central", "/console/central", (WebRole.CLINICIAN,)),
             ("audit", "/console/audit", (WebRole.OPS,)),
             ("users", "/console/users", (WebRole.OPS,)),
         ],
@@ -49,9 +50,10 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
     app.include_router(login.router)
     app.include_router(fleet.router)
     app.include_router(users.router)
-    from hub.web import cases, live  # the clinician console (docs/console.md)
+    from hub.web import cases, central, live  # the clinician console (docs/console.md)
 
     app.include_router(cases.router)
+    app.include_router(central.router)
     app.include_router(live.router)
 
     @app.exception_handler(LoginRequired)

@@ -153,6 +153,21 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
         "since {start}; last reading {last} (no end recorded)",
     ),
     "n_readings": ("{n} lecturas", "{n} readings"),
+    "central": ("Central de monitoreo", "Central station"),
+    "central_note": (
+        "Sesiones de telemedicina en curso; se actualiza cada segundo. Límites de alarma por "
+        "grupo de edad.",
+        "Running telemedicine sessions; refreshed every second. Alarm limits by age group.",
+    ),
+    "no_running_sessions": ("No hay sesiones en curso.", "No session is running."),
+    "group_adult": ("adulto", "adult"),
+    "group_child": ("niño/a", "child"),
+    "group_infant": ("lactante", "infant"),
+    "stale_data": ("Sin datos recientes (hace {s} s)", "No recent data ({s} s ago)"),
+    "alarm_low": ("ALARMA ALTA: por debajo de {limit}", "HIGH PRIORITY: below {limit}"),
+    "alarm_high": ("ALARMA ALTA: por encima de {limit}", "HIGH PRIORITY: above {limit}"),
+    "alarm_acked": ("Alarma reconocida (límite {limit})", "Alarm acknowledged (limit {limit})"),
+    "acknowledge": ("Reconocer", "Acknowledge"),
     "times_in": ("Horas en {zone}.", "Times in {zone}."),
     "detail_vitals": ("{mode}: {n} lectura(s)", "{mode}: {n} reading(s)"),
 }
