@@ -35,6 +35,25 @@ def m623_alarm_acks(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarm_acks_session ON alarm_acks(session_id, parameter, acked_at)")
 
 
+def m624_session_alarm_limits(db: sqlite_utils.Database) -> None:
+    # Limits a clinician set for one session (replacing the age group's defaults); each
+    # change is a new row (who, when), the latest row per parameter applies.
+    db.execute(
+        """
+        CREATE TABLE session_alarm_limits (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            low REAL,
+            high REAL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX session_alarm_limits_s ON session_alarm_limits(session_id, id)")
+
+
 class _Connections(Protocol):
     def _conn(self) -> sqlite3.Connection: ...
     def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
@@ -53,6 +72,8 @@ class RunningSession:
     latest: dict[str, tuple[float, str]] = field(default_factory=dict)
     # parameter -> acked_at of the latest acknowledgement
     acked: dict[str, str] = field(default_factory=dict)
+    # parameter -> (low, high) set for this session by a clinician
+    limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 def running(
@@ -93,7 +114,30 @@ def running(
         ids,
     ):
         out[sid].acked[parameter] = at
+    for sid, parameter, low, high in conn.execute(
+        "SELECT session_id, parameter, low, high FROM session_alarm_limits "
+        f"WHERE session_id IN ({marks}) ORDER BY id",
+        ids,
+    ):
+        out[sid].limits[parameter] = (low, high)  # the latest row wins
     return list(out.values())
+
+
+def set_limits(
+    store: _Connections,
+    session_id: str,
+    parameter: str,
+    low: float | None,
+    high: float | None,
+    who: str,
+    at: str,
+) -> None:
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO session_alarm_limits (session_id, parameter, low, high, set_by, set_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, parameter, low, high, who, at),
+        )
 
 
 def acknowledge(

@@ -135,6 +135,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (621, console_facts.m621_case_patients),
     (622, console_facts.m622_web_user_epochs),
     (623, central_station.m623_alarm_acks),
+    (624, central_station.m624_session_alarm_limits),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),

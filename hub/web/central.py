@@ -38,7 +38,7 @@ def tiles(request: Request, unit: str) -> list[dict[str, Any]]:
     for s in sessions:
         patient = patients.get(s.case_id)
         group = age_group(patient.birth_date if patient else "")
-        limits = limits_for(group)
+        limits = limits_for(group) | s.limits
         params = []
         for key in sorted(s.latest, key=lambda k: ORDER.index(k) if k in ORDER else 99):
             value, at = s.latest[key]
@@ -59,6 +59,9 @@ def tiles(request: Request, unit: str) -> list[dict[str, Any]]:
                     "state": state,
                     "stale": age > STALE_AFTER_S,
                     "age": int(age),
+                    "low": limits.get(key, (None, None))[0],
+                    "high": limits.get(key, (None, None))[1],
+                    "custom": key in s.limits,
                 }
             )
         last = parse(s.last_at)
@@ -106,5 +109,39 @@ def acknowledge(
         request.app.state.store, session_id, s.case_id, parameter, value, user.name, now_iso()
     )
     record_view(request, user, s.case_id, f"alarm_ack:{parameter}")
+    target = "/console/central" + (f"?unit={unit}" if unit else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def _bound(text: str) -> float | None:
+    text = text.strip().replace(",", ".")
+    return float(text) if text else None
+
+
+@router.post("/central/limits", dependencies=[Csrf])
+def set_limits(
+    request: Request,
+    user: ClinicianUser,
+    session_id: Annotated[str, Form(max_length=64)],
+    parameter: Annotated[str, Form(max_length=64)],
+    low: Annotated[str, Form(max_length=16)] = "",
+    high: Annotated[str, Form(max_length=16)] = "",
+    unit: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Alarm limits of one parameter for one session (empty: no limit on that side)."""
+    running = {s.session_id: s for s in central_station.running(request.app.state.store)}
+    s = running.get(session_id)
+    if s is None or parameter not in ORDER:
+        return Response(status_code=404)
+    try:
+        lo, hi = _bound(low), _bound(high)
+    except ValueError:
+        return Response("limits must be numbers / los límites deben ser números", 422)
+    if lo is not None and hi is not None and lo >= hi:
+        return Response("low must be below high / el mínimo debe ser menor que el máximo", 422)
+    central_station.set_limits(
+        request.app.state.store, session_id, parameter, lo, hi, user.name, now_iso()
+    )
+    record_view(request, user, s.case_id, f"alarm_limits:{parameter}")
     target = "/console/central" + (f"?unit={unit}" if unit else "")
     return RedirectResponse(target, status_code=303)

@@ -168,6 +168,9 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
     "alarm_high": ("ALARMA ALTA: por encima de {limit}", "HIGH PRIORITY: above {limit}"),
     "alarm_acked": ("Alarma reconocida (límite {limit})", "Alarm acknowledged (limit {limit})"),
     "acknowledge": ("Reconocer", "Acknowledge"),
+    "alarm_limits": ("Límites de alarma", "Alarm limits"),
+    "custom_limits": ("de esta sesión", "this session's"),
+    "save": ("Guardar", "Save"),
     "times_in": ("Horas en {zone}.", "Times in {zone}."),
     "detail_vitals": ("{mode}: {n} lectura(s)", "{mode}: {n} reading(s)"),
 }

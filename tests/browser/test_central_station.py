@@ -79,9 +79,9 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
         page.goto(f"{site.url}/console/central")
         page.wait_for_function("() => document.querySelectorAll('.ctile').length === 20")
         page.wait_for_function("() => window.puenteCentral.refreshed >= 2")
-        child = page.locator(".ctile[data-case='CASE-00'] [data-parameter=heart_rate]")
+        child = page.locator(".ctile[data-case='CASE-00'] .cp[data-parameter=heart_rate]")
         assert child.get_attribute("data-state") == "normal"
-        adult = page.locator(".ctile[data-case='CASE-02'] [data-parameter=heart_rate]")
+        adult = page.locator(".ctile[data-case='CASE-02'] .cp[data-parameter=heart_rate]")
         assert adult.get_attribute("data-state") == "alarm"
         assert "ALARMA ALTA: por encima de 120 lpm" in adult.inner_text()
         assert page.locator(".ctile[data-case='CASE-05'] .cp.alarm").count() == 0
@@ -97,7 +97,7 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
         # Acknowledge: the alarm turns to acknowledged, recorded with who and audited.
         adult.get_by_role("button", name="Reconocer").click()
         page.wait_for_load_state()
-        adult = page.locator(".ctile[data-case='CASE-02'] [data-parameter=heart_rate]")
+        adult = page.locator(".ctile[data-case='CASE-02'] .cp[data-parameter=heart_rate]")
         assert adult.get_attribute("data-state") == "acked"
         row = (
             site.store._conn()
@@ -107,6 +107,29 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
         assert row == ("CASE-02", "heart_rate", 130.0, "ana")
         views = SQLiteCaseViews(site.store).list(case_id="CASE-02")
         assert [v.what for v in views] == ["alarm_ack:heart_rate"]
+        # Limits for this session: heart rate up to 140 clears CASE-03's alarm (130), not the
+        # others'; the change is recorded with who and audited.
+        tile = page.locator(".ctile[data-case='CASE-01']")
+        tile.locator("details.limits summary").click()
+        form = tile.locator("form[data-parameter=heart_rate]")
+        assert form.locator("input[name=high]").input_value() == "120"
+        form.locator("input[name=high]").fill("140")
+        form.get_by_role("button", name="Guardar").click()
+        page.wait_for_load_state()
+        page.wait_for_function("() => window.puenteCentral.refreshed >= 1")
+        hr = page.locator(".ctile[data-case='CASE-01'] .cp[data-parameter=heart_rate]")
+        assert hr.get_attribute("data-state") == "normal"
+        other = page.locator(".ctile[data-case='CASE-02'] .cp[data-parameter=heart_rate]")
+        assert other.get_attribute("data-state") in ("alarm", "acked")
+        limits = (
+            site.store._conn()
+            .execute("SELECT session_id, parameter, low, high, set_by FROM session_alarm_limits")
+            .fetchall()
+        )
+        assert limits == [(cases[1][2], "heart_rate", 50.0, 140.0, "ana")]
+        assert "alarm_limits:heart_rate" in [
+            v.what for v in SQLiteCaseViews(site.store).list(case_id="CASE-01")
+        ]
         check_widths(page, f"{site.url}/console/central", "central", tmp_path / "shots")
     finally:
         stop.set()

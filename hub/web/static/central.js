@@ -8,6 +8,8 @@
   window.puenteCentral = { refreshed: 0 };
   function refresh() {
     if (busy) return;
+    // Someone is editing limits: keep the form as it is (the tiles catch up afterwards).
+    if (root.querySelector("details[open]")) return;
     busy = true;
     fetch(root.dataset.src, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
