@@ -40,6 +40,18 @@ def agent(tmp_path: Path) -> Iterator[AgentService]:
 
 def test_agent_page_fits_a_phone(agent: AgentService, chromium: Any, tmp_path: Path) -> None:
     page = chromium.new_page()
+    # Device health and the hub link in words, not JSON.
+    page.goto(f"{agent.http_url}/ui/pairing")
+    device = page.locator("#devices tr[data-device='monitor-1']")
+    device.wait_for(timeout=15_000)
+    assert device.locator("td").nth(2).inner_text().split(":")[0] in (
+        "Conectado / Connected",
+        "Desconectado / Disconnected",
+        "Con falla / Failing",
+        "Ocupado / Busy",
+    )
+    link = page.inner_text("#link")
+    assert link.startswith("Sin conexión con el hub") and "por enviar" in link  # no broker
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{agent.http_url}/ui/pairing")

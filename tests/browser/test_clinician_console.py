@@ -303,7 +303,8 @@ def test_case_page_live_view_and_access_in_chromium(
     # The session stops normally: the page says it ended (never "signal lost"), values grey.
     r = local.post(f"/v1/vitals/sessions/{session_id}/stop", json={})
     assert r.status_code == 200, r.text
-    poll(page, "document.getElementById('signal').dataset.state === 'ended'")
+    # The stop travels agent outbox -> MQTT -> hub -> SSE: allow a loaded machine its time.
+    poll(page, "document.getElementById('signal').dataset.state === 'ended'", 60)
     page.wait_for_timeout(5500)  # past the 5 s after which a silent stream would be "lost"
     assert signal.get_attribute("data-state") == "ended"
     assert signal.inner_text().startswith("Session ended")
