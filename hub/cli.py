@@ -42,7 +42,17 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None) -> HubSettings:
-    return load(config) if config is not None else load()
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from hub.config_errors import explain
+
+    try:
+        return load(config) if config is not None else load()
+    except (ValidationError, tomllib.TOMLDecodeError) as exc:
+        typer.echo(explain(exc), err=True)
+        raise typer.Exit(2) from None
 
 
 DEMO_HUB_DIR = Path("puente-data/demo/hub")  # `puente demo`'s default data dir, plus /hub
