@@ -116,12 +116,19 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
-    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out."""
+def noted_readings(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out
+    (``readings``: the case's readings when the caller already read them)."""
     hub = vitals_hub(request)
     sets = {s.event_id: s for s in hub.readings.sets(case_id, None, None)}
+    if readings is None:
+        readings = hub.readings.readings(case_id, None, None, None, "accepted")
     out = []
-    for r in hub.readings.readings(case_id, None, None, None, "accepted"):
+    for r in readings:
+        if r.status != "accepted":
+            continue
         vset = sets.get(r.event_id)
         assigned = vset is not None and vset.mode == "assigned"
         flags = [f for f in r.flags if f in NOTED_FLAGS]
@@ -140,9 +147,12 @@ def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int, list[dict]]:
+def vitals(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> tuple[list[dict], list[dict], int, list[dict]]:
     """(charts per parameter, newest readings for the table, accepted count, rejected)."""
-    readings = vitals_hub(request).readings.readings(case_id, None, None, None)
+    if readings is None:
+        readings = vitals_hub(request).readings.readings(case_id, None, None, None)
     series: dict[str, dict[str, Any]] = {}
     accepted = []
     rejected = []
@@ -217,7 +227,9 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
             entries.append((s.started_at, "stream", s))
     entries.sort(key=lambda x: x[0], reverse=True)
     bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
-    charts, table, count, rejected = vitals(request, case.case_id)
+    # Read the case's readings once: the charts, the table and the noted ones share them.
+    all_readings = vitals_hub(request).readings.readings(case.case_id, None, None, None)
+    charts, table, count, rejected = vitals(request, case.case_id, all_readings)
     docs = documents(request, case.case_id)
     return CasePage(
         case=case,
@@ -233,7 +245,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         reading_count=count,
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
-        noted=noted_readings(request, case.case_id),
+        noted=noted_readings(request, case.case_id, all_readings),
         flags={
             "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
             "unsigned_document": any(
