@@ -164,8 +164,30 @@ async function refreshStatus() {
     + (s.link.last_receipt_at ? ` · último acuse / last receipt ${localTime(s.link.last_receipt_at)}` : "");
 }
 
+// Telemedicine streams running at this station: a nurse sees them and can stop them.
+async function stopStream(sessionId) {
+  const r = await fetch(`/v1/vitals/sessions/${sessionId}/stop`, { method: "POST", headers: json, body: "{}" });
+  document.getElementById("msg").textContent = r.ok ? "" : ((await r.json()).detail || `Error ${r.status}`);
+  await refreshStreams();
+}
+
+async function refreshStreams() {
+  const sessions = (await (await fetch("/v1/vitals/sessions")).json()).filter((x) => x.active);
+  const box = document.getElementById("streams");
+  if (sessions.length === 0) {
+    box.replaceChildren(el("p", { class: "muted" }, "Ninguna transmisión en curso / No stream running"));
+    return;
+  }
+  box.replaceChildren(...sessions.map((x) => el("div", { class: "card", "data-session": x.session_id },
+    el("p", {}, `Caso / Case: ${x.case_id} · equipo / device ${x.device_id}`),
+    el("p", { class: "muted" }, `Desde / Since ${localTime(x.started_at)} · ${x.readings} lectura(s) / reading(s)`),
+    el("button", { class: "no", onclick: () => stopStream(x.session_id) }, "Detener / Stop"),
+  )));
+}
+
 async function refresh() {
   await refreshActivity();
+  await refreshStreams().catch(() => {});
   await refreshInbox().catch(() => {});
   await refreshStatus().catch(() => {});
   const data = await (await fetch("/v1/pairings")).json();

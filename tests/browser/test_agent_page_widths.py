@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from edge_agent.service import AgentService
@@ -17,6 +18,8 @@ from edge_agent.settings import AgentSettings
 from tests.brokers import free_port
 
 pytestmark = pytest.mark.e2e
+
+ORIGIN = "https://medi.example.test"  # the clinic's web app, allowed to start streams
 
 
 @pytest.fixture
@@ -30,6 +33,7 @@ def agent(tmp_path: Path) -> Iterator[AgentService]:
             http_port=0,
             grpc_port=0,
             devices=[{"device_id": "monitor-1", "driver": "sim.monitor"}],
+            allowed_origins=[ORIGIN],
         )
     )
     service.start()
@@ -52,6 +56,22 @@ def test_agent_page_fits_a_phone(agent: AgentService, chromium: Any, tmp_path: P
     )
     link = page.inner_text("#link")
     assert link.startswith("Sin conexión con el hub") and "por enviar" in link  # no broker
+    # Streams: the empty state, then a running one the nurse stops from this page.
+    assert "Ninguna transmisión" in page.inner_text("#streams")
+    started = httpx.post(
+        f"{agent.http_url}/v1/vitals/sessions",
+        json={"device_id": "monitor-1", "case_id": "CASE-7", "patient_id": "1234567890101"},
+        headers={"Origin": ORIGIN},
+        timeout=20,
+    )
+    assert started.status_code == 201, started.text
+    card = page.locator("#streams [data-session]")
+    card.wait_for(timeout=10_000)
+    assert "CASE-7" in card.inner_text()
+    card.get_by_role("button", name="Detener / Stop").click()
+    page.locator("#streams", has_text="Ninguna transmisión").wait_for(timeout=10_000)
+    session = httpx.get(f"{agent.http_url}/v1/vitals/sessions", timeout=10).json()[0]
+    assert session["active"] is False
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{agent.http_url}/ui/pairing")
