@@ -49,11 +49,56 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None) -> HubSettings:
-    return load(config) if config is not None else load()
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from hub.config_errors import explain
+
+    try:
+        return load(config) if config is not None else load()
+    except (ValidationError, tomllib.TOMLDecodeError) as exc:
+        typer.echo(explain(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+DEMO_HUB_DIR = Path("puente-data/demo/hub")  # `puente demo`'s default data dir, plus /hub
+
+
+def _settings_for_data(config: Path | None) -> HubSettings:
+    """The settings a data command acts on, said on stderr so nobody edits the wrong hub.
+
+    Without --config or PUENTE_HUB_CONFIG, in the folder where `puente demo` ran (its hub's
+    database is there and the default data dir has none), the command acts on the demo's hub.
+    """
+    settings = _settings(config)
+    if config is None and not os.environ.get("PUENTE_HUB_CONFIG"):
+        default_db = settings.database_path
+        demo_db = DEMO_HUB_DIR / "hub.sqlite3"
+        if (
+            not default_db.exists()
+            and demo_db.exists()
+            and not os.environ.get("PUENTE_HUB_DATA_DIR")
+        ):
+            settings = settings.model_copy(update={"data_dir": DEMO_HUB_DIR})
+            typer.echo(
+                f"no --config: using the demo's hub in {DEMO_HUB_DIR.resolve()} / "
+                f"sin --config: se usa el hub de la demo en {DEMO_HUB_DIR.resolve()}",
+                err=True,
+            )
+            return settings
+        if not default_db.exists():
+            typer.echo(
+                f"no --config: hub data directory {settings.data_dir.resolve()} (new, empty); "
+                f"give --config to act on another hub / sin --config: carpeta de datos "
+                f"{settings.data_dir.resolve()} (nueva, vacía); use --config para otro hub",
+                err=True,
+            )
+    return settings
 
 
 def _store(config: Path | None) -> Store:
-    store = open_store(_settings(config))
+    store = open_store(_settings_for_data(config))
     store.migrate()
     return store
 
@@ -192,6 +237,85 @@ def user_add(
     finally:
         store.close()
     typer.echo(f"user {name} ({web_role.value}) added / usuario {name} creado")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOption = None) -> None:
+    """Console users: name, role, created, disabled / usuarios de la consola."""
+    from hub.web.auth import LocalUsers
+
+    store = _store(config)
+    try:
+        records = LocalUsers(store).users.list()
+    finally:
+        store.close()
+    typer.echo("name\trole\tcreated_at\tstate")
+    for r in records:
+        state = f"disabled {r.disabled_at}" if r.disabled_at else "enabled"
+        typer.echo(f"{r.name}\t{r.role}\t{r.created_at}\t{state}")
+
+
+def _user_change(
+    config: Path | None, name: str, action: str, done: str, password: str = ""
+) -> None:
+    from hub.web.auth import LocalUsers, WeakPassword
+
+    store = _store(config)
+    try:
+        users = LocalUsers(store)
+        if action == "reset":
+            users.reset_password(name, password)
+        else:
+            getattr(users, action)(name)
+    except (NotFound, WeakPassword) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(done)
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    config: ConfigOption = None,
+) -> None:
+    """Disable a user: no sign-in, and open console sessions end at once."""
+    _user_change(config, name, "disable", f"user {name} disabled / usuario {name} deshabilitado")
+
+
+@user_app.command("enable")
+def user_enable(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    config: ConfigOption = None,
+) -> None:
+    """Re-enable a disabled user."""
+    _user_change(config, name, "enable", f"user {name} enabled / usuario {name} habilitado")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password / nueva contraseña",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PUENTE_HUB_USER_PASSWORD",
+            help="Asked for if not given (or PUENTE_HUB_USER_PASSWORD).",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password; sessions signed in before end."""
+    _user_change(
+        config,
+        name,
+        "reset",
+        f"password of {name} reset / contraseña de {name} cambiada",
+        password,
+    )
 
 
 @app.command("broker-config")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 import hub
 from hub.api import (
@@ -30,6 +31,12 @@ from hub.settings import HubSettings
 from hub.storage.base import Store
 from puente_http.body_limit import BodyLimitMiddleware, BodyRule
 
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+
 
 def create_app(
     store: Store,
@@ -38,7 +45,9 @@ def create_app(
     settings: HubSettings | None = None,
     write_health: WriteHealth | None = None,
 ) -> FastAPI:
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's own files: no CDN (clinics and
+    # hub machines have no internet, and the stock pages load their scripts from one).
+    app = FastAPIOffline(
         title="Puente hub",
         version=hub.__version__,
         description="Cases, events and stations of Puente / casos, eventos y estaciones.",
@@ -71,6 +80,16 @@ def create_app(
         pharmacy,
     ):
         app.include_router(module.router)
+
+    @app.middleware("http")
+    async def _docs_stay_local(request, call_next):  # type: ignore[no-untyped-def]
+        # ReDoc's side menu links a logo on its vendor's CDN: the page may load nothing
+        # from outside, so the browser does not even try (and never waits on it offline).
+        response = await call_next(request)
+        if request.url.path in ("/docs", "/redoc"):
+            response.headers.setdefault("Content-Security-Policy", DOCS_CSP)
+        return response
+
     from hub import web  # the ops console (server-rendered pages under /console)
 
     web.install(app, app.state.settings, store)

@@ -103,6 +103,7 @@ class IngestWorker:
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.on_socket_open = no_delay  # receipts leave at once (protos.tcp)
@@ -126,6 +127,22 @@ class IngestWorker:
                 self.on_connected()
             except Exception:
                 log.exception("on-connect hook failed")
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        """The broker cannot be reached (refused, no route, TLS): said at once, then every
+        30 s while paho keeps retrying, so a hub without its broker is never silent."""
+        now = time.monotonic()
+        self._connect_failures = getattr(self, "_connect_failures", 0) + 1
+        if now - getattr(self, "_fail_logged_at", -1e9) >= 30:
+            self._fail_logged_at = now
+            log.warning(
+                "cannot reach the broker at %s (%d attempt(s)); retrying every %s s at most / "
+                "no se alcanza el broker en %s; se reintenta",
+                self._address,
+                self._connect_failures,
+                self._settings.reconnect_max_s,
+                self._address,
+            )
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from hub.storage import central_station, console_facts, registry_schema
 from hub.storage import readings as vitals_readings
-from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
 from hub.storage.dispensing import m900_dispensing
@@ -149,6 +149,11 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (500, registry_schema.m500_registry),
     (600, m600_web_users),
     (610, m610_case_views),
+    (620, console_facts.m620_unit_time_zones),
+    (621, console_facts.m621_case_patients),
+    (622, console_facts.m622_web_user_epochs),
+    (623, central_station.m623_alarm_acks),
+    (624, central_station.m624_session_alarm_limits),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),

@@ -80,3 +80,9 @@ class WebUserStore:
             "SELECT name, role, password_hash, created_at, disabled_at FROM web_users ORDER BY name"
         )
         return [UserRecord(*r) for r in rows]
+
+    def set_disabled(self, name: str, at: str | None) -> bool:
+        """Disable (``at``: when) or re-enable (None) a user; False if there is no such user."""
+        with self._store._write() as conn:
+            cur = conn.execute("UPDATE web_users SET disabled_at = ? WHERE name = ?", (at, name))
+            return cur.rowcount == 1

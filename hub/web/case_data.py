@@ -16,6 +16,7 @@ from hub.api.pharmacy import checked_dispensings
 from hub.api.scans import scan_store
 from hub.api.signatures import signature_store
 from hub.biometrics import step_status, verify_with_history
+from hub.storage import clinical_timeline, cursors
 from hub.storage.base import Case, StoredEvent
 from hub.storage.signatures import BLOCKING, build_workflow, shown_validation, worst
 from hub.storage.station_key_history import HistoricKey, StationKeyHistory
@@ -43,6 +44,8 @@ class CasePage:
     rejected: list[dict[str, Any]]
     sessions: list[Any]
     flags: dict[str, bool] = field(default_factory=dict)
+    # The timeline's rows: ("event", StoredEvent) and ("stream", StreamSummary), newest first.
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)
     # Accepted readings that need a word: assigned by a person from the station's
     # unassigned-readings inbox (who, when, why they were not attached), or flagged
     # (blood pressure incomplete, stale).
@@ -120,12 +123,19 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
-    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out."""
+def noted_readings(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out
+    (``readings``: the case's readings when the caller already read them)."""
     hub = vitals_hub(request)
     sets = {s.event_id: s for s in hub.readings.sets(case_id, None, None)}
+    if readings is None:
+        readings = hub.readings.readings(case_id, None, None, None, "accepted")
     out = []
-    for r in hub.readings.readings(case_id, None, None, None, "accepted"):
+    for r in readings:
+        if r.status != "accepted":
+            continue
         vset = sets.get(r.event_id)
         assigned = vset is not None and vset.mode == "assigned"
         flags = [f for f in r.flags if f in NOTED_FLAGS]
@@ -144,9 +154,12 @@ def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int, list[dict]]:
+def vitals(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> tuple[list[dict], list[dict], int, list[dict]]:
     """(charts per parameter, newest readings for the table, accepted count, rejected)."""
-    readings = vitals_hub(request).readings.readings(case_id, None, None, None)
+    if readings is None:
+        readings = vitals_hub(request).readings.readings(case_id, None, None, None)
     series: dict[str, dict[str, Any]] = {}
     accepted = []
     rejected = []
@@ -205,26 +218,34 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
         }
         for r in accepted[-TABLE_MAX:][::-1]
     ]
+    table = merge_blood_pressure(table)
     return charts, table, len(accepted), rejected
 
 
 def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     store = request.app.state.store
-    page = store.case_timeline(case.case_id, TIMELINE_MAX, before)
-    kinds: Counter[str] = Counter(
-        dict(
-            _conn(request).execute(
-                "SELECT kind, count(*) FROM events WHERE case_id = ? GROUP BY kind",
-                (case.case_id,),
-            )
-        )
-    )
+    # Stream batches never take timeline rows: each session is one entry (its summary).
+    page = clinical_timeline.timeline(store, case.case_id, TIMELINE_MAX, before)
+    kinds: Counter[str] = clinical_timeline.kinds(store, case.case_id)
+    streams = clinical_timeline.sessions(store, case.case_id)
+    if streams:
+        kinds["vital_stream"] = len(streams)
+    newest = cursors.decode(before, 2)[0] if before else None
+    oldest = page.items[-1].occurred_at if page.items and page.next_cursor else ""
+    entries: list[tuple[str, str, Any]] = [(e.occurred_at, "event", e) for e in page.items]
+    for s in streams:
+        if s.started_at >= oldest and (newest is None or s.started_at <= newest):
+            entries.append((s.started_at, "stream", s))
+    entries.sort(key=lambda x: x[0], reverse=True)
     bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
-    charts, table, count, rejected = vitals(request, case.case_id)
+    # Read the case's readings once: the charts, the table and the noted ones share them.
+    all_readings = vitals_hub(request).readings.readings(case.case_id, None, None, None)
+    charts, table, count, rejected = vitals(request, case.case_id, all_readings)
     docs = documents(request, case.case_id)
     return CasePage(
         case=case,
         timeline=page.items,
+        entries=entries,
         timeline_next=page.next_cursor,
         kinds=kinds,
         event_count=sum(kinds.values()),
@@ -235,7 +256,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         reading_count=count,
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
-        noted=noted_readings(request, case.case_id),
+        noted=noted_readings(request, case.case_id, all_readings),
         dispensed=checked_dispensings(request, case.case_id),
         flags={
             "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
@@ -247,22 +268,41 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     )
 
 
-def event_detail(e: StoredEvent) -> str:
-    """A short, human summary of an event's payload for the timeline."""
+def event_detail(e: StoredEvent, t: Any, w: Any, local: Any) -> str:
+    """A short summary of an event's payload for the timeline, in the page's words."""
     p: dict[str, Any] = e.payload or {}
     if e.kind == "vital_signs":
         n = len(p.get("readings", []) or [])
-        mode = p.get("mode", "")
-        return f"{mode} · {n}" if n else str(mode)
+        return t("detail_vitals", mode=w("mode_", p.get("mode", "") or "spot"), n=n)
     if e.kind == "biometric_confirmation":
-        return f"{p.get('step', '')} · {p.get('decision', '')}"
+        return f"{w('step_', p.get('step', ''))}: {w('decision_', p.get('decision', ''))}"
     if e.kind in ("signed_document", "scanned_document"):
-        return str(p.get("document_type", ""))
+        return w("doctype_", p.get("document_type", ""))
     if e.kind == "device_status":
-        return str(p.get("state", ""))
+        return w("devstate_", str(p.get("state", "")).lower())
     if e.kind == "medication_dispensed":
         return f"{len(p.get('items', []) or [])} · {p.get('pharmacist_id', '')}"
     return ""
+
+
+def merge_blood_pressure(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Systolic and diastolic read at the same instant become one "120/80 mmHg" row."""
+    out: list[dict[str, Any]] = []
+    pending: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["parameter"] in ("bp_systolic", "bp_diastolic"):
+            other = "bp_diastolic" if r["parameter"] == "bp_systolic" else "bp_systolic"
+            mate = pending.get(r["measured_at"])
+            if mate is not None and mate["parameter"] == other:
+                sys_, dia = (r, mate) if r["parameter"] == "bp_systolic" else (mate, r)
+                mate.update(
+                    parameter="blood_pressure", value=(sys_["value"], dia["value"]), unit="mmHg"
+                )
+                del pending[r["measured_at"]]
+                continue
+            pending[r["measured_at"]] = r
+        out.append(r)
+    return out
 
 
 # -- the case list's flags, computed for a set of cases --------------------------------

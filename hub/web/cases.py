@@ -6,18 +6,24 @@ Every case page, live view and document opened is written to the audit log
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.storage.case_views import SQLiteCaseViews
+from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts, fold
 from hub.web import case_data
 from hub.web import clinical_labels as _labels  # noqa: F401 - registers the labels
 from hub.web.auth import WebRole, WebUser
 from hub.web.deps import OpsUser, render, require_role
+from hub.web.i18n import pick
+from hub.web.localtime import VALUE_FORMAT, Local, zone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -36,6 +42,14 @@ def audit_log(request: Request) -> SQLiteCaseViews:
         log = SQLiteCaseViews(request.app.state.store)
         request.app.state.case_views = log
     return log
+
+
+def console_facts(request: Request) -> ConsoleFacts:
+    facts = getattr(request.app.state, "console_facts", None)
+    if facts is None:
+        facts = ConsoleFacts(request.app.state.store)
+        request.app.state.console_facts = facts
+    return facts
 
 
 def record_view(request: Request, user: WebUser, case_id: str, what: str) -> None:
@@ -72,8 +86,13 @@ def case_list(
 ) -> HTMLResponse:
     where, args = ["1 = 1"], []
     if patient.strip():
-        where.append("patient_id = ?")
-        args.append(patient.strip())
+        # An affiliation number exactly, or a part of the patient's name (case and accents
+        # ignored): "perez" finds "José Pérez".
+        where.append(
+            "(patient_id = ? OR case_id IN "
+            "(SELECT case_id FROM case_patients WHERE instr(name_folded, ?) > 0))"
+        )
+        args += [patient.strip(), fold(patient)]
     if unit.strip():
         where.append("unit_id = ?")
         args.append(unit.strip())
@@ -148,11 +167,15 @@ def _case_rows(request: Request, ids: list[str]) -> list[dict[str, Any]]:
     )
     missing = case_data.missing_confirmation(request, ids)
     unsigned = case_data.unsigned_document(request, ids)
+    zones = console_facts(request).time_zones()
+    patients = console_facts(request).patients(ids)
     return [
         {
             "case_id": i,
             "patient_id": cases[i][1],
             "unit_id": cases[i][2],
+            "tz": zones.get(cases[i][2], ""),
+            "patient": patients.get(i),
             "opened_at": cases[i][3],
             "closed_at": cases[i][4],
             "events": events.get(i, 0),
@@ -173,9 +196,15 @@ def case_page(
         return not_found(request, case_id)
     record_view(request, user, case_id, "case")
     data = case_data.case_page(request, case, before)
+    lang = pick(request.headers.get("accept-language"), request.state.session.lang)
+    local = Local(lang)
     charts_json = json.dumps(
         [
-            {k: c[k] for k in ("parameter", "es", "en", "unit", "low", "high", "t", "v")}
+            {k: c[k] for k in ("parameter", "es", "en", "low", "high", "t", "v")}
+            | {
+                "unit": local.unit(c["parameter"], c["unit"]),
+                "decimals": VALUE_FORMAT.get(c["parameter"], (1, "", ""))[0],
+            }
             for c in data.charts
         ],
         separators=(",", ":"),
@@ -183,6 +212,8 @@ def case_page(
     response = render(
         request,
         "case.html",
+        time_zone=console_facts(request).time_zone(case.unit_id),
+        patient=console_facts(request).patient(case_id),
         d=data,
         charts_json=charts_json,
         detail=case_data.event_detail,
@@ -224,15 +255,88 @@ def document_body(
     )
 
 
+AUDIT_CSV_MAX = 100_000
+
+
+def _local_day_bound(value: str, time_zone: str, end: bool = False) -> str:
+    """A YYYY-MM-DD typed in the hub's default zone as a UTC bound like viewed_at's."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    try:
+        d = date.fromisoformat(value.strip()) + timedelta(days=1 if end else 0)
+    except ValueError:
+        return ""
+    moment = datetime.combine(d, time(), zone(time_zone)).astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.000000Z"
+
+
+def _audit_query(case: str, viewer: str, since: str, until: str) -> dict[str, str]:
+    return {
+        "case_id": case.strip(),
+        "viewer": viewer.strip(),
+        "since": _local_day_bound(since, DEFAULT_TIME_ZONE),
+        "until": _local_day_bound(until, DEFAULT_TIME_ZONE, end=True),
+    }
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
     user: OpsUser,
     case: str = "",
     viewer: str = "",
+    since: str = "",
+    until: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     views = audit_log(request).list(
-        case_id=case.strip(), viewer=viewer.strip(), limit=100, offset=(page - 1) * 100
+        **_audit_query(case, viewer, since, until), limit=100, offset=(page - 1) * 100
     )
-    return render(request, "audit.html", views=views, q={"case": case, "viewer": viewer}, page=page)
+    form = {"case": case, "viewer": viewer, "since": since, "until": until}
+    return render(
+        request,
+        "audit.html",
+        views=views,
+        q=form,
+        page=page,
+        qs=urlencode({k: v for k, v in form.items() if v}),
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(
+    request: Request,
+    user: OpsUser,
+    case: str = "",
+    viewer: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """The filtered audit as CSV (UTC and local time), newest first, at most 100,000 rows."""
+    views = audit_log(request).list(**_audit_query(case, viewer, since, until), limit=AUDIT_CSV_MAX)
+    local = Local("es")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["viewed_at_utc", "viewed_at_local", "viewer", "role", "case_id", "what", "client"]
+    )
+    for v in views:
+        writer.writerow(
+            [
+                v.viewed_at,
+                local.when(v.viewed_at, seconds=True),
+                v.viewer,
+                v.role,
+                v.case_id,
+                v.what,
+                v.client,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="puente-audit.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -118,10 +118,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "cancel": ("Cancelar", "Cancel"),
     "broker_problem": (
-        "El broker no quedó al día ({at} UTC): revise y vuelva a intentar "
-        "(ver docs/production.md).",
-        "The broker was not brought up to date ({at} UTC): check and retry (see "
-        "docs/production.md).",
+        "El broker no quedó al día ({at}): revise y vuelva a intentar (ver docs/production.md).",
+        "The broker was not brought up to date ({at}): check and retry (see docs/production.md).",
     ),
     "broker_retry": ("Reintentar ahora", "Retry now"),
     "replace": ("Reemplazar dispositivo", "Replace device"),
@@ -167,6 +165,50 @@ LABELS: dict[str, tuple[str, str]] = {
     "product": ("Producto", "Product"),
     "differences": ("Diferencias con la receta", "Differences from the prescription"),
     "rx_confirmation": ("Confirmación del paciente", "Patient confirmation"),
+    "users": ("Usuarios", "Users"),
+    "users_text": (
+        "Deshabilitar un usuario o cambiar su contraseña cierra al instante sus sesiones "
+        "abiertas. También desde la línea de comandos: «puente hub user …».",
+        "Disabling a user or resetting their password ends their open sessions at once. "
+        "Also from the command line: “puente hub user …”.",
+    ),
+    "created": ("Creado", "Created"),
+    "actions": ("Acciones", "Actions"),
+    "user_enabled_state": ("habilitado", "enabled"),
+    "user_disabled_since": ("deshabilitado desde {at}", "disabled since {at}"),
+    "enable_user": ("Volver a habilitar", "Re-enable"),
+    "disable_user": ("Deshabilitar", "Disable"),
+    "reset_password": ("Cambiar contraseña", "Reset password"),
+    "new_password": ("Nueva contraseña (10 caracteres o más)", "New password (10+ characters)"),
+    "user_disabled": (
+        "Usuario {name} deshabilitado; sus sesiones terminaron.",
+        "User {name} disabled; their sessions ended.",
+    ),
+    "user_enabled": ("Usuario {name} habilitado de nuevo.", "User {name} enabled again."),
+    "password_reset": (
+        "Contraseña de {name} cambiada; sus sesiones anteriores terminaron.",
+        "Password of {name} reset; their earlier sessions ended.",
+    ),
+    "cannot_disable_self": (
+        "No puede deshabilitar su propio usuario.",
+        "You cannot disable your own user.",
+    ),
+    "no_such_user": ("Ese usuario no existe.", "No such user."),
+    "weak_password": (
+        "La contraseña debe tener al menos 10 caracteres.",
+        "The password needs at least 10 characters.",
+    ),
+    "no_users": ("No hay usuarios.", "No users."),
+    "fleet_totals": (
+        "Flota: {online} en línea, {offline} fuera de línea, {retired} dadas de baja; "
+        "{problem} con un dispositivo con problema.",
+        "Fleet: {online} online, {offline} offline, {retired} retired; "
+        "{problem} with a device problem.",
+    ),
+    "fleet_search": ("Buscar estación o unidad", "Find station or unit"),
+    "all": ("Todas", "All"),
+    "device_problem": ("Dispositivo con problema", "Device problem"),
+    "stations_found": ("{n} estación(es)", "{n} station(s)"),
 }
 
 
@@ -213,3 +255,16 @@ def _amount(ms: int) -> str:
         return f"{minutes} min"
     hours = minutes // 60
     return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} d {hours % 24} h"
+
+
+def words(t: Callable[..., str]) -> Callable[[str, str], str]:
+    """``w("kind_", "vital_signs")``: the label of a code if there is one, else the code in
+    plain words (underscores as spaces): a developer word never reaches a page as is."""
+
+    def w(prefix: str, code: object) -> str:
+        key = f"{prefix}{code}"
+        if key in LABELS:
+            return t(key)
+        return str(code).replace("_", " ").lower()
+
+    return w

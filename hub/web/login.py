@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.storage.console_facts import ConsoleFacts
 from hub.web.deps import AnyUser, ConsoleDep, Csrf, SessionDep, render
 from hub.web.i18n import LANGS
 
@@ -39,7 +41,8 @@ def login(
         return render(request, "login.html", 401, next=_safe_next(next), failed=True, name=name)
     # A new session (new CSRF token) at sign-in: no fixation of a pre-login session.
     response = RedirectResponse(_safe_next(next), status_code=303)
-    console.codec.set_cookie(request, response, console.codec.new(user, session.lang))
+    epoch = ConsoleFacts(request.app.state.store).epoch(user.name)
+    console.codec.set_cookie(request, response, console.codec.new(user, session.lang, epoch))
     return response
 
 
@@ -63,7 +66,7 @@ def choose_language(
     console.codec.set_cookie(
         request,
         response,
-        type(session)(session.user, session.csrf, session.expires, chosen),
+        replace(session, lang=chosen),
     )
     return response
 

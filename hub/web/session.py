@@ -29,6 +29,9 @@ class Session:
     csrf: str
     expires: int
     lang: str = ""
+    # The user's session epoch when signed in: disabling the user or resetting the password
+    # bumps it (hub/storage/console_facts.py), so this cookie is refused from then on.
+    epoch: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -38,6 +41,7 @@ class Session:
                 "c": self.csrf,
                 "e": self.expires,
                 "l": self.lang,
+                "g": self.epoch,
             },
             separators=(",", ":"),
         ).encode()
@@ -78,8 +82,9 @@ class SessionCodec:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self.key, body, hashlib.sha256).digest()
 
-    def new(self, user: WebUser | None, lang: str = "") -> Session:
-        return Session(user, secrets.token_urlsafe(24), int(time.time()) + self.ttl_s, lang)
+    def new(self, user: WebUser | None, lang: str = "", epoch: int = 0) -> Session:
+        expires = int(time.time()) + self.ttl_s
+        return Session(user, secrets.token_urlsafe(24), expires, lang, epoch)
 
     def encode(self, session: Session) -> str:
         body = session.to_json()
@@ -98,7 +103,13 @@ class SessionCodec:
             if int(data["e"]) < time.time():
                 return None
             user = WebUser(data["u"], WebRole(data["r"])) if data.get("u") else None
-            return Session(user, str(data["c"]), int(data["e"]), str(data.get("l") or ""))
+            return Session(
+                user,
+                str(data["c"]),
+                int(data["e"]),
+                str(data.get("l") or ""),
+                int(data.get("g") or 0),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 

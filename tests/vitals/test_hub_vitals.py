@@ -331,7 +331,7 @@ def test_case_shows_rejections_flags_and_who_assigned_readings_from_the_inbox(
     tokens: dict,  # noqa: F811
     filled: VitalsHub,
 ) -> None:
-    from hub.web.auth import WebRole, WebUser
+    from hub.web.auth import LocalUsers, WebRole, WebUser
     from hub.web.session import COOKIE
 
     lone = vital_event(5, [(150021, "MDC_PRESS_BLD_NONINV_SYS", 118, "mm[Hg]")], at=T0 + 200)
@@ -353,6 +353,8 @@ def test_case_shows_rejections_flags_and_who_assigned_readings_from_the_inbox(
     assert [x["flags"] for x in body["parameters"]["bp_systolic"]] == [[], ["bp_incomplete"]]
 
     console = client.app.state.console  # type: ignore[attr-defined]
+    # A session is only good for a user who exists and is enabled (issue 17: disabling ends it).
+    LocalUsers(store).add("dra-ruiz", WebRole.CLINICIAN, "correct horse battery")
     cookie = console.codec.encode(console.codec.new(WebUser("dra-ruiz", WebRole.CLINICIAN), "es"))
     client.cookies.set(COOKIE, cookie)
     page = client.get(f"/console/cases/{CASE}")
