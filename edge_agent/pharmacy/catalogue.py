@@ -8,13 +8,13 @@ a pack cannot be dispensed twice even across sessions.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge_agent.errors import InvalidInput
+from edge_agent.private_files import connect_sqlite
 from protos import pharmacy_catalogue as contract
 from protos.pharmacy_catalogue import Product
 
@@ -43,7 +43,7 @@ class Catalogue:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = connect_sqlite(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._cache: dict[str, Product | None] = {}  # GTIN -> product, cleared on replace

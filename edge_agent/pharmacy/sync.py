@@ -10,12 +10,14 @@ import contextlib
 import logging
 import threading
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from edge_agent.errors import AgentError
 from edge_agent.pharmacy.catalogue import Catalogue
 from edge_agent.settings import AgentSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class CatalogueSync:
         self._thread: threading.Thread | None = None
 
     def _client(self) -> httpx.Client:
+        import httpx  # on first use: a station that never dispenses never loads it
+
         s = self.settings
         token = s.hub_token.get_secret_value() if s.hub_token else ""
         return httpx.Client(
@@ -53,6 +57,8 @@ class CatalogueSync:
                 "el catálogo",
                 code="no_hub",
             )
+        import httpx
+
         try:
             with self._client() as client:
                 count = self.catalogue.fetch(client)
@@ -71,7 +77,10 @@ class CatalogueSync:
         return count
 
     def start(self) -> None:
-        if not self.settings.hub_url:
+        """Keep the catalogue fresh at a pharmacy station (one with a barcode reader)."""
+        if not self.settings.hub_url or not any(
+            "barcode" in d.driver for d in self.settings.devices
+        ):
             return
         self._thread = threading.Thread(target=self._run, name="catalogue-sync", daemon=True)
         self._thread.start()

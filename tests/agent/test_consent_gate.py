@@ -301,6 +301,7 @@ def test_reflection_lists_every_service_the_agent_serves(agent: AgentService) ->
         "puente.v1.Fingerprint",
         "puente.v1.Scanning",
         "puente.v1.Signing",
+        "puente.v1.Pharmacy",
         "puente.v1.AppPairing",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",

@@ -71,6 +71,10 @@ def _use_the_station(agent: Agent) -> None:
     )
     assert scan.status_code == 201, scan.text
 
+    # The station key is made on first use (edge_agent.identity): ask for it.
+    identity = httpx.get(f"{agent.url}/v1/identity", headers=HEADERS, timeout=30)
+    assert identity.status_code == 200, identity.text
+
     enrolled = httpx.post(
         f"{agent.url}/v1/fingerprint/enroll",
         json={

@@ -25,6 +25,7 @@ from edge_agent.settings import AgentSettings
 from protos import events_pb2, fingerprint_pb2, fingerprint_pb2_grpc
 from tests.brokers import free_port
 from tests.fingerprint.virtual_image import VirtualImageFeeder
+from tests.grpc_apps import app_channel
 
 ORIGIN = "https://medi.example.test"
 OLD_THRESHOLD = 40.0  # NIST's customary value, the default before the calibration
@@ -145,7 +146,7 @@ def test_a_poor_impression_is_refused_at_enrollment_asking_for_another_finger(
     got = NbisEngine().extract(_image(borderline))
     assert got.quality >= 25 and 12 <= got.minutiae < calibration.ENROLL_MIN_MINUTIAE
     feeder.put(borderline)
-    with grpc.insecure_channel(agent.grpc_target) as channel:
+    with app_channel(agent) as channel:
         stub = fingerprint_pb2_grpc.FingerprintStub(channel)
         with pytest.raises(grpc.RpcError) as err:
             stub.Enroll(
