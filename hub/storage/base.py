@@ -10,7 +10,16 @@ T = TypeVar("T")
 
 
 if TYPE_CHECKING:
+    from hub.storage.biometrics import TemplateVault
+    from hub.storage.case_queries import CaseQueries
+    from hub.storage.case_views import CaseViewLog
     from hub.storage.documents import DocumentRevision
+    from hub.storage.readings import Readings
+    from hub.storage.registry import RegistryStore
+    from hub.storage.scans import ScanStore
+    from hub.storage.signatures import SignatureStore
+    from hub.storage.station_key_history import KeyHistory
+    from hub.storage.web_users import WebUserStore
 
 
 class StoreError(Exception):
@@ -160,7 +169,42 @@ class Page(Generic[T]):
 
 
 class Store(Protocol):
-    """What ingest, the API and the CLI need from storage. SQLite today, PostgreSQL later."""
+    """The hub's one storage entry point: ingest, cases, events, stations and tokens here, and
+    one repository per read model or registry below. Nothing outside `hub.storage` opens a
+    connection or writes SQL: it asks a `Store` (SQLite or PostgreSQL, by `database_url`)."""
+
+    # repositories (each made once per store and shared by threads)
+    def readings(self) -> Readings:
+        """The vitals read model (sets, readings, sessions), filled inside ingest."""
+        ...
+
+    def scans(self) -> ScanStore: ...
+
+    def signatures(self) -> SignatureStore:
+        """Signature verdicts and workflows of signed documents."""
+        ...
+
+    def key_history(self) -> KeyHistory:
+        """Every public key each station has had, from when."""
+        ...
+
+    def template_vault(self, key: bytes) -> TemplateVault:
+        """The fingerprint template vault, sealed with ``key`` (AES-GCM)."""
+        ...
+
+    def registry(self) -> RegistryStore:
+        """Units, devices, enrollment codes, certificates and station configs."""
+        ...
+
+    def web_users(self) -> WebUserStore: ...
+
+    def case_views(self) -> CaseViewLog:
+        """The audit log of who opened which case."""
+        ...
+
+    def case_queries(self) -> CaseQueries:
+        """The console's case search and per-case counts."""
+        ...
 
     def migrate(self) -> int:
         """Bring the schema up to date (idempotent); return the schema version."""

@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import sqlite_utils
 
@@ -60,6 +61,12 @@ class HistoricKey:
 def _when(text: str) -> datetime:
     at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class KeyHistory(Protocol):
+    def keys(self, station_id: str) -> list[HistoricKey]:
+        """The station's keys, oldest first."""
+        ...
 
 
 class StationKeyHistory:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.storage.base import EventRow
-from hub.storage.readings import ReadingsStore, StoredReading, VitalSet, decode_row
+from hub.storage.readings import Readings, ReadingsStore, StoredReading, VitalSet, decode_row
 from hub.vitals.live import LiveFeed
 from protos.vitals_codes import MODE_ASSIGNED
 
@@ -42,8 +42,9 @@ def reading_json(r: StoredReading, vset: VitalSet | None = None) -> dict[str, An
 
 
 class VitalsHub:
-    def __init__(self, db_path: Path) -> None:
-        self.readings = ReadingsStore(db_path)
+    def __init__(self, readings: Readings | Path) -> None:
+        """`readings`: the store's repository (`Store.readings()`), or an SQLite file."""
+        self.readings = ReadingsStore(readings) if isinstance(readings, Path) else readings
         self.feed = LiveFeed()
 
     def start(self) -> None:

@@ -93,7 +93,7 @@ class LocalUsers:
     kind = "local"
 
     def __init__(self, store: object) -> None:
-        self.users = WebUserStore(store)  # type: ignore[arg-type]
+        self.users: WebUserStore = store.web_users()  # type: ignore[attr-defined]
 
     def add(self, name: str, role: WebRole, password: str) -> None:
         if not name or len(name) > 64 or not name.isprintable():
