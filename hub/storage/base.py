@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from hub.storage.signatures import SignatureStore
     from hub.storage.station_key_history import KeyHistory
     from hub.storage.web_users import WebUserStore
+
+
+class SqlConnection(Protocol):
+    """What projections and repositories call on a connection: sqlite3.Connection, or the
+    PostgreSQL facade of hub.storage.pg_sql (same SQL, translated)."""
+
+    def execute(self, sql: str, args: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, args: Any, /) -> Any: ...
 
 
 class StoreError(Exception):
@@ -38,6 +47,11 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     code = "conflict"
+
+
+class Duplicate(Exception):
+    """A unique key refused a row (raised by the PostgreSQL facade; SQLite raises
+    sqlite3.IntegrityError): repositories turn it into `Conflict`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-from hub.storage.base import EventRow
+from hub.storage.base import EventRow, SqlConnection
 from protos import events_pb2
 from protos.vitals_codes import BY_MDC, MODE_SESSION_START, MODE_SESSION_STOP
 
@@ -258,7 +258,7 @@ def _reading_values(r: StoredReading) -> tuple[object, ...]:
 
 
 def insert_sets(
-    conn: sqlite3.Connection, decoded: Iterable[tuple[VitalSet, list[StoredReading]]]
+    conn: SqlConnection, decoded: Iterable[tuple[VitalSet, list[StoredReading]]]
 ) -> list[tuple[VitalSet, list[StoredReading]]]:
     """Insert sets and their readings in the caller's transaction; skip sets already there."""
     added: list[tuple[VitalSet, list[StoredReading]]] = []
@@ -290,7 +290,7 @@ def decode_row(e: EventRow) -> tuple[VitalSet, list[StoredReading]] | None:
         return None
 
 
-def project_vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def project_vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     """Projection: readings of newly stored vital-signs events, inside ingest's transaction.
 
     The events are new (ingest passes only first deliveries), so their sets cannot be there
@@ -341,7 +341,7 @@ class ReadingsStore:
         self.path = path
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from google.protobuf.message import DecodeError
 
 from hub.storage import cursors
-from hub.storage.base import EventRow, Page
+from hub.storage.base import EventRow, Page, SqlConnection
 from protos import events_pb2
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class _Row:
     raw: bytes
 
 
-def project_scans(conn: sqlite3.Connection, rows: Sequence[EventRow] | Sequence[_Row]) -> None:
+def project_scans(conn: SqlConnection, rows: Sequence[EventRow] | Sequence[_Row]) -> None:
     values = []
     for row in rows:
         try:
@@ -141,7 +141,7 @@ class SQLiteScans:
         self.path = path
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -17,7 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -79,14 +79,19 @@ class StationKeyHistory:
         """The station's keys, oldest first."""
         conn = sqlite3.connect(self.path)
         try:
-            rows = conn.execute(
-                "SELECT key_sha256, public_key_pem, valid_from FROM station_key_history "
-                "WHERE station_id = ?",
-                (station_id,),
-            ).fetchall()
+            return key_history_rows(conn, station_id)
         finally:
             conn.close()
-        return sorted((HistoricKey(k, pem, _when(at)) for k, pem, at in rows), key=_order)
+
+
+def key_history_rows(conn: Any, station_id: str) -> list[HistoricKey]:
+    """A station's keys, oldest first, read on `conn` (either engine)."""
+    rows = conn.execute(
+        "SELECT key_sha256, public_key_pem, valid_from FROM station_key_history "
+        "WHERE station_id = ?",
+        (station_id,),
+    ).fetchall()
+    return sorted((HistoricKey(k, pem, _when(at)) for k, pem, at in rows), key=_order)
 
 
 def _order(key: HistoricKey) -> datetime:

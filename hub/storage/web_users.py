@@ -9,7 +9,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-from hub.storage.base import Conflict
+from hub.storage.base import Conflict, Duplicate
 
 
 def m600_web_users(db: sqlite_utils.Database) -> None:
@@ -53,7 +53,7 @@ class WebUserStore:
                     "INSERT INTO web_users VALUES (?, ?, ?, ?, NULL)",
                     (name, role, password_hash, at),
                 )
-        except sqlite3.IntegrityError as exc:
+        except (sqlite3.IntegrityError, Duplicate) as exc:
             raise Conflict(f"user {name} exists / el usuario {name} ya existe") from exc
 
     def set_password(self, name: str, password_hash: str) -> bool:
