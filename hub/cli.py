@@ -241,3 +241,25 @@ def broker_config(
 
 if __name__ == "__main__":
     app()
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    config: ConfigOption = None,
+) -> None:
+    """Disable a console user: no more sign-ins, and every open session ends now."""
+    from hub.ingest.timefmt import now_iso
+
+    store = _store(config)
+    try:
+        disabled = store.web_users().disable(name, now_iso())
+    finally:
+        store.close()
+    if not disabled:
+        typer.echo(
+            f"no enabled user {name} / no hay usuario habilitado {name}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"user {name} disabled, sessions ended / usuario {name} deshabilitado")

@@ -61,8 +61,7 @@ class HubService:
                 self._store, self.settings.bootstrap_token.get_secret_value(), "bootstrap", Role.OPS
             )
         self._worker = IngestWorker(self.settings, self._store, self.metrics)
-        self.vitals = VitalsHub(self._store.readings())  # readings per case, live feed
-        self.vitals.start()
+        self.vitals = VitalsHub.for_store(self._store)  # readings per case, live feed
         self._worker.on_commit.append(self.vitals.on_commit)
         self.signatures = SignatureValidator(  # validates signed PDFs after ingest, not in it
             self._store.signatures(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -218,6 +218,21 @@ class Store(Protocol):
 
     def case_queries(self) -> CaseQueries:
         """The console's case search and per-case counts."""
+        ...
+
+    def live_fanout(self) -> LiveFanout | None:
+        """Cross-process news of newly stored vital sets (PostgreSQL LISTEN/NOTIFY); None
+        when one process does everything (SQLite: ingest's after-commit hook suffices)."""
+        ...
+
+
+class LiveFanout(Protocol):
+    def announce(self, stored: Sequence[tuple[str, str]]) -> None:
+        """Tell every listening process: these (case_id, event_id) were just committed."""
+        ...
+
+    def listen(self, on_stored: Callable[[list[tuple[str, str]]], None]) -> Callable[[], None]:
+        """Call `on_stored` (on a listener thread) for each announcement; returns stop()."""
         ...
 
     def migrate(self) -> int:

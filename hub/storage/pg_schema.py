@@ -353,6 +353,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        620,
+        "web_sessions",
+        """
+        CREATE TABLE web_sessions (
+            sid_sha256 TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX web_sessions_name ON web_sessions (name);
+        """,
+    )
+)
+
 # The key of each table INSERT OR REPLACE writes (PostgreSQL's ON CONFLICT needs it named).
 CONFLICT_KEYS = {
     "signature_verdicts": "sha256",

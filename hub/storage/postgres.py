@@ -14,6 +14,7 @@ projects it twice nor reports it new. The per-station ordering gate reads the la
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ from hub.storage.scans import SQLiteScans
 from hub.storage.signatures import PendingRevision, SQLiteSignatures
 from hub.storage.sqlite import SQLiteStore
 from hub.storage.station_key_history import HistoricKey, KeyHistory, key_history_rows
+
+log = logging.getLogger(__name__)
 
 _INSERT_EVENT = (
     "INSERT INTO events (event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
@@ -109,6 +112,9 @@ class PostgresStore(SQLiteStore):
 
     def template_vault(self, key: bytes) -> TemplateVault:
         return _PgVault(self, key)
+
+    def live_fanout(self) -> PgFanout:
+        return self._repo("fanout", lambda: PgFanout(self.url, self._pool))  # type: ignore[no-any-return]
 
     # -- ingest ------------------------------------------------------------------------
     def commit_ingest(
@@ -299,3 +305,56 @@ class _Unclosed:
 
     def close(self) -> None:
         pass
+
+
+CHANNEL = "puente_live"
+_NOTIFY_MAX = 7000  # bytes of one NOTIFY payload (PostgreSQL's limit is 8000)
+
+
+class PgFanout:
+    """Newly stored vital sets announced with NOTIFY after ingest commits; every API process
+    LISTENs on its own connection and reads the sets back for the cases someone watches."""
+
+    def __init__(self, url: str, pool: ConnectionPool) -> None:
+        self._url = url
+        self._pool = pool
+
+    def announce(self, stored: Sequence[tuple[str, str]]) -> None:
+        chunks: list[list[tuple[str, str]]] = [[]]
+        size = 0
+        for pair in stored:
+            n = len(pair[0]) + len(pair[1]) + 8
+            if size + n > _NOTIFY_MAX and chunks[-1]:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(pair)
+            size += n
+        with self._pool.connection() as conn:
+            for chunk in chunks:
+                if chunk:
+                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(chunk)))
+
+    def listen(self, on_stored: Any) -> Any:
+        stop = threading.Event()
+        ready = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(self._url, autocommit=True) as conn:
+                        conn.execute(f"LISTEN {CHANNEL}")
+                        ready.set()
+                        while not stop.is_set():
+                            for note in conn.notifies(timeout=0.5):
+                                try:
+                                    on_stored([tuple(p) for p in json.loads(note.payload)])
+                                except Exception:
+                                    log.exception("live fan-out: a notice could not be handled")
+                except psycopg.Error:
+                    log.warning("live fan-out: listener connection lost; reconnecting")
+                    stop.wait(1.0)
+
+        thread = threading.Thread(target=run, name="pg-live-listen", daemon=True)
+        thread.start()
+        ready.wait(10)
+        return lambda: (stop.set(), thread.join(5))

@@ -400,6 +400,31 @@ class ReadingsStore:
             for r in rows
         ]
 
+    def by_events(self, event_ids: Sequence[str]) -> list[tuple[VitalSet, list[StoredReading]]]:
+        """The sets of these events with their readings (the live fan-out reads them back)."""
+        ids = list(dict.fromkeys(event_ids))[:500]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        conn = self._conn()
+        sets = [
+            VitalSet(*r[:10], json.loads(r[10]))
+            for r in conn.execute(
+                f"SELECT {_SET_COLS} FROM vital_sets WHERE event_id IN ({marks}) "
+                "ORDER BY occurred_at, event_id",
+                ids,
+            ).fetchall()
+        ]
+        by_event: dict[str, list[StoredReading]] = {}
+        for r in conn.execute(
+            f"SELECT {_READING_COLS} FROM vital_readings WHERE event_id IN ({marks}) ORDER BY id",
+            ids,
+        ).fetchall():
+            by_event.setdefault(r[0], []).append(
+                StoredReading(*r[:10], tuple(json.loads(r[10])), *r[11:])  # type: ignore[misc]
+            )
+        return [(s, by_event.get(s.event_id, [])) for s in sets]
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

@@ -19,7 +19,7 @@ from hub.storage.signatures import (
     m202_revocation_verdicts,
 )
 from hub.storage.station_key_history import m101_station_key_history
-from hub.storage.web_users import m600_web_users
+from hub.storage.web_users import m600_web_users, m620_web_sessions
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -131,6 +131,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (500, registry_schema.m500_registry),
     (600, m600_web_users),
     (610, m610_case_views),
+    (620, m620_web_sessions),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),

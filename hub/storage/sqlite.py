@@ -156,6 +156,9 @@ class SQLiteStore:
     def case_queries(self) -> CaseQueries:
         return self._repo("case_queries", lambda: SQLCaseQueries(self))  # type: ignore[no-any-return]
 
+    def live_fanout(self) -> None:
+        return None  # one process: ingest's after-commit hook feeds the live view
+
     # -- ingest ------------------------------------------------------------------------
     def commit_ingest(
         self,

@@ -57,7 +57,7 @@ def vitals_hub(request: Request) -> Any:
     if vitals is None:
         from hub.vitals.service import VitalsHub
 
-        vitals = VitalsHub(request.app.state.store.readings())
+        vitals = VitalsHub.for_store(request.app.state.store)
         request.app.state.vitals = vitals
     return vitals
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -44,7 +45,8 @@ def login(
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout(request: Request, console: ConsoleDep) -> Response:
+def logout(request: Request, console: ConsoleDep, session: SessionDep) -> Response:
+    console.codec.end(session)  # ended in the store: the cookie is worth nothing now
     response = RedirectResponse("/console/login", status_code=303)
     console.codec.clear_cookie(request, response)
     return response
@@ -63,7 +65,7 @@ def choose_language(
     console.codec.set_cookie(
         request,
         response,
-        type(session)(session.user, session.csrf, session.expires, chosen),
+        dataclasses.replace(session, lang=chosen),
     )
     return response
 
