@@ -319,6 +319,7 @@ def main() -> None:
             browser.close()
         print(json.dumps(results, indent=2))
         out = Path(__file__).parent / "results" / "console.json"
+        out.parent.mkdir(exist_ok=True)  # bench/results is git-ignored: absent in a fresh clone
         out.write_text(json.dumps(results, indent=2) + "\n")
     finally:
         stop.set()

@@ -41,6 +41,7 @@ class Activity:
     started_at: float
     state: str = "running"  # running | done | failed | refused
     ended_at: float | None = None
+    note: str = ""  # Spanish / English words about the outcome, e.g. a scan's page count
     _cancel: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -75,12 +76,13 @@ class ActivityBoard:
             self._running[activity.activity_id] = activity
         return activity
 
-    def end(self, activity: Activity, state: str) -> None:
+    def end(self, activity: Activity, state: str, note: str = "") -> None:
         with self._lock:
             self._running.pop(activity.activity_id, None)
             if activity.state == "running":
                 activity.state = state
             activity.ended_at = time.time()
+            activity.note = note
             self._recent.appendleft(activity)
 
     @contextmanager
@@ -126,6 +128,7 @@ class ActivityBoard:
                 "state": a.state,
                 "started_at": a.started_at,
                 "ended_at": a.ended_at,
+                "note": a.note,
             }
 
         with self._lock:

@@ -14,14 +14,17 @@ import hashlib
 import logging
 import os
 import random
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from edge_agent.private_files import open_private, private_dir, write_private
 from edge_agent.settings import AgentSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,11 @@ class LocalBodies:
         self.root = root
         private_dir(root)
 
-    def put(self, data: bytes, media_type: str) -> StoredBody:
-        sha256 = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, media_type: str, sha256: str | None = None) -> StoredBody:
+        """Store ``data`` durably. ``sha256``: its digest when the caller already has it
+        (computed without a second pass over the bytes); it names the file, so it must be right.
+        """
+        sha256 = sha256 or hashlib.sha256(data).hexdigest()
         path = self.root / sha256
         if not path.exists():
             write_private(path, data, durable=True)
@@ -57,6 +63,10 @@ class LocalBodies:
 
     def read(self, sha256: str) -> bytes:
         return (self.root / sha256).read_bytes()
+
+    def path(self, sha256: str) -> Path:
+        """Where the body named ``sha256`` is (for an answer streamed from the file)."""
+        return self.root / sha256
 
     def pending(self) -> list[StoredBody]:
         out = []
@@ -106,13 +116,15 @@ class BodyUploader:
     def wake(self) -> None:
         self._wake.set()
 
-    def submit(self, data: bytes, media_type: str) -> StoredBody:
+    def submit(self, data: bytes, media_type: str, sha256: str | None = None) -> StoredBody:
         """Keep ``data`` durably at the station and queue it for upload."""
-        body = self.bodies.put(data, media_type)
+        body = self.bodies.put(data, media_type, sha256)
         self._wake.set()
         return body
 
     def _client(self) -> httpx.Client:
+        import httpx  # on the first body to send: an idle agent does not carry it
+
         s = self.settings
         token = s.hub_token.get_secret_value() if s.hub_token else ""
         return httpx.Client(
@@ -124,21 +136,31 @@ class BodyUploader:
 
     def _run(self) -> None:
         attempt = 0
-        with self._client() as client:
+        client: httpx.Client | None = None
+        try:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
-                    for body in self.bodies.pending():
+                    pending = self.bodies.pending()
+                    if pending and client is None:
+                        client = self._client()
+                    for body in pending:
                         if self._stop.is_set():
                             return
+                        assert client is not None
                         self.upload(client, body)
                     attempt = 0
                     self._wake.wait(30)
-                except (httpx.HTTPError, OSError) as exc:
+                except Exception as exc:
+                    if not _retryable(exc):
+                        raise
                     delay = self._rng.uniform(0.2, min(30.0, 0.5 * 2 ** min(attempt, 6)))
                     attempt += 1
                     log.warning("body upload interrupted (%s); retrying in %.1fs", exc, delay)
                     self._stop.wait(delay)
+        finally:
+            if client is not None:
+                client.close()
 
     def upload(self, client: httpx.Client, body: StoredBody) -> None:
         """Send what the hub lacks of ``body``; mark it uploaded once the hub verified it."""
@@ -178,3 +200,11 @@ class BodyUploader:
                 self.uploaded += 1
                 log.info("body %s uploaded (%d bytes)", body.sha256, body.size)
                 return
+
+
+def _retryable(exc: Exception) -> bool:
+    """A transport error or a local file error: retried with backoff (httpx is loaded by then)."""
+    if isinstance(exc, OSError):
+        return True
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(exc, httpx.HTTPError)

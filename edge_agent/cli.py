@@ -164,16 +164,50 @@ def operator_pin(
     from_stdin: Annotated[
         bool, typer.Option("--stdin", help="Read the PIN from stdin / Leer el PIN de stdin")
     ] = False,
+    operator: Annotated[
+        str,
+        typer.Option(
+            "--operator",
+            help="Whose PIN (each person has their own) / De quién es el PIN (uno por persona)",
+        ),
+    ] = "station",
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove that operator / Quitar ese operador")
+    ] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the operators / Listar los operadores")
+    ] = False,
 ) -> None:
-    """Set the station operator PIN asked before a consent no program may give.
+    """Set an operator's PIN, asked before a consent no program may give.
 
-    Define el PIN del operador de la estación, pedido antes de una autorización.
+    Define el PIN personal de un operador, pedido antes de una autorización.
     """
     import sys
 
-    from edge_agent.operator_pin import FILE_NAME, OperatorPin, check_new_pin
+    from edge_agent.operator_pin import (
+        FILE_NAME,
+        OperatorPin,
+        check_new_pin,
+        check_operator,
+    )
 
     settings = _settings(config)
+    pins = OperatorPin(settings.data_dir / FILE_NAME)
+    if list_:
+        for name in pins.operators():
+            console.print(name)
+        return
+    try:
+        check_operator(operator)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if remove:
+        if not pins.remove(operator):
+            console.print(f"[red]no operator {operator} / no existe el operador {operator}[/red]")
+            raise typer.Exit(1)
+        console.print(f"operator {operator} removed / operador {operator} quitado")
+        return
     if from_stdin:
         pin = sys.stdin.readline().rstrip("\n")
     else:
@@ -185,10 +219,11 @@ def operator_pin(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    OperatorPin(settings.data_dir / FILE_NAME).set(pin)
+    pins.set(pin, operator)
     del pin
     console.print(
-        "operator PIN set / PIN del operador definido (restart not needed / sin reinicio)"
+        f"PIN of operator {operator} set / PIN del operador {operator} definido "
+        "(restart not needed / sin reinicio)"
     )
 
 

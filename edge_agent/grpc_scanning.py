@@ -32,6 +32,8 @@ def progress_pb(s: JobSnapshot) -> scanning_pb2.ScanProgress:
                 body=r.document.body,
                 pages=r.pages,
                 blank_pages_dropped=r.blank_pages_dropped,
+                expected_pages=r.expected_pages,
+                page_count_note=r.page_count_note,
             )
         )
     return out

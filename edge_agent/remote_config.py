@@ -13,15 +13,16 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edge_agent.devices import DeviceManager
 from edge_agent.private_files import private_dir, write_private
 from edge_agent.settings import AgentSettings, DeviceConfig
-from protos.station_config import ConfigSignatureError, SignedConfig, open_sealed
+
+if TYPE_CHECKING:
+    from protos.station_config import SignedConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ class RemoteConfig:
         self.known_drivers = known_drivers
         self.version = 0
         self.error = ""
-        self._key = self._load_key(settings.data_dir / CONFIG_KEY_FILE)
+        self._key_path = settings.data_dir / CONFIG_KEY_FILE
+        self._loaded_key: Any = None  # the pinned key, parsed with the first config to check
         self._pending: bytes | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -80,10 +82,19 @@ class RemoteConfig:
         self._thread: threading.Thread | None = None
         self.applied = threading.Condition()
 
+    def _key(self) -> Any:
+        """The pinned hub key, or None. Loaded (with cryptography) when a config needs it."""
+        if self._loaded_key is None:
+            self._loaded_key = self._load_key(self._key_path)
+        return self._loaded_key
+
     @staticmethod
-    def _load_key(path: Path) -> ec.EllipticCurvePublicKey | None:
+    def _load_key(path: Path) -> Any:
         if not path.exists():
             return None
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         key = serialization.load_pem_public_key(path.read_bytes())
         return key if isinstance(key, ec.EllipticCurvePublicKey) else None
 
@@ -93,7 +104,7 @@ class RemoteConfig:
     def load_saved(self) -> None:
         """Apply the last config applied before a restart (already verified then; verify again)."""
         path = self.settings.data_dir / APPLIED_FILE
-        if path.exists() and self._key is not None:
+        if path.exists() and self._key_path.exists():
             self._apply(path.read_bytes(), save=False, initial=True)
 
     def start(self) -> None:
@@ -138,12 +149,16 @@ class RemoteConfig:
         if not payload:
             return  # retained config cleared
         outcome_changed = True
+        # Loaded with the first config: cryptography is heavy for an agent that has none.
+        from protos.station_config import ConfigSignatureError, open_sealed
+
         try:
-            if self._key is None:
+            key = self._key()
+            if key is None:
                 raise ConfigSignatureError(
                     "no_config_key", "no hub config key pinned (enroll first) / sin clave del hub"
                 )
-            signed = open_sealed(payload, self._key, self.settings.station_id)
+            signed = open_sealed(payload, key, self.settings.station_id)
             if signed.version <= self.version:
                 outcome_changed = False
                 return  # the retained copy of what runs already, or an older one

@@ -31,6 +31,11 @@ from edge_agent.operator_pin import FILE_NAME as OPERATOR_PIN_FILE
 from edge_agent.operator_pin import OperatorPin
 from edge_agent.outbox import Outbox
 from edge_agent.pairing import PairingStore
+from edge_agent.pharmacy.catalogue import Catalogue
+from edge_agent.pharmacy.grpc_service import SERVICE_NAME as PHARMACY_SERVICE_NAME
+from edge_agent.pharmacy.grpc_service import register as register_pharmacy
+from edge_agent.pharmacy.service import DispensingService
+from edge_agent.pharmacy.sync import CatalogueSync
 from edge_agent.private_files import private_dir
 from edge_agent.ratelimit import RateLimiter
 from edge_agent.remote_config import RemoteConfig
@@ -118,6 +123,7 @@ class AgentService:
             TemplateSource(settings.fingerprint, settings.data_dir / "fp-templates.sqlite3"),
             settings.data_dir / "fingerprint-images",
         )
+        self.pharmacy: DispensingService | None = None
         self.remote_config = RemoteConfig(
             settings, self.devices, self.uplink.publish_state, _installed_drivers
         )
@@ -163,6 +169,17 @@ class AgentService:
     def start(self) -> None:
         s = self.settings
         private_dir(s.data_dir)
+        self.pharmacy = DispensingService(
+            Catalogue(s.data_dir / "pharmacy.sqlite3"),
+            self.record,
+            self.identity,
+            self.fingerprint,
+            self.devices,
+        )
+        self.pharmacy.sync = CatalogueSync(
+            s, self.pharmacy.catalogue, s.pharmacy.catalogue_refresh_s
+        )
+        self.pharmacy.sync.start()
         self.outbox.open()
         self.remote_config.load_saved()  # before the devices start: they follow the config
         self.remote_config.start()
@@ -183,6 +200,7 @@ class AgentService:
                 fingerprint=self.fingerprint,
                 scan=self.scan,
                 signing=self.signing,
+                pharmacy=self.pharmacy,
             ),
             s.allowed_origins,
             pairings=self.pairings,
@@ -223,6 +241,8 @@ class AgentService:
         self._grpc.reflected.append(SCANNING_SERVICE_NAME)
         register_signing(self._grpc.server, self.signing, lambda: self.http_url)
         self._grpc.reflected.append(SIGNING_SERVICE_NAME)
+        register_pharmacy(self._grpc.server, self.pharmacy)
+        self._grpc.reflected.append(PHARMACY_SERVICE_NAME)
         pairing_pb2_grpc.add_AppPairingServicer_to_server(
             AppPairingServicer(self.pairings, self.audit, lambda: self.http_url), self._grpc.server
         )
@@ -270,6 +290,11 @@ class AgentService:
             self._http_thread.join(10)
         self.remote_config.stop()
         self.streams.stop_all()
+        if self.pharmacy is not None:
+            self.pharmacy.stop()
+            if self.pharmacy.sync is not None:
+                self.pharmacy.sync.stop()
+            self.pharmacy.catalogue.close()
         self.vitals_router.stop()
         self.devices.stop()
         self.inbox.close()

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.pharmacy.settings import PharmacySettings
 from edge_agent.signing.settings import SigningSettings
 from edge_agent.vitals_settings import VitalsSettings
 from protos.topics import check_id
@@ -147,9 +148,15 @@ class AgentSettings(BaseSettings):
     receipt_timeout_s: float = Field(
         default=10.0, gt=0, description="Re-send an event when no receipt came in this time."
     )
+    clock_warn_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Warn at the station and on the fleet page when the station clock is "
+        "off from the hub's by more than this (estimated from receipts).",
+    )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(
-        default=2.0,
+        default=1.5,
         gt=0,
         description="Longest reconnect delay: a returning broker is reached within it "
         "(full jitter spreads a fleet's reconnects over [reconnect_min_s, this]).",
@@ -176,6 +183,10 @@ class AgentSettings(BaseSettings):
     )
     fingerprint: FingerprintSettings = Field(
         default_factory=FingerprintSettings, description="Fingerprint enrollment and verification."
+    )
+    pharmacy: PharmacySettings = Field(
+        default_factory=PharmacySettings,
+        description="Pharmacy dispensing: how often the medicine catalogue is fetched.",
     )
     vitals: VitalsSettings = Field(
         default_factory=VitalsSettings,

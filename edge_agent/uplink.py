@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge_agent import __version__
+from edge_agent.clock import ClockEstimate
 from edge_agent.errors import OutboxError
 from edge_agent.events import now_ts
 from edge_agent.metrics import AgentMetrics
@@ -30,8 +31,11 @@ from edge_agent.outbox import Outbox
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
+from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
+
+_WARNINGS_CHECK_S = 5.0  # how often a change of the station's warnings is looked for
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class _InFlight:
     seq: int
     body: bytes
     sent_at: float  # monotonic; 0.0 means "re-send now"
+    sent_wall: float = 0.0  # station clock at the first send; 0.0 once re-sent (no clock sample)
 
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
@@ -79,6 +84,7 @@ class Uplink:
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # held by the sender while it publishes a round
         self._receipts: deque[events_pb2.Receipt] = deque()
+        self.clock = ClockEstimate()
         self._undeleted: list[str] = []  # receipted, delete failed (disk full): tried again
         self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
         self._high_seq = 0  # highest seq published since start
@@ -168,6 +174,7 @@ class Uplink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_socket_open = no_delay  # events leave at once (protos.tcp)
         # Every socket write must happen in the network thread: paho otherwise writes from
         # the publishing (sender) thread while the network thread reads, and one TLS
         # connection used from two threads at once corrupts (seen: "bad record mac" under
@@ -178,6 +185,7 @@ class Uplink:
     def _state_payload(self, online: bool) -> bytes:
         depth = self.outbox.depth()[0] if online else 0
         config_version, config_error = self.config_status()
+        estimate = self.clock.current()
         return events_pb2.StationState(
             config_version=config_version,
             config_error=config_error,
@@ -187,7 +195,20 @@ class Uplink:
             at=now_ts(),
             agent_version=__version__,
             outbox_depth=depth,
+            clock_offset_ms=estimate.offset_ms if estimate else 0,
+            clock_offset_known=estimate is not None,
+            warnings=self.warnings() if online else [],
         ).SerializeToString()
+
+    def warnings(self) -> list[str]:
+        """What ops and the station should know: clock off, outbox or disk nearly full."""
+        found = []
+        estimate = self.clock.current()
+        if estimate is not None and (text := estimate.warning(self.settings.clock_warn_s)):
+            found.append(text)
+        if text := self.outbox.pressure().warning:
+            found.append(text)
+        return found
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
@@ -246,9 +267,27 @@ class Uplink:
         except Exception:  # protobuf raises DecodeError; anything else is as bad
             log.warning("undecodable receipt batch on %s ignored", message.topic)
             return
+        arrived = time.time()
         with self._lock:
             self._receipts.extend(batch.receipts)
-            self._last_receipt_at = datetime.now(UTC)
+            if batch.receipts:
+                self._last_receipt_at = datetime.now(UTC)
+            if batch.resend_unreceipted:
+                # A hub worker (re)subscribed: what is in flight may have reached no hub
+                # (Mosquitto drops $share traffic published before the hub is back after a
+                # restart). Re-send it now, as after our own reconnect.
+                self._session_started = True
+            sent = next(
+                (
+                    f.sent_wall
+                    for r in batch.receipts
+                    if (f := self._in_flight.get(r.event_id)) is not None and f.sent_wall
+                ),
+                0.0,
+            )
+        if sent and batch.HasField("committed_at"):
+            committed = batch.committed_at.seconds + batch.committed_at.nanos / 1e9
+            self.clock.add(sent, committed, arrived)
         self._wake.set()
 
     # -- network thread -----------------------------------------------------------------------
@@ -282,14 +321,23 @@ class Uplink:
     # -- sender thread ------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
+        published_warnings: list[str] = []
+        checked_at = 0.0
         while not self._stop.is_set():
             self._wake.clear()
+            if time.monotonic() - checked_at >= _WARNINGS_CHECK_S:
+                checked_at = time.monotonic()
+                with contextlib.suppress(Exception):
+                    if (now := self.warnings()) != published_warnings:
+                        published_warnings = now
+                        self.publish_state()  # ops see it on the fleet page
             try:
                 self._apply_receipts()
                 with self._send_lock:
                     timeout = self._publish_due()
                 if self._undeleted:
                     timeout = min(timeout or 1.0, 1.0)
+                timeout = min(timeout or _WARNINGS_CHECK_S, _WARNINGS_CHECK_S)
             except Exception:  # keep the uplink alive whatever one round hits
                 log.exception("uplink round failed")
                 timeout = 1.0
@@ -385,14 +433,21 @@ class Uplink:
             batch = events_pb2.EventBatch(
                 events=[body for _, _, body in chunk], sent_at=now_ts(), oldest_pending_seq=oldest
             )
+            estimate = self.clock.current()
+            if estimate is not None:
+                batch.clock_offset_ms = estimate.offset_ms
+                batch.clock_offset_error_ms = estimate.error_ms
+                batch.clock_offset_known = True
             # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
             self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
-            sent_at = time.monotonic()
+            sent_at, sent_wall = time.monotonic(), time.time()
             with self._lock:
                 for seq, event_id, body in chunk:
                     if resend and event_id not in self._in_flight:
                         continue  # receipted meanwhile
-                    self._in_flight[event_id] = _InFlight(seq, body, sent_at)
+                    self._in_flight[event_id] = _InFlight(
+                        seq, body, sent_at, 0.0 if resend else sent_wall
+                    )
                     self._high_seq = max(self._high_seq, seq)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))

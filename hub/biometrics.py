@@ -1,5 +1,15 @@
 """Biometric confirmations of a case: station signatures verified (with the key the station had
-when the confirmation occurred), required steps checked."""
+when the confirmation occurred), required steps checked, confirmations from another unit flagged.
+
+Cross-unit rule (the one place it lives): a confirmation signed by a station of
+one medical unit for a case opened at another unit is flagged on the case. The
+station's unit is the event envelope's ``unit_id``, which ingest accepted only
+when it matched both the MQTT topic the station may publish under (broker ACL)
+and the station's registration at that time. The flag does not change the
+step's status: a patient referred to, or seen by a team from, another unit can
+be confirmed there legitimately, so the case says so in words and leaves the
+judgement to a person instead of hiding the confirmation or refusing it.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +61,35 @@ def verify_with_history(event: events_pb2.Event, keys: list[HistoricKey]) -> Sig
     ):
         return SignatureCheck(False, "key_not_valid_at_time")
     return check
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """Where a confirmation was signed against where its case was opened."""
+
+    station_unit_id: str
+    case_unit_id: str
+
+    @property
+    def cross_unit(self) -> bool:
+        return self.station_unit_id != self.case_unit_id
+
+    def note(self) -> str:
+        """Spanish / English words for the API ("" when the units agree)."""
+        if not self.cross_unit:
+            return ""
+        return (
+            f"firmada por una estación de la unidad {self.station_unit_id}; el caso se abrió "
+            f"en la unidad {self.case_unit_id}. Puede ser legítimo (paciente referido o "
+            "atendido por otro equipo): verifíquelo / signed by a station of unit "
+            f"{self.station_unit_id}; the case was opened at unit {self.case_unit_id}. It may "
+            "be legitimate (a referred patient, a visiting team): check it"
+        )
+
+
+def unit_check(event: events_pb2.Event, case_unit_id: str) -> UnitCheck:
+    """The cross-unit rule for one confirmation of a case opened at ``case_unit_id``."""
+    return UnitCheck(event.unit_id, case_unit_id)
 
 
 def step_status(confirmations: list[tuple[events_pb2.Event, SignatureCheck]], step: str) -> str:

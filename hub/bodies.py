@@ -99,6 +99,14 @@ class BodyStore:
             return None
         return BodyInfo(**json.loads(meta.read_text()))
 
+    def available(self, sha256: str) -> bool:
+        """The body is here; False (never an error) for a digest that is not one, as a
+        document stored by an older hub may name."""
+        try:
+            return self.info(sha256) is not None
+        except BadDigest:
+            return False
+
     def offset(self, sha256: str) -> int | None:
         """Bytes received so far of an upload under way (None: none started)."""
         partial = self._partial(check_digest(sha256))

@@ -16,6 +16,7 @@ from hub.settings import HubSettings, load
 from hub.storage import open_store
 from hub.storage.base import Conflict, NotFound, Store
 from hub.tokens import Role, create_token
+from provisioning.mosquitto import DEFAULT_PERSISTENCE_DIR
 
 app = typer.Typer(
     help="Puente hub: ingest station events, serve cases / hub de Puente: recibe eventos, "
@@ -28,6 +29,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(station_app, name="station")
 user_app = typer.Typer(help="Console users / usuarios de la consola.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+quarantine_app = typer.Typer(
+    help="Quarantined events: review and re-ingest / eventos en cuarentena: revisar y "
+    "volver a ingerir.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 ConfigOption = Annotated[
     Path | None,
@@ -42,11 +49,56 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None) -> HubSettings:
-    return load(config) if config is not None else load()
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from hub.config_errors import explain
+
+    try:
+        return load(config) if config is not None else load()
+    except (ValidationError, tomllib.TOMLDecodeError) as exc:
+        typer.echo(explain(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+DEMO_HUB_DIR = Path("puente-data/demo/hub")  # `puente demo`'s default data dir, plus /hub
+
+
+def _settings_for_data(config: Path | None) -> HubSettings:
+    """The settings a data command acts on, said on stderr so nobody edits the wrong hub.
+
+    Without --config or PUENTE_HUB_CONFIG, in the folder where `puente demo` ran (its hub's
+    database is there and the default data dir has none), the command acts on the demo's hub.
+    """
+    settings = _settings(config)
+    if config is None and not os.environ.get("PUENTE_HUB_CONFIG"):
+        default_db = settings.database_path
+        demo_db = DEMO_HUB_DIR / "hub.sqlite3"
+        if (
+            not default_db.exists()
+            and demo_db.exists()
+            and not os.environ.get("PUENTE_HUB_DATA_DIR")
+        ):
+            settings = settings.model_copy(update={"data_dir": DEMO_HUB_DIR})
+            typer.echo(
+                f"no --config: using the demo's hub in {DEMO_HUB_DIR.resolve()} / "
+                f"sin --config: se usa el hub de la demo en {DEMO_HUB_DIR.resolve()}",
+                err=True,
+            )
+            return settings
+        if not default_db.exists():
+            typer.echo(
+                f"no --config: hub data directory {settings.data_dir.resolve()} (new, empty); "
+                f"give --config to act on another hub / sin --config: carpeta de datos "
+                f"{settings.data_dir.resolve()} (nueva, vacía); use --config para otro hub",
+                err=True,
+            )
+    return settings
 
 
 def _store(config: Path | None) -> Store:
-    store = open_store(_settings(config))
+    store = open_store(_settings_for_data(config))
     store.migrate()
     return store
 
@@ -199,6 +251,85 @@ def user_add(
     typer.echo(f"user {name} ({web_role.value}) added / usuario {name} creado")
 
 
+@user_app.command("list")
+def user_list(config: ConfigOption = None) -> None:
+    """Console users: name, role, created, disabled / usuarios de la consola."""
+    from hub.web.auth import LocalUsers
+
+    store = _store(config)
+    try:
+        records = LocalUsers(store).users.list()
+    finally:
+        store.close()
+    typer.echo("name\trole\tcreated_at\tstate")
+    for r in records:
+        state = f"disabled {r.disabled_at}" if r.disabled_at else "enabled"
+        typer.echo(f"{r.name}\t{r.role}\t{r.created_at}\t{state}")
+
+
+def _user_change(
+    config: Path | None, name: str, action: str, done: str, password: str = ""
+) -> None:
+    from hub.web.auth import LocalUsers, WeakPassword
+
+    store = _store(config)
+    try:
+        users = LocalUsers(store)
+        if action == "reset":
+            users.reset_password(name, password)
+        else:
+            getattr(users, action)(name)
+    except (NotFound, WeakPassword) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(done)
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    config: ConfigOption = None,
+) -> None:
+    """Disable a user: no sign-in, and open console sessions end at once."""
+    _user_change(config, name, "disable", f"user {name} disabled / usuario {name} deshabilitado")
+
+
+@user_app.command("enable")
+def user_enable(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    config: ConfigOption = None,
+) -> None:
+    """Re-enable a disabled user."""
+    _user_change(config, name, "enable", f"user {name} enabled / usuario {name} habilitado")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password / nueva contraseña",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PUENTE_HUB_USER_PASSWORD",
+            help="Asked for if not given (or PUENTE_HUB_USER_PASSWORD).",
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password; sessions signed in before end."""
+    _user_change(
+        config,
+        name,
+        "reset",
+        f"password of {name} reset / contraseña de {name} cambiada",
+        password,
+    )
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[Path, typer.Option("--out", help="Folder for the broker's files.")],
@@ -209,8 +340,15 @@ def broker_config(
         typer.Option(help="Broker host names for its certificate (repeat); default localhost."),
     ] = None,
     persistence_dir: Annotated[
-        Path | None, typer.Option(help="Mosquitto persistence folder (empty: off).")
-    ] = None,
+        Path,
+        typer.Option(
+            help="Mosquitto persistence folder (sessions, queued and retained messages); "
+            "docs/production.md says why it is on."
+        ),
+    ] = DEFAULT_PERSISTENCE_DIR,
+    persistence: Annotated[
+        bool, typer.Option("--persistence/--no-persistence", help="Persistence on or off.")
+    ] = True,
     run_as: Annotated[str, typer.Option(help="Mosquitto `user` line (empty: its default).")] = "",
     config: ConfigOption = None,
 ) -> None:
@@ -224,7 +362,12 @@ def broker_config(
     store = _store(config)
     try:
         files = FleetService(settings, store).write_broker_config(
-            out, port, bind, hostname or None, persistence_dir, run_as or None
+            out,
+            port,
+            bind,
+            hostname or None,
+            persistence_dir if persistence else None,
+            run_as or None,
         )
     finally:
         store.close()
@@ -239,27 +382,51 @@ def broker_config(
         )
 
 
-if __name__ == "__main__":
-    app()
-
-
-@user_app.command("disable")
-def user_disable(
-    name: Annotated[str, typer.Option("--name", help="Sign-in name / nombre de usuario.")],
+@quarantine_app.command("list")
+def quarantine_list(
+    limit: int = typer.Option(50, min=1, max=500, help="Most entries / máximo de entradas."),
     config: ConfigOption = None,
 ) -> None:
-    """Disable a console user: no more sign-ins, and every open session ends now."""
-    from hub.ingest.timefmt import now_iso
-
+    """Newest quarantined entries first / entradas en cuarentena, las más nuevas primero."""
     store = _store(config)
     try:
-        disabled = store.web_users().disable(name, now_iso())
+        page = store.list_quarantine(limit, None)
     finally:
         store.close()
-    if not disabled:
+    typer.echo("id\treceived_at\tstation\tevent_id\treason_code\treingested\treason")
+    for q in page.items:
         typer.echo(
-            f"no enabled user {name} / no hay usuario habilitado {name}",
-            err=True,
+            f"{q.id}\t{q.received_at}\t{q.station_id or '-'}\t{q.event_id or '-'}"
+            f"\t{q.reason_code}\t{q.reingest_outcome or '-'}\t{q.reason}"
         )
-        raise typer.Exit(1)
-    typer.echo(f"user {name} disabled, sessions ended / usuario {name} deshabilitado")
+
+
+@quarantine_app.command("reingest")
+def quarantine_reingest(
+    ids: list[int] = typer.Argument(..., help="Quarantine ids / ids de cuarentena"),
+    config: ConfigOption = None,
+) -> None:
+    """Run entries through today's ingest rules / pasar entradas por las reglas de hoy."""
+    from hub.ingest.reingest import NotQuarantined, reingest
+
+    settings = _settings(config)
+    store = _store(config)
+    failed = False
+    try:
+        for qid in ids:
+            try:
+                done = reingest(store, qid, settings.max_clock_skew_s, settings.clock_flag_s)
+            except NotQuarantined:
+                typer.echo(f"{qid}: no such entry / no existe la entrada", err=True)
+                failed = True
+                continue
+            reason = f" ({done.reason})" if done.reason else ""
+            typer.echo(f"{qid}\t{done.event_id or '-'}\t{done.outcome}{reason}")
+            failed |= done.outcome == "rejected"
+    finally:
+        store.close()
+    raise typer.Exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    app()

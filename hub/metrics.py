@@ -38,5 +38,12 @@ class HubMetrics:
             "puente_hub_mqtt_connected", "1 while connected to the broker.", registry=self.registry
         )
 
+        self.db_writable = Gauge(
+            "puente_hub_db_writable",
+            "1 while the write probe and the last ingest commit succeed (see /healthz).",
+            registry=self.registry,
+        )
+        self.db_writable.set(1)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -11,6 +11,7 @@ import uvicorn
 
 from hub.api.app import create_app
 from hub.bodies import BodyStore
+from hub.health import WriteHealth
 from hub.ingest.worker import IngestWorker
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
@@ -60,7 +61,12 @@ class HubService:
             ensure_token(
                 self._store, self.settings.bootstrap_token.get_secret_value(), "bootstrap", Role.OPS
             )
-        self._worker = IngestWorker(self.settings, self._store, self.metrics)
+        s = self.settings
+        self.health = WriteHealth(  # /healthz: a write probe and the ingest commits
+            self._store, s.mqtt_client_id, s.health_write_probe_s, s.health_write_timeout_s
+        )
+        self.health.on_change = lambda ok: self.metrics.db_writable.set(1 if ok else 0)
+        self._worker = IngestWorker(self.settings, self._store, self.metrics, self.health)
         self.vitals = VitalsHub.for_store(self._store)  # readings per case, live feed
         self._worker.on_commit.append(self.vitals.on_commit)
         self.signatures = SignatureValidator(  # validates signed PDFs after ingest, not in it
@@ -94,7 +100,11 @@ class HubService:
         self._port = sock.getsockname()[1]  # a free one when http_port is 0
         self._socket = sock
         app = create_app(
-            self._store, self.metrics, lambda: self.mqtt_connected, settings=self.settings
+            self._store,
+            self.metrics,
+            lambda: self.mqtt_connected,
+            settings=self.settings,
+            write_health=self.health,
         )
         app.state.fleet = self.fleet
         app.state.vitals = self.vitals
@@ -123,9 +133,15 @@ class HubService:
             )
 
     def stop(self) -> None:
-        """Stop taking MQTT messages, commit and answer what is queued, then stop the API."""
+        """Stop taking MQTT messages, commit and answer what is queued, then stop the API.
+
+        Each part stops even if an earlier one failed (say, the broker is gone): the store is
+        closed last, so what was committed stays committed."""
         if self._worker is not None:
-            self._worker.stop()
+            try:
+                self._worker.stop()
+            except Exception:
+                log.exception("ingest worker did not stop cleanly")
             self._worker = None
         if self._server is not None:
             self._server.should_exit = True

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.ingest.limits import IngestLimits
+
 
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -63,7 +65,10 @@ class HubSettings(BaseSettings):
         default=10_000, ge=1, description="Most held-back messages kept (oldest go first)."
     )
     reconnect_max_s: float = Field(
-        default=2.0, gt=0, description="Longest wait between broker reconnect attempts."
+        default=1.0,
+        gt=0,
+        description="Longest wait between broker reconnect attempts (paho doubles from 0.25 s): "
+        "a returning broker is reached within it plus the connect (bench/ingest: ≤ 2 s).",
     )
     ingest_batch_wait_ms: int = Field(
         default=0,
@@ -73,7 +78,31 @@ class HubSettings(BaseSettings):
     )
     max_clock_skew_s: int = Field(
         default=366 * 24 * 3600,
-        description="occurred_at further than this from the hub clock is rejected.",
+        description="An occurred_at older than this is stored flagged 'time unverified' "
+        "(never refused: an acknowledged fact must reach the case).",
+    )
+    clock_flag_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A station clock off from the hub's by more than this (or an event in the "
+        "future by more than this) flags the event's time on the case.",
+    )
+    # -- ingest limits (docs/hub.md, "What ingest checks") --
+    ingest_max_event_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest serialized Event; a larger one is rejected (too_large) unread.",
+    )
+    ingest_max_batch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest EventBatch (one MQTT message); every event of a larger one is "
+        "rejected (too_large). Keep the broker's message_size_limit above it.",
+    )
+    ingest_max_readings_per_event: int = Field(
+        default=500,
+        ge=1,
+        description="Most readings (accepted plus refused) in one vital-signs event.",
     )
     bootstrap_token: SecretStr | None = Field(
         default=None,
@@ -103,6 +132,18 @@ class HubSettings(BaseSettings):
         "plus the form's overhead.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    health_write_probe_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="/healthz writes a heartbeat row at most this often (the answer is kept in "
+        "between): a locked or read-only database makes it 503.",
+    )
+    health_write_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="How long the write probe waits for the database's write lock.",
+    )
     signature_trust_roots: list[Path] = Field(
         default_factory=list,
         description="Root certificates (PEM/DER) signatures on documents must chain to.",
@@ -176,6 +217,14 @@ class HubSettings(BaseSettings):
     web_session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="How long a console sign-in lasts."
     )
+
+    @property
+    def ingest_limits(self) -> IngestLimits:
+        return IngestLimits(
+            max_event_bytes=self.ingest_max_event_bytes,
+            max_batch_bytes=self.ingest_max_batch_bytes,
+            max_readings_per_event=self.ingest_max_readings_per_event,
+        )
 
     @property
     def database_path(self) -> Path:

@@ -97,7 +97,7 @@ DUPLICATE: ReceiptStatus
 REJECTED: ReceiptStatus
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "station_id", "unit_id", "device_id", "occurred_at", "case_id", "patient_id", "station_seq", "schema_version", "biometric_enrollment", "biometric_confirmation", "vital_signs", "signed_document", "scanned_document", "device_status")
+    __slots__ = ("event_id", "station_id", "unit_id", "device_id", "occurred_at", "case_id", "patient_id", "station_seq", "schema_version", "biometric_enrollment", "biometric_confirmation", "vital_signs", "signed_document", "scanned_document", "device_status", "medication_dispensed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class Event(_message.Message):
     SIGNED_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     SCANNED_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    MEDICATION_DISPENSED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     station_id: str
     unit_id: str
@@ -128,17 +129,24 @@ class Event(_message.Message):
     signed_document: SignedDocument
     scanned_document: ScannedDocument
     device_status: DeviceStatus
-    def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ...) -> None: ...
+    medication_dispensed: MedicationDispensed
+    def __init__(self, event_id: _Optional[str] = ..., station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., device_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., schema_version: _Optional[int] = ..., biometric_enrollment: _Optional[_Union[BiometricEnrollment, _Mapping]] = ..., biometric_confirmation: _Optional[_Union[BiometricConfirmation, _Mapping]] = ..., vital_signs: _Optional[_Union[VitalSignsObservation, _Mapping]] = ..., signed_document: _Optional[_Union[SignedDocument, _Mapping]] = ..., scanned_document: _Optional[_Union[ScannedDocument, _Mapping]] = ..., device_status: _Optional[_Union[DeviceStatus, _Mapping]] = ..., medication_dispensed: _Optional[_Union[MedicationDispensed, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
-    __slots__ = ("events", "sent_at", "oldest_pending_seq")
+    __slots__ = ("events", "sent_at", "oldest_pending_seq", "clock_offset_ms", "clock_offset_error_ms", "clock_offset_known")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     OLDEST_PENDING_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_ERROR_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedScalarFieldContainer[bytes]
     sent_at: _timestamp_pb2.Timestamp
     oldest_pending_seq: int
-    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_error_ms: int
+    clock_offset_known: bool
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oldest_pending_seq: _Optional[int] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_error_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ...) -> None: ...
 
 class DeviceIdentity(_message.Message):
     __slots__ = ("model", "serial", "vendor", "driver", "firmware", "usb_id", "eui64")
@@ -207,7 +215,7 @@ class BiometricConfirmation(_message.Message):
     def __init__(self, step: _Optional[str] = ..., finger: _Optional[_Union[Finger, str]] = ..., reader: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., quality: _Optional[int] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., decision: _Optional[_Union[ConfirmationDecision, str]] = ..., probe_template_sha256: _Optional[bytes] = ..., reason: _Optional[str] = ..., operator_id: _Optional[str] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_cert_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Reading(_message.Message):
-    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags")
+    __slots__ = ("mdc_code", "mdc_refid", "value", "unit", "measured_at", "containment", "flags", "equipment")
     MDC_CODE_FIELD_NUMBER: _ClassVar[int]
     MDC_REFID_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +223,7 @@ class Reading(_message.Message):
     MEASURED_AT_FIELD_NUMBER: _ClassVar[int]
     CONTAINMENT_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    EQUIPMENT_FIELD_NUMBER: _ClassVar[int]
     mdc_code: int
     mdc_refid: str
     value: float
@@ -222,7 +231,8 @@ class Reading(_message.Message):
     measured_at: _timestamp_pb2.Timestamp
     containment: str
     flags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+    equipment: str
+    def __init__(self, mdc_code: _Optional[int] = ..., mdc_refid: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ..., measured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., containment: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., equipment: _Optional[str] = ...) -> None: ...
 
 class VitalSignsObservation(_message.Message):
     __slots__ = ("readings", "monitor", "mode", "session_id", "rejected", "operator_id", "assigned_by", "inbox_reason")
@@ -321,7 +331,7 @@ class SimpleSignature(_message.Message):
     def __init__(self, statement: _Optional[bytes] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_key_sha256: _Optional[bytes] = ...) -> None: ...
 
 class ScannedDocument(_message.Message):
-    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped")
+    __slots__ = ("document_type", "body", "pages", "resolution_dpi", "mode", "source", "scanner", "document_id", "title", "blank_pages_dropped", "expected_pages")
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
@@ -332,6 +342,7 @@ class ScannedDocument(_message.Message):
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     BLANK_PAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PAGES_FIELD_NUMBER: _ClassVar[int]
     document_type: str
     body: BodyRef
     pages: int
@@ -342,7 +353,8 @@ class ScannedDocument(_message.Message):
     document_id: str
     title: str
     blank_pages_dropped: int
-    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ...) -> None: ...
+    expected_pages: int
+    def __init__(self, document_type: _Optional[str] = ..., body: _Optional[_Union[BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., resolution_dpi: _Optional[int] = ..., mode: _Optional[str] = ..., source: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., document_id: _Optional[str] = ..., title: _Optional[str] = ..., blank_pages_dropped: _Optional[int] = ..., expected_pages: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
     __slots__ = ("family", "state", "previous_state", "identity", "error_code", "detail")
@@ -373,15 +385,17 @@ class Receipt(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., status: _Optional[_Union[ReceiptStatus, str]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ReceiptBatch(_message.Message):
-    __slots__ = ("receipts", "committed_at")
+    __slots__ = ("receipts", "committed_at", "resend_unreceipted")
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESEND_UNRECEIPTED_FIELD_NUMBER: _ClassVar[int]
     receipts: _containers.RepeatedCompositeFieldContainer[Receipt]
     committed_at: _timestamp_pb2.Timestamp
-    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    resend_unreceipted: bool
+    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resend_unreceipted: _Optional[bool] = ...) -> None: ...
 
 class StationState(_message.Message):
-    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error")
+    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
@@ -390,6 +404,9 @@ class StationState(_message.Message):
     OUTBOX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONFIG_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     unit_id: str
     online: bool
@@ -398,4 +415,81 @@ class StationState(_message.Message):
     outbox_depth: int
     config_version: int
     config_error: str
-    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ...) -> None: ...
+    clock_offset_ms: int
+    clock_offset_known: bool
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DispensedItem(_message.Message):
+    __slots__ = ("gtin", "institute_code", "name", "lot", "expiry", "serial", "quantity", "raw", "scanned_at", "measure", "measure_unit", "warning")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTE_CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    institute_code: str
+    name: str
+    lot: str
+    expiry: str
+    serial: str
+    quantity: int
+    raw: str
+    scanned_at: _timestamp_pb2.Timestamp
+    measure: float
+    measure_unit: str
+    warning: str
+    def __init__(self, gtin: _Optional[str] = ..., institute_code: _Optional[str] = ..., name: _Optional[str] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., serial: _Optional[str] = ..., quantity: _Optional[int] = ..., raw: _Optional[str] = ..., scanned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., measure: _Optional[float] = ..., measure_unit: _Optional[str] = ..., warning: _Optional[str] = ...) -> None: ...
+
+class PrescriptionLineDispensed(_message.Message):
+    __slots__ = ("product_code", "quantity_prescribed", "duration_days", "quantity_dispensed", "status")
+    PRODUCT_CODE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_PRESCRIBED_FIELD_NUMBER: _ClassVar[int]
+    DURATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_DISPENSED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    product_code: str
+    quantity_prescribed: int
+    duration_days: int
+    quantity_dispensed: int
+    status: str
+    def __init__(self, product_code: _Optional[str] = ..., quantity_prescribed: _Optional[int] = ..., duration_days: _Optional[int] = ..., quantity_dispensed: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
+
+class MedicationDispensed(_message.Message):
+    __slots__ = ("session_id", "prescription_id", "items", "lines", "differences", "pharmacist_id", "confirmation_event_id", "confirmation_decision", "confirmation_score", "catalogue_version", "scanner", "station_signature", "signature_algorithm", "station_cert_sha256")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PRESCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    PHARMACIST_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_DECISION_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_SCORE_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCANNER_FIELD_NUMBER: _ClassVar[int]
+    STATION_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    STATION_CERT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    prescription_id: str
+    items: _containers.RepeatedCompositeFieldContainer[DispensedItem]
+    lines: _containers.RepeatedCompositeFieldContainer[PrescriptionLineDispensed]
+    differences: _containers.RepeatedScalarFieldContainer[str]
+    pharmacist_id: str
+    confirmation_event_id: str
+    confirmation_decision: ConfirmationDecision
+    confirmation_score: float
+    catalogue_version: str
+    scanner: DeviceIdentity
+    station_signature: bytes
+    signature_algorithm: str
+    station_cert_sha256: bytes
+    def __init__(self, session_id: _Optional[str] = ..., prescription_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DispensedItem, _Mapping]]] = ..., lines: _Optional[_Iterable[_Union[PrescriptionLineDispensed, _Mapping]]] = ..., differences: _Optional[_Iterable[str]] = ..., pharmacist_id: _Optional[str] = ..., confirmation_event_id: _Optional[str] = ..., confirmation_decision: _Optional[_Union[ConfirmationDecision, str]] = ..., confirmation_score: _Optional[float] = ..., catalogue_version: _Optional[str] = ..., scanner: _Optional[_Union[DeviceIdentity, _Mapping]] = ..., station_signature: _Optional[bytes] = ..., signature_algorithm: _Optional[str] = ..., station_cert_sha256: _Optional[bytes] = ...) -> None: ...

@@ -21,6 +21,8 @@ class Reason(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"
     BAD_TIMESTAMP = "bad_timestamp"
     INVALID_PAYLOAD = "invalid_payload"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_LARGE = "too_large"
 
 
 # English / Spanish text for people reading the quarantine.
@@ -39,4 +41,7 @@ DESCRIPTIONS: dict[Reason, str] = {
     Reason.BAD_TIMESTAMP: "occurred_at is missing or implausible / "
     "occurred_at falta o no es plausible",
     Reason.INVALID_PAYLOAD: "the payload is not valid / el contenido no es válido",
+    Reason.OUT_OF_RANGE: "a field is out of its range / un campo está fuera de su rango",
+    Reason.TOO_LARGE: "the event or its batch is over the hub's size limit / "
+    "el evento o su lote supera el tamaño máximo del hub",
 }

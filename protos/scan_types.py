@@ -21,3 +21,19 @@ SCAN_DOCUMENT_TYPES: dict[str, str] = {
 
 def is_scan_type(code: str) -> bool:
     return code in SCAN_DOCUMENT_TYPES
+
+
+def page_count_note(scanned: int, expected: int, blank_dropped: int = 0) -> str:
+    """Spanish / English words when a scan yielded another number of pages than the request
+    said (``scanned``: pages the scanner gave, blank ones included); "" when ``expected`` is 0
+    (not said) or the numbers agree. Station and hub both say it with these words."""
+    if expected <= 0 or scanned == expected:
+        return ""
+    blank = (
+        f" ({blank_dropped} en blanco descartadas)" if blank_dropped else "",
+        f" ({blank_dropped} blank dropped)" if blank_dropped else "",
+    )
+    return (
+        f"{scanned} de {expected} páginas esperadas{blank[0]}: revise el documento / "
+        f"{scanned} of {expected} expected pages{blank[1]}: check the document"
+    )

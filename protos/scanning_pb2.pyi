@@ -76,20 +76,24 @@ class ScanRequest(_message.Message):
     def __init__(self, device_id: _Optional[str] = ..., case_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., document_type: _Optional[str] = ..., title: _Optional[str] = ..., source: _Optional[str] = ..., mode: _Optional[str] = ..., resolution_dpi: _Optional[int] = ..., drop_blank_pages: _Optional[bool] = ..., max_pages: _Optional[int] = ..., expected_pages: _Optional[int] = ..., operator_id: _Optional[str] = ...) -> None: ...
 
 class ScanResult(_message.Message):
-    __slots__ = ("event_id", "station_seq", "document_id", "body", "pages", "blank_pages_dropped")
+    __slots__ = ("event_id", "station_seq", "document_id", "body", "pages", "blank_pages_dropped", "expected_pages", "page_count_note")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     STATION_SEQ_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
     BLANK_PAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PAGES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_COUNT_NOTE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     station_seq: int
     document_id: str
     body: _events_pb2.BodyRef
     pages: int
     blank_pages_dropped: int
-    def __init__(self, event_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., document_id: _Optional[str] = ..., body: _Optional[_Union[_events_pb2.BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., blank_pages_dropped: _Optional[int] = ...) -> None: ...
+    expected_pages: int
+    page_count_note: str
+    def __init__(self, event_id: _Optional[str] = ..., station_seq: _Optional[int] = ..., document_id: _Optional[str] = ..., body: _Optional[_Union[_events_pb2.BodyRef, _Mapping]] = ..., pages: _Optional[int] = ..., blank_pages_dropped: _Optional[int] = ..., expected_pages: _Optional[int] = ..., page_count_note: _Optional[str] = ...) -> None: ...
 
 class ScanProgress(_message.Message):
     __slots__ = ("job_id", "state", "pages_scanned", "pages_expected", "blank_pages_dropped", "result", "error_code", "error_reason")

@@ -31,6 +31,7 @@ CASE_ID = "COEX-DEMO-0001"
 PATIENT_ID = "1234567890101"  # affiliation number (número de afiliación), fictitious
 ORIGIN = "http://localhost:5173"  # the demo's stand-in for the clinical web app
 DEMO_CLINICIAN = "demo-clinician"  # the console's demo user (role clinician)
+DEMO_OPS = "demo-ops"  # the ops console's demo user
 HUB_IDENTITY = "hub:demo"  # the hub's MQTT username (':' marks a service, never a station)
 
 console = Console()
@@ -57,7 +58,16 @@ def _ensure_station(hub: httpx.Client, agent_dir: Path) -> None:
 
 def _open_case(hub: httpx.Client) -> None:
     response = hub.post(
-        "/v1/cases", json={"case_id": CASE_ID, "patient_id": PATIENT_ID, "unit_id": UNIT_ID}
+        "/v1/cases",
+        json={
+            "case_id": CASE_ID,
+            "patient_id": PATIENT_ID,
+            "unit_id": UNIT_ID,
+            # A made-up patient: who the case is about, shown on the console (issue 17).
+            "patient_name": "Paciente de Demostración",
+            "sex": "female",
+            "birth_date": "1985-03-14",
+        },
     )
     if response.status_code not in (200, 201):
         response.raise_for_status()
@@ -124,6 +134,42 @@ def _sample_case(agent_url: str) -> list[str]:
     ]
 
 
+SAMPLE_KINDS = {"biometric_confirmation", "scanned_document", "vital_signs"}
+
+
+def _earlier_sample(hub: httpx.Client) -> list[dict] | None:
+    """The sample case's timeline if an earlier run already recorded its facts."""
+    response = hub.get(f"/v1/cases/{CASE_ID}", params={"limit": 50})
+    if response.status_code != 200:
+        return None
+    timeline = list(response.json()["timeline"])
+    return timeline if {item["kind"] for item in timeline} >= SAMPLE_KINDS else None
+
+
+def _start_stream(agent_url: str) -> str | None:
+    """A telemedicine session on the simulated oximeter, so the live view and the central
+    station have something to show while the demo runs."""
+    response = httpx.post(
+        f"{agent_url}/v1/vitals/sessions",
+        json={"device_id": "monitor-1", "case_id": CASE_ID, "patient_id": PATIENT_ID},
+        headers={"Origin": ORIGIN},
+        timeout=30,
+    )
+    if response.status_code != 201:
+        console.print(f"Telemedicine stream not started / transmisión no iniciada: {response.text}")
+        return None
+    return str(response.json()["session_id"])
+
+
+def _stop_stream(agent_url: str, session_id: str) -> None:
+    httpx.post(
+        f"{agent_url}/v1/vitals/sessions/{session_id}/stop",
+        json={},
+        headers={"Origin": ORIGIN},
+        timeout=10,
+    )
+
+
 def _take_vitals(agent_url: str) -> str:
     response = httpx.post(
         f"{agent_url}/v1/vitals/take",
@@ -159,7 +205,10 @@ def _print_urls(
 ) -> None:
     rows = [
         ("Hub API docs / documentación del hub", f"{hub_svc.http_url}/docs"),
-        ("Sample case / caso de ejemplo", f"{hub_svc.http_url}/v1/cases/{CASE_ID}"),
+        (
+            "Sample case (API, with the token) / caso de ejemplo (API, con el token)",
+            f"{hub_svc.http_url}/v1/cases/{CASE_ID}",
+        ),
         ("Hub ops token (Authorization: Bearer)", token),
         ("Agent status / estado del agente", f"{agent.http_url}/v1/status"),
         ("Agent API docs / documentación del agente", f"{agent.http_url}/docs"),
@@ -180,21 +229,26 @@ def _print_urls(
         console.print(f"{label}: {value}", soft_wrap=True, highlight=False)
 
 
-def _console_user(hub_svc: HubService, data_dir: Path) -> tuple[str, str]:
-    """A demo clinician for the web console (password made once, kept in the data dir)."""
+def _console_user(
+    hub_svc: HubService, data_dir: Path, name: str = "", role: str = "clinician"
+) -> tuple[str, str]:
+    """A demo console user (password made once, kept in the data dir)."""
     import contextlib
 
     from hub.storage.base import Conflict
     from hub.web.auth import LocalUsers, WebRole
 
-    path = data_dir / "demo-clinician-password"
+    name = name or DEMO_CLINICIAN
+    path = data_dir / (
+        "demo-clinician-password" if role == "clinician" else f"demo-{role}-password"
+    )
     if not path.exists():
         path.write_text(secrets.token_urlsafe(12))
         path.chmod(0o600)
     password = path.read_text().strip()
     with contextlib.suppress(Conflict):  # made by an earlier run with the same data dir
-        LocalUsers(hub_svc.store).add(DEMO_CLINICIAN, WebRole.CLINICIAN, password)
-    return DEMO_CLINICIAN, password
+        LocalUsers(hub_svc.store).add(name, WebRole(role), password)
+    return name, password
 
 
 def _print_timeline(timeline: list[dict]) -> None:
@@ -284,7 +338,15 @@ def run_demo(
         agent.start()
         agent.wait_ready(30)
         _open_case(hub)
-        timeline = _wait_on_case(hub, _sample_case(agent.http_url))
+        earlier = _earlier_sample(hub)
+        if earlier is not None:  # a run before on this data dir: its facts are there, once
+            console.print(
+                "Sample case already recorded by an earlier run; nothing added. / "
+                "Caso de ejemplo ya registrado por una ejecución anterior; no se agrega nada."
+            )
+            timeline = earlier
+        else:
+            timeline = _wait_on_case(hub, _sample_case(agent.http_url))
         _print_urls(hub_svc, agent, broker, token)
         user, password = _console_user(hub_svc, data_dir)
         console.print(
@@ -293,12 +355,35 @@ def run_demo(
             soft_wrap=True,
             highlight=False,
         )
+        ops_user, ops_password = _console_user(hub_svc, data_dir, DEMO_OPS, "ops")
+        console.print(
+            f"Ops console / consola de operaciones: {hub_svc.http_url}/console/fleet "
+            f"(user / usuario {ops_user}, password / contraseña {ops_password})",
+            soft_wrap=True,
+            highlight=False,
+        )
+        console.print(
+            f"API docs / documentación de la API: {hub_svc.http_url}/docs",
+            soft_wrap=True,
+            highlight=False,
+        )
         _print_timeline(timeline)
         if exit_after_sample:
             console.print("Sample case stored at the hub. / Caso de ejemplo guardado en el hub.")
             return 0
+        session_id = _start_stream(agent.http_url)
+        if session_id is not None:
+            console.print(
+                f"Live telemedicine / telemedicina en vivo: "
+                f"{hub_svc.http_url}/console/cases/{CASE_ID}/live · "
+                f"central station / central de monitoreo: {hub_svc.http_url}/console/central",
+                soft_wrap=True,
+                highlight=False,
+            )
         console.print("Running; Ctrl-C stops everything. / En marcha; Ctrl-C detiene todo.")
         stop.wait()
+        if session_id is not None:
+            _stop_stream(agent.http_url, session_id)
         return 0
     finally:
         console.print("Stopping... / Deteniendo...")

@@ -33,22 +33,41 @@ def wait_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -> No
 class Mosquitto:
     """One broker process. ``kill()`` is SIGKILL; ``start()`` again reuses the port."""
 
-    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        persistence: bool = False,
+        production_limits: bool = False,
+    ) -> None:
+        """``production_limits``: the queue and in-flight bounds `puente hub broker-config`
+        writes (benchmarks measure what production runs); else unbounded."""
+        from provisioning.mosquitto import delivery_settings
+
         self.workdir = workdir
         self.port = port or free_port()
         self.persistence = persistence
         self.proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
+        if production_limits:
+            delivery = delivery_settings(workdir if persistence else None)
+        else:
+            delivery = [
+                f"persistence {'true' if persistence else 'false'}",
+                f"persistence_location {workdir}/",
+                "max_inflight_messages 0",
+                "max_queued_messages 0",
+            ]
         self.conf.write_text(
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
                     "allow_anonymous true",
-                    f"persistence {'true' if persistence else 'false'}",
-                    f"persistence_location {workdir}/",
-                    "max_inflight_messages 0",
-                    "max_queued_messages 0",
+                    # As root Mosquitto drops to its own user, who cannot write pytest's tmp:
+                    # its persistence file would silently never be saved.
+                    *(["user root"] if persistence and os.geteuid() == 0 else []),
+                    *delivery,
                     "log_dest stderr",
                     "log_type error",
                     "log_type warning",
@@ -66,6 +85,17 @@ class Mosquitto:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
         wait_port(self.port)
         return self
+
+    def save(self) -> None:
+        """SIGUSR1: Mosquitto writes its persistence file now (what ``autosave_interval``
+        does), e.g. before a SIGKILL meant to look like a crash of a long-running broker."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + 5
+            db = self.workdir / "mosquitto.db"
+            while not db.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)  # written as .new, then renamed
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

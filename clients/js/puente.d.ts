@@ -127,6 +127,51 @@ export class PuenteAgent {
     sessionId: string,
     handlers?: { onReading?: (r: LiveReading) => void; onEnd?: () => void; onError?: (e: Event) => void },
   ): () => void;
+
+  openDispensing(args: {
+    caseId: string; patientId: string; prescriptionId?: string;
+    lines: { productCode: string; quantity: number; durationDays?: number }[];
+    pharmacistId: string; scannerDeviceId?: string;
+  }): Promise<DispensingSession>;
+  scanDispensed(sessionId: string, raw: string): Promise<DispensingUpdate>;
+  watchDispensing(
+    sessionId: string,
+    handlers?: {
+      onItem?: (u: DispensingUpdate) => void; onRefused?: (u: DispensingUpdate) => void;
+      onEnd?: () => void; onError?: (e: Event) => void;
+    },
+  ): () => void;
+  finishDispensing(sessionId: string, fingerprintDeviceId: string): Promise<{
+    event_id: string; station_seq: number; confirmation_event_id: string; session: DispensingSession;
+  }>;
+  cancelDispensing(sessionId: string): Promise<DispensingSession>;
+}
+
+export interface DispensedItem {
+  gtin: string; institute_code: string; name: string; lot?: string; expiry?: string;
+  serial?: string; quantity: number; raw: string; scanned_at: string; warning?: string;
+}
+
+export interface DispensingLine {
+  product_code: string; quantity_prescribed: number; duration_days?: number;
+  quantity_dispensed?: number; status: "complete" | "short" | "over";
+}
+
+export interface DispensingUpdate {
+  session_id: string;
+  kind: "item" | "refused" | "unreadable" | "finished" | "cancelled";
+  item: DispensedItem | null;
+  code: string;
+  warning: string;
+  lines: DispensingLine[];
+  differences: string[];
+}
+
+export interface DispensingSession {
+  session_id: string; case_id: string; patient_id: string; prescription_id: string;
+  pharmacist_id: string; scanner_device_id: string; state: "open" | "finished" | "cancelled";
+  items: DispensedItem[]; lines: DispensingLine[]; differences: string[];
+  refusals: DispensingUpdate[]; event_id: string; confirmation_event_id: string;
 }
 
 export interface Scanner {

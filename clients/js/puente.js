@@ -167,8 +167,10 @@ export class PuenteAgent {
   }
 
   /**
-   * Enroll a patient's finger: the patient touches the reader several times; poor impressions
-   * reject with code "poor_quality" naming which. Images never leave the station.
+   * Enroll a patient's finger: the patient touches the reader several times; an impression
+   * that cannot support the station's threshold rejects with code "poor_quality" (or
+   * "impressions_inconsistent"), its bilingual detail naming which impression and asking to
+   * try again or enroll a different finger: show `err.detail`. Images never leave the station.
    */
   enrollFinger({ deviceId, caseId, patientId, finger, operatorId = "", impressions = 0,
                  timeoutS = 20 }) {
@@ -331,6 +333,52 @@ export class PuenteAgent {
     events.addEventListener("end", () => { events.close(); onEnd?.(); });
     events.onerror = (e) => onError?.(e);
     return () => events.close();
+  }
+
+  // -- pharmacy dispensing ------------------------------------------------------------------
+
+  /**
+   * Open a dispensing session for a case and prescription. `lines`: [{productCode, quantity,
+   * durationDays}]. Items come from the station's barcode scanner `scannerDeviceId` (or scanDispensed).
+   */
+  openDispensing({ caseId, patientId, prescriptionId = "", lines, pharmacistId, scannerDeviceId = "" }) {
+    return this.request("POST", "/v1/pharmacy/sessions", {
+      case_id: caseId, patient_id: patientId, prescription_id: prescriptionId,
+      lines: lines.map((l) => ({ product_code: l.productCode, quantity: l.quantity,
+        duration_days: l.durationDays ?? 0 })),
+      pharmacist_id: pharmacistId, scanner_device_id: scannerDeviceId,
+    });
+  }
+
+  /** Pass a scan the page received (identifier first, FNC1 as "\u001d"); refusals reject. */
+  scanDispensed(sessionId, raw) {
+    return this.request("POST", `/v1/pharmacy/sessions/${encodeURIComponent(sessionId)}/scans`, { raw });
+  }
+
+  /**
+   * Watch a session: `onItem(update)` per accepted item, `onRefused(update)` per refused or
+   * unreadable scan (show `update.warning`), `onEnd()` when finished or cancelled.
+   */
+  watchDispensing(sessionId, { onItem, onRefused, onEnd, onError } = {}) {
+    const events = new EventSource(
+      this.streamUrl(`/v1/pharmacy/sessions/${encodeURIComponent(sessionId)}/events`));
+    events.addEventListener("item", (e) => onItem?.(JSON.parse(e.data)));
+    for (const kind of ["refused", "unreadable"]) {
+      events.addEventListener(kind, (e) => onRefused?.(JSON.parse(e.data)));
+    }
+    events.addEventListener("end", () => { events.close(); onEnd?.(); });
+    events.onerror = (e) => onError?.(e);
+    return () => events.close();
+  }
+
+  /** Finish with the patient's fingerprint (step "pharmacy"): one event on the case. */
+  finishDispensing(sessionId, fingerprintDeviceId) {
+    return this.request("POST", `/v1/pharmacy/sessions/${encodeURIComponent(sessionId)}/finish`,
+      { fingerprint_device_id: fingerprintDeviceId });
+  }
+
+  cancelDispensing(sessionId) {
+    return this.request("POST", `/v1/pharmacy/sessions/${encodeURIComponent(sessionId)}/cancel`, {});
   }
 
   /** An EventSource URL for a stream, carrying the pairing token (EventSource has no headers). */

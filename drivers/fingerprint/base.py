@@ -55,6 +55,13 @@ class CaptureCancelled(ReaderError):
     code = "capture_cancelled"
 
 
+class CaptureUnreadable(ReaderError):
+    """The reader saw a finger but could not read it (libfprint's "retry" errors: no
+    minutiae found, swipe too short, finger not centred): a poor touch, not a broken reader."""
+
+    code = "capture_unreadable"
+
+
 @runtime_checkable
 class FingerprintReader(Device, Protocol):
     """A reader that hands over images; templates and matching are the engine's (engine.py)."""

@@ -24,6 +24,7 @@ from drivers.fingerprint.base import (
     DEFAULT_PPI,
     CaptureCancelled,
     CaptureTimeout,
+    CaptureUnreadable,
     FingerImage,
     ReaderBusy,
     ReaderError,
@@ -114,6 +115,11 @@ class LibfprintReader:
                 or getattr(exc, "code", None) == gio.IOErrorEnum.CANCELLED
             ):
                 raise CaptureCancelled("capture cancelled / captura cancelada") from exc
+            if "retry" in str(getattr(exc, "domain", "")):  # fp-device-retry-quark
+                raise CaptureUnreadable(
+                    f"the reader could not read the finger ({getattr(exc, 'message', exc)}) / "
+                    "el lector no pudo leer el dedo"
+                ) from exc
             self._close()
             raise ReaderError(f"capture failed: {exc} / falló la captura") from exc
         finally:

@@ -9,9 +9,10 @@ quality. ``nbis-python`` (Rust + UniFFI) only ships wheels built against glibc
 on. afis's pure-Python/numba mindtct is ~10x slower than its native library,
 so this engine requires the native one.
 
-Scores are Bozorth3's (number of compatible minutia pairs, ~0..hundreds); NIST
-suggests 40 as a decision threshold, ``default_threshold`` is that, and each
-deployment sets its own. No image or template is ever logged here.
+Scores are Bozorth3's (number of compatible minutia pairs, ~0..hundreds). NIST's
+customary threshold of 40 let 4 % of impostors through against a 3-view enrolled
+record; ``default_threshold`` is the calibrated value (calibration.py: FMR ≤ 0.1 %),
+and a deployment may set its own after measuring. No image or template is ever logged here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 
 import numpy as np
 
-from drivers.fingerprint import iso19794
+from drivers.fingerprint import calibration, iso19794
 from drivers.fingerprint.base import FingerImage
 from drivers.fingerprint.engine import EngineError, Extracted
 
@@ -81,7 +82,7 @@ def _capped(view: iso19794.View, limit: int) -> np.ndarray:
 class NbisEngine:
     name = "nbis"
     template_format = iso19794.FORMAT_NAME
-    default_threshold = 40.0
+    default_threshold = calibration.THRESHOLD  # FMR ≤ 0.1 %: calibration.py
     max_minutiae = 150  # kept in a template (the most reliable)
     compare_max_minutiae = 150  # given to Bozorth3 per view (the most reliable)
 

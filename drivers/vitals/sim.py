@@ -36,6 +36,7 @@ class SimulatedMonitor:
         self._rng = random.Random(seed)
         self._baseline = [self._rng.gauss(mean, spread / 3) for *_, mean, spread in _PARAMETERS]
         self._interval_s = interval_s
+        self._next_at = 0.0  # monotonic time of the next set
         self._open = False
         self.unplugged = False  # flipped by tests and the demo to simulate a pulled cable
 
@@ -56,10 +57,18 @@ class SimulatedMonitor:
         return DeviceHealth(Health.CONNECTED)
 
     def numerics(self, timeout_s: float) -> Iterator[NumericReading]:
+        """One set every ``interval_s``, paced across calls like a real monitor's clock: a
+        caller reading in chunks shorter than the interval waits, it never gets a flood."""
         if not self._open:
             self.open()
         deadline = time.monotonic() + timeout_s
         while True:
+            wait = self._next_at - time.monotonic()
+            if wait > 0:
+                if time.monotonic() + wait > deadline:
+                    time.sleep(max(0.0, deadline - time.monotonic()))
+                    return
+                time.sleep(wait)
             now = datetime.now(UTC)
             for (code, refid, unit, _, spread), base in zip(
                 _PARAMETERS, self._baseline, strict=True
@@ -67,6 +76,6 @@ class SimulatedMonitor:
                 # A patient at rest: small beat-to-beat jitter around their own values.
                 value = round(base + self._rng.gauss(0, spread / 10), 1)
                 yield NumericReading(code, refid, value, unit, now)
-            if time.monotonic() + self._interval_s > deadline:
+            self._next_at = time.monotonic() + self._interval_s
+            if self._next_at > deadline:
                 return
-            time.sleep(self._interval_s)

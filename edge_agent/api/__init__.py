@@ -15,6 +15,7 @@ from edge_agent.api import (
     identity,
     metrics,
     pairing,
+    pharmacy,
     problems,
     scans,
     signing,
@@ -86,6 +87,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(scans.router)
     app.include_router(signing.router)
+    app.include_router(pharmacy.router)
     if pairings is not None and audit is not None:
         app.include_router(pairing.router)
         app.include_router(activity_api.router)

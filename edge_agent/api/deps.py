@@ -22,6 +22,7 @@ class Services:
     fingerprint: Any = None  # edge_agent.biometrics.service.FingerprintService
     scan: Any = None  # edge_agent.services.scan.ScanService
     signing: Any = None  # edge_agent.signing.service.SigningService
+    pharmacy: Any = None  # edge_agent.pharmacy.service.DispensingService
 
 
 def services(request: Request) -> Services:

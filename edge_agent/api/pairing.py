@@ -174,27 +174,38 @@ def list_pairings(request: Request) -> dict[str, Any]:
 
 
 class ApproveIn(BaseModel):
+    operator: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Who approves (their operator name); may be left out at a station with "
+        "a single operator.",
+    )
     operator_pin: str | None = Field(
-        default=None, max_length=64, description="The station operator PIN, typed by the person."
+        default=None, max_length=64, description="That operator's PIN, typed by the person."
     )
 
     def __repr__(self) -> str:  # never print a PIN
-        return "ApproveIn(operator_pin=***)"
+        return f"ApproveIn(operator={self.operator!r}, operator_pin=***)"
 
 
-def confirm_person(request: Request, pin: str | None) -> None:
-    """The operator PIN, or refuse: a program that can POST here cannot know it."""
+def confirm_person(request: Request, pin: str | None, operator: str | None = None) -> str:
+    """The operator's own PIN, or refuse: a program that can POST here cannot know it.
+    Returns who confirmed."""
     operator_pin: OperatorPin | None = getattr(request.app.state, "operator_pin", None)
     if operator_pin is None:
         raise OperatorPinNotSet()
-    operator_pin.verify(pin)
+    return operator_pin.verify(pin, operator)
 
 
 @router.post("/v1/pairings/requests/{request_id}/approve", dependencies=[Depends(own_origin)])
 def approve(request_id: str, request: Request, body: ApproveIn | None = None) -> dict[str, str]:
-    pin, body = (body.operator_pin if body else None), None
+    pin, operator, body = (
+        (body.operator_pin if body else None),
+        (body.operator if body else None),
+        None,
+    )
     try:
-        confirm_person(request, pin)
+        approved_by = confirm_person(request, pin, operator)
     except AgentError as exc:
         _audit(request).record("pairing_approval_refused", request_id=request_id, reason=exc.code)
         raise
@@ -204,7 +215,7 @@ def approve(request_id: str, request: Request, body: ApproveIn | None = None) ->
         decided = _pairings(request).approve(request_id)
     except PairingError as exc:
         raise PairingRefused(exc) from exc
-    _audit(request).record("pairing_approved", origin=decided.origin)
+    _audit(request).record("pairing_approved", origin=decided.origin, approved_by=approved_by)
     return {"origin": decided.origin, "state": "approved"}
 
 

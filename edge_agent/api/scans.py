@@ -86,6 +86,11 @@ class ResultOut(BaseModel):
     size: int
     pages: int
     blank_pages_dropped: int
+    expected_pages: int = Field(description="what the request said (0: not said)")
+    page_count_note: str = Field(
+        description="Spanish / English words when the scanner yielded another number of pages "
+        "than expected_pages (blank pages included); '' otherwise"
+    )
 
 
 class JobOut(BaseModel):
@@ -113,6 +118,8 @@ class JobOut(BaseModel):
                 size=r.size,
                 pages=r.pages,
                 blank_pages_dropped=r.blank_pages_dropped,
+                expected_pages=r.expected_pages,
+                page_count_note=r.page_count_note,
             )
         return cls(
             job_id=s.job_id,
@@ -181,7 +188,8 @@ def _show_on_station(request: Request, job: Any, service: ScanService, body: Sca
 
     def follow() -> None:
         snap = job.wait()
-        board.end(activity, "done" if snap.error is None else "failed")
+        note = snap.result.page_count_note if snap.result is not None else ""
+        board.end(activity, "done" if snap.error is None else "failed", note=note)
 
     threading.Thread(target=follow, name=f"activity-{job.job_id}", daemon=True).start()
 

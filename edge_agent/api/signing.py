@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from edge_agent.api.deps import services
@@ -139,6 +139,12 @@ class JobOut(BaseModel):
 
 class ConsentIn(BaseModel):
     pin: str | None = Field(default=None, max_length=64)
+    operator: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Who confirms with their operator PIN (may be left out at a station with a "
+        "single operator).",
+    )
     operator_pin: str | None = Field(
         default=None,
         max_length=64,
@@ -166,7 +172,10 @@ def _confirm_person(
         operator_pin: OperatorPin | None = getattr(request.app.state, "operator_pin", None)
         if operator_pin is None:
             raise OperatorPinNotSet()
-        operator_pin.verify(body.operator_pin)
+        confirmed_by = operator_pin.verify(body.operator_pin, body.operator)
+        audit = getattr(request.app.state, "audit", None)
+        if audit is not None:
+            audit.record("consent_confirmed", job_id=job.job_id, confirmed_by=confirmed_by)
 
 
 @router.get("/document-types")
@@ -316,19 +325,29 @@ def _wants_pdf(request: Request) -> bool:
     return "application/pdf" in request.headers.get("accept", "")
 
 
+class _PdfFile(FileResponse):
+    """A large signed PDF streamed from its body file in 1 MiB reads (not Starlette's 64 KiB:
+    each read is a thread hop and a send, which cost more than the bytes for a 20 MB PDF)."""
+
+    chunk_size = 1024 * 1024
+
+
+_READ_WHOLE_BYTES = 4 * 1024 * 1024  # below this one read in one thread hop is cheapest
+
+
 async def _pdf_response(service: SigningService, job: SigningJob) -> Response:
-    data = await run_in_threadpool(service.signed_pdf_of, job)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{job.job_id}.pdf"',
-            "X-Puente-Job-Status": job.status,
-            "X-Puente-Document-Id": job.document_id,
-            "X-Puente-Signature-Level": job.level,
-            "X-Puente-Sha256": job.signed_sha256,
-        },
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{job.job_id}.pdf"',
+        "X-Puente-Job-Status": job.status,
+        "X-Puente-Document-Id": job.document_id,
+        "X-Puente-Signature-Level": job.level,
+        "X-Puente-Sha256": job.signed_sha256,
+    }
+    if job.signed_size <= _READ_WHOLE_BYTES:
+        data = await run_in_threadpool(service.signed_pdf_of, job)
+        return Response(data, media_type="application/pdf", headers=headers)
+    # Streamed from the body file (written and fsynced once), not read into memory again.
+    return _PdfFile(service.signed_pdf_path(job), media_type="application/pdf", headers=headers)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

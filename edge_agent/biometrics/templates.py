@@ -30,15 +30,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import httpx
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_agent.biometrics.errors import TemplatesRefused, TemplatesUnavailable
 from edge_agent.biometrics.settings import FingerprintSettings
 from edge_agent.private_files import connect_sqlite, open_private, private_dir
+
+if TYPE_CHECKING:  # httpx and cryptography load with the first template asked for
+    import httpx
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class TemplateSource:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
             private_dir(self.path.parent)
             _private_file(self.key_path, AESGCM.generate_key(bit_length=256))
             key = self.key_path.read_bytes()
@@ -156,6 +159,8 @@ class TemplateSource:
             ).fetchall()
             out = []
             assert self._aead is not None
+            from cryptography.exceptions import InvalidTag
+
             for finger, nonce, sealed, event_id in rows:
                 try:
                     t = self._aead.decrypt(nonce, sealed, _aad(patient_id, finger, event_id))
@@ -170,6 +175,8 @@ class TemplateSource:
         return out
 
     def _fetch(self, patient_id: str) -> list[EnrolledTemplate]:
+        import httpx
+
         s = self.settings
         headers = (
             {"Authorization": f"Bearer {s.hub_token.get_secret_value()}"} if s.hub_token else {}
@@ -201,6 +208,8 @@ class TemplateSource:
     def get(self, patient_id: str) -> tuple[list[EnrolledTemplate], str]:
         """(templates, "hub" | "cache"); TemplatesUnavailable when neither can answer."""
         if self.settings.hub_url:
+            import httpx
+
             try:
                 templates = self._fetch(patient_id)
             except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:

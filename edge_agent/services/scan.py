@@ -5,7 +5,11 @@ progress (page n of m) by polling, by a stream (SSE, gRPC), or waits for it.
 Steps: hold the device (one scan at a time), scan page by page encoding each
 as it arrives (scan_pdf), drop blank pages when asked, assemble the PDF, write
 it with ``bodies.submit`` (durable at the station, queued for the hub), then
-record the event naming it (durable in the outbox). A device condition (jam,
+record the event naming it (durable in the outbox). When the request said how
+many pages to expect (``expected_pages``) and the scanner yielded another number
+(blank pages included), the event carries ``expected_pages`` and the job's
+result says so in words (``page_count_note``, protos.scan_types), for the
+caller, the station's page and the case. A device condition (jam,
 empty feeder, cover open, busy, gone) fails the job with its own code, records
 nothing clinical, and makes the device manager record a DeviceStatus.
 """
@@ -37,7 +41,7 @@ from edge_agent.errors import AgentError, DeviceFailed, InvalidInput
 from edge_agent.services.record import RecordService
 from protos import events_pb2
 from protos.event_ids import new_event_id
-from protos.scan_types import SCAN_DOCUMENT_TYPES
+from protos.scan_types import SCAN_DOCUMENT_TYPES, page_count_note
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ class ScanResult:
     pages: int
     blank_pages_dropped: int
     document: events_pb2.ScannedDocument
+    expected_pages: int = 0  # what the request said (0: not said)
+    page_count_note: str = ""  # Spanish / English words when the scanner yielded another number
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,9 @@ class JobSnapshot:
     error_code: str = ""
     error_reason: str = ""
     error: AgentError | None = field(default=None, repr=False, compare=False)
+    # What the person said the scan would yield (the request's expected_pages; 0: not said),
+    # kept apart from ``pages_expected``, the progress bar's moving "m" of "page n of m".
+    expected_pages: int = 0
 
     @property
     def finished(self) -> bool:
@@ -122,7 +131,16 @@ class ScanJob:
         self.scanner: Scanner | None = None
         self._cond = threading.Condition()
         self._snap = JobSnapshot(
-            job_id, request.device_id, request.case_id, "queued", 0, expected, 0, 0, time.time()
+            job_id,
+            request.device_id,
+            request.case_id,
+            "queued",
+            0,
+            expected,
+            0,
+            0,
+            time.time(),
+            expected_pages=request.expected_pages,
         )
 
     @property
@@ -374,6 +392,7 @@ class ScanService:
                 document_id=document_id,
                 title=title,
                 blank_pages_dropped=dropped,
+                expected_pages=r.expected_pages,
             )
             event_id, seq = self.recorder.record(
                 payload_name="scanned_document",
@@ -382,17 +401,32 @@ class ScanService:
                 case_id=r.case_id,
                 patient_id=r.patient_id,
             )
+            note = page_count_note(len(pages) + dropped, r.expected_pages, dropped)
             result = ScanResult(
-                event_id, seq, document_id, body.sha256, body.size, len(pages), dropped, document
+                event_id,
+                seq,
+                document_id,
+                body.sha256,
+                body.size,
+                len(pages),
+                dropped,
+                document,
+                r.expected_pages,
+                note,
             )
             job.update(state="done", result=result)
             log.info(
-                "scan recorded: %d pages (%d blank dropped), %d bytes",
+                "scan recorded: %d pages (%d blank dropped, %d expected), %d bytes",
                 len(pages),
                 dropped,
+                r.expected_pages,
                 body.size,
                 extra={**ctx, "event_id": event_id},
             )
+            if note:
+                log.warning(
+                    "scan page count differs: %s", note, extra={**ctx, "event_id": event_id}
+                )
         except ScanCancelled as exc:
             job.update(
                 state="cancelled",

@@ -29,6 +29,8 @@ class AgentStatus:
     devices: list[DeviceInfo]
     outbox: OutboxStatus
     link: LinkState
+    clock_offset_ms: int | None  # hub clock minus station clock; None before the first receipt
+    warnings: list[str]  # bilingual sentences: clock off, outbox or disk nearly full
 
 
 class StatusService:
@@ -42,6 +44,7 @@ class StatusService:
 
     def status(self) -> AgentStatus:
         count, size, oldest = self.outbox.depth()
+        estimate = self.uplink.clock.current()
         age_ms = int(max(0.0, time.time() - oldest) * 1000) if oldest is not None else 0
         return AgentStatus(
             station_id=self.settings.station_id,
@@ -56,4 +59,6 @@ class StatusService:
                 oldest_age_ms=age_ms,
             ),
             link=self.uplink.state(),
+            clock_offset_ms=estimate.offset_ms if estimate else None,
+            warnings=self.uplink.warnings(),
         )

@@ -47,6 +47,9 @@ MAX_SUBSCRIBER_BACKLOG = 1000
 # The reader asks the monitor for this long at a time, so a stop is seen within it even when
 # the monitor sends nothing (before, the reader held the monitor until its next reading).
 READ_CHUNK_S = 0.5
+# A burst from a monitor never makes an event the hub refuses (it takes 500 readings at most
+# in one event, hub.ingest.limits): a batch is recorded when it reaches this many.
+MAX_READINGS_PER_EVENT = 400
 
 
 class SessionNotFound(UnknownDevice):
@@ -328,7 +331,8 @@ class StreamService:
                 else:
                     rejected.append(refused)
                 session._fan_out(LiveReading(session.session_id, session.case_id, reading, refused))
-                if time.monotonic() - first_at < self.max_batch_s:
+                full = len(accepted) + len(rejected) >= MAX_READINGS_PER_EVENT
+                if time.monotonic() - first_at < self.max_batch_s and not full:
                     continue
             if accepted or rejected:
                 try:

@@ -62,6 +62,7 @@ def _pb(r: NumericReading, code: int, value: float, unit: str) -> events_pb2.Rea
         unit=unit,
         containment=r.containment,
         flags=r.flags,
+        equipment=r.equipment,
     )
     reading.measured_at.CopyFrom(timestamp(r.measured_at))
     return reading

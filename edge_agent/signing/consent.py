@@ -55,6 +55,8 @@ document.getElementById('f').addEventListener('submit', async (e) => {{
   if (pinEl) {{ body.pin = pinEl.value; pinEl.value = ''; }}
   const opEl = document.getElementById('operator_pin');
   if (opEl) {{ body.operator_pin = opEl.value; opEl.value = ''; }}
+  const whoEl = document.getElementById('operator');
+  if (whoEl && whoEl.value) {{ body.operator = whoEl.value; }}
   document.getElementById('sign').disabled = true;
   msg.className = ''; msg.textContent = 'Firmando… / Signing…';
   const [ok, res] = await post('/v1/signing/jobs/' + job + '/consent', body);
@@ -83,7 +85,10 @@ _NO_PIN = (
 )
 # Something only the person at the PC knows: a program that can POST cannot type it.
 _OPERATOR_PIN_BOX = (
-    '<p><label for="operator_pin">PIN del operador de la estación / Station operator PIN'
+    '<p><label for="operator">Operador (su nombre de operador; puede omitirse si la estación '
+    "tiene uno solo) / Operator (your operator name; may be left out if the station has one)"
+    '</label><br><input id="operator" name="operator" autocomplete="username"></p>'
+    '<p><label for="operator_pin">Su PIN de operador / Your operator PIN'
     '</label><br><input id="operator_pin" name="operator_pin" type="password" required '
     'autocomplete="off"></p>'
 )

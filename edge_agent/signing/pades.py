@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,12 +99,15 @@ class PadesOptions:
     revocation_context: ValidationContext | None = None
 
 
+_PDF_HEADER = re.compile(rb"[ \t\n\r\x0b\x0c]*%PDF-")
+
+
 def parse_pdf(data: bytes) -> tuple[int, PdfFileReader]:
     """Parse ``data`` once: (how many signatures it already has, the reader to sign from).
 
     Raises NotAPdf unless it is a PDF pyHanko can read.
     """
-    if not data.lstrip()[:5].startswith(b"%PDF-"):
+    if not _PDF_HEADER.match(data):  # not data.lstrip(): that copies the whole PDF
         raise NotAPdf("the file does not start with %PDF- / el archivo no es un PDF")
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)

@@ -25,9 +25,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from drivers.token.base import (
     FAMILY,
     CertificateInfo,
@@ -82,10 +79,28 @@ _LEVELS = {
 }
 
 
-def _load_certs(paths: list[Path]) -> list[bytes]:
+class _Certs:
+    """Certificate files read at start (a missing one fails then), parsed to DER on first use.
+
+    Parsing needs cryptography, which an idle agent does not otherwise load.
+    """
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._files = [path.read_bytes() for path in paths]
+        self._der: list[bytes] | None = None
+
+    def der(self) -> list[bytes]:
+        if self._der is None:
+            self._der = _load_certs(self._files)
+        return self._der
+
+
+def _load_certs(files: list[bytes]) -> list[bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     out = []
-    for path in paths:
-        data = path.read_bytes()
+    for data in files:
         if b"-----BEGIN" in data:
             out += [
                 c.public_bytes(serialization.Encoding.DER)
@@ -125,6 +140,7 @@ class SigningJob:
     revocation_detail: str = ""  # why PENDING
     done: threading.Event = field(default_factory=threading.Event)
     parsed: Any = None  # parse_pdf()'s answer, kept from submit to consent (not persisted)
+    input_hash: Any = None  # hashlib state after the input: the output's digest goes on from it
 
     @property
     def finished(self) -> bool:
@@ -202,11 +218,21 @@ class SigningService:
         self._jobs: dict[str, SigningJob] = {}
         self._lock = threading.Lock()
         self._sign_lock = threading.Lock()
-        self.trust_roots = _load_certs(settings.trust_roots)
-        self.chain = _load_certs(settings.chain_certs)
+        self._trust_roots = _Certs(settings.trust_roots)
+        self._chain = _Certs(settings.chain_certs)
         self.store = JobStore(jobs_dir) if jobs_dir is not None else None
         self._revocation: Any = None  # policy.checker(), made with the first advanced job
         self.restored = self._restore()
+
+    @property
+    def trust_roots(self) -> list[bytes]:
+        """The configured trust roots, DER."""
+        return self._trust_roots.der()
+
+    @property
+    def chain(self) -> list[bytes]:
+        """The configured intermediate certificates, DER."""
+        return self._chain.der()
 
     def close(self) -> None:
         if self.store is not None:
@@ -341,7 +367,8 @@ class SigningService:
             except TokenError as exc:
                 raise from_token_error(exc) from exc
             revocation = self._revocation_gate(cert, document_type)  # before any PIN is asked
-        input_sha256 = hashlib.sha256(pdf).hexdigest()
+        input_hash = hashlib.sha256(pdf)
+        input_sha256 = input_hash.hexdigest()
         job = SigningJob(
             job_id=uuid.uuid4().hex,
             origin=origin,
@@ -359,6 +386,7 @@ class SigningService:
             kind=SIMPLE if user is not None else ADVANCED,
             user=user,
             parsed=parsed,
+            input_hash=input_hash,
         )
         if cert is not None:
             job.revocation, job.revocation_detail = revocation[:2]
@@ -493,6 +521,10 @@ class SigningService:
         """The signed PDF of a finished job (from memory when just signed, else from disk)."""
         return self.bodies.bodies.read(job.signed_sha256)
 
+    def signed_pdf_path(self, job: SigningJob) -> Path:
+        """The file of a finished job's signed PDF, for an answer streamed from disk."""
+        return self.bodies.bodies.path(job.signed_sha256)
+
     def signed_pdf(self, job_id: str) -> bytes:
         job = self.get(job_id)
         if job.status != DONE:
@@ -549,7 +581,10 @@ class SigningService:
             location=self.settings.location,
         )
         signed_at = datetime.now(UTC)
-        body = self.bodies.submit(result.pdf, "application/pdf")  # the body before the event
+        sha256 = _appended_digest(job.input_hash, job.pdf, result.pdf)
+        job.input_hash = None
+        # The body before the event.
+        body = self.bodies.submit(result.pdf, "application/pdf", sha256)
         payload = events_pb2.SignedDocument(
             document_type=job.document_type,
             body=events_pb2.BodyRef(
@@ -585,7 +620,9 @@ class SigningService:
         if not job.pdf:
             raise SigningFailed("the PDF to sign is gone / el PDF a firmar ya no está")
         signed_at = datetime.now(UTC)
-        body = self.bodies.submit(job.pdf, "application/pdf")  # the body before the event
+        sha256 = job.input_hash.hexdigest() if job.input_hash is not None else None
+        # The body before the event.
+        body = self.bodies.submit(job.pdf, "application/pdf", sha256)
         statement = Statement(
             document_sha256=body.sha256,
             document_size=body.size,
@@ -685,6 +722,20 @@ class SigningService:
                 self.store.delete(job_id)
 
 
+def _appended_digest(input_hash: Any, pdf: bytes, signed: bytes) -> str | None:
+    """SHA-256 of ``signed`` without hashing its first part again, or None to hash it whole.
+
+    pyHanko signs as an incremental update: the signed PDF is the input, byte for
+    byte, with a revision appended. The input was hashed at submit; its hash state
+    goes on over the appended bytes alone (after checking the input is a prefix).
+    """
+    if input_hash is None or not signed.startswith(pdf):  # a memcmp, not a second hash
+        return None
+    digest = input_hash.copy()
+    digest.update(memoryview(signed)[len(pdf) :])
+    return str(digest.hexdigest())
+
+
 def _token_error_in(exc: BaseException) -> TokenError | None:
     """pyHanko may wrap the token's error: find it in the cause chain."""
     seen: set[int] = set()
@@ -698,6 +749,8 @@ def _token_error_in(exc: BaseException) -> TokenError | None:
 
 
 def _common_name(der: bytes) -> str:
+    from cryptography import x509
+
     cert = x509.load_der_x509_certificate(der)
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return str(names[0].value) if names else cert.subject.rfc4514_string()

@@ -16,7 +16,9 @@ function el(tag, attrs = {}, ...children) {
 async function decide(requestId, verb) {
   // Approving needs the station operator PIN: something only the person here knows.
   const pinEl = document.getElementById("operator_pin");
+  const who = document.getElementById("operator").value;
   const body = verb === "approve" ? { operator_pin: pinEl.value } : {};
+  if (verb === "approve" && who) body.operator = who;
   pinEl.value = "";
   const r = await fetch(`/v1/pairings/requests/${encodeURIComponent(requestId)}/${verb}`, {
     method: "POST", headers: json, body: JSON.stringify(body),
@@ -58,7 +60,7 @@ async function refreshActivity() {
     )));
   document.getElementById("recent").replaceChildren(...data.recent.map((a) => el("tr", {},
     el("td", {}, a.action), el("td", {}, who(a.origin)), el("td", {}, a.case_id || "—"),
-    el("td", {}, a.state),
+    el("td", {}, a.state, ...(a.note ? [el("br"), el("span", { class: "warn", "data-note": "" }, a.note)] : [])),
   )));
 }
 
@@ -131,9 +133,65 @@ async function refreshInbox() {
   }));
 }
 
+// Devices and the hub link in words (the same facts as GET /v1/status, never raw JSON).
+const DEVICE_WORDS = {
+  connected: "Conectado / Connected", disconnected: "Desconectado / Disconnected",
+  error: "Con falla / Failing", busy: "Ocupado / Busy", unsupported: "No compatible / Unsupported",
+};
+
+function localTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "—";
+  return d.toLocaleString("es-GT", { dateStyle: "short", timeStyle: "short", hourCycle: "h23" });
+}
+
+async function refreshStatus() {
+  const s = await (await fetch("/v1/status")).json();
+  const rows = s.devices.map((d) => {
+    const state = String(d.state || "").toLowerCase();
+    const words = DEVICE_WORDS[state] || state || "—";
+    const why = state === "error" || state === "unsupported" ? [d.detail, d.error_code].filter(Boolean).join(" — ") : "";
+    return el("tr", { "data-device": d.device_id, "data-state": state },
+      el("td", {}, d.device_id), el("td", {}, [d.model, d.serial].filter(Boolean).join(" · ") || d.driver),
+      el("td", { class: `state ${state}` }, words + (why ? `: ${why}` : "")));
+  });
+  const body = document.getElementById("devices");
+  if (rows.length === 0) body.replaceChildren(el("tr", {}, el("td", { colspan: "3", class: "muted" }, "Sin equipos configurados / No devices configured")));
+  else body.replaceChildren(...rows);
+  const link = document.getElementById("link");
+  link.dataset.connected = String(s.link.connected);
+  link.textContent = (s.link.connected ? "Conectada al hub / Connected to the hub" : "Sin conexión con el hub: los datos esperan en la estación / Not connected to the hub: data waits at the station")
+    + ` · ${s.outbox.depth} evento(s) por enviar / event(s) waiting`
+    + (s.link.last_receipt_at ? ` · último acuse / last receipt ${localTime(s.link.last_receipt_at)}` : "");
+}
+
+// Telemedicine streams running at this station: a nurse sees them and can stop them.
+async function stopStream(sessionId) {
+  const r = await fetch(`/v1/vitals/sessions/${sessionId}/stop`, { method: "POST", headers: json, body: "{}" });
+  document.getElementById("msg").textContent = r.ok ? "" : ((await r.json()).detail || `Error ${r.status}`);
+  await refreshStreams();
+}
+
+async function refreshStreams() {
+  const sessions = (await (await fetch("/v1/vitals/sessions")).json()).filter((x) => x.active);
+  const box = document.getElementById("streams");
+  if (sessions.length === 0) {
+    box.replaceChildren(el("p", { class: "muted" }, "Ninguna transmisión en curso / No stream running"));
+    return;
+  }
+  box.replaceChildren(...sessions.map((x) => el("div", { class: "card", "data-session": x.session_id },
+    el("p", {}, `Caso / Case: ${x.case_id} · equipo / device ${x.device_id}`),
+    el("p", { class: "muted" }, `Desde / Since ${localTime(x.started_at)} · ${x.readings} lectura(s) / reading(s)`),
+    el("button", { class: "no", onclick: () => stopStream(x.session_id) }, "Detener / Stop"),
+  )));
+}
+
 async function refresh() {
   await refreshActivity();
+  await refreshStreams().catch(() => {});
   await refreshInbox().catch(() => {});
+  await refreshStatus().catch(() => {});
   const data = await (await fetch("/v1/pairings")).json();
   const pending = document.getElementById("pending");
   pending.replaceChildren();
@@ -156,12 +214,12 @@ async function refresh() {
   }
   const paired = document.getElementById("paired");
   paired.replaceChildren(...data.pairings.map((p) => el("tr", {},
-    el("td", {}, p.origin), el("td", {}, p.created_at), el("td", {}, p.last_used_at || "—"),
+    el("td", {}, p.origin), el("td", {}, localTime(p.created_at)), el("td", {}, localTime(p.last_used_at)),
     el("td", {}, el("button", { onclick: () => revoke(p.origin) }, "Revocar / Revoke")),
   )));
   const audit = await (await fetch("/v1/audit?limit=20")).json();
   document.getElementById("audit").replaceChildren(...audit.map((a) => el("tr", {},
-    el("td", {}, a.at), el("td", {}, a.decision), el("td", {}, a.origin || "—"),
+    el("td", {}, localTime(a.at)), el("td", {}, a.decision), el("td", {}, a.origin || "—"),
   )));
 }
 

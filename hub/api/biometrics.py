@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StationCaller, StoreDep
 from hub.api.problems import ApiError
-from hub.biometrics import SignatureCheck, b64
+from hub.biometrics import SignatureCheck, b64, unit_check
 from hub.services import confirmations
 from hub.storage.base import Case
 from hub.storage.biometrics import TemplateVault, VaultingStore, load_key
@@ -124,6 +124,12 @@ class ConfirmationOut(BaseModel):
     probe_template_sha256: str
     signature_valid: bool
     signature_problem: str = Field(description="'' when valid; no_station_key, bad_signature...")
+    station_unit_id: str = Field(description="unit of the station that signed (verified at ingest)")
+    cross_unit: bool = Field(
+        description="signed by a station of another unit than the case's: shown, not hidden; "
+        "it may be legitimate (referral, visiting team) and is left to a person to judge"
+    )
+    cross_unit_note: str = Field(description="Spanish / English words when cross_unit, else ''")
 
 
 class StepOut(BaseModel):
@@ -137,6 +143,9 @@ class CaseBiometricsOut(BaseModel):
     patient_id: str
     steps: list[StepOut]
     confirmations: list[ConfirmationOut]
+    cross_unit_confirmations: int = Field(
+        description="how many confirmations were signed by a station of another unit"
+    )
 
 
 def checked_confirmations(
@@ -171,6 +180,7 @@ def case_biometrics(
     out = []
     for event, check in checked:
         c = event.biometric_confirmation
+        units = unit_check(event, case.unit_id)
         out.append(
             ConfirmationOut(
                 event_id=event.event_id,
@@ -188,6 +198,9 @@ def case_biometrics(
                 probe_template_sha256=c.probe_template_sha256.hex(),
                 signature_valid=check.valid,
                 signature_problem=check.problem,
+                station_unit_id=units.station_unit_id,
+                cross_unit=units.cross_unit,
+                cross_unit_note=units.note(),
             )
         )
     return CaseBiometricsOut(
@@ -195,4 +208,5 @@ def case_biometrics(
         patient_id=case.patient_id,
         steps=case_steps(request, checked),
         confirmations=out,
+        cross_unit_confirmations=sum(1 for x in out if x.cross_unit),
     )

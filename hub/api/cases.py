@@ -13,6 +13,7 @@ from hub.api.models import CaseDetail, CaseIn, CaseOut, CasePage, EventOut
 from hub.api.problems import ApiError
 from hub.ingest.timefmt import now_iso
 from hub.storage.base import Case
+from hub.storage.console_facts import ConsoleFacts, PatientFacts
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -30,13 +31,22 @@ def _not_found(case_id: str) -> ApiError:
 
 @router.post("", status_code=201, response_model=CaseOut)
 def open_case(body: CaseIn, caller: CaseWriter, store: StoreDep, response: Response) -> CaseOut:
-    """Open a case (201). The same case again with the same data is 200; other data is 409."""
+    """Open a case (201). The same case again with the same data is 200; other data is 409.
+    Name, sex and birth date are optional; once stored, a different value is 409 too."""
     case, created = store.open_case(
         Case(body.case_id, body.patient_id, body.unit_id, now_iso(), None, caller.name)
     )
+    facts = ConsoleFacts(store)  # type: ignore[arg-type]
+    given = PatientFacts(
+        body.patient_name or "",
+        body.sex or "",
+        body.birth_date.isoformat() if body.birth_date else "",
+    )
+    if given:
+        facts.set_patient(case.case_id, given)
     if not created:
         response.status_code = 200
-    return CaseOut.of(case)
+    return CaseOut.of(case, facts.patient(case.case_id))
 
 
 @router.get("", response_model=CasePage)
@@ -50,7 +60,11 @@ def list_cases(
 ) -> CasePage:
     """Cases, newest opened first, optionally of one patient or unit."""
     page = store.list_cases(patient_id, unit_id, limit, before)
-    return CasePage(items=[CaseOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+    patients = ConsoleFacts(store).patients([c.case_id for c in page.items])  # type: ignore[arg-type]
+    return CasePage(
+        items=[CaseOut.of(c, patients.get(c.case_id)) for c in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 class CaseDetailOut(CaseDetail):
@@ -75,7 +89,7 @@ def get_case(
         raise _not_found(case_id)
     page = store.case_timeline(case_id, limit, before)
     return CaseDetailOut(
-        **CaseOut.of(case).model_dump(),
+        **CaseOut.of(case, ConsoleFacts(store).patient(case_id)).model_dump(),  # type: ignore[arg-type]
         timeline=[EventOut.of(e) for e in page.items],
         next_cursor=page.next_cursor,
         biometrics=case_steps(request, checked_confirmations(request, store, case)),

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.api.problems import ApiError
 from hub.metrics import HubMetrics
+from hub.settings import HubSettings
 from hub.storage.base import Store
 from hub.tokens import Role, token_sha256
 
@@ -28,6 +29,14 @@ def get_metrics(request: Request) -> HubMetrics:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_settings(request: Request) -> HubSettings:
+    settings: HubSettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[HubSettings, Depends(get_settings)]
 
 
 @dataclass(frozen=True)

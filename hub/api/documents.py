@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StoreDep
 from hub.api.problems import ApiError
+from hub.api.scans import scan_store
 from hub.api.signatures import signature_store
 from hub.bodies import BodyStore
 from hub.storage.documents import DocumentRevision
+from hub.storage.scans import PageCount
 from hub.storage.signatures import StoredVerdict, shown_validation
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -48,18 +50,32 @@ class DocumentOut(BaseModel):
         "(a scan)"
     )
     validation_code: str | None = Field(description="the verdict's code, e.g. broken, revoked")
+    expected_pages: int | None = Field(
+        default=None, description="a scan: what the station's request said (0: not said)"
+    )
+    page_count_note: str = Field(
+        default="",
+        description="a scan that yielded another number of pages than expected, in words: "
+        "'3 de 5 páginas esperadas... / 3 of 5 expected pages...'; '' otherwise",
+    )
 
     @classmethod
     def of(
-        cls, rev: DocumentRevision, bodies: BodyStore, verdicts: dict[str, StoredVerdict]
+        cls,
+        rev: DocumentRevision,
+        bodies: BodyStore,
+        verdicts: dict[str, StoredVerdict],
+        count: PageCount | None = None,
     ) -> DocumentOut:
         verdict = verdicts.get(rev.event_id)
         return cls(
             **asdict(rev),
-            body_available=bodies.info(rev.sha256) is not None,
+            body_available=bodies.available(rev.sha256),
             download_url=f"/v1/bodies/{rev.sha256}",
             validation=shown_validation(rev.origin, rev.signature_level, verdict),
             validation_code=verdict.code if verdict is not None else None,
+            expected_pages=count.expected_pages if count else None,
+            page_count_note=count.note() if count else "",
         )
 
 
@@ -68,7 +84,9 @@ def _outs(request: Request, revisions: list[DocumentRevision]) -> list[DocumentO
     bodies = _bodies(request)
     signed = [(r.event_id, r.sha256, r.signature_level) for r in revisions if r.origin == "signed"]
     verdicts = signature_store(request).revision_verdicts(signed) if signed else {}
-    return [DocumentOut.of(r, bodies, verdicts) for r in revisions]
+    scanned = [r.event_id for r in revisions if r.origin == "scanned"]
+    counts = scan_store(request).page_counts(scanned) if scanned else {}
+    return [DocumentOut.of(r, bodies, verdicts, counts.get(r.event_id)) for r in revisions]
 
 
 class DocumentPage(BaseModel):

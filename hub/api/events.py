@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub.api.deps import CaseWriter, Ops, Reader, StoreDep
-from hub.api.models import EventOut, EventPage, QuarantineOut, QuarantinePage
+from hub.api.deps import CaseWriter, Ops, Reader, SettingsDep, StoreDep
+from hub.api.models import EventOut, EventPage, QuarantineOut, QuarantinePage, ReingestOut
 from hub.api.problems import ApiError
+from hub.ingest.reingest import NotQuarantined, reingest
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -45,4 +46,27 @@ def quarantine(
     page = store.list_quarantine(limit, before)
     return QuarantinePage(
         items=[QuarantineOut.of(q) for q in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/quarantine/{quarantine_id}/reingest", response_model=ReingestOut)
+def reingest_quarantined(
+    quarantine_id: int, _caller: Ops, store: StoreDep, settings: SettingsDep
+) -> ReingestOut:
+    """Run a quarantined event through today's ingest rules (e.g. a station clock far off,
+    now stored flagged instead of refused); the outcome is kept on the quarantine entry."""
+    try:
+        done = reingest(store, quarantine_id, settings.max_clock_skew_s, settings.clock_flag_s)
+    except NotQuarantined:
+        raise ApiError(
+            404,
+            "quarantine_not_found",
+            "Not found / No encontrado",
+            f"no quarantine entry {quarantine_id} / no existe la entrada {quarantine_id}",
+        ) from None
+    return ReingestOut(
+        quarantine_id=done.quarantine_id,
+        event_id=done.event_id,
+        outcome=done.outcome,
+        reason=done.reason,
     )

@@ -14,6 +14,7 @@ from hub.api.problems import ApiError
 from hub.fleet import FleetService
 from hub.ingest.timefmt import now_iso
 from hub.storage.base import Conflict, NotFound
+from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts, valid_time_zone
 from hub.tokens import Role
 from provisioning import csv_io
 from provisioning.errors import InvalidRecord, ProvisioningError
@@ -46,22 +47,44 @@ def _problem(exc: ProvisioningError) -> ApiError:
 class UnitIn(BaseModel):
     unit_id: str
     name: str
+    time_zone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone the console shows the unit's times in "
+        "(default America/Guatemala) / zona horaria de la unidad",
+    )
 
 
 @router.post("/v1/units", status_code=201)
-def add_unit(body: UnitIn, _caller: Ops, fleet: FleetDep, response: Response) -> dict[str, Any]:
+def add_unit(
+    body: UnitIn, _caller: Ops, fleet: FleetDep, request: Request, response: Response
+) -> dict[str, Any]:
+    facts = ConsoleFacts(request.app.state.store)
+    if body.time_zone is not None:
+        try:
+            valid_time_zone(body.time_zone)
+        except ValueError as exc:
+            raise ApiError(
+                422, "invalid_time_zone", "Invalid time zone / Zona horaria no válida", str(exc)
+            ) from exc
     try:
         created = fleet.registry.add_unit(validate_unit(Unit(body.unit_id, body.name)), now_iso())
     except InvalidRecord as exc:
         raise _problem(exc) from exc
+    if body.time_zone is not None:
+        facts.set_time_zone(body.unit_id, body.time_zone)
     if not created:
         response.status_code = 200
-    return {"unit_id": body.unit_id, "name": body.name}
+    return {"unit_id": body.unit_id, "name": body.name, "time_zone": facts.time_zone(body.unit_id)}
 
 
 @router.get("/v1/units")
-def list_units(_caller: FleetReader, fleet: FleetDep) -> list[dict[str, str]]:
-    return [{"unit_id": u, "name": n} for u, n in fleet.registry.units().items()]
+def list_units(_caller: FleetReader, fleet: FleetDep, request: Request) -> list[dict[str, str]]:
+    zones = ConsoleFacts(request.app.state.store).time_zones()
+    return [
+        {"unit_id": u, "name": n, "time_zone": zones.get(u, DEFAULT_TIME_ZONE)}
+        for u, n in fleet.registry.units().items()
+    ]
 
 
 class DeviceIn(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from hub.storage.base import ApiToken, Case, QuarantineEntry, Station, StoredEvent
+from hub.storage.console_facts import PatientFacts
 from hub.tokens import Role
 from protos.topics import TopicError, check_id
 
@@ -17,6 +19,34 @@ class CaseIn(BaseModel):
     case_id: str = _ID
     patient_id: str = Field(min_length=1, max_length=64, description="Affiliation number")
     unit_id: str = _ID
+    # Who the patient is, as the clinic's system knows it (optional; stored with the case).
+    patient_name: str | None = Field(
+        None, min_length=1, max_length=200, description="Patient's full name / nombre"
+    )
+    sex: Literal["female", "male", "other", "unknown"] | None = Field(
+        None, description="Administrative sex / sexo"
+    )
+    birth_date: date | None = Field(None, description="YYYY-MM-DD / fecha de nacimiento")
+
+    @field_validator("patient_name")
+    @classmethod
+    def _printable_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value or not value.isprintable():
+            raise ValueError("name must be printable text / el nombre debe ser texto imprimible")
+        return value
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError(
+                "birth date must be between 1900-01-01 and today / "
+                "la fecha de nacimiento debe estar entre 1900-01-01 y hoy"
+            )
+        return value
 
 
 class CaseOut(BaseModel):
@@ -26,9 +56,12 @@ class CaseOut(BaseModel):
     opened_at: str
     closed_at: str | None
     opened_by: str
+    patient_name: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None
 
     @classmethod
-    def of(cls, case: Case) -> CaseOut:
+    def of(cls, case: Case, patient: PatientFacts | None = None) -> CaseOut:
         return cls(
             case_id=case.case_id,
             patient_id=case.patient_id,
@@ -36,6 +69,9 @@ class CaseOut(BaseModel):
             opened_at=case.opened_at,
             closed_at=case.closed_at,
             opened_by=case.opened_by,
+            patient_name=(patient.name or None) if patient else None,
+            sex=(patient.sex or None) if patient else None,
+            birth_date=(patient.birth_date or None) if patient else None,
         )
 
 
@@ -51,7 +87,18 @@ class EventOut(BaseModel):
     station_seq: int
     received_at: str
     clock_offset_ms: int
+    time_flag: str = Field(
+        default="",
+        description="'' when occurred_at can be trusted; 'station_clock_off' (the station "
+        "clock was off from the hub's, see clock_offset_ms = hub - station) or "
+        "'time_unverified' (far from the hub's time and no estimate of the station clock)",
+    )
     payload: dict[str, Any]
+    problem: str | None = Field(
+        default=None,
+        description="Set when the stored event fails the hub's checks (stored by an older "
+        "hub): why, in English / Spanish; its payload is then not shown ({}).",
+    )
 
     @classmethod
     def of(cls, event: StoredEvent) -> EventOut:
@@ -67,7 +114,9 @@ class EventOut(BaseModel):
             station_seq=event.station_seq,
             received_at=event.received_at,
             clock_offset_ms=event.clock_offset_ms,
+            time_flag=event.time_flag,
             payload=event.payload,
+            problem=event.problem,
         )
 
 
@@ -95,6 +144,8 @@ class QuarantineOut(BaseModel):
     reason_code: str
     reason: str
     size: int
+    reingested_at: str | None = None
+    reingest_outcome: str = ""
 
     @classmethod
     def of(cls, entry: QuarantineEntry) -> QuarantineOut:
@@ -107,7 +158,16 @@ class QuarantineOut(BaseModel):
             reason_code=entry.reason_code,
             reason=entry.reason,
             size=entry.size,
+            reingested_at=entry.reingested_at,
+            reingest_outcome=entry.reingest_outcome,
         )
+
+
+class ReingestOut(BaseModel):
+    quarantine_id: int
+    event_id: str
+    outcome: str = Field(description="accepted (now on its case), duplicate, or rejected")
+    reason: str = Field(default="", description="Why it was refused again (es/en)")
 
 
 class QuarantinePage(BaseModel):
@@ -140,6 +200,12 @@ class StationOut(BaseModel):
     agent_version: str | None
     outbox_depth: int | None
     event_count: int
+    clock_offset_known: bool = Field(
+        default=False,
+        description="clock_offset_ms (hub - station) is the station's round-trip estimate; "
+        "false: received - sent_at, an upper bound that includes network and queue waits",
+    )
+    warnings: list[str] = Field(default_factory=list, description="What the station reports")
 
     @classmethod
     def of(cls, s: Station) -> StationOut:
@@ -155,6 +221,8 @@ class StationOut(BaseModel):
             agent_version=s.agent_version,
             outbox_depth=s.outbox_depth,
             event_count=s.event_count,
+            clock_offset_known=s.clock_offset_known,
+            warnings=list(s.warnings),
         )
 
 

@@ -6,11 +6,11 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader
 from hub.bodies import BodyStore
-from hub.storage.scans import ScanRow, ScanStore
+from hub.storage.scans import PageCount, ScanRow, ScanStore
 from protos.scan_types import SCAN_DOCUMENT_TYPES
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -45,15 +45,24 @@ class ScanOut(BaseModel):
     scanner_vendor: str
     scanner_serial: str
     scanner_driver: str
+    expected_pages: int = Field(description="what the station's request said (0: not said)")
+    page_count_differs: bool = Field(
+        description="the scanner yielded another number of pages (blank ones included) than "
+        "expected_pages"
+    )
+    page_count_note: str = Field(description="e.g. '3 de 5 páginas esperadas / 3 of 5 ...'")
     body_available: bool
     download_url: str
 
     @classmethod
     def of(cls, row: ScanRow, bodies: BodyStore) -> ScanOut:
+        count = PageCount(row.pages or 0, row.blank_pages_dropped, row.expected_pages)
         return cls(
             **asdict(row),
+            page_count_differs=count.differs,
+            page_count_note=count.note(),
             document_type_label=SCAN_DOCUMENT_TYPES.get(row.document_type, row.document_type),
-            body_available=bodies.info(row.sha256) is not None,
+            body_available=bodies.available(row.sha256),
             download_url=f"/v1/bodies/{row.sha256}",
         )
 

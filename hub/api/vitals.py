@@ -161,7 +161,7 @@ def case_vitals_fhir(
     since: str | None = None,
     until: str | None = None,
 ) -> Response:
-    """FHIR R4B Bundle (collection) of the case's vital-signs Observations and sessions."""
+    """FHIR Bundle (valid R4 and R4B): each reading an Observation with its Device; sessions."""
     _case(store, case_id)
     return _fhir(vitals, case_id, since, until)
 
@@ -175,7 +175,7 @@ def case_vitals_hl7(
     since: str | None = None,
     until: str | None = None,
 ) -> Response:
-    """HL7 v2 batch of ORU^R01 (PCD-01 shape), one message per observation set."""
+    """HL7 v2 batch of ORU^R01 (IHE PCD-01), one message per observation set."""
     _case(store, case_id)
     return _hl7(vitals, case_id, since, until)
 
@@ -187,7 +187,7 @@ def range_vitals_fhir(
     since: Annotated[str, Query()],
     until: Annotated[str, Query()],
 ) -> Response:
-    """FHIR R4B Bundle of every case's vital signs measured in [since, until)."""
+    """FHIR Bundle (R4 and R4B) of every case's vital signs measured in [since, until)."""
     return _fhir(vitals, None, since, until)
 
 

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
+from hub.ingest.clock import station_clock, time_flag
+from hub.ingest.limits import IngestLimits, check_message
 from hub.ingest.timefmt import iso_from_epoch, iso_utc
-from hub.ingest.validation import Rejection, decode_batch, reject, validate_event
-from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate, Store
+from hub.ingest.validation import (
+    Rejection,
+    decode_batch,
+    reject,
+    salvage_event_id,
+    validate_event,
+)
+from hub.storage.base import (
+    EventRow,
+    QuarantineRow,
+    Station,
+    StationSeen,
+    StationStateUpdate,
+    Store,
+)
 from protos import events_pb2, topics
 from protos.reasons import Reason
 
@@ -54,10 +69,16 @@ class Outcome:
 
 
 def process_batch(
-    messages: Sequence[Incoming], store: Store, max_skew_s: int, now_s: float | None = None
+    messages: Sequence[Incoming],
+    store: Store,
+    max_skew_s: int,
+    now_s: float | None = None,
+    limits: IngestLimits = IngestLimits(),
+    clock_flag_s: float = 120.0,
 ) -> Outcome:
     """Validate and commit `messages` (events and station states) in one store transaction.
 
+    Bad input never raises: each bad event is rejected alone (a receipt with its reason).
     Raises whatever the store raises; then nothing is committed and no receipt is due.
     """
     now_s = time.time() if now_s is None else now_s
@@ -77,7 +98,7 @@ def process_batch(
             quarantine.append(_quarantine(msg, "", reject(Reason.UNDECODABLE, str(exc)), b""))
             continue
         if where.leaf == "state":
-            update = _state_update(msg, where)
+            update = _state_update(msg, where, limits)
             if update is not None:
                 states.append(update)
             continue
@@ -86,7 +107,8 @@ def process_batch(
             log.warning(
                 "undecodable event batch on %s", msg.topic, extra={"station_id": where.station_id}
             )
-            quarantine.append(_quarantine(msg, where.station_id, batch, msg.payload))
+            kept = msg.payload[: limits.max_batch_bytes]
+            quarantine.append(_quarantine(msg, where.station_id, batch, kept))
             continue
         parsed.append((msg, where, batch))
 
@@ -94,18 +116,27 @@ def process_batch(
     last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
-        offset_ms = 0
-        if batch.HasField("sent_at"):
-            sent = batch.sent_at.seconds + batch.sent_at.nanos / 1e9
-            offset_ms = round((msg.received_at - sent) * 1000)
+        clock = station_clock(batch, msg.received_at)
+        offset_ms = clock.offset_ms
         if where.station_id in stations and not msg.retried:
-            seen[where.station_id] = StationSeen(where.station_id, received_at, offset_ms)
+            seen[where.station_id] = StationSeen(
+                where.station_id, received_at, offset_ms, clock.known
+            )
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
         held_raw: list[bytes] = []
+        too_big = len(msg.payload) > limits.max_batch_bytes
         for raw in batch.events:
-            checked = validate_event(raw, where, stations, now_s, max_skew_s)
+            if too_big:
+                checked: events_pb2.Event | Rejection = reject(
+                    Reason.TOO_LARGE,
+                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
+                    salvage_event_id(raw),
+                )
+            else:
+                checked = _validate(raw, where, stations, now_s, max_skew_s, limits)
             if isinstance(checked, Rejection):
-                quarantine.append(_quarantine(msg, where.station_id, checked, raw))
+                kept = raw[: limits.max_event_bytes]  # all of it unless the event is too large
+                quarantine.append(_quarantine(msg, where.station_id, checked, kept))
                 log.info(
                     "rejected event: %s",
                     checked.reason_code.value,
@@ -119,6 +150,7 @@ def process_batch(
                 held_raw.append(raw)
                 continue
             occurred = checked.occurred_at
+            flag = time_flag(occurred.seconds, now_s, clock, clock_flag_s, max_skew_s)
             answer.append((checked.event_id, len(rows)))
             rows.append(
                 EventRow(
@@ -134,6 +166,7 @@ def process_batch(
                     received_at=received_at,
                     clock_offset_ms=offset_ms,
                     raw=raw,
+                    time_flag=flag,
                 )
             )
         if held_raw:
@@ -178,6 +211,63 @@ def process_batch(
     return outcome
 
 
+def split_events(msg: Incoming) -> list[Incoming]:
+    """One message per event of an events message of several, to find the event a commit
+    fails on ([] when there is nothing to split)."""
+    batch = decode_batch(msg.payload)
+    if isinstance(batch, Rejection) or len(batch.events) <= 1:
+        return []
+    parts = []
+    for raw in batch.events:
+        one = events_pb2.EventBatch(events=[raw], oldest_pending_seq=batch.oldest_pending_seq)
+        if batch.HasField("sent_at"):
+            one.sent_at.CopyFrom(batch.sent_at)
+        parts.append(Incoming(msg.topic, one.SerializeToString(), msg.received_at))
+    return parts
+
+
+def reject_unstorable(msg: Incoming, store: Store) -> Outcome:
+    """An events message of one event that no commit could store, however often tried:
+    quarantined whole and answered REJECTED (invalid_payload), so that its station stops
+    re-sending it and no station waits behind it. Raises if the store cannot even keep it
+    in quarantine (the store is down: the station re-sends later, nothing is lost)."""
+    where = topics.parse(msg.topic)
+    batch = decode_batch(msg.payload)
+    raw = batch.events[0] if not isinstance(batch, Rejection) and batch.events else msg.payload
+    why = reject(Reason.INVALID_PAYLOAD, "the hub could not store it", salvage_event_id(raw))
+    store.commit_ingest([], [_quarantine(msg, where.station_id, why, raw)], [])
+    outcome = Outcome(quarantined=1)
+    if why.event_id:
+        receipts = events_pb2.ReceiptBatch()
+        receipts.committed_at.GetCurrentTime()
+        receipts.receipts.add(
+            event_id=why.event_id,
+            status=_REJECTED,
+            reason_code=why.reason_code.value,
+            reason=why.reason,
+        )
+        outcome.receipts[topics.receipts(where.unit_id, where.station_id)] = receipts
+        outcome.rejected = 1
+    return outcome
+
+
+def _validate(
+    raw: bytes,
+    where: topics.StationTopic,
+    stations: Mapping[str, Station],
+    now_s: float,
+    max_skew_s: int,
+    limits: IngestLimits,
+) -> events_pb2.Event | Rejection:
+    """validate_event, and a rejection (not an exception) if a check itself fails: one event
+    never stops the writer."""
+    try:
+        return validate_event(raw, where, stations, now_s, max_skew_s, limits)
+    except Exception as exc:
+        log.exception("checking an event failed", extra={"station_id": where.station_id})
+        return reject(Reason.INVALID_PAYLOAD, type(exc).__name__, salvage_event_id(raw))
+
+
 def _held_back(
     seq: int, oldest_pending: int, where: topics.StationTopic, last_seq: dict[str, int]
 ) -> bool:
@@ -216,7 +306,9 @@ def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> Q
     )
 
 
-def _state_update(msg: Incoming, where: topics.StationTopic) -> StationStateUpdate | None:
+def _state_update(
+    msg: Incoming, where: topics.StationTopic, limits: IngestLimits
+) -> StationStateUpdate | None:
     if not msg.payload:  # a cleared retained message
         return None
     try:
@@ -224,14 +316,28 @@ def _state_update(msg: Incoming, where: topics.StationTopic) -> StationStateUpda
     except (DecodeError, RuntimeError, ValueError):
         log.warning("undecodable station state on %s", msg.topic)
         return None
+    problem = check_message(state, limits)
+    if problem:
+        log.warning("station state out of range on %s: %s", msg.topic, problem[:200])
+        return None
     if state.station_id and state.station_id != where.station_id:
         log.warning("station state names another station", extra={"station_id": where.station_id})
         return None
+    # States are ordered by their station time, but never one later than its arrival: a
+    # station clock that ran fast must not leave a future state that hides every state
+    # after the clock was corrected (the station would show offline while it runs).
+    # An offline state counts from its arrival: the last will is built when the agent
+    # connects, before its birth message, and the broker sends it only when the link dies.
     at = state.at if state.HasField("at") else None
+    at_s = msg.received_at
+    if at and state.online:
+        at_s = min(at.seconds + at.nanos / 1e9, msg.received_at)
     return StationStateUpdate(
         station_id=where.station_id,
         online=state.online,
-        state_at=iso_utc(at.seconds, at.nanos) if at else iso_from_epoch(msg.received_at),
+        state_at=iso_from_epoch(max(at_s, 0.0)),
         agent_version=state.agent_version,
         outbox_depth=state.outbox_depth,
+        warnings=tuple(w[:300] for w in state.warnings[:10]),
+        clock_offset_ms=int(state.clock_offset_ms) if state.clock_offset_known else None,
     )

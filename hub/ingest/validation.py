@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 
+from hub.ingest.limits import IngestLimits, check_message, timestamp_problem
 from hub.storage.base import Station
 from protos import CONTRACT_VERSION, events_pb2
 from protos.event_ids import is_uuid7
@@ -57,8 +58,17 @@ def validate_event(
     stations: Mapping[str, Station],
     now_s: float,
     max_skew_s: int,
+    limits: IngestLimits = IngestLimits(),
 ) -> events_pb2.Event | Rejection:
-    """Decode one serialized Event and check it against its topic and the station registry."""
+    """Decode one serialized Event and check it against its topic, the station registry and
+    the ranges of every field (hub.ingest.limits); over `limits.max_event_bytes` it is
+    refused before it is decoded."""
+    if len(raw) > limits.max_event_bytes:
+        return reject(
+            Reason.TOO_LARGE,
+            f"event of {len(raw)} bytes, at most {limits.max_event_bytes}",
+            salvage_event_id(raw),
+        )
     try:
         event = events_pb2.Event.FromString(raw)
     except (DecodeError, RuntimeError, ValueError) as exc:
@@ -81,18 +91,29 @@ def validate_event(
         return reject(Reason.UNKNOWN_STATION, topic.station_id, event_id)
     if station.unit_id != topic.unit_id:
         return reject(Reason.STATION_MISMATCH, f"registered in unit {station.unit_id}", event_id)
+    if not event.HasField("occurred_at"):
+        return reject(Reason.BAD_TIMESTAMP, "occurred_at", event_id)
+    occurred = event.occurred_at
+    # A time far from the hub clock is flagged at ingest (hub.ingest.clock), not refused: an
+    # acknowledged clinical fact never vanishes into quarantine over a station clock. Only a
+    # time no export can write (hub.ingest.limits) is refused.
+    bad_time = timestamp_problem(occurred.seconds, occurred.nanos)
+    if bad_time:
+        return reject(Reason.BAD_TIMESTAMP, bad_time, event_id)
     if station.retired_at is not None and not _before_retirement(event, station.retired_at):
         # The backlog of a retired station is accepted up to the retirement (provisioning).
         return reject(Reason.RETIRED_STATION, topic.station_id, event_id)
     if event.schema_version > CONTRACT_VERSION:  # 0: written before the field existed = 1
         return reject(Reason.UNSUPPORTED_VERSION, str(event.schema_version), event_id)
-    if not event.HasField("occurred_at"):
-        return reject(Reason.BAD_TIMESTAMP, "occurred_at", event_id)
-    occurred = event.occurred_at
-    if not 0 <= occurred.nanos < 1_000_000_000 or abs(occurred.seconds - now_s) > max_skew_s:
-        return reject(Reason.BAD_TIMESTAMP, f"{occurred.seconds}s", event_id)
-    if event.WhichOneof("payload") is None:
+    kind = event.WhichOneof("payload")
+    if kind is None:
         return reject(Reason.NO_PAYLOAD, "", event_id)
+    if kind == "vital_signs" and event.case_id and not event.patient_id:
+        # Readings of a case are exported (FHIR, HL7) under their patient: never unnamed.
+        return reject(Reason.MISSING_FIELD, "patient_id of a case's vital signs", event_id)
+    out_of_range = check_message(event, limits)
+    if out_of_range:
+        return reject(Reason.OUT_OF_RANGE, out_of_range[:300], event_id)
     return event
 
 

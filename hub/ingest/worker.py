@@ -13,13 +13,21 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.health import WriteHealth
 from hub.ingest.held import HeldEvents
-from hub.ingest.pipeline import Incoming, Outcome, process_batch
+from hub.ingest.pipeline import (
+    Incoming,
+    Outcome,
+    process_batch,
+    reject_unstorable,
+    split_events,
+)
 from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
-from protos import topics
+from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
+from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +44,15 @@ class IngestWorker:
     same messages again from its persistent session.
     """
 
-    def __init__(self, settings: HubSettings, store: Store, metrics: HubMetrics) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        store: Store,
+        metrics: HubMetrics,
+        health: WriteHealth | None = None,
+    ) -> None:
         self._settings = settings
+        self._health = health  # told of every commit's outcome (/healthz)
         self._store = store
         self._metrics = metrics
         self._queue: queue.Queue[Incoming] = queue.Queue()
@@ -82,14 +97,16 @@ class IngestWorker:
             password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
             client.username_pw_set(s.mqtt_username, password)
         client.reconnect_delay_set(
-            min_delay=min(1, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
+            min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
             max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
         )
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_socket_open = no_delay  # receipts leave at once (protos.tcp)
         self._address = address
         return client
 
@@ -111,6 +128,22 @@ class IngestWorker:
             except Exception:
                 log.exception("on-connect hook failed")
 
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        """The broker cannot be reached (refused, no route, TLS): said at once, then every
+        30 s while paho keeps retrying, so a hub without its broker is never silent."""
+        now = time.monotonic()
+        self._connect_failures = getattr(self, "_connect_failures", 0) + 1
+        if now - getattr(self, "_fail_logged_at", -1e9) >= 30:
+            self._fail_logged_at = now
+            log.warning(
+                "cannot reach the broker at %s (%d attempt(s)); retrying every %s s at most / "
+                "no se alcanza el broker en %s; se reintenta",
+                self._address,
+                self._connect_failures,
+                self._settings.reconnect_max_s,
+                self._address,
+            )
+
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
@@ -127,6 +160,29 @@ class IngestWorker:
             log.error("broker refused a subscription of the hub: %s", reasons)
             return
         self._subscribed.set()
+        threading.Thread(
+            target=self._ask_for_resends, name="hub-resend-notice", daemon=True
+        ).start()
+
+    def _ask_for_resends(self) -> None:
+        """Ask every station to re-send what it has in flight, now that this worker listens.
+
+        Mosquitto does not restore a ``$share`` subscription after a restart: what stations
+        publish before the hub is back reaches no one, and would wait for the station's
+        receipt timeout (10 s) — a drain of one window per timeout. One small message per
+        station (``ReceiptBatch.resend_unreceipted``) on each (re)subscription ends that wait;
+        a copy that did arrive is answered DUPLICATE."""
+        try:
+            stations = self._store.list_stations()
+        except Exception:
+            log.exception("could not list stations to ask for re-sends")
+            return
+        notice = events_pb2.ReceiptBatch(resend_unreceipted=True).SerializeToString()
+        for station in stations:
+            if not station.retired:
+                self._client.publish(
+                    topics.receipts(station.unit_id, station.station_id), notice, qos=1
+                )
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # paho's network thread: nothing here but a queue.put, and never raise.
@@ -182,11 +238,26 @@ class IngestWorker:
     def _handle(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
         outcome = self._commit(batch)
+        if self._health is not None:  # /healthz answers 503 while commits fail
+            if outcome is None:
+                self._health.commit_failed(len(batch))
+            else:
+                self._health.commit_ok()
         if outcome is None and len(batch) > 1:
             log.error("batch of %d messages failed; committing them one by one", len(batch))
             for msg in batch:
                 self._handle([msg])
             return
+        if outcome is None and batch[0].topic.endswith("/events"):
+            # One message no commit stores: find the event it fails on, and answer that one
+            # alone (rejected, kept in quarantine) instead of stalling its station for ever.
+            parts = split_events(batch[0])
+            if parts:
+                log.error("message of %d events failed; committing them one by one", len(parts))
+                for part in parts:
+                    self._handle([part])
+            else:
+                outcome = self._reject_unstorable(batch[0])
         if outcome is not None:
             self._metrics.batch_commit_seconds.observe(time.perf_counter() - started)
             self._metrics.accepted.inc(outcome.accepted)
@@ -218,12 +289,25 @@ class IngestWorker:
     def _commit(self, batch: list[Incoming]) -> Outcome | None:
         for attempt in range(1, _RETRIES + 1):
             try:
-                return process_batch(batch, self._store, self._settings.max_clock_skew_s)
+                return process_batch(
+                    batch,
+                    self._store,
+                    self._settings.max_clock_skew_s,
+                    limits=self._settings.ingest_limits,
+                    clock_flag_s=self._settings.clock_flag_s,
+                )
             except Exception:
                 log.exception("commit of %d messages failed (try %d)", len(batch), attempt)
                 if attempt < _RETRIES and not self._stopping.is_set():
                     time.sleep(0.2 * attempt)
         return None
+
+    def _reject_unstorable(self, msg: Incoming) -> Outcome | None:
+        try:
+            return reject_unstorable(msg, self._store)
+        except Exception:
+            log.exception("could not quarantine an event the store refuses; it will come again")
+            return None
 
     def _idle(self) -> None:
         """Render payload JSON of recently stored events while nothing waits."""
@@ -254,7 +338,12 @@ class IngestWorker:
         self._writer.join(timeout)
         deadline = time.monotonic() + min(timeout, 5.0)
         for info in list(self._recent_publishes):
-            while not info.is_published() and self.connected and time.monotonic() < deadline:
+            # A receipt published while the broker was away never left (paho says so with
+            # an error code, and is_published() raises): the station re-sends those events
+            # after its timeout and gets DUPLICATE. Wait only for what can still go out.
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                continue
+            while self.connected and time.monotonic() < deadline and not info.is_published():
                 time.sleep(0.01)
         self._client.disconnect()
         self._client.loop_stop()

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hub.biometrics import SignatureCheck, step_status, verify_with_history
+from hub.ingest.limits import check_message
 from hub.storage.base import Case, Store
+from hub.storage.payloads import READ_LIMITS
 from hub.storage.station_key_history import HistoricKey, KeyHistory
 from protos import events_pb2
 
@@ -35,8 +37,14 @@ class _Keys:
         return self._keys[station_id]
 
 
-def _check(keys: _Keys, raw: bytes, patient_id: str) -> tuple[events_pb2.Event, SignatureCheck]:
+def _check(
+    keys: _Keys, raw: bytes, patient_id: str
+) -> tuple[events_pb2.Event, SignatureCheck] | None:
+    """None: stored by an older hub and refused today (unknown enum, NaN score, ...): never a
+    confirmation; the case timeline shows the event flagged (hub.storage.payloads)."""
     event = events_pb2.Event.FromString(raw)
+    if check_message(event, READ_LIMITS):
+        return None
     check = verify_with_history(event, keys.of(event.station_id))
     if event.patient_id != patient_id:
         check = SignatureCheck(False, "patient_mismatch")
@@ -46,10 +54,11 @@ def _check(keys: _Keys, raw: bytes, patient_id: str) -> tuple[events_pb2.Event, 
 def checked_confirmations(store: Store, case: Case) -> Checked:
     """The case's confirmations, oldest first, each with its signature verdict."""
     keys = _Keys(store.key_history())
-    return [
+    checked = (
         _check(keys, raw, case.patient_id)
         for raw in store.case_queries().confirmations(case.case_id)
-    ]
+    )
+    return [c for c in checked if c is not None]
 
 
 def step_statuses(required: Sequence[str], checked: Checked) -> list[StepStatus]:
@@ -81,5 +90,7 @@ def cases_missing_confirmation(
     keys = _Keys(store.key_history())
     by_case: dict[str, Checked] = {c: [] for c in case_ids}
     for case_id, raw, patient_id in store.case_queries().confirmations_of(case_ids):
-        by_case[case_id].append(_check(keys, raw, patient_id))
+        one = _check(keys, raw, patient_id)
+        if one is not None:
+            by_case[case_id].append(one)
     return {c for c, checked in by_case.items() if is_missing(step_statuses(required, checked))}

@@ -26,6 +26,8 @@ def case_documents(store: Store, bodies: Bodies, case_id: str) -> list[dict[str,
     signed = [(r.event_id, r.sha256, r.signature_level) for r in revisions if r.origin == "signed"]
     sigs = store.signatures()
     verdicts = sigs.revision_verdicts(signed) if signed else {}
+    scanned = [r.event_id for r in revisions if r.origin == "scanned"]
+    counts = store.scans().page_counts(scanned) if scanned else {}
     by_doc: dict[str, list[Any]] = {}
     for r in revisions:
         by_doc.setdefault(r.document_id, []).append(r)
@@ -43,6 +45,7 @@ def case_documents(store: Store, bodies: Bodies, case_id: str) -> list[dict[str,
                     "validation_reason": v.reason if v else None,
                     "station_revocation": v.station_revocation if v else None,
                     "body_available": bodies.info(r.sha256) is not None,
+                    "page_count": counts.get(r.event_id),  # a scan's PageCount, else None
                 }
             )
         workflow = sigs.workflow(document_id) if latest.origin == "signed" else None

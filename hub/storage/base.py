@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from hub.storage.biometrics import TemplateVault
     from hub.storage.case_queries import CaseQueries
     from hub.storage.case_views import CaseViewLog
+    from hub.storage.dispensing import DispensingStore
     from hub.storage.documents import DocumentRevision
     from hub.storage.readings import Readings
     from hub.storage.registry import RegistryStore
@@ -70,6 +71,8 @@ class EventRow:
     received_at: str
     clock_offset_ms: int
     raw: bytes
+    # '' or why the time cannot be trusted (hub.ingest.clock: station_clock_off, time_unverified)
+    time_flag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class StationSeen:
     station_id: str
     last_seen_at: str
     clock_offset_ms: int
+    known: bool = False  # the station's own estimate (else received - sent_at, an upper bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ class StationStateUpdate:
     state_at: str
     agent_version: str
     outbox_depth: int
+    warnings: tuple[str, ...] = ()
+    clock_offset_ms: int | None = None  # the station's own estimate, when it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,8 @@ class Station:
     agent_version: str | None
     outbox_depth: int | None
     event_count: int = 0
+    warnings: tuple[str, ...] = ()  # what the station says ops should know (bilingual)
+    clock_offset_known: bool = False  # clock_offset_ms is the station's round-trip estimate
 
     @property
     def retired(self) -> bool:
@@ -151,6 +159,10 @@ class StoredEvent:
     received_at: str
     clock_offset_ms: int
     payload: dict[str, object]
+    # Why the payload is not shown (an event stored by an older hub that fails today's
+    # checks); None when it is shown.
+    problem: str | None = None
+    time_flag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +175,18 @@ class QuarantineEntry:
     reason_code: str
     reason: str
     size: int
+    reingested_at: str | None = None  # when ops re-ingested it (hub.ingest.reingest)
+    reingest_outcome: str = ""  # accepted, duplicate, or rejected: <reason>
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedBytes:
+    """What re-ingest needs of a quarantine entry: where and when it came, and its bytes."""
+
+    id: int
+    topic: str
+    received_at: str
+    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +244,10 @@ class Store(Protocol):
         """The console's case search and per-case counts."""
         ...
 
+    def dispensing(self) -> DispensingStore:
+        """Dispensed medicines (read model of migration 900) and the pharmacy catalogue."""
+        ...
+
     def live_fanout(self) -> LiveFanout | None:
         """Cross-process news of newly stored vital sets (PostgreSQL LISTEN/NOTIFY); None
         when one process does everything (SQLite: ingest's after-commit hook suffices)."""
@@ -240,6 +268,11 @@ class LiveFanout(Protocol):
         ...
 
     def ping(self) -> bool: ...
+
+    def probe_write(self, holder: str, at: str, timeout_s: float) -> None:
+        """Write and commit ``holder``'s heartbeat row within ``timeout_s``; raise a
+        ``StoreError`` (``hub.storage.heartbeat.WriteFailed``) naming why it cannot."""
+        ...
 
     def close(self) -> None: ...
 
@@ -314,6 +347,10 @@ class LiveFanout(Protocol):
     def unmatched_events(self, limit: int, before: str | None) -> Page[StoredEvent]: ...
 
     def list_quarantine(self, limit: int, before: str | None) -> Page[QuarantineEntry]: ...
+
+    def get_quarantined(self, quarantine_id: int) -> QuarantinedBytes | None: ...
+
+    def mark_reingested(self, quarantine_id: int, at: str, outcome: str) -> None: ...
 
     # stations
     def register_station(self, station_id: str, unit_id: str, at: str) -> tuple[Station, bool]:

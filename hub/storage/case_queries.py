@@ -8,12 +8,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hub.storage.console_facts import fold
+
 _IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
-    """The case list's search: exact patient and unit, opened in [opened_from, opened_before)."""
+    """The case list's search: the patient (an affiliation number exactly, or a part of the
+    patient's name, case and accents ignored: "perez" finds "José Pérez"), the unit exactly,
+    opened in [opened_from, opened_before)."""
 
     patient_id: str = ""
     unit_id: str = ""
@@ -77,8 +81,12 @@ class _Connections(Protocol):
 def _where(f: CaseFilter) -> tuple[str, list[Any]]:
     where, args = ["1 = 1"], []
     if f.patient_id:
-        where.append("patient_id = ?")
-        args.append(f.patient_id)
+        where.append(
+            "(patient_id = ? OR case_id IN "
+            "(SELECT case_id FROM case_patients WHERE name_folded LIKE ? ESCAPE '!'))"
+        )
+        part = fold(f.patient_id).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        args += [f.patient_id, f"%{part}%"]
     if f.unit_id:
         where.append("unit_id = ?")
         args.append(f.unit_id)

@@ -50,7 +50,14 @@ class CaseViewLog(Protocol):
         ...
 
     def list(
-        self, *, case_id: str = "", viewer: str = "", limit: int = 100, offset: int = 0
+        self,
+        *,
+        case_id: str = "",
+        viewer: str = "",
+        limit: int = 100,
+        offset: int = 0,
+        since: str = "",
+        until: str = "",
     ) -> list[CaseView]: ...
 
 
@@ -69,9 +76,23 @@ class SQLiteCaseViews:
             )
 
     def list(
-        self, *, case_id: str = "", viewer: str = "", limit: int = 100, offset: int = 0
+        self,
+        *,
+        case_id: str = "",
+        viewer: str = "",
+        limit: int = 100,
+        offset: int = 0,
+        since: str = "",
+        until: str = "",
     ) -> list[CaseView]:
+        """Newest first; ``since``/``until``: UTC ISO bounds on viewed_at (until exclusive)."""
         where, args = ["1 = 1"], []
+        if since:
+            where.append("viewed_at >= ?")
+            args.append(since)
+        if until:
+            where.append("viewed_at < ?")
+            args.append(until)
         if case_id:
             where.append("case_id = ?")
             args.append(case_id)

@@ -164,7 +164,7 @@ def list_documents(
             where.append(clause)
             args.append(value)
     if before:
-        occurred_at, event_id = cursors.decode(before, 2)
+        occurred_at, event_id = cursors.decode(before, str, str)
         where.append("(occurred_at, event_id) < (?, ?)")
         args += [occurred_at, event_id]
     rows = conn.execute(

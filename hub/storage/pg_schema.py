@@ -355,7 +355,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 
 MIGRATIONS.append(
     (
-        620,
+        640,
         "web_sessions",
         """
         CREATE TABLE web_sessions (
@@ -370,12 +370,168 @@ MIGRATIONS.append(
     )
 )
 
+# Counterparts of the migrations main added beside this backend (console, vitals, scans,
+# payload problems, station clocks, hub heartbeat, pharmacy dispensing).
+MIGRATIONS += [
+    (
+        402,
+        "reading_equipment",
+        "ALTER TABLE vital_readings ADD COLUMN equipment TEXT NOT NULL DEFAULT '';",
+    ),
+    (
+        403,
+        "scan_expected_pages",
+        "ALTER TABLE scan_details ADD COLUMN expected_pages INTEGER NOT NULL DEFAULT 0;",
+    ),
+    (
+        620,
+        "unit_time_zones",
+        "CREATE TABLE unit_time_zones (unit_id TEXT PRIMARY KEY, time_zone TEXT NOT NULL);",
+    ),
+    (
+        621,
+        "case_patients",
+        """
+        CREATE TABLE case_patients (
+            case_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            name_folded TEXT NOT NULL DEFAULT '',
+            sex TEXT NOT NULL DEFAULT '',
+            birth_date TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    ),
+    (
+        622,
+        "web_user_epochs",
+        "CREATE TABLE web_user_epochs (name TEXT PRIMARY KEY, epoch BIGINT NOT NULL);",
+    ),
+    (
+        623,
+        "alarm_acks",
+        """
+        CREATE TABLE alarm_acks (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            acked_by TEXT NOT NULL,
+            acked_at TEXT NOT NULL
+        );
+        CREATE INDEX alarm_acks_session ON alarm_acks (session_id, parameter, acked_at);
+        """,
+    ),
+    (
+        624,
+        "session_alarm_limits",
+        """
+        CREATE TABLE session_alarm_limits (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            parameter TEXT NOT NULL,
+            low DOUBLE PRECISION,
+            high DOUBLE PRECISION,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        CREATE INDEX session_alarm_limits_s ON session_alarm_limits (session_id, id);
+        """,
+    ),
+    (
+        720,
+        "payload_problems",
+        "ALTER TABLE events ADD COLUMN payload_error TEXT;",
+    ),
+    (
+        721,
+        "drop_unreadable_readings",
+        # SQLite's GLOB as a POSIX regular expression: same rows dropped.
+        """
+        DELETE FROM vital_readings WHERE NOT (
+            measured_at ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}.*Z$'
+            AND measured_at >= '1970');
+        """,
+    ),
+    (
+        800,
+        "event_time_flags",
+        """
+        ALTER TABLE events ADD COLUMN time_flag TEXT NOT NULL DEFAULT '';
+        ALTER TABLE stations ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE stations ADD COLUMN clock_offset_known INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    (
+        801,
+        "quarantine_reingest",
+        """
+        ALTER TABLE quarantine ADD COLUMN reingested_at TEXT;
+        ALTER TABLE quarantine ADD COLUMN reingest_outcome TEXT;
+        """,
+    ),
+    (
+        820,
+        "hub_heartbeat",
+        "CREATE TABLE hub_heartbeat (holder TEXT PRIMARY KEY, written_at TEXT NOT NULL);",
+    ),
+    (
+        900,
+        "dispensing",
+        """
+        CREATE TABLE dispensings (
+            event_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            patient_id TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            prescription_id TEXT NOT NULL,
+            pharmacist_id TEXT NOT NULL,
+            confirmation_event_id TEXT NOT NULL,
+            confirmation_decision TEXT NOT NULL,
+            catalogue_version TEXT NOT NULL,
+            lines_json TEXT NOT NULL,
+            differences_json TEXT NOT NULL
+        );
+        CREATE INDEX dispensings_case ON dispensings (case_id, occurred_at);
+        CREATE TABLE dispensed_items (
+            event_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            gtin TEXT NOT NULL,
+            institute_code TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lot TEXT NOT NULL,
+            expiry TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            quantity INTEGER NOT NULL,
+            warning TEXT NOT NULL,
+            PRIMARY KEY (event_id, position)
+        );
+        CREATE INDEX dispensed_items_lot ON dispensed_items (lot, gtin);
+        CREATE INDEX dispensed_items_serial ON dispensed_items (gtin, serial);
+        CREATE TABLE pharmacy_catalogue (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version TEXT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    ),
+]
+
 # The key of each table INSERT OR REPLACE writes (PostgreSQL's ON CONFLICT needs it named).
 CONFLICT_KEYS = {
     "signature_verdicts": "sha256",
     "simple_signature_checks": "event_id",
     "station_keys": "station_id",
     "station_configs": "station_id",
+    "unit_time_zones": "unit_id",
+    "case_patients": "case_id",
+    "web_user_epochs": "name",
+    "hub_heartbeat": "holder",
+    "pharmacy_catalogue": "id",
+    "dispensings": "event_id",
 }
 
 

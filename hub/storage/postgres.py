@@ -21,11 +21,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hub.storage import pg_schema, projections
+from hub.storage import heartbeat, pg_schema, projections
 from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate
 from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
+from hub.storage.dispensing import SQLiteDispensing
 from hub.storage.pg_sql import Connection, PooledConnection
 from hub.storage.readings import MODE_SESSION_START, MODE_SESSION_STOP, ReadingsStore, SessionSpan
 from hub.storage.scans import SQLiteScans
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 
 _INSERT_EVENT = (
     "INSERT INTO events (event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, raw) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "occurred_at, station_seq, received_at, clock_offset_ms, raw, time_flag) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
 
@@ -93,6 +94,20 @@ class PostgresStore(SQLiteStore):
             return False
         return True
 
+    def probe_write(self, holder: str, at: str, timeout_s: float) -> None:
+        """Write ``holder``'s heartbeat row and commit within ``timeout_s`` (a lock held, a
+        read-only or full server: `heartbeat.WriteFailed` naming why)."""
+        try:
+            with self._pool.connection(timeout=timeout_s) as conn, conn.transaction():
+                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
+                conn.execute(
+                    "INSERT INTO hub_heartbeat (holder, written_at) VALUES (%s, %s) "
+                    "ON CONFLICT (holder) DO UPDATE SET written_at = excluded.written_at",
+                    (holder, at),
+                )
+        except (psycopg.Error, OSError, PoolTimeout) as exc:
+            raise heartbeat.WriteFailed(heartbeat.explain(exc)) from exc
+
     def close(self) -> None:
         self._repos.clear()
         self._pool.close()
@@ -112,6 +127,9 @@ class PostgresStore(SQLiteStore):
 
     def template_vault(self, key: bytes) -> TemplateVault:
         return _PgVault(self, key)
+
+    def dispensing(self) -> Any:
+        return self._repo("dispensing", lambda: _PgDispensing(self))
 
     def live_fanout(self) -> PgFanout:
         return self._repo("fanout", lambda: PgFanout(self.url, self._pool))  # type: ignore[no-any-return]
@@ -143,6 +161,7 @@ class PostgresStore(SQLiteStore):
                                 e.received_at,
                                 e.clock_offset_ms,
                                 e.raw,
+                                e.time_flag,
                             )
                             for e in events
                         ],
@@ -176,8 +195,9 @@ class PostgresStore(SQLiteStore):
                 ],
             )
             conn.executemany(
-                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ? WHERE station_id = ?",
-                [(s.last_seen_at, s.clock_offset_ms, s.station_id) for s in seen],
+                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
+                "clock_offset_known = ? WHERE station_id = ?",
+                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
             )
         return new
 
@@ -245,6 +265,14 @@ class _PgReadings(ReadingsStore):
 
     def close(self) -> None:
         """The pool is the store's."""
+
+
+class _PgDispensing(SQLiteDispensing):
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def _conn(self) -> Any:
+        return self._store._conn()
 
 
 class _PgScans(SQLiteScans):

@@ -36,10 +36,17 @@ def _vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     project_vitals(conn, rows)
 
 
+def _dispensing(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
+    from hub.storage.dispensing import project_dispensing
+
+    project_dispensing(conn, rows)
+
+
 PROJECTIONS: dict[str, list[Projection]] = {
     "vital_signs": [_vitals],
     "signed_document": [_documents],
     "scanned_document": [_documents, _scans],
+    "medication_dispensed": [_dispensing],
 }
 
 

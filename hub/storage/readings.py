@@ -7,13 +7,16 @@ rejected, keyed by case, parameter and time. Both are derived from the
 (``hub/storage/projections.py``) that runs in the same transaction as the
 events' insert: the read model is never behind the events, so nothing has to
 be caught up at start. Migration 301 derives, once, the sets of events stored
-before the projection existed.
+before the projection existed. Migration 402 adds ``equipment``: the device that
+measured a reading when the protocol names one per reading (HL7 OBX-18), so two
+heart rates from an ECG and a pulse oximeter stay two facts with their sources.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -96,6 +99,7 @@ class StoredReading:
     status: str  # "accepted" | "rejected"
     reason_code: str
     reason: str
+    equipment: str = ""  # the measuring equipment named per reading ("" = the set's monitor)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,10 @@ def decode(
     for r, status, code, reason in [(r, "accepted", "", "") for r in obs.readings] + [
         (x.reading, "rejected", x.reason_code, x.reason) for x in obs.rejected
     ]:
+        if not math.isfinite(r.value) or not 0 <= r.measured_at.seconds <= _LAST_SECOND:
+            # A refused NaN/infinity stays in the event as evidence (value is NOT NULL here);
+            # a time ingest refuses today (hub.ingest.limits) is no row either.
+            continue
         p = BY_MDC.get(r.mdc_code)
         out.append(
             StoredReading(
@@ -207,15 +215,20 @@ def decode(
                 status,
                 code,
                 reason,
+                r.equipment,
             )
         )
     return vset, out
 
 
-_READING_COLS = (
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+# The columns of migration 300 (what the backfill of migration 301 may write), then 402's.
+_READING_COLS_300 = (
     "event_id, case_id, parameter, mdc_code, mdc_refid, loinc, value, unit, measured_at, "
     "containment, flags, status, reason_code, reason"
 )
+_READING_COLS = _READING_COLS_300 + ", equipment"
 _SET_COLS = (
     "event_id, case_id, patient_id, station_id, unit_id, device_id, mode, session_id, "
     "occurred_at, operator_id, monitor_json"
@@ -254,7 +267,12 @@ def _reading_values(r: StoredReading) -> tuple[object, ...]:
         r.status,
         r.reason_code,
         r.reason,
+        r.equipment,
     )
+
+
+def m402_reading_equipment(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE vital_readings ADD COLUMN equipment TEXT NOT NULL DEFAULT ''")
 
 
 def insert_sets(
@@ -270,10 +288,10 @@ def insert_sets(
         )
         if cur.rowcount == 0:
             continue
-        conn.executemany(
-            f"INSERT INTO vital_readings ({_READING_COLS}) "
+        conn.executemany(  # runs in migration 301, before 402 added ``equipment``
+            f"INSERT INTO vital_readings ({_READING_COLS_300}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_reading_values(r) for r in readings],
+            [_reading_values(r)[:-1] for r in readings],
         )
         added.append((vset, readings))
     return added
@@ -303,7 +321,7 @@ def project_vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     )
     conn.executemany(
         f"INSERT INTO vital_readings ({_READING_COLS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [_reading_values(r) for _, readings in decoded for r in readings],
     )
 

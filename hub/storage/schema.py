@@ -8,18 +8,21 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from hub.storage import central_station, console_facts, registry_schema
 from hub.storage import readings as vitals_readings
-from hub.storage import registry_schema
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
-from hub.storage.scans import m400_scan_details
+from hub.storage.dispensing import m900_dispensing
+from hub.storage.heartbeat import m820_hub_heartbeat
+from hub.storage.payloads import m720_payload_problems, m721_drop_unreadable_readings
+from hub.storage.scans import m400_scan_details, m403_scan_expected_pages
 from hub.storage.signatures import (
     m200_signature_verdicts,
     m201_simple_signature_checks,
     m202_revocation_verdicts,
 )
 from hub.storage.station_key_history import m101_station_key_history
-from hub.storage.web_users import m600_web_users, m620_web_sessions
+from hub.storage.web_users import m600_web_users, m640_web_sessions
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -123,6 +126,21 @@ def _m3_documents(db: sqlite_utils.Database) -> None:
 # Numbering: foundation 1-99; each later capability takes its own hundred
 # (fingerprint 100s, signatures 200s, vitals 300s, scans 400s, provisioning 500s,
 # console 600s) so that work landing in parallel never collides.
+def _m800_event_time_flags(db: sqlite_utils.Database) -> None:
+    # Why an event's time cannot be trusted ('' when it can): hub.ingest.clock.
+    db.execute("ALTER TABLE events ADD COLUMN time_flag TEXT NOT NULL DEFAULT ''")
+    # What a station says ops should know (JSON list of bilingual sentences), and whether its
+    # clock offset is the station's own round-trip estimate (1) or received - sent_at (0).
+    db.execute("ALTER TABLE stations ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE stations ADD COLUMN clock_offset_known INTEGER NOT NULL DEFAULT 0")
+
+
+def _m801_quarantine_reingest(db: sqlite_utils.Database) -> None:
+    # Ops may re-ingest a quarantined event under today's rules (hub.ingest.reingest).
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingested_at TEXT")
+    db.execute("ALTER TABLE quarantine ADD COLUMN reingest_outcome TEXT")
+
+
 MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (1, _m1_initial),
     (2, _m2_station_keys),
@@ -131,7 +149,12 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (500, registry_schema.m500_registry),
     (600, m600_web_users),
     (610, m610_case_views),
-    (620, m620_web_sessions),
+    (620, console_facts.m620_unit_time_zones),
+    (621, console_facts.m621_case_patients),
+    (622, console_facts.m622_web_user_epochs),
+    (623, central_station.m623_alarm_acks),
+    (624, central_station.m624_session_alarm_limits),
+    (640, m640_web_sessions),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),
@@ -139,6 +162,14 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (201, m201_simple_signature_checks),
     (202, m202_revocation_verdicts),
     (400, m400_scan_details),
+    (402, vitals_readings.m402_reading_equipment),
+    (403, m403_scan_expected_pages),
+    (720, m720_payload_problems),
+    (721, m721_drop_unreadable_readings),
+    (800, _m800_event_time_flags),
+    (801, _m801_quarantine_reingest),
+    (820, m820_hub_heartbeat),
+    (900, m900_dispensing),
 ]
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hub.storage import cursors, documents, projections, schema
+from hub.storage import cursors, documents, heartbeat, projections, schema
 from hub.storage.base import (
     ApiToken,
     Case,
@@ -18,6 +18,7 @@ from hub.storage.base import (
     EventRow,
     NotFound,
     Page,
+    QuarantinedBytes,
     QuarantineEntry,
     QuarantineRow,
     Station,
@@ -28,9 +29,10 @@ from hub.storage.base import (
 from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
 from hub.storage.case_queries import CaseQueries, SQLCaseQueries
 from hub.storage.case_views import CaseViewLog, SQLiteCaseViews
+from hub.storage.dispensing import DispensingStore, SQLiteDispensing
 from hub.storage.documents import DocumentRevision
 from hub.storage.keys import public_key_sha256
-from hub.storage.payloads import render_payload, render_payload_json
+from hub.storage.payloads import flag, render_checked
 from hub.storage.readings import Readings, ReadingsStore
 from hub.storage.registry import RegistryStore
 from hub.storage.scans import ScanStore, SQLiteScans
@@ -40,12 +42,13 @@ from hub.storage.web_users import WebUserStore
 
 _EVENT_COLUMNS = (
     "ingest_seq, event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw"
+    "occurred_at, station_seq, received_at, clock_offset_ms, payload_json, raw, payload_error, "
+    "time_flag"
 )
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (event_id, station_id, unit_id, device_id, case_id, "
-    "patient_id, kind, occurred_at, station_seq, received_at, clock_offset_ms, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "patient_id, kind, occurred_at, station_seq, received_at, clock_offset_ms, raw, time_flag) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_QUARANTINE = (
     "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, reason_code, "
@@ -54,7 +57,8 @@ _INSERT_QUARANTINE = (
 _STATION_SELECT = (
     "SELECT s.station_id, s.unit_id, s.registered_at, s.retired_at, s.online, s.last_seen_at, "
     "s.state_at, s.clock_offset_ms, s.agent_version, s.outbox_depth, "
-    "(SELECT count(*) FROM events e WHERE e.station_id = s.station_id) AS event_count "
+    "(SELECT count(*) FROM events e WHERE e.station_id = s.station_id) AS event_count, "
+    "s.warnings, s.clock_offset_known "
     "FROM stations s"
 )
 _IN_CHUNK = 500
@@ -110,6 +114,9 @@ class SQLiteStore:
             return False
         return True
 
+    def probe_write(self, holder: str, at: str, timeout_s: float) -> None:
+        heartbeat.probe_write(self.path, holder, at, timeout_s)
+
     def close(self) -> None:
         for repo in self._repos.values():
             close = getattr(repo, "close", None)
@@ -156,6 +163,9 @@ class SQLiteStore:
     def case_queries(self) -> CaseQueries:
         return self._repo("case_queries", lambda: SQLCaseQueries(self))  # type: ignore[no-any-return]
 
+    def dispensing(self) -> DispensingStore:
+        return self._repo("dispensing", lambda: SQLiteDispensing(self.path))  # type: ignore[no-any-return]
+
     def live_fanout(self) -> None:
         return None  # one process: ingest's after-commit hook feeds the live view
 
@@ -200,6 +210,7 @@ class SQLiteStore:
                         e.received_at,
                         e.clock_offset_ms,
                         e.raw,
+                        e.time_flag,
                     )
                 )
             conn.executemany(_INSERT_EVENT, rows)
@@ -220,8 +231,9 @@ class SQLiteStore:
                 ],
             )
             conn.executemany(
-                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ? WHERE station_id = ?",
-                [(s.last_seen_at, s.clock_offset_ms, s.station_id) for s in seen],
+                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
+                "clock_offset_known = ? WHERE station_id = ?",
+                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
             )
         return new
 
@@ -233,7 +245,8 @@ class SQLiteStore:
         # No event counts here: ingest asks this for every batch.
         cur = self._conn().execute(
             "SELECT station_id, unit_id, registered_at, retired_at, online, last_seen_at, "
-            "state_at, clock_offset_ms, agent_version, outbox_depth, 0 FROM stations "
+            "state_at, clock_offset_ms, agent_version, outbox_depth, 0, warnings, "
+            "clock_offset_known FROM stations "
             f"WHERE station_id IN ({marks})",
             ids,
         )
@@ -306,7 +319,8 @@ class SQLiteStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE stations SET online = ?, state_at = ?, agent_version = ?, "
-                "outbox_depth = ?, last_seen_at = max(coalesce(last_seen_at, ''), ?) "
+                "outbox_depth = ?, last_seen_at = max(coalesce(last_seen_at, ''), ?), "
+                "warnings = ? "
                 "WHERE station_id = ? AND (state_at IS NULL OR state_at <= ?)",
                 (
                     int(update.online),
@@ -314,10 +328,17 @@ class SQLiteStore:
                     update.agent_version,
                     update.outbox_depth,
                     update.state_at,
+                    json.dumps(list(update.warnings), ensure_ascii=False),
                     update.station_id,
                     update.state_at,
                 ),
             )
+            if cur.rowcount == 1 and update.clock_offset_ms is not None:
+                conn.execute(
+                    "UPDATE stations SET clock_offset_ms = ?, clock_offset_known = 1 "
+                    "WHERE station_id = ?",
+                    (update.clock_offset_ms, update.station_id),
+                )
             return cur.rowcount == 1
 
     def render_pending_payloads(self, limit: int) -> int:
@@ -332,10 +353,15 @@ class SQLiteStore:
         )
         if not pending:
             return 0
-        rendered = [(render_payload_json(raw), seq) for seq, raw in pending]
+        rendered = []
+        for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+            payload, problem = render_checked(raw)
+            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            rendered.append((text, problem, seq))
         with self._write() as conn:
             conn.executemany(
-                "UPDATE events SET payload_json = ? WHERE ingest_seq = ? AND payload_json IS NULL",
+                "UPDATE events SET payload_json = ?, payload_error = ? "
+                "WHERE ingest_seq = ? AND payload_json IS NULL",
                 rendered,
             )
         return len(rendered)
@@ -397,7 +423,7 @@ class SQLiteStore:
             where.append("unit_id = ?")
             args.append(unit_id)
         if before:
-            opened_at, case_id = cursors.decode(before, 2)
+            opened_at, case_id = cursors.decode(before, str, str)
             where.append("(opened_at, case_id) < (?, ?)")
             args += [opened_at, case_id]
         rows = (
@@ -417,7 +443,7 @@ class SQLiteStore:
     def case_timeline(self, case_id: str, limit: int, before: str | None) -> Page[StoredEvent]:
         where, args = "case_id = ?", [case_id]
         if before:
-            occurred_at, event_id = cursors.decode(before, 2)
+            occurred_at, event_id = cursors.decode(before, str, str)
             where += " AND (occurred_at, event_id) < (?, ?)"
             args += [occurred_at, event_id]
         rows = (
@@ -444,7 +470,7 @@ class SQLiteStore:
     def unmatched_events(self, limit: int, before: str | None) -> Page[StoredEvent]:
         where, args = ["e.case_id != ''", "c.case_id IS NULL"], []
         if before:
-            (seq,) = cursors.decode(before, 1)
+            (seq,) = cursors.decode(before, int)
             where.append("e.ingest_seq < ?")
             args.append(int(seq))
         columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
@@ -464,13 +490,14 @@ class SQLiteStore:
     def list_quarantine(self, limit: int, before: str | None) -> Page[QuarantineEntry]:
         where, args = "1 = 1", []
         if before:
-            (qid,) = cursors.decode(before, 1)
+            (qid,) = cursors.decode(before, int)
             where, args = "id < ?", [int(qid)]
         rows = (
             self._conn()
             .execute(
                 "SELECT id, received_at, topic, station_id, event_id, reason_code, reason, "
-                f"length(raw) FROM quarantine WHERE {where} ORDER BY id DESC LIMIT ?",
+                "length(raw), reingested_at, coalesce(reingest_outcome, '') "
+                f"FROM quarantine WHERE {where} ORDER BY id DESC LIMIT ?",
                 [*args, limit + 1],
             )
             .fetchall()
@@ -478,6 +505,24 @@ class SQLiteStore:
         items = [QuarantineEntry(*r) for r in rows[:limit]]
         last = items[-1] if len(rows) > limit else None
         return Page(items, cursors.encode([last.id]) if last else None)
+
+    def get_quarantined(self, quarantine_id: int) -> QuarantinedBytes | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, topic, received_at, raw FROM quarantine WHERE id = ?",
+                (quarantine_id,),
+            )
+            .fetchone()
+        )
+        return QuarantinedBytes(int(row[0]), row[1], row[2], bytes(row[3])) if row else None
+
+    def mark_reingested(self, quarantine_id: int, at: str, outcome: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE quarantine SET reingested_at = ?, reingest_outcome = ? WHERE id = ?",
+                (at, outcome, quarantine_id),
+            )
 
     # -- stations ----------------------------------------------------------------------
     def register_station(self, station_id: str, unit_id: str, at: str) -> tuple[Station, bool]:
@@ -575,10 +620,21 @@ def _station(row: Sequence[Any]) -> Station:
         agent_version=row[8],
         outbox_depth=row[9],
         event_count=row[10],
+        warnings=tuple(json.loads(row[11] or "[]")),
+        clock_offset_known=bool(row[12]),
     )
 
 
 def _event(row: Sequence[Any]) -> StoredEvent:
-    payload_json, raw = row[12], row[13]
-    payload = json.loads(payload_json) if payload_json is not None else render_payload(raw)
-    return StoredEvent(*row[:12], payload=payload)
+    """A stored event as read back; a bad one (see payloads.py) comes flagged, never raising."""
+    payload_json, raw, problem = row[12], row[13], row[14]
+    if payload_json is None:
+        payload, problem = render_checked(raw)
+    elif problem is None:
+        try:
+            payload = json.loads(payload_json)
+        except ValueError as exc:
+            payload, problem = {}, flag(f"payload JSON: {exc}")
+    if problem is not None:
+        payload = {}
+    return StoredEvent(*row[:12], payload=payload, problem=problem, time_flag=row[15] or "")

@@ -1,5 +1,5 @@
 """Hub storage of console users (migration 600): name, role, scrypt password hash; and their
-server-side sessions (migration 620), so that sign-out and disabling a user end a session at
+server-side sessions (migration 640), so that sign-out and disabling a user end a session at
 once in every hub process."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def m600_web_users(db: sqlite_utils.Database) -> None:
     )
 
 
-def m620_web_sessions(db: sqlite_utils.Database) -> None:
+def m640_web_sessions(db: sqlite_utils.Database) -> None:
     db.execute(
         """
         CREATE TABLE web_sessions (
@@ -141,3 +141,23 @@ class WebUserStore:
                 "UPDATE web_sessions SET ended_at = ? WHERE sid_sha256 = ? AND ended_at IS NULL",
                 (at, sid_sha256),
             )
+
+    def end_sessions(self, name: str, at: str) -> None:
+        """Every live session of a user ends now (a password reset)."""
+        with self._store._write() as conn:
+            conn.execute(
+                "UPDATE web_sessions SET ended_at = ? WHERE name = ? AND ended_at IS NULL",
+                (at, name),
+            )
+
+    def set_disabled(self, name: str, at: str | None) -> bool:
+        """Disable (``at``: when, ending every session of the user) or re-enable (None) a
+        user; False if there is no such user."""
+        with self._store._write() as conn:
+            cur = conn.execute("UPDATE web_users SET disabled_at = ? WHERE name = ?", (at, name))
+            if at is not None:
+                conn.execute(
+                    "UPDATE web_sessions SET ended_at = ? WHERE name = ? AND ended_at IS NULL",
+                    (at, name),
+                )
+            return bool(cur.rowcount == 1)

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from hub.settings import HubSettings
-from hub.web import fleet, login
+from hub.web import fleet, login, users
 from hub.web.auth import LocalUsers, WebRole
 from hub.web.deps import TEMPLATES, Console, CsrfRefused, LoginRequired, RoleRefused, render
 from hub.web.session import SessionCodec
@@ -44,16 +44,20 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
             ("fleet", "/console/fleet", (WebRole.OPS,)),
             ("import", "/console/import", (WebRole.OPS,)),
             ("cases", "/console/cases", (WebRole.CLINICIAN,)),  # clinician console
+            ("central", "/console/central", (WebRole.CLINICIAN,)),
             ("audit", "/console/audit", (WebRole.OPS,)),
+            ("users", "/console/users", (WebRole.OPS,)),
         ],
     )
     app.state.console = console
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
     app.include_router(login.router)
     app.include_router(fleet.router)
-    from hub.web import cases, live  # the clinician console (docs/console.md)
+    app.include_router(users.router)
+    from hub.web import cases, central, live  # the clinician console (docs/console.md)
 
     app.include_router(cases.router)
+    app.include_router(central.router)
     app.include_router(live.router)
 
     @app.exception_handler(LoginRequired)

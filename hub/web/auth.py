@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.ingest.timefmt import now_iso
+from hub.storage.base import NotFound
 from hub.storage.web_users import WebUserStore
 
 
@@ -94,6 +95,25 @@ class LocalUsers:
 
     def __init__(self, store: object) -> None:
         self.users: WebUserStore = store.web_users()  # type: ignore[attr-defined]
+
+    def _known(self, name: str) -> None:
+        if self.users.get(name) is None:
+            raise NotFound(f"no user {name} / no existe el usuario {name}")
+
+    def disable(self, name: str) -> None:
+        """No more sign-ins, and every session of the user ends on its next request."""
+        self._known(name)
+        self.users.set_disabled(name, now_iso())  # ends the user's server-side sessions
+
+    def enable(self, name: str) -> None:
+        self._known(name)
+        self.users.set_disabled(name, None)
+
+    def reset_password(self, name: str, password: str) -> None:
+        """A new password; sessions signed in with the old one end."""
+        self._known(name)
+        self.users.set_password(name, hash_password(password))
+        self.users.end_sessions(name, now_iso())
 
     def add(self, name: str, role: WebRole, password: str) -> None:
         if not name or len(name) > 64 or not name.isprintable():

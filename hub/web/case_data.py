@@ -13,9 +13,12 @@ from fastapi import Request
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
 from hub.services.confirmations import is_missing
+from hub.services.dispensing import checked_dispensings
 from hub.services.documents import case_documents, is_unsigned
+from hub.storage import clinical_timeline, cursors
 from hub.storage.base import Case, StoredEvent
 from hub.tokens import Role
+from hub.web import case_flag_labels as _flag_labels  # noqa: F401 - registers the labels
 from hub.web.ranges import ORDER, shown
 
 TIMELINE_MAX = 300  # newest events listed on the page; the rest through "older"
@@ -37,10 +40,13 @@ class CasePage:
     rejected: list[dict[str, Any]]
     sessions: list[Any]
     flags: dict[str, bool] = field(default_factory=dict)
+    # The timeline's rows: ("event", StoredEvent) and ("stream", StreamSummary), newest first.
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)
     # Accepted readings that need a word: assigned by a person from the station's
     # unassigned-readings inbox (who, when, why they were not attached), or flagged
     # (blood pressure incomplete, stale).
     noted: list[dict[str, Any]] = field(default_factory=list)
+    dispensed: list[Any] = field(default_factory=list)  # (Dispensing, DispensingCheck)
 
 
 # Reading flags the case page spells out (the others stay in the API).
@@ -67,12 +73,19 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     return case_documents(request.app.state.store, request.app.state.bodies, case_id)
 
 
-def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
-    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out."""
+def noted_readings(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out
+    (``readings``: the case's readings when the caller already read them)."""
     hub = vitals_hub(request)
     sets = {s.event_id: s for s in hub.readings.sets(case_id, None, None)}
+    if readings is None:
+        readings = hub.readings.readings(case_id, None, None, None, "accepted")
     out = []
-    for r in hub.readings.readings(case_id, None, None, None, "accepted"):
+    for r in readings:
+        if r.status != "accepted":
+            continue
         vset = sets.get(r.event_id)
         assigned = vset is not None and vset.mode == "assigned"
         flags = [f for f in r.flags if f in NOTED_FLAGS]
@@ -91,14 +104,21 @@ def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int, list[dict]]:
+def vitals(
+    request: Request, case_id: str, readings: list[Any] | None = None
+) -> tuple[list[dict], list[dict], int, list[dict]]:
     """(charts per parameter, newest readings for the table, accepted count, rejected)."""
-    readings = vitals_hub(request).readings.readings(case_id, None, None, None)
+    if readings is None:
+        readings = vitals_hub(request).readings.readings(case_id, None, None, None)
     series: dict[str, dict[str, Any]] = {}
     accepted = []
     rejected = []
     for r in readings:
-        if r.status != "accepted":
+        try:
+            at = round(_epoch(r.measured_at), 3)
+        except ValueError:  # stored by an older hub that did not range-check measured_at
+            at = None
+        if r.status != "accepted" or at is None:
             rejected.append(
                 {
                     "parameter": r.parameter,
@@ -106,14 +126,14 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
                     "value": r.value,
                     "unit": r.unit,
                     "measured_at": r.measured_at,
-                    "reason_code": r.reason_code,
+                    "reason_code": r.reason_code if at is not None else "out_of_range",
                     "reason": r.reason,
                 }
             )
             continue
         accepted.append(r)
         s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
-        s["t"].append(round(_epoch(r.measured_at), 3))
+        s["t"].append(at)
         s["v"].append(r.value)
     charts = []
     for key in sorted(series, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k)):
@@ -148,19 +168,34 @@ def vitals(request: Request, case_id: str) -> tuple[list[dict], list[dict], int,
         }
         for r in accepted[-TABLE_MAX:][::-1]
     ]
+    table = merge_blood_pressure(table)
     return charts, table, len(accepted), rejected
 
 
 def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     store = request.app.state.store
-    page = store.case_timeline(case.case_id, TIMELINE_MAX, before)
-    kinds: Counter[str] = Counter(store.case_queries().kind_counts(case.case_id))
+    # Stream batches never take timeline rows: each session is one entry (its summary).
+    page = clinical_timeline.timeline(store, case.case_id, TIMELINE_MAX, before)
+    kinds: Counter[str] = clinical_timeline.kinds(store, case.case_id)
+    streams = clinical_timeline.sessions(store, case.case_id)
+    if streams:
+        kinds["vital_stream"] = len(streams)
+    newest = cursors.decode(before, 2)[0] if before else None
+    oldest = page.items[-1].occurred_at if page.items and page.next_cursor else ""
+    entries: list[tuple[str, str, Any]] = [(e.occurred_at, "event", e) for e in page.items]
+    for s in streams:
+        if s.started_at >= oldest and (newest is None or s.started_at <= newest):
+            entries.append((s.started_at, "stream", s))
+    entries.sort(key=lambda x: x[0], reverse=True)
     bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
-    charts, table, count, rejected = vitals(request, case.case_id)
+    # Read the case's readings once: the charts, the table and the noted ones share them.
+    all_readings = vitals_hub(request).readings.readings(case.case_id, None, None, None)
+    charts, table, count, rejected = vitals(request, case.case_id, all_readings)
     docs = documents(request, case.case_id)
     return CasePage(
         case=case,
         timeline=page.items,
+        entries=entries,
         timeline_next=page.next_cursor,
         kinds=kinds,
         event_count=sum(kinds.values()),
@@ -171,25 +206,48 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         reading_count=count,
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
-        noted=noted_readings(request, case.case_id),
+        noted=noted_readings(request, case.case_id, all_readings),
+        dispensed=checked_dispensings(store, case.case_id),
         flags={
             "missing_confirmation": is_missing(bio.steps),
             "unsigned_document": any(is_unsigned(d["workflow"]) for d in docs),
+            "cross_unit_confirmation": bio.cross_unit_confirmations > 0,
         },
     )
 
 
-def event_detail(e: StoredEvent) -> str:
-    """A short, human summary of an event's payload for the timeline."""
+def event_detail(e: StoredEvent, t: Any, w: Any, local: Any) -> str:
+    """A short summary of an event's payload for the timeline, in the page's words."""
     p: dict[str, Any] = e.payload or {}
     if e.kind == "vital_signs":
         n = len(p.get("readings", []) or [])
-        mode = p.get("mode", "")
-        return f"{mode} · {n}" if n else str(mode)
+        return t("detail_vitals", mode=w("mode_", p.get("mode", "") or "spot"), n=n)
     if e.kind == "biometric_confirmation":
-        return f"{p.get('step', '')} · {p.get('decision', '')}"
+        return f"{w('step_', p.get('step', ''))}: {w('decision_', p.get('decision', ''))}"
     if e.kind in ("signed_document", "scanned_document"):
-        return str(p.get("document_type", ""))
+        return w("doctype_", p.get("document_type", ""))
     if e.kind == "device_status":
-        return str(p.get("state", ""))
+        return w("devstate_", str(p.get("state", "")).lower())
+    if e.kind == "medication_dispensed":
+        return f"{len(p.get('items', []) or [])} · {p.get('pharmacist_id', '')}"
     return ""
+
+
+def merge_blood_pressure(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Systolic and diastolic read at the same instant become one "120/80 mmHg" row."""
+    out: list[dict[str, Any]] = []
+    pending: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["parameter"] in ("bp_systolic", "bp_diastolic"):
+            other = "bp_diastolic" if r["parameter"] == "bp_systolic" else "bp_systolic"
+            mate = pending.get(r["measured_at"])
+            if mate is not None and mate["parameter"] == other:
+                sys_, dia = (r, mate) if r["parameter"] == "bp_systolic" else (mate, r)
+                mate.update(
+                    parameter="blood_pressure", value=(sys_["value"], dia["value"]), unit="mmHg"
+                )
+                del pending[r["measured_at"]]
+                continue
+            pending[r["measured_at"]] = r
+        out.append(r)
+    return out

@@ -6,9 +6,12 @@ Every case page, live view and document opened is written to the audit log
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import asdict
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -17,10 +20,13 @@ from hub.ingest.timefmt import now_iso
 from hub.services import cases as cases_service
 from hub.storage.case_queries import CaseFilter
 from hub.storage.case_views import CaseViewLog
+from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts
 from hub.web import case_data
 from hub.web import clinical_labels as _labels  # noqa: F401 - registers the labels
 from hub.web.auth import WebRole, WebUser
 from hub.web.deps import OpsUser, render, require_role
+from hub.web.i18n import pick
+from hub.web.localtime import VALUE_FORMAT, Local, zone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -36,6 +42,14 @@ CSP_WITH_SCRIPTS = (
 def audit_log(request: Request) -> CaseViewLog:
     log: CaseViewLog = request.app.state.store.case_views()
     return log
+
+
+def console_facts(request: Request) -> ConsoleFacts:
+    facts = getattr(request.app.state, "console_facts", None)
+    if facts is None:
+        facts = ConsoleFacts(request.app.state.store)
+        request.app.state.console_facts = facts
+    return facts
 
 
 def record_view(request: Request, user: WebUser, case_id: str, what: str) -> None:
@@ -79,7 +93,18 @@ def case_list(
         page=page,
         per_page=PER_PAGE,
     )
-    rows = [asdict(r.summary) | {"missing": r.missing, "unsigned": r.unsigned} for r in found]
+    zones = console_facts(request).time_zones()
+    patients = console_facts(request).patients([r.summary.case_id for r in found])
+    rows = [
+        asdict(r.summary)
+        | {
+            "missing": r.missing,
+            "unsigned": r.unsigned,
+            "tz": zones.get(r.summary.unit_id, ""),
+            "patient": patients.get(r.summary.case_id),
+        }
+        for r in found
+    ]
     query = {"patient": patient, "unit": unit, "since": since, "until": until}
     query |= {"missing": "1" if missing else "", "unsigned": "1" if unsigned else ""}
     return render(
@@ -103,9 +128,15 @@ def case_page(
         return not_found(request, case_id)
     record_view(request, user, case_id, "case")
     data = case_data.case_page(request, case, before)
+    lang = pick(request.headers.get("accept-language"), request.state.session.lang)
+    local = Local(lang)
     charts_json = json.dumps(
         [
-            {k: c[k] for k in ("parameter", "es", "en", "unit", "low", "high", "t", "v")}
+            {k: c[k] for k in ("parameter", "es", "en", "low", "high", "t", "v")}
+            | {
+                "unit": local.unit(c["parameter"], c["unit"]),
+                "decimals": VALUE_FORMAT.get(c["parameter"], (1, "", ""))[0],
+            }
             for c in data.charts
         ],
         separators=(",", ":"),
@@ -113,6 +144,8 @@ def case_page(
     response = render(
         request,
         "case.html",
+        time_zone=console_facts(request).time_zone(case.unit_id),
+        patient=console_facts(request).patient(case_id),
         d=data,
         charts_json=charts_json,
         detail=case_data.event_detail,
@@ -147,15 +180,88 @@ def document_body(
     )
 
 
+AUDIT_CSV_MAX = 100_000
+
+
+def _local_day_bound(value: str, time_zone: str, end: bool = False) -> str:
+    """A YYYY-MM-DD typed in the hub's default zone as a UTC bound like viewed_at's."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    try:
+        d = date.fromisoformat(value.strip()) + timedelta(days=1 if end else 0)
+    except ValueError:
+        return ""
+    moment = datetime.combine(d, time(), zone(time_zone)).astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.000000Z"
+
+
+def _audit_query(case: str, viewer: str, since: str, until: str) -> dict[str, str]:
+    return {
+        "case_id": case.strip(),
+        "viewer": viewer.strip(),
+        "since": _local_day_bound(since, DEFAULT_TIME_ZONE),
+        "until": _local_day_bound(until, DEFAULT_TIME_ZONE, end=True),
+    }
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
     user: OpsUser,
     case: str = "",
     viewer: str = "",
+    since: str = "",
+    until: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     views = audit_log(request).list(
-        case_id=case.strip(), viewer=viewer.strip(), limit=100, offset=(page - 1) * 100
+        **_audit_query(case, viewer, since, until), limit=100, offset=(page - 1) * 100
     )
-    return render(request, "audit.html", views=views, q={"case": case, "viewer": viewer}, page=page)
+    form = {"case": case, "viewer": viewer, "since": since, "until": until}
+    return render(
+        request,
+        "audit.html",
+        views=views,
+        q=form,
+        page=page,
+        qs=urlencode({k: v for k, v in form.items() if v}),
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(
+    request: Request,
+    user: OpsUser,
+    case: str = "",
+    viewer: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """The filtered audit as CSV (UTC and local time), newest first, at most 100,000 rows."""
+    views = audit_log(request).list(**_audit_query(case, viewer, since, until), limit=AUDIT_CSV_MAX)
+    local = Local("es")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["viewed_at_utc", "viewed_at_local", "viewer", "role", "case_id", "what", "client"]
+    )
+    for v in views:
+        writer.writerow(
+            [
+                v.viewed_at,
+                local.when(v.viewed_at, seconds=True),
+                v.viewer,
+                v.role,
+                v.case_id,
+                v.what,
+                v.client,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="puente-audit.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -13,8 +13,11 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hub.storage.console_facts import DEFAULT_TIME_ZONE
 from hub.web.auth import Authenticator, WebRole, WebUser
-from hub.web.i18n import pick, translator
+from hub.web.i18n import clock_words, pick, translator, words
+from hub.web.localtime import Local
+from hub.web.ranges import label
 from hub.web.session import COOKIE, Session, SessionCodec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -45,6 +48,8 @@ def current_session(request: Request, console: ConsoleDep) -> Session:
     if cached is not None:
         return cached
     session = console.codec.decode(request.cookies.get(COOKIE))
+    if session is not None and session.user is not None and not _still_valid(request, session):
+        session = None  # user disabled, password reset or gone since this cookie was made
     if session is None:
         session = console.codec.new(None)
         request.state.session_dirty = True
@@ -53,6 +58,16 @@ def current_session(request: Request, console: ConsoleDep) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(current_session)]
+
+
+def _still_valid(request: Request, session: Session) -> bool:
+    """The signed-in user still exists and is enabled (the codec already checked that the
+    server-side session is live: disabling or a password reset ends it)."""
+    console = get_console(request)
+    if console.auth.kind != "local" or session.user is None:
+        return True
+    record = console.auth.users.get(session.user.name)  # type: ignore[attr-defined]
+    return record is not None and record.disabled_at is None
 
 
 class LoginRequired(Exception):
@@ -105,6 +120,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     session = current_session(request, console)
     lang = pick(request.headers.get("accept-language"), session.lang)
     user = session.user
+    t = translator(lang)
+    local = Local(lang, str(context.pop("time_zone", "") or DEFAULT_TIME_ZONE))
     nav = [
         (key, path) for key, path, roles in console.nav if user is not None and user.role in roles
     ]
@@ -112,7 +129,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request,
         template,
         {
-            "t": translator(lang),
+            "t": t,
+            "w": words(t),
+            "L": local,
+            "pname": lambda parameter: label(parameter, lang),
+            "clock_words": lambda ms, known=True: clock_words(t, ms, known),
             "lang": lang,
             "user": user,
             "csrf": session.csrf,

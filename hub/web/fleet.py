@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.fleet import import_text
 from hub.fleet import FleetService
+from hub.storage import fleet_search
 from hub.storage.base import Conflict
+from hub.storage.fleet_search import FleetQuery
 from hub.web.deps import Csrf, OpsUser, render
 from provisioning.errors import InvalidRecord, ProvisioningError
 from provisioning.registry import validate_device
@@ -20,6 +23,7 @@ from provisioning.registry import validate_device
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 MAX_CSV = 8 * 1024 * 1024
+FLEET_PER_PAGE = 50
 
 
 def _fleet(request: Request) -> FleetService:
@@ -32,16 +36,28 @@ def _not_found(request: Request, what: str) -> HTMLResponse:
 
 
 @router.get("/fleet", response_class=HTMLResponse)
-def fleet_page(request: Request, user: OpsUser) -> HTMLResponse:
+def fleet_page(
+    request: Request,
+    user: OpsUser,
+    q: Annotated[str, Query(max_length=128)] = "",
+    unit: Annotated[str, Query(max_length=128)] = "",
+    state: Annotated[str, Query(pattern="^(online|offline|retired)?$")] = "",
+    problem: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
     fleet = _fleet(request)
     names = fleet.registry.units()
+    query = FleetQuery(q, unit, state, problem, page, FLEET_PER_PAGE)
+    found = fleet_search.search(fleet.store, query)  # type: ignore[arg-type]
+    by_id = fleet.store.stations_by_id(found.station_ids)
     expiry = fleet.certificate_expiry()
     configs = {c.station_id: c for c in fleet.registry.configs()}
     device_count: dict[str, int] = {}
     for d in fleet.registry.devices():
         device_count[d.station_id] = device_count.get(d.station_id, 0) + 1
     units: dict[str, list[dict[str, Any]]] = {}
-    for s in sorted(fleet.store.list_stations(), key=lambda s: (s.unit_id, s.station_id)):
+    for station_id in found.station_ids:
+        s = by_id[station_id]
         config = configs.get(s.station_id)
         units.setdefault(s.unit_id, []).append(
             {
@@ -50,9 +66,23 @@ def fleet_page(request: Request, user: OpsUser) -> HTMLResponse:
                 "cert_expiry": expiry.get(s.station_id),
                 "config": config,
                 "devices": device_count.get(s.station_id, 0),
+                "problem": s.station_id in found.problem_ids,
+                "events": found.event_counts.get(s.station_id, 0),
             }
         )
-    return render(request, "fleet.html", units=units, unit_names=names, broker=fleet.broker_status)
+    form = {"q": q, "unit": unit, "state": state, "problem": "1" if problem else ""}
+    return render(
+        request,
+        "fleet.html",
+        units=units,
+        unit_names=names,
+        broker=fleet.broker_status,
+        found=found,
+        f=form,
+        page=page,
+        pages=max(1, -(-found.matching // FLEET_PER_PAGE)),
+        qs=urlencode({k: v for k, v in form.items() if v}),
+    )
 
 
 @router.post("/fleet/broker-refresh", dependencies=[Csrf])

@@ -44,7 +44,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "offline": ("Fuera de línea", "Offline"),
     "retired": ("Dada de baja", "Retired"),
     "last_seen": ("Última actividad", "Last seen"),
-    "clock_offset": ("Desfase de reloj (ms)", "Clock offset (ms)"),
+    "clock_offset": ("Reloj de la estación", "Station clock"),
+    "clock_ok": ("En hora ({amount})", "On time ({amount})"),
+    "clock_ahead": ("Adelantado {amount}", "Ahead by {amount}"),
+    "clock_behind": ("Atrasado {amount}", "Behind by {amount}"),
+    "clock_bound": (
+        "sin estimación de la estación; la diferencia medida incluye esperas en la red",
+        "no estimate from the station yet; the measured gap includes network waits",
+    ),
+    "station_warnings": ("Avisos de la estación", "Station warnings"),
+    "time_station_clock_off": (
+        "Hora dudosa: reloj de la estación respecto al hub: {clock}",
+        "Doubtful time: station clock against the hub: {clock}",
+    ),
+    "time_time_unverified": (
+        "Hora no verificable: muy lejos de la hora del hub y la estación no confirmó su reloj",
+        "Unverified time: far from the hub's time and the station did not confirm its clock",
+    ),
     "outbox": ("Eventos en cola", "Outbox depth"),
     "events": ("Eventos", "Events"),
     "cert_expiry": ("Vence el certificado", "Certificate expires"),
@@ -102,10 +118,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "cancel": ("Cancelar", "Cancel"),
     "broker_problem": (
-        "El broker no quedó al día ({at} UTC): revise y vuelva a intentar "
-        "(ver docs/production.md).",
-        "The broker was not brought up to date ({at} UTC): check and retry (see "
-        "docs/production.md).",
+        "El broker no quedó al día ({at}): revise y vuelva a intentar (ver docs/production.md).",
+        "The broker was not brought up to date ({at}): check and retry (see docs/production.md).",
     ),
     "broker_retry": ("Reintentar ahora", "Retry now"),
     "replace": ("Reemplazar dispositivo", "Replace device"),
@@ -141,6 +155,60 @@ LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Motivo", "Reason"),
     "empty_csv": ("Elija un archivo o pegue el CSV.", "Choose a file or paste the CSV."),
     "error": ("Error", "Error"),
+    # pharmacy dispensing
+    "dispensed": ("Medicamentos despachados", "Dispensed medicines"),
+    "no_dispensed": ("No se ha despachado nada en este caso.", "Nothing dispensed on this case."),
+    "pharmacist": ("Farmacéutico", "Pharmacist"),
+    "lot": ("Lote", "Lot"),
+    "expiry": ("Vence", "Expiry"),
+    "quantity": ("Cantidad", "Quantity"),
+    "product": ("Producto", "Product"),
+    "differences": ("Diferencias con la receta", "Differences from the prescription"),
+    "rx_confirmation": ("Confirmación del paciente", "Patient confirmation"),
+    "users": ("Usuarios", "Users"),
+    "users_text": (
+        "Deshabilitar un usuario o cambiar su contraseña cierra al instante sus sesiones "
+        "abiertas. También desde la línea de comandos: «puente hub user …».",
+        "Disabling a user or resetting their password ends their open sessions at once. "
+        "Also from the command line: “puente hub user …”.",
+    ),
+    "created": ("Creado", "Created"),
+    "actions": ("Acciones", "Actions"),
+    "user_enabled_state": ("habilitado", "enabled"),
+    "user_disabled_since": ("deshabilitado desde {at}", "disabled since {at}"),
+    "enable_user": ("Volver a habilitar", "Re-enable"),
+    "disable_user": ("Deshabilitar", "Disable"),
+    "reset_password": ("Cambiar contraseña", "Reset password"),
+    "new_password": ("Nueva contraseña (10 caracteres o más)", "New password (10+ characters)"),
+    "user_disabled": (
+        "Usuario {name} deshabilitado; sus sesiones terminaron.",
+        "User {name} disabled; their sessions ended.",
+    ),
+    "user_enabled": ("Usuario {name} habilitado de nuevo.", "User {name} enabled again."),
+    "password_reset": (
+        "Contraseña de {name} cambiada; sus sesiones anteriores terminaron.",
+        "Password of {name} reset; their earlier sessions ended.",
+    ),
+    "cannot_disable_self": (
+        "No puede deshabilitar su propio usuario.",
+        "You cannot disable your own user.",
+    ),
+    "no_such_user": ("Ese usuario no existe.", "No such user."),
+    "weak_password": (
+        "La contraseña debe tener al menos 10 caracteres.",
+        "The password needs at least 10 characters.",
+    ),
+    "no_users": ("No hay usuarios.", "No users."),
+    "fleet_totals": (
+        "Flota: {online} en línea, {offline} fuera de línea, {retired} dadas de baja; "
+        "{problem} con un dispositivo con problema.",
+        "Fleet: {online} online, {offline} offline, {retired} retired; "
+        "{problem} with a device problem.",
+    ),
+    "fleet_search": ("Buscar estación o unidad", "Find station or unit"),
+    "all": ("Todas", "All"),
+    "device_problem": ("Dispositivo con problema", "Device problem"),
+    "stations_found": ("{n} estación(es)", "{n} station(s)"),
 }
 
 
@@ -163,3 +231,40 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def clock_words(t: Callable[..., str], offset_ms: int | None, known: bool = True) -> str:
+    """A station clock against the hub's in words, "ahead by 2 h 5 min" (offset: hub - station)."""
+    if offset_ms is None:
+        return t("none")
+    amount = _amount(abs(offset_ms))
+    if abs(offset_ms) < 2000:
+        text = t("clock_ok", amount=amount)
+    else:
+        text = t("clock_ahead" if offset_ms < 0 else "clock_behind", amount=amount)
+    # Unknown: received - sent_at only bounds the offset from above (waits inflate it).
+    return text if known or offset_ms <= 2000 else f"{text} — {t('clock_bound')}"
+
+
+def _amount(ms: int) -> str:
+    seconds = ms // 1000
+    if seconds < 120:
+        return f"{seconds} s" if seconds else f"{ms} ms"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} d {hours % 24} h"
+
+
+def words(t: Callable[..., str]) -> Callable[[str, str], str]:
+    """``w("kind_", "vital_signs")``: the label of a code if there is one, else the code in
+    plain words (underscores as spaces): a developer word never reaches a page as is."""
+
+    def w(prefix: str, code: object) -> str:
+        key = f"{prefix}{code}"
+        if key in LABELS:
+            return t(key)
+        return str(code).replace("_", " ").lower()
+
+    return w

@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from hub.storage import clinical_timeline
 from hub.web.case_data import vitals_hub
-from hub.web.cases import CSP_WITH_SCRIPTS, ClinicianUser, not_found, record_view
+from hub.web.cases import CSP_WITH_SCRIPTS, ClinicianUser, console_facts, not_found, record_view
 from hub.web.deps import render
+from hub.web.localtime import VALUE_FORMAT
 from hub.web.ranges import ORDER, SHOWN
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -38,13 +40,25 @@ def live_page(request: Request, case_id: str, user: ClinicianUser) -> HTMLRespon
     sessions = vitals.readings.sessions(case_id)
     session = sessions[-1] if sessions else None
     tiles = [{"key": k, **SHOWN[k].__dict__} for k in LIVE_PARAMETERS]
+    # The last two minutes of the session: sparklines are drawn at once, and only the
+    # parameters the monitor sends get a tile (the others stay hidden until one arrives).
+    tail = (
+        clinical_timeline.session_tail(request.app.state.store, session.session_id)
+        if session
+        else []
+    )
+    seen = {r["parameter"] for r in tail}
     response = render(
         request,
         "live.html",
+        time_zone=console_facts(request).time_zone(case.unit_id),
         case=case,
         session=session,
         tiles=tiles,
         lost_after_s=LOST_AFTER_S,
+        decimals=lambda key: VALUE_FORMAT.get(key, (1, "", ""))[0],
+        seen=seen,
+        tail_json=json.dumps(tail, separators=(",", ":")).replace("</", "<\\/"),
     )
     response.headers["Content-Security-Policy"] = CSP_WITH_SCRIPTS
     return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -65,7 +65,7 @@ def choose_language(
     console.codec.set_cookie(
         request,
         response,
-        dataclasses.replace(session, lang=chosen),
+        replace(session, lang=chosen),
     )
     return response
 

@@ -37,5 +37,7 @@ def shown(parameter: str, unit: str) -> Shown:
 
 
 def label(parameter: str, lang: str) -> str:
+    if parameter == "blood_pressure":
+        return "Presión arterial" if lang == "es" else "Blood pressure"
     s = shown(parameter, "")
     return s.es if lang == "es" else s.en

@@ -119,6 +119,43 @@ def test_a_local_process_cannot_approve_a_pairing_with_the_agents_own_origin(
     assert OPERATOR_PIN not in audit_text and "pairing_approval_refused" in audit_text
 
 
+def test_each_operator_confirms_with_their_own_pin_and_the_audit_names_them(
+    http: httpx.Client, agent: AgentService
+) -> None:
+    """A PIN shared by a whole station is not something only the person has: each nurse,
+    doctor or pharmacist has their own, and the approval is theirs in the audit."""
+    agent.operator_pin.set("135791", operator="ana.lopez")
+    agent.operator_pin.set("864202", operator="luis.perez")
+    request_id = _ask(http)
+    approve = f"/v1/pairings/requests/{request_id}/approve"
+    unnamed = http.post(approve, json={"operator_pin": "135791"}, headers=own(agent))
+    assert (unnamed.status_code, unnamed.json()["code"]) == (403, "operator_required")
+    crossed = http.post(
+        approve, json={"operator": "ana.lopez", "operator_pin": "864202"}, headers=own(agent)
+    )
+    assert (crossed.status_code, crossed.json()["code"]) == (403, "operator_pin_wrong")
+    stranger = http.post(
+        approve, json={"operator": "nadie", "operator_pin": "135791"}, headers=own(agent)
+    )
+    assert (stranger.status_code, stranger.json()["code"]) == (403, "operator_pin_wrong")
+    ok = http.post(
+        approve, json={"operator": "luis.perez", "operator_pin": "864202"}, headers=own(agent)
+    )
+    assert ok.status_code == 200, ok.text
+    audit_text = (agent.settings.data_dir / "audit.log").read_text()
+    assert '"approved_by": "luis.perez"' in audit_text or "luis.perez" in audit_text
+    assert "864202" not in audit_text and "135791" not in audit_text
+    assert agent.operator_pin.operators() == ["ana.lopez", "luis.perez"]
+
+
+def test_a_station_pin_file_of_the_first_version_still_confirms(tmp_path: Path) -> None:
+    pins = OperatorPin(tmp_path / "operator-pin")
+    pins.set(OPERATOR_PIN)
+    line = (tmp_path / "operator-pin").read_text().strip()
+    (tmp_path / "operator-pin").write_text(line.split("$", 1)[1] + "\n")  # no operator name
+    assert OperatorPin(tmp_path / "operator-pin").verify(OPERATOR_PIN) == "station"
+
+
 def test_wrong_operator_pins_lock_it(http: httpx.Client, agent: AgentService) -> None:
     agent.operator_pin.set(OPERATOR_PIN)
     request_id = _ask(http)
@@ -143,7 +180,7 @@ def test_the_operator_pin_is_a_salted_scrypt_hash_readable_only_by_the_agent(
     path = agent.operator_pin.path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
-    assert text.startswith("scrypt$") and OPERATOR_PIN not in text
+    assert text.startswith("station$scrypt$") and OPERATOR_PIN not in text
     second = OperatorPin(path.with_name("other"))
     second.set(OPERATOR_PIN)
     assert second.path.read_text() != text  # salted

@@ -181,3 +181,43 @@ def test_async_append_and_commit_listener(tmp_path: Path) -> None:
     assert sorted(s for _, s in results) == list(range(1, 51))
     assert woken.is_set()
     box.close()
+
+
+def test_answered_callers_ride_the_next_fsync_together(tmp_path: Path) -> None:
+    """32 callers in lockstep share one fsync per round, not half of them each.
+
+    Without gathering, the callers answered by one commit come back while the
+    writer already commits the other half: two commits per round of 32.
+    """
+    box = Outbox(
+        tmp_path / "o.db", limit_bytes=1 << 24, hard_limit_bytes=1 << 25, gather_max_s=1.0
+    ).open()
+    events = [[vitals_event() for _ in range(20)] for _ in range(32)]
+    go = threading.Barrier(32)
+
+    def caller(mine: list[events_pb2.Event]) -> None:
+        go.wait()
+        for event in mine:
+            box.append(event)
+
+    threads = [threading.Thread(target=caller, args=(mine,)) for mine in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert box.depth()[0] == 640
+    assert box.commits <= 640 / 32 + 4, box.commits
+    box.close()
+
+
+def test_last_seq_survives_deleting_the_newest_rows(tmp_path: Path) -> None:
+    """Appends no longer write ``meta``; the delete that removes the newest rows does."""
+    box = open_outbox(tmp_path / "o.db")
+    first = [box.append(vitals_event())[0] for _ in range(3)]
+    box.delete(first)
+    newer = [box.append(vitals_event())[0] for _ in range(2)]
+    box.delete(newer[1:])  # the newest row goes; seq 4 stays
+    box.close()
+    box = open_outbox(tmp_path / "o.db")
+    assert box.append(vitals_event())[1] == 6
+    box.close()

@@ -239,3 +239,55 @@ def test_a_scan_shows_on_the_agents_page_with_the_site_and_case(agent: AgentServ
     assert [(a["action"], a["origin"], a["case_id"], a["state"]) for a in recent] == [
         ("scan", ALLOWED_ORIGIN, CASE["case_id"], "done")
     ]
+
+
+def test_feeder_yielding_other_than_the_expected_pages_says_so_at_the_station(
+    agent: AgentService,
+) -> None:
+    # SANE test:0's feeder holds 10 sheets; the person said 12.
+    r = scan(agent, device_id="scanner-1", source="feeder", resolution_dpi=75, expected_pages=12)
+    assert r.status_code == 201, r.text
+    result = r.json()["result"]
+    assert (result["pages"], result["expected_pages"]) == (10, 12)
+    assert result["page_count_note"].startswith("10 de 12 páginas esperadas")
+    assert "10 of 12 expected pages" in result["page_count_note"]
+    (event,) = [e for e in outbox_events(agent) if e.WhichOneof("payload") == "scanned_document"]
+    assert (event.scanned_document.pages, event.scanned_document.expected_pages) == (10, 12)
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the agent's page follows the job from its own thread
+        recent = httpx.get(f"{agent.http_url}/v1/activity", timeout=10).json()["recent"]
+        if recent:
+            break
+        time.sleep(0.05)
+    assert [(a["action"], a["state"], a["note"]) for a in recent] == [
+        ("scan", "done", result["page_count_note"])
+    ]
+
+    # Said right, or not said: no words.
+    r = scan(agent, device_id="scanner-1", source="feeder", resolution_dpi=75, expected_pages=10)
+    assert (r.json()["result"]["expected_pages"], r.json()["result"]["page_count_note"]) == (10, "")
+    r = scan(agent, device_id="scanner-1", source="feeder", resolution_dpi=75, max_pages=2)
+    assert (r.json()["result"]["expected_pages"], r.json()["result"]["page_count_note"]) == (0, "")
+
+
+def test_grpc_scan_result_carries_the_expected_pages_and_the_words(agent: AgentService) -> None:
+    with app_channel(agent) as channel:
+        stub = scanning_pb2_grpc.ScanningStub(channel)
+        updates = list(
+            stub.Scan(
+                scanning_pb2.ScanRequest(
+                    device_id="scanner-1",
+                    document_type="referral",
+                    source="feeder",
+                    resolution_dpi=75,
+                    max_pages=3,
+                    expected_pages=5,
+                    **CASE,
+                ),
+                timeout=60,
+            )
+        )
+    result = updates[-1].result
+    assert (updates[-1].state, result.pages, result.expected_pages) == ("done", 3, 5)
+    assert "3 of 5 expected pages" in result.page_count_note

@@ -30,6 +30,7 @@ def test_demo_stores_a_sample_case_and_exits(tmp_path: Path) -> None:
     assert "COEX-DEMO-0001" in run.stdout
     assert "vital_signs" in run.stdout
     assert "/console/cases/COEX-DEMO-0001 (user / usuario demo-clinician" in run.stdout
+    assert "/console/fleet (user / usuario demo-ops" in run.stdout
     con = sqlite3.connect(data / "hub" / "hub.sqlite3")
     kinds = dict(
         con.execute(
@@ -42,7 +43,7 @@ def test_demo_stores_a_sample_case_and_exits(tmp_path: Path) -> None:
         "SELECT count(*) FROM events WHERE kind='device_status'"
     ).fetchone()
     assert status_events >= 1
-    # Run again on the same data dir: still works, the case is reused.
+    # Run again on the same data dir: still works, the case is reused, no fact duplicated.
     again = subprocess.run(
         [*DEMO, "--data-dir", str(data), *PORTS, "--exit-after-sample"],
         capture_output=True,
@@ -53,7 +54,8 @@ def test_demo_stores_a_sample_case_and_exits(tmp_path: Path) -> None:
     (count,) = con.execute(
         "SELECT count(*) FROM events WHERE case_id='COEX-DEMO-0001' AND kind='vital_signs'"
     ).fetchone()
-    assert count == 2
+    assert count == 1
+    assert "already recorded by an earlier run" in again.stdout
 
 
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -77,6 +79,8 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
                 break
         text = "".join(lines)
         assert "Ctrl-C" in text, text
+        # A telemedicine stream runs for the live view and the central station.
+        assert "/console/cases/COEX-DEMO-0001/live" in text and "/console/central" in text
         for token in text.split():
             if token.startswith("http://127.0.0.1:") and token.endswith("/docs"):
                 hub_url = token.removesuffix("/docs")

@@ -49,10 +49,11 @@ class Process:
         self.workdir = workdir
         self.argv = argv
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}  # extra environment (e.g. libfaketime for a wrong clock)
 
     def spawn(self) -> None:
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115 - lives with the process
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "puente_cli.main", *self.argv],
             stdout=log,

@@ -17,13 +17,15 @@ from tests.e2e.processes import (
     Hub,
     assert_contiguous,
     assert_in_station_order,
+    record_burst,
     vitals_request,
     wait_until,
 )
 
 pytestmark = pytest.mark.e2e
 
-RECEIPT_TIMEOUT_S = 4.0
+RECEIPT_TIMEOUT_S = 5.0
+LONG_TIMEOUT_S = 24.0
 
 
 class SteadyLoad:
@@ -109,8 +111,11 @@ def test_two_hub_workers_sharing_the_events_store_them_without_waiting_for_timeo
     )
     second.start()
     try:
+        # A long receipt timeout: a batch held behind a gap that waited for the station's
+        # re-send would show as a backlog lasting that long; the bounds below leave the rest
+        # of it as slack for a loaded machine.
         agents = [
-            make_agent(f"station-{i}", receipt_timeout_s=RECEIPT_TIMEOUT_S, uplink_batch_max=10)
+            make_agent(f"station-{i}", receipt_timeout_s=LONG_TIMEOUT_S, uplink_batch_max=10)
             for i in range(2)
         ]
         loads = [SteadyLoad(a, rate=60) for a in agents]
@@ -122,11 +127,11 @@ def test_two_hub_workers_sharing_the_events_store_them_without_waiting_for_timeo
         for load in loads:
             load.__exit__()
         wait_until(
-            lambda: all(_depth(a) == 0 for a in agents), RECEIPT_TIMEOUT_S, "outboxes drained"
+            lambda: all(_depth(a) == 0 for a in agents), LONG_TIMEOUT_S / 2, "outboxes drained"
         )
         for agent, load, depth in zip(agents, loads, depths, strict=True):
             assert load.failed == 0
-            assert 0 <= depth < 60 * RECEIPT_TIMEOUT_S / 2, f"{agent.station_id} backlog {depth}"
+            assert 0 <= depth < 60 * LONG_TIMEOUT_S / 4, f"{agent.station_id} backlog {depth}"
             stored = hub.stored(agent.station_id)
             assert {event_id for event_id, _ in stored} == set(load.acknowledged)
             assert_in_station_order(stored)
@@ -134,3 +139,37 @@ def test_two_hub_workers_sharing_the_events_store_them_without_waiting_for_timeo
         second.assert_alive()
     finally:
         second.stop()
+
+
+def test_events_sent_before_the_hub_is_back_after_a_broker_restart_drain_without_a_timeout(
+    mosquitto: Mosquitto, hub: Hub, make_agent: Callable[..., Agent]
+) -> None:
+    """The broker restarts and the station is back on it before the hub: Mosquitto keeps no
+    `$share` subscription across a restart, so what the station sends then reaches no hub.
+    Once the hub subscribes it asks the stations to re-send, and the outbox drains well
+    before the station's own receipt timeout."""
+    timeout_s = 12.0
+    agent = make_agent("station-early", receipt_timeout_s=timeout_s)
+    first, failed = record_burst(agent, 20)
+    assert failed == 0
+    wait_until(lambda: _depth(agent) == 0, 20, "first events receipted")
+    assert hub.proc is not None
+    hub.proc.send_signal(signal.SIGSTOP)  # the hub is slower to come back than the station
+    try:
+        mosquitto.kill()
+        mosquitto.start()
+        wait_until(lambda: agent.status()["link"]["connected"], 10, "station reconnected")
+        later, failed = record_burst(agent, 100)
+        assert failed == 0
+        wait_until(lambda: agent.status()["link"]["in_flight"] == 100, 10, "events sent")
+        time.sleep(0.5)  # published to a broker with no subscriber: dropped
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    resumed = time.monotonic()
+    wait_until(lambda: _depth(agent) == 0, timeout_s * 1.5, "outbox drained")
+    drained_in = time.monotonic() - resumed
+    stored = hub.stored("station-early")
+    assert {event_id for event_id, _ in stored} == set(first + later)
+    assert_in_station_order(stored)
+    assert_contiguous(stored)
+    assert drained_in < timeout_s / 2, f"drained {drained_in:.1f} s after the hub resumed"

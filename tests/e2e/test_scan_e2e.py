@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -171,3 +175,64 @@ def test_scan_upload_cut_by_a_hub_crash_resumes_and_arrives_verified(
     assert not (agent_bodies / f"{result['sha256']}.pending").exists()
     log = (agent.workdir / f"{agent.name}.log").read_text()
     assert "upload interrupted" in log
+
+
+def _case_page(hub: Hub, case_id: str, lang: str) -> str:
+    """The case page as a clinician signed in with ``lang`` in the browser sees it."""
+    web = httpx.Client(base_url=hub.url, headers={"Accept-Language": lang}, timeout=20)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/console/login").text)
+    assert csrf, "login form without CSRF token"
+    signed_in = web.post(
+        "/console/login",
+        data={"csrf": csrf.group(1), "name": "clara", "password": "correct horse battery"},
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    page = web.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_feeder_scan_short_of_the_expected_pages_says_so_at_the_station_and_on_the_case(
+    hub: Hub, make_agent: Callable[..., Agent]
+) -> None:
+    with hub.api() as api:
+        r = api.post(
+            "/v1/cases",
+            json={"case_id": "C-SCAN-P", "patient_id": "1234567890101", "unit_id": UNIT},
+        )
+        assert r.status_code == 201, r.text
+    agent = _scanning_agent(make_agent, hub, "station-pages")
+    # SANE test:0's feeder holds 10 sheets; the person said 12 were put in.
+    result = _scan(agent, "C-SCAN-P", resolution_dpi=75, expected_pages=12)
+    assert (result["pages"], result["expected_pages"]) == (10, 12)
+    assert "10 of 12 expected pages" in result["page_count_note"]
+    wait_until(
+        lambda: [a for a in httpx.get(f"{agent.url}/v1/activity").json()["recent"] if a["note"]],
+        10,
+        "the scan's page count on the station's page",
+    )
+
+    wait_until(lambda: _case_documents(hub, "C-SCAN-P"), 60, "scan listed on the case")
+    (doc,) = _case_documents(hub, "C-SCAN-P")
+    assert (doc["pages"], doc["expected_pages"]) == (10, 12)
+    assert doc["page_count_note"].startswith("10 de 12 páginas esperadas")
+    assert "10 of 12 expected pages" in doc["page_count_note"]
+    with hub.api() as api:
+        (listed,) = api.get("/v1/scans", params={"case_id": "C-SCAN-P"}).json()["items"]
+    assert (listed["expected_pages"], listed["page_count_differs"]) == (12, True)
+
+    made = subprocess.run(
+        [
+            *(sys.executable, "-m", "puente_cli.main", "hub", "user", "add"),
+            *("--name", "clara", "--role", "clinician", "--config", str(hub.config)),
+        ],
+        env={**os.environ, "PUENTE_HUB_USER_PASSWORD": "correct horse battery"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    es = _case_page(hub, "C-SCAN-P", "es")
+    assert 'data-pages="differ"' in es and "10 de 12 páginas esperadas" in es
+    en = _case_page(hub, "C-SCAN-P", "en")
+    assert "10 of 12 expected pages" in en

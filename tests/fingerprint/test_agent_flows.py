@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from drivers.fingerprint import calibration
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, fingerprint_pb2, fingerprint_pb2_grpc
@@ -99,6 +100,6 @@ def test_poor_impression_is_refused_then_offline_verify_uses_the_cache(tmp_path:
                 timeout=60,
             )
             assert answer.decision == events_pb2.NO_MATCH
-            assert answer.score < answer.threshold == 40.0
+            assert answer.score < answer.threshold == calibration.THRESHOLD
     finally:
         agent.stop()

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from drivers.fingerprint import synthetic
+from drivers.fingerprint import calibration, synthetic
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from hub.service import HubService
@@ -159,7 +159,7 @@ def test_enroll_and_verify_through_libfprint_land_signed_on_the_case(
         assert match.status_code == 201, match.text
         body = match.json()
         assert (body["decision"], body["match"], body["templates_source"]) == ("MATCH", True, "hub")
-        assert body["score"] >= body["threshold"] == 40.0
+        assert body["score"] >= body["threshold"] == calibration.THRESHOLD
 
         feeder.put(synthetic.impression(SEED, 1, 0))  # somebody else at the pharmacy
         other = local.post(

@@ -28,6 +28,7 @@ def test_broker_config_runs_in_a_real_mosquitto(tmp_path: Path) -> None:
     run_as = ["--run-as", "root"] if os.geteuid() == 0 else []
     argv = ["hub", "broker-config", "--out", str(out), "--port", str(port)]
     argv += ["--bind", "127.0.0.1", "--hostname", "127.0.0.1", *run_as, "--config", str(config)]
+    argv += ["--persistence-dir", str(tmp_path)]  # not the system's /var/lib/mosquitto
     done = subprocess.run(
         [sys.executable, "-m", "puente_cli.main", *argv],
         capture_output=True,

@@ -309,6 +309,22 @@ def test_consent_and_long_poll_can_answer_with_the_signed_pdf_itself(station: St
     assert as_json["signed_pdf_url"] == f"/v1/signing/jobs/{job['job_id']}/pdf"
 
 
+def test_a_large_signed_pdf_is_streamed_whole_from_its_body_file(station: Station) -> None:
+    """Past 4 MiB the answer streams from the body file (1 MiB reads): every byte, hash intact."""
+    pdf = make_pdf(padding_bytes=6 * 1024 * 1024)
+    job = _submit(station, pdf, _cert_id(station, "doctor", "doctor-rsa"), "doctor").json()
+    with station.consent_client() as c:
+        r = c.post(
+            f"/v1/signing/jobs/{job['job_id']}/consent",
+            json={"pin": PIN},
+            headers={"Accept": "application/pdf"},
+        )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert int(r.headers["content-length"]) == len(r.content) > len(pdf)
+    assert r.content.startswith(pdf)  # an incremental update: the input, then the signature
+    assert hashlib.sha256(r.content).hexdigest() == r.headers["x-puente-sha256"]
+
+
 def test_a_job_awaiting_consent_survives_an_agent_restart(
     tmp_path: Path, mosquitto: Mosquitto, sign_hub: Hub, hsm: Any, pki: Any
 ) -> None:

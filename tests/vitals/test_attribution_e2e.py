@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 import hl7
 import httpx
 import pytest
@@ -219,10 +218,9 @@ def test_only_the_takes_own_readings_reach_the_case_the_rest_wait_in_the_inbox(
     assert pending["OLD1"]["readings"][0]["flags"] == ["stale"]
     assert pending["WRONG1"]["patient_ids"] == ["9999999999999"]
     # Native station software sees the same over gRPC (read only).
-    with grpc.insecure_channel(f"127.0.0.1:{agent.grpc_port}") as channel:
-        listed = vitals_pb2_grpc.VitalsStub(channel).ListUnassigned(
-            vitals_pb2.ListUnassignedRequest(device_id="gateway-1"), timeout=10
-        )
+    listed = vitals_pb2_grpc.VitalsStub(agent.channel()).ListUnassigned(
+        vitals_pb2.ListUnassignedRequest(device_id="gateway-1"), timeout=10
+    )
     assert {e.message_id: e.reason_code for e in listed.entries} == {
         k: e["reason_code"] for k, e in pending.items()
     }

@@ -180,7 +180,8 @@ def test_fhir_export_parses_back_with_vital_signs_profile(
     assert "http://hl7.org/fhir/StructureDefinition/oxygensat" in spo2.meta.profile
     assert all(o.subject.identifier.value == PATIENT for o in obs)
     assert all(o.category[0].coding[0].code == "vital-signs" for o in obs)
-    assert all(o.device.identifier.value == "00A0C9FFFE000001" for o in obs)
+    devices = {e.fullUrl: e.resource for e in bundle.entry}
+    assert all(devices[o.device.reference].identifier[0].value == "00A0C9FFFE000001" for o in obs)
     [use] = [x for x in resources if x.__resource_type__ == "DeviceUseStatement"]
     assert (str(use.timingPeriod.start), str(use.timingPeriod.end)) == (
         "2025-10-09 08:54:20+00:00",
@@ -330,7 +331,7 @@ def test_case_shows_rejections_flags_and_who_assigned_readings_from_the_inbox(
     tokens: dict,  # noqa: F811
     filled: VitalsHub,
 ) -> None:
-    from hub.web.auth import WebRole, WebUser
+    from hub.web.auth import LocalUsers, WebRole, WebUser
     from hub.web.session import COOKIE
 
     lone = vital_event(5, [(150021, "MDC_PRESS_BLD_NONINV_SYS", 118, "mm[Hg]")], at=T0 + 200)
@@ -352,6 +353,8 @@ def test_case_shows_rejections_flags_and_who_assigned_readings_from_the_inbox(
     assert [x["flags"] for x in body["parameters"]["bp_systolic"]] == [[], ["bp_incomplete"]]
 
     console = client.app.state.console  # type: ignore[attr-defined]
+    # A session is only good for a user who exists and is enabled (issue 17: disabling ends it).
+    LocalUsers(store).add("dra-ruiz", WebRole.CLINICIAN, "correct horse battery")
     cookie = console.codec.encode(console.codec.new(WebUser("dra-ruiz", WebRole.CLINICIAN), "es"))
     client.cookies.set(COOKIE, cookie)
     page = client.get(f"/console/cases/{CASE}")

@@ -6,6 +6,31 @@
   if (!holder || !dataNode || typeof uPlot === "undefined") return;
   var charts = JSON.parse(dataNode.textContent);
   var figures = holder.querySelectorAll("figure.chart");
+  var lang = holder.dataset.lang === "en" ? "en" : "es";
+  var tz = holder.dataset.tz || "America/Guatemala";
+  // The same zone and format as the tables: es 01/12/2026 15:04, en 1 Dec 2026 15:04 (24 h).
+  var fmt = new Intl.DateTimeFormat(lang === "es" ? "es-GT" : "en-GB", {
+    timeZone: tz, year: "numeric", month: lang === "es" ? "2-digit" : "short", day: lang === "es" ? "2-digit" : "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  function parts(epochS) {
+    var p = {};
+    fmt.formatToParts(new Date(epochS * 1000)).forEach(function (x) { p[x.type] = x.value; });
+    p.date = lang === "es" ? p.day + "/" + p.month + "/" + p.year : p.day + " " + p.month + " " + p.year;
+    p.clock = p.hour + ":" + p.minute;
+    return p;
+  }
+  function axisValues(u, splits) {
+    var lastDate = "";
+    return splits.map(function (s) {
+      if (s == null) return null;
+      var p = parts(s), label = p.clock;
+      if (p.date !== lastDate) { label = p.clock + "\n" + p.date; lastDate = p.date; }
+      return label;
+    });
+  }
+  function fullTime(u, v) { if (v == null) return "—"; var p = parts(v); return p.date + " " + p.clock + ":" + p.second; }
+  function num(v, decimals) { if (v == null) return "—"; var s = v.toFixed(decimals); return lang === "es" ? s.replace(".", ",") : s; }
+  window.puenteChartTime = function (epochS) { var p = parts(epochS); return p.date + " " + p.clock; };
 
   function band(low, high) {
     return function (u) {
@@ -21,26 +46,30 @@
     };
   }
 
+  var made = [];
   charts.forEach(function (c, i) {
     var fig = figures[i];
     if (!fig) return;
     var plot = fig.querySelector(".plot");
     var lo = Math.min(c.low, Math.min.apply(null, c.v)), hi = Math.max(c.high, Math.max.apply(null, c.v));
     var pad = (hi - lo) * 0.08 || 1;
-    var width = Math.max(280, Math.min(plot.clientWidth || 600, 900));
-    new uPlot({
+    var width = Math.max(240, Math.min(plot.clientWidth || 600, 900));
+    made.push(new uPlot({
       width: width,
       height: 180,
       legend: { show: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true, range: function (u, a, b) { return a === b ? [a - 300, b + 300] : [a, b]; } },
         y: { range: [lo - pad, hi + pad] } },
-      axes: [{}, { label: c.unit, size: 56 }],
-      series: [{}, { label: holder.dataset.lang === "es" ? c.es : c.en, stroke: "#0b5cad", width: 1.5,
+      axes: [{ values: axisValues, size: 50 }, { label: c.unit, size: 56,
+        values: function (u, splits) { return splits.map(function (v) { return num(v, c.decimals || 0); }); } }],
+      series: [{ value: fullTime }, { label: lang === "es" ? c.es : c.en, stroke: "#0b5cad", width: 1.5,
+        value: function (u, v) { return num(v, c.decimals || 0); },
         points: { show: c.v.length < 60 } }],
       hooks: { drawClear: [band(c.low, c.high)] }
-    }, [c.t, c.v], plot);
+    }, [c.t, c.v], plot));
     plot.dataset.ready = "1";
   });
+  window.puenteCharts = made;
   holder.dataset.rendered = String(charts.length);
 })();

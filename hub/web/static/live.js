@@ -9,14 +9,23 @@
   var signal = document.getElementById("signal");
   var sinceLast = document.getElementById("since-last");
   var tiles = {};
+  var lang = root.dataset.lang === "en" ? "en" : "es";
+  var clockFmt = new Intl.DateTimeFormat(lang === "es" ? "es-GT" : "en-GB", { timeZone: root.dataset.tz || "America/Guatemala",
+    year: "numeric", month: lang === "es" ? "2-digit" : "short", day: lang === "es" ? "2-digit" : "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  function localTime(ms) {
+    var p = {};
+    clockFmt.formatToParts(new Date(ms)).forEach(function (x) { p[x.type] = x.value; });
+    return (lang === "es" ? p.day + "/" + p.month + "/" + p.year : p.day + " " + p.month + " " + p.year) + " " + p.hour + ":" + p.minute;
+  }
+  function num(v, decimals) { var s = Number(v).toFixed(decimals); return lang === "es" ? s.replace(".", ",") : s; }
   root.querySelectorAll(".tile").forEach(function (li) {
     tiles[li.dataset.parameter] = {
       li: li, value: li.querySelector(".value"), canvas: li.querySelector("canvas"),
-      low: parseFloat(li.dataset.low), high: parseFloat(li.dataset.high),
+      low: parseFloat(li.dataset.low), high: parseFloat(li.dataset.high), decimals: parseInt(li.dataset.decimals || "0", 10),
       v: new Float64Array(CAP), t: new Float64Array(CAP), head: 0, n: 0, dirty: false
     };
   });
-  var lastAt = 0, received = 0, state = "waiting", drawQueued = false;
+  var lastAt = 0, received = 0, state = "waiting", drawQueued = false, ended = false;
 
   function setState(next, text) {
     if (state === next) return;
@@ -26,21 +35,28 @@
     signal.textContent = text;
   }
 
-  function ingest(item) {
-    if (item.status !== "accepted") return;
-    var tile = tiles[item.parameter];
-    lastAt = Date.now();
-    received++;
-    if (!tile) return;
+  function fill(tile, item, at) {
     tile.v[tile.head] = item.value;
-    tile.t[tile.head] = Date.parse(item.measured_at) || lastAt;
+    tile.t[tile.head] = at;
     tile.head = (tile.head + 1) % CAP;
     if (tile.n < CAP) tile.n++;
-    tile.value.textContent = String(item.value);
+    tile.value.textContent = num(item.value, tile.decimals);
     tile.value.dataset.value = String(item.value);
+    tile.li.classList.remove("unseen");
     var out = tile.high > tile.low && (item.value < tile.low || item.value > tile.high);
     tile.li.classList.toggle("out", out);
     tile.dirty = true;
+  }
+
+  function ingest(item) {
+    if (item.status !== "accepted") return;
+    var tile = tiles[item.parameter];
+    if (!lastAt) { sinceLast.dataset.seconds = "0"; sinceLast.textContent = root.dataset.lAgo.replace("{s}", "0"); }
+    lastAt = Date.now();
+    received++;
+    if (!tile) return;
+    fill(tile, item, Date.parse(item.measured_at) || lastAt);
+    if (ended) { ended = false; root.classList.remove("ended"); }
     setState("receiving", root.dataset.lReceiving);
     if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
   }
@@ -75,9 +91,20 @@
     var s = Math.floor(age / 1000);
     sinceLast.dataset.seconds = String(s);
     sinceLast.textContent = root.dataset.lAgo.replace("{s}", String(s));
-    if (age > lostAfter) setState("lost", root.dataset.lLost);
+    if (age > lostAfter && !ended) setState("lost", root.dataset.lLost);
   }
   setInterval(tick, 250);
+
+  // On load: the session's last two minutes into the sparklines; an ended session says so.
+  var tailNode = document.getElementById("live-tail");
+  var tail = tailNode ? JSON.parse(tailNode.textContent || "[]") : [];
+  tail.forEach(function (item) { var tile = tiles[item.parameter]; if (tile) fill(tile, item, Date.parse(item.measured_at)); });
+  if (tail.length) { drawQueued = true; requestAnimationFrame(draw); }
+  if (root.dataset.endedAt) {
+    ended = true;
+    root.classList.add("ended");
+    setState("ended", root.dataset.lEnded.replace("{at}", localTime(Date.parse(root.dataset.endedAt))));
+  }
 
   var source = null;
   function connect() {
@@ -85,7 +112,16 @@
     source.addEventListener("reading", function (e) { ingest(JSON.parse(e.data)); });
     source.addEventListener("session_start", function (e) {
       var d = JSON.parse(e.data), el = document.getElementById("session");
-      if (el) el.textContent = d.session_id;
+      ended = false; root.classList.remove("ended");
+      if (el) { el.dataset.session = d.session_id; el.textContent = root.dataset.lStarted.replace("{at}", localTime(Date.parse(d.at) || Date.now())); }
+    });
+    source.addEventListener("session_stop", function (e) {
+      // Ended normally: say so with its time and grey the last values; never "signal lost".
+      var d = JSON.parse(e.data);
+      ended = true;
+      root.classList.add("ended");
+      state = "";
+      setState("ended", root.dataset.lEnded.replace("{at}", localTime(Date.parse(d.at) || Date.now())));
     });
     source.addEventListener("hello", function () { if (state === "conn") setState(lastAt ? "lost" : "waiting", lastAt ? root.dataset.lLost : root.dataset.lWaiting); });
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) { setState("conn", root.dataset.lConn); setTimeout(connect, 2000); } };

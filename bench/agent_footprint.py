@@ -1,0 +1,52 @@
+"""bench/agent_footprint: the agent's share of bench/ingest, alone (outbox appends, idle agent).
+
+Run: ``.venv/bin/python -m bench.agent_footprint`` (``--help``). Prints, each as a
+ratio against a baseline measured in the same run:
+- outbox appends/s with per-call durability vs raw SQLite on the same disk: one
+  caller vs an fsync per row (target ≥ 0.8 ×), 32 callers vs 32 rows per fsync
+  (target ≥ 0.5 ×), slices interleaved so a busy disk weighs on both sides;
+- a ``puente agent``'s idle RSS vs the bare-imports floor of its libraries and
+  vs bare HTTP + gRPC servers (target ≤ 60 MB), and the time from spawn to a
+  local API that answers vs the bare servers' (target ≤ 1.5 s).
+The full ``bench.ingest`` prints the same figures after its pipeline runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from bench.ingest import agent_idle, outbox_appends, print_idle, print_outbox
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slice-seconds", type=float, default=0.4)
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved slices per side")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--skip-idle", action="store_true")
+    args = parser.parse_args()
+
+    from tests.brokers import Mosquitto
+
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
+        workdir = Path(tmp)
+        results["outbox"] = appends = outbox_appends(workdir, args.slice_seconds, args.rounds)
+        print_outbox(appends)
+        if not args.skip_idle:
+            broker = Mosquitto(workdir / "mosquitto").start()
+            try:
+                results["agent_idle"] = idle = agent_idle(broker.url, workdir, args.idle_seconds)
+                print_idle(idle)
+            finally:
+                broker.stop()
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "agent_footprint.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

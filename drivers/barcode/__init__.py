@@ -1,0 +1,1 @@
+"""Barcode readers: serial/USB-CDC and USB HID keyboard-wedge scanners, and a simulator."""

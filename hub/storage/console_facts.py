@@ -1,0 +1,170 @@
+"""Console facts kept beside the core tables (migrations 620-629): each unit's time zone, who
+the patient of a case is (name, sex, birth date) and each console user's session epoch.
+
+Separate tables, so the core tables (units, cases, web_users) and their writers are untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlite_utils
+
+from hub.storage.base import Conflict
+
+DEFAULT_TIME_ZONE = "America/Guatemala"
+SEXES = ("female", "male", "other", "unknown")
+
+
+def m620_unit_time_zones(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE unit_time_zones (unit_id TEXT PRIMARY KEY, time_zone TEXT NOT NULL)")
+
+
+def m621_case_patients(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE case_patients (
+            case_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            name_folded TEXT NOT NULL DEFAULT '',  -- lower case, no accents: for search
+            sex TEXT NOT NULL DEFAULT '',
+            birth_date TEXT NOT NULL DEFAULT ''    -- YYYY-MM-DD or ''
+        )
+        """
+    )
+
+
+def m622_web_user_epochs(db: sqlite_utils.Database) -> None:
+    # A session cookie carries the epoch it was issued under; disabling a user or resetting
+    # the password bumps it, so every cookie issued before is refused on its next request.
+    db.execute("CREATE TABLE web_user_epochs (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL)")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "José Pérez" and "jose perez" match."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def valid_time_zone(name: str) -> str:
+    """The IANA zone name if zoneinfo knows it, else ValueError naming it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (IANA name, e.g. America/Guatemala) / "
+            f"zona horaria desconocida {name!r}"
+        ) from exc
+    return name
+
+
+class _Connections(Protocol):
+    def _conn(self) -> sqlite3.Connection: ...
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    name: str = ""
+    sex: str = ""
+    birth_date: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.name or self.sex or self.birth_date)
+
+
+class ConsoleFacts:
+    """The tables above in the hub's SQLite file (shares the store's connections and lock)."""
+
+    def __init__(self, store: _Connections) -> None:
+        self._store = store
+
+    # -- unit time zones ------------------------------------------------------------------
+    def time_zone(self, unit_id: str) -> str:
+        row = (
+            self._store._conn()
+            .execute("SELECT time_zone FROM unit_time_zones WHERE unit_id = ?", (unit_id,))
+            .fetchone()
+        )
+        return row[0] if row else DEFAULT_TIME_ZONE
+
+    def time_zones(self) -> dict[str, str]:
+        return dict(self._store._conn().execute("SELECT unit_id, time_zone FROM unit_time_zones"))
+
+    def set_time_zone(self, unit_id: str, time_zone: str) -> None:
+        valid_time_zone(time_zone)
+        with self._store._write() as conn:
+            conn.execute(
+                "INSERT INTO unit_time_zones VALUES (?, ?) "
+                "ON CONFLICT(unit_id) DO UPDATE SET time_zone = excluded.time_zone",
+                (unit_id, time_zone),
+            )
+
+    # -- who the patient of a case is -----------------------------------------------------
+    def patient(self, case_id: str) -> PatientFacts:
+        return self.patients([case_id]).get(case_id, PatientFacts())
+
+    def patients(self, case_ids: list[str]) -> dict[str, PatientFacts]:
+        if not case_ids:
+            return {}
+        marks = ",".join("?" * len(case_ids))
+        rows = self._store._conn().execute(
+            f"SELECT case_id, name, sex, birth_date FROM case_patients WHERE case_id IN ({marks})",
+            case_ids,
+        )
+        return {r[0]: PatientFacts(r[1], r[2], r[3]) for r in rows}
+
+    def set_patient(self, case_id: str, facts: PatientFacts) -> None:
+        """Store once; the same facts again are fine, different ones are a Conflict."""
+        with self._store._write() as conn:
+            row = conn.execute(
+                "SELECT name, sex, birth_date FROM case_patients WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            if row is not None:
+                if PatientFacts(*row) != facts:
+                    raise Conflict(
+                        f"case {case_id} already names another patient / "
+                        f"el caso {case_id} ya tiene otros datos del paciente"
+                    )
+                return
+            conn.execute(
+                "INSERT INTO case_patients VALUES (?, ?, ?, ?, ?)",
+                (case_id, facts.name, fold(facts.name), facts.sex, facts.birth_date),
+            )
+
+    # -- console user session epochs ------------------------------------------------------
+    def epoch(self, name: str) -> int:
+        row = (
+            self._store._conn()
+            .execute("SELECT epoch FROM web_user_epochs WHERE name = ?", (name,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def bump_epoch(self, name: str) -> int:
+        with self._store._write() as conn:
+            conn.execute(
+                "INSERT INTO web_user_epochs VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET epoch = web_user_epochs.epoch + 1",
+                (name,),
+            )
+            row = conn.execute("SELECT epoch FROM web_user_epochs WHERE name = ?", (name,))
+            return int(row.fetchone()[0])
+
+    def session_valid(self, name: str, epoch: int) -> bool:
+        """The user exists, is not disabled, and ``epoch`` is the user's current one."""
+        row = (
+            self._store._conn()
+            .execute(
+                "SELECT u.disabled_at, coalesce(g.epoch, 0) FROM web_users u "
+                "LEFT JOIN web_user_epochs g ON g.name = u.name WHERE u.name = ?",
+                (name,),
+            )
+            .fetchone()
+        )
+        return row is not None and row[0] is None and int(row[1]) == epoch
