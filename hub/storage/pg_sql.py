@@ -3,7 +3,8 @@ repositories use (execute, executemany, fetchone, fetchall, rowcount, iteration)
 
 The repositories (readings, scans, signatures, registry, users, case views, case queries)
 are written once in the SQL both engines share. Their only SQLite spellings are translated
-here, by hand because they are four fixed patterns: ``?`` placeholders become ``%s``;
+here, by hand because they are five fixed patterns: ``?`` placeholders become ``%s``;
+``json_extract(column, '$.field')`` becomes ``(column::json ->> 'field')``;
 ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` becomes an
 upsert on the table's key (pg_schema.CONFLICT_KEYS); a unique violation is raised as
 `hub.storage.base.Duplicate`, which the repositories catch beside sqlite3.IntegrityError.
@@ -22,12 +23,14 @@ from hub.storage.base import Duplicate
 from hub.storage.pg_schema import CONFLICT_KEYS
 
 _REPLACE = re.compile(r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.S)
+_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
 
 
 @lru_cache(maxsize=512)
 def translate(sql: str) -> str:
     """SQLite spelling → PostgreSQL spelling of one statement."""
     out = sql.replace("%", "%%").replace("?", "%s")
+    out = _JSON_FIELD.sub(r"(\1::json ->> '\2')", out)
     if "INSERT OR IGNORE" in out:
         out = out.replace("INSERT OR IGNORE", "INSERT") + " ON CONFLICT DO NOTHING"
     m = _REPLACE.search(out)

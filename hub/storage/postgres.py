@@ -218,7 +218,8 @@ class PostgresStore(SQLiteStore):
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE stations SET online = ?, state_at = ?, agent_version = ?, "
-                "outbox_depth = ?, last_seen_at = GREATEST(COALESCE(last_seen_at, ''), ?) "
+                "outbox_depth = ?, last_seen_at = GREATEST(COALESCE(last_seen_at, ''), ?), "
+                "warnings = ? "
                 "WHERE station_id = ? AND (state_at IS NULL OR state_at <= ?)",
                 (
                     int(update.online),
@@ -226,10 +227,17 @@ class PostgresStore(SQLiteStore):
                     update.agent_version,
                     update.outbox_depth,
                     update.state_at,
+                    json.dumps(list(update.warnings), ensure_ascii=False),
                     update.station_id,
                     update.state_at,
                 ),
             )
+            if cur.rowcount == 1 and update.clock_offset_ms is not None:
+                conn.execute(
+                    "UPDATE stations SET clock_offset_ms = ?, clock_offset_known = 1 "
+                    "WHERE station_id = ?",
+                    (update.clock_offset_ms, update.station_id),
+                )
             return bool(cur.rowcount == 1)
 
 

@@ -136,3 +136,72 @@ def test_a_password_reset_ends_the_sessions_a_re_enable_does_not_revive_them(sto
     assert users.set_disabled("ana", T0) is True
     assert users.set_disabled("ana", None) is True
     assert users.session_user("s3", T0) is None  # ended by the disable
+
+
+def _ingest(store: Any, *events: events_pb2.Event) -> Any:
+    batch = events_pb2.EventBatch(events=[e.SerializeToString() for e in events])
+    batch.sent_at.GetCurrentTime()
+    msg = Incoming(topics.events(UNIT, STATION), batch.SerializeToString(), time.time())
+    return process_batch([msg], store, 366 * 24 * 3600)
+
+
+def test_the_fleet_search_finds_a_station_whose_device_reports_a_problem(store: Any) -> None:
+    from hub.storage.fleet_search import FleetQuery, search
+
+    event = events_pb2.Event(
+        event_id=new_event_id(),
+        station_id=STATION,
+        unit_id=UNIT,
+        device_id="monitor-1",
+        station_seq=1,
+        schema_version=CONTRACT_VERSION,
+    )
+    event.occurred_at.GetCurrentTime()
+    event.device_status.family = "vitals"
+    event.device_status.state = events_pb2.DISCONNECTED
+    assert _ingest(store, event).accepted == 1
+    store.render_pending_payloads(100)
+    found = search(store, FleetQuery(problem=True))
+    assert (found.station_ids, found.problem_ids) == ([STATION], {STATION})
+    assert found.totals["problem"] == 1 and found.event_counts == {STATION: 1}
+    assert search(store, FleetQuery(text=STATION.upper()[:4])).matching == 1
+
+
+def test_station_warnings_and_its_own_clock_offset_are_kept(store: Any) -> None:
+    from hub.storage.base import StationStateUpdate
+
+    update = StationStateUpdate(
+        STATION, True, "2026-01-02T00:00:00Z", "1.0", 0, ("reloj / clock",), clock_offset_ms=250
+    )
+    assert store.update_station_state(update) is True
+    station = store.get_station(STATION)
+    assert station.warnings == ("reloj / clock",)
+    assert (station.clock_offset_ms, station.clock_offset_known) == (250, True)
+
+
+def test_the_central_station_lists_a_running_session_with_acks_and_limits(store: Any) -> None:
+    from hub.storage import central_station
+
+    event = events_pb2.Event(
+        event_id=new_event_id(),
+        station_id=STATION,
+        unit_id=UNIT,
+        device_id="monitor-1",
+        case_id="tele-1",
+        patient_id="p1",
+        station_seq=1,
+        schema_version=CONTRACT_VERSION,
+    )
+    event.occurred_at.GetCurrentTime()
+    reading = event.vital_signs.readings.add(
+        mdc_code=150456, mdc_refid="MDC_PULS_OXIM_SAT_O2", value=93.0, unit="%"
+    )
+    reading.measured_at.CopyFrom(event.occurred_at)
+    event.vital_signs.mode = "stream"
+    event.vital_signs.session_id = "sess-1"
+    assert _ingest(store, event).accepted == 1
+    central_station.set_limits(store, "sess-1", "spo2", 90.0, None, "ana", T0)
+    [running] = central_station.running(store)
+    assert (running.session_id, running.case_id) == ("sess-1", "tele-1")
+    assert running.limits == {"spo2": (90.0, None)}
+    assert [s.session_id for s in clinical_timeline.sessions(store, "tele-1")] == ["sess-1"]
