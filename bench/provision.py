@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hub.fleet import FleetService
 from hub.ingest.timefmt import now_iso
 from hub.settings import HubSettings
-from hub.storage.registry import RegistryStore
 from hub.storage.sqlite import SQLiteStore
 from provisioning import csv_io
 from provisioning.pki import make_csr
@@ -111,7 +110,7 @@ def main() -> None:
         bare_s = time.perf_counter() - t0
 
         store = store_at(tmp / "hub.sqlite3")
-        reg = RegistryStore(store)
+        reg = store.registry()
         t0 = time.perf_counter()
         plan = csv_io.plan_import(text, reg.units(), reg.stations(), reg.active_serials())
         reg.import_rows(plan.units.values(), plan.stations.values(), plan.devices, now_iso())

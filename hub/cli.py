@@ -186,6 +186,18 @@ def station_add(
     typer.echo(f"station {station} (unit {unit}): {verb}")
 
 
+@app.command("migrate")
+def migrate(config: ConfigOption = None) -> None:
+    """Bring the database (SQLite or PostgreSQL, by database_url) up to date /
+    actualiza el esquema de la base de datos."""
+    store = open_store(_settings(config))
+    try:
+        version = store.migrate()
+    finally:
+        store.close()
+    typer.echo(f"schema version {version} / versión del esquema {version}")
+
+
 @station_app.command("list")
 def station_list(config: ConfigOption = None) -> None:
     """Stations with their state / estaciones con su estado."""

@@ -83,7 +83,7 @@ class FleetService:
     def __init__(self, settings: HubSettings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.registry = RegistryStore(store)  # type: ignore[arg-type]
+        self.registry: RegistryStore = store.registry()
         self.pki_dir = settings.pki_dir or settings.data_dir / "pki"
         self.broker_files = BrokerFiles(settings.broker_dir or self.pki_dir / "broker")
         self.ca = StationCA.load_or_create(self.pki_dir)

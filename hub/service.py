@@ -18,8 +18,7 @@ from hub.settings import HubSettings
 from hub.signatures.worker import SignatureValidator, load_roots
 from hub.storage import open_store
 from hub.storage.base import Store
-from hub.storage.biometrics import VaultingStore, open_vault
-from hub.storage.signatures import SQLiteSignatures
+from hub.storage.biometrics import VaultingStore, load_key
 from hub.tokens import Role, ensure_token
 from hub.vitals.service import VitalsHub
 
@@ -31,8 +30,9 @@ class HubService:
         self.settings = settings
         self.metrics = HubMetrics()
         key = settings.fingerprint_key.get_secret_value() if settings.fingerprint_key else None
+        store = open_store(settings)
         self._store: Store = VaultingStore(  # type: ignore[assignment]
-            open_store(settings), open_vault(settings.database_path, key, settings.data_dir)
+            store, store.template_vault(load_key(key, settings.data_dir))
         )
         self._worker: IngestWorker | None = None
         self._server: uvicorn.Server | None = None
@@ -67,11 +67,10 @@ class HubService:
         )
         self.health.on_change = lambda ok: self.metrics.db_writable.set(1 if ok else 0)
         self._worker = IngestWorker(self.settings, self._store, self.metrics, self.health)
-        self.vitals = VitalsHub(self.settings.database_path)  # readings per case, live feed
-        self.vitals.start()
+        self.vitals = VitalsHub.for_store(self._store)  # readings per case, live feed
         self._worker.on_commit.append(self.vitals.on_commit)
         self.signatures = SignatureValidator(  # validates signed PDFs after ingest, not in it
-            SQLiteSignatures(self.settings.database_path),
+            self._store.signatures(),
             BodyStore(self.settings.data_dir / "bodies", self.settings.max_body_bytes),
             load_roots(self.settings.signature_trust_roots),
             self.settings.signature_poll_s,

@@ -29,7 +29,8 @@ class HubSettings(BaseSettings):
     data_dir: Path = Field(default=Path("puente-data/hub"), description="Database and bodies.")
     database_url: str = Field(
         default="",
-        description="sqlite:///path/to/hub.sqlite3; empty means data_dir/hub.sqlite3.",
+        description="sqlite:///path/to/hub.sqlite3 or postgresql://user@host:port/db; "
+        "empty means data_dir/hub.sqlite3.",
     )
 
     broker_url: str = Field(

@@ -17,17 +17,10 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader, StationCaller, StoreDep
 from hub.api.problems import ApiError
-from hub.biometrics import SignatureCheck, b64, step_status, unit_check, verify_with_history
-from hub.ingest.limits import check_message
+from hub.biometrics import SignatureCheck, b64, unit_check
+from hub.services import confirmations
 from hub.storage.base import Case
-from hub.storage.biometrics import (
-    TemplateVault,
-    VaultingStore,
-    case_confirmations,
-    open_vault,
-)
-from hub.storage.payloads import READ_LIMITS
-from hub.storage.station_key_history import HistoricKey, StationKeyHistory
+from hub.storage.biometrics import TemplateVault, VaultingStore, load_key
 from protos import events_pb2
 
 router = APIRouter(tags=["biometrics"])
@@ -41,7 +34,7 @@ def _vault(request: Request) -> TemplateVault:
     if vault is None:
         s = request.app.state.settings
         key = s.fingerprint_key.get_secret_value() if s.fingerprint_key else None
-        vault = open_vault(s.database_path, key, s.data_dir)
+        vault = store.template_vault(load_key(key, s.data_dir))
         request.app.state.fingerprint_vault = vault
     return vault  # type: ignore[no-any-return]
 
@@ -160,23 +153,7 @@ def checked_confirmations(
 ) -> list[tuple[events_pb2.Event, SignatureCheck]]:
     """The case's confirmations, oldest first, each with its signature verdict (the station
     key valid when it occurred, from the key history)."""
-    database = getattr(store, "path", None) or request.app.state.settings.database_path
-    history = StationKeyHistory(database)
-    keys: dict[str, list[HistoricKey]] = {}
-    checked = []
-    for raw in case_confirmations(database, case.case_id):
-        event = events_pb2.Event.FromString(raw)
-        if check_message(event, READ_LIMITS):
-            # Stored by an older hub and refused today (unknown enum, NaN score, ...): never
-            # a confirmation; the case timeline shows the event flagged (hub.storage.payloads).
-            continue
-        if event.station_id not in keys:
-            keys[event.station_id] = history.keys(event.station_id)
-        check = verify_with_history(event, keys[event.station_id])
-        if event.patient_id != case.patient_id:
-            check = SignatureCheck(False, "patient_mismatch")
-        checked.append((event, check))
-    return checked
+    return confirmations.checked_confirmations(store, case)
 
 
 def case_steps(
@@ -184,10 +161,9 @@ def case_steps(
 ) -> list[StepOut]:
     """Each required step, then each other step seen, with its status."""
     required = list(request.app.state.settings.biometric_required_steps)
-    seen = [e.biometric_confirmation.step for e, _ in checked]
     return [
-        StepOut(step=s, required=s in required, status=step_status(checked, s))
-        for s in dict.fromkeys([*required, *seen])
+        StepOut(step=s.step, required=s.required, status=s.status)
+        for s in confirmations.step_statuses(required, checked)
     ]
 
 

@@ -12,11 +12,10 @@ from hub.api.deps import ALL_ROLES, Caller, Ops, Reader, StoreDep, require
 from hub.api.problems import ApiError
 from hub.ingest.timefmt import now_iso
 from hub.pharmacy.fhir import dispense_bundle
-from hub.pharmacy.verify import DispensingCheck, check_dispensing
-from hub.storage.dispensing import Dispensing, SQLiteDispensing
-from hub.storage.station_key_history import HistoricKey, StationKeyHistory
+from hub.pharmacy.verify import DispensingCheck
+from hub.services import dispensing as dispensing_service
+from hub.storage.dispensing import Dispensing, DispensingStore
 from hub.tokens import Role
-from protos import events_pb2
 from protos.pharmacy_catalogue import CatalogueError, parse_document
 
 router = APIRouter(prefix="/v1", tags=["pharmacy"])
@@ -24,41 +23,13 @@ router = APIRouter(prefix="/v1", tags=["pharmacy"])
 CatalogueReader = Annotated[Caller, Depends(require(*ALL_ROLES, Role.STATION))]
 
 
-def dispensing_store(request: Request) -> SQLiteDispensing:
-    store = getattr(request.app.state, "dispensing", None)
-    if store is None:
-        path = getattr(request.app.state.store, "path", None)
-        store = SQLiteDispensing(path or request.app.state.settings.database_path)
-        request.app.state.dispensing = store
-    return store  # type: ignore[no-any-return]
+def dispensing_store(request: Request) -> DispensingStore:
+    return request.app.state.store.dispensing()  # type: ignore[no-any-return]
 
 
 def checked_dispensings(request: Request, case_id: str) -> list[tuple[Dispensing, DispensingCheck]]:
     """The case's dispensings, newest first, each with its verification."""
-    store = dispensing_store(request)
-    found = store.by_case(case_id)
-    raws = store.raw_events([d.event_id for d in found] + [d.confirmation_event_id for d in found])
-    history = StationKeyHistory(store.path)
-    keys: dict[str, list[HistoricKey]] = {}
-
-    def keys_of(station_id: str) -> list[HistoricKey]:
-        if station_id not in keys:
-            keys[station_id] = history.keys(station_id)
-        return keys[station_id]
-
-    out = []
-    for d in found:
-        event = events_pb2.Event.FromString(raws[d.event_id])
-        raw_confirmation = raws.get(d.confirmation_event_id)
-        confirmation = events_pb2.Event.FromString(raw_confirmation) if raw_confirmation else None
-        check = check_dispensing(
-            event,
-            confirmation,
-            keys_of(event.station_id),
-            keys_of(confirmation.station_id) if confirmation else [],
-        )
-        out.append((d, check))
-    return out
+    return dispensing_service.checked_dispensings(request.app.state.store, case_id)
 
 
 def dispensing_json(d: Dispensing, check: DispensingCheck) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from hub.api.deps import Reader
 from hub.bodies import BodyStore
-from hub.storage.scans import PageCount, ScanRow, ScanStore, SQLiteScans
+from hub.storage.scans import PageCount, ScanRow, ScanStore
 from protos.scan_types import SCAN_DOCUMENT_TYPES
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -19,10 +19,7 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 def scan_store(request: Request) -> ScanStore:
     store = getattr(request.app.state, "scans", None)
     if store is None:
-        # The same SQLite file as the hub's store (its path when it has one).
-        path = getattr(request.app.state.store, "path", None)
-        store = SQLiteScans(path or request.app.state.settings.database_path)
-        request.app.state.scans = store
+        store = request.app.state.store.scans()  # the hub store's scans repository
     return store  # type: ignore[no-any-return]
 
 

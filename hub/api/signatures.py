@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from hub.api.deps import Reader
 from hub.api.problems import ApiError
-from hub.storage.signatures import SignatureStore, SQLiteSignatures
+from hub.storage.signatures import SignatureStore
 from protos.document_types import DOCUMENT_TYPES
 
 router = APIRouter(prefix="/v1", tags=["signatures"])
@@ -17,10 +17,7 @@ router = APIRouter(prefix="/v1", tags=["signatures"])
 def signature_store(request: Request) -> SignatureStore:
     store = getattr(request.app.state, "signatures", None)
     if store is None:
-        # The verdicts live in the same SQLite file as the store's documents.
-        path = getattr(request.app.state.store, "path", None)
-        store = SQLiteSignatures(path or request.app.state.settings.database_path)
-        request.app.state.signatures = store
+        store = request.app.state.store.signatures()  # beside the store's documents
     return store  # type: ignore[no-any-return]
 
 

@@ -26,7 +26,7 @@ HL7_V2 = "x-application/hl7-v2+er7"
 def get_vitals(request: Request, store: StoreDep) -> VitalsHub:
     vitals: VitalsHub | None = getattr(request.app.state, "vitals", None)
     if vitals is None:  # an app built without HubService (tests): read the same database
-        vitals = VitalsHub(store.path)  # type: ignore[attr-defined]
+        vitals = VitalsHub.for_store(store)
         request.app.state.vitals = vitals
     return vitals
 

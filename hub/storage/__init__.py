@@ -10,11 +10,17 @@ if TYPE_CHECKING:
 
 
 def open_store(settings: HubSettings) -> Store:
-    """The store named by settings.database_url (SQLite is the only one so far)."""
-    if settings.database_url and not settings.database_url.startswith("sqlite:///"):
+    """The store named by settings.database_url: sqlite:///path (the default, data_dir/
+    hub.sqlite3 when empty) or postgresql://user@host:port/db (the production store)."""
+    url = settings.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        from hub.storage.postgres import PostgresStore  # psycopg only where it is used
+
+        return PostgresStore(url)  # type: ignore[return-value]
+    if url and not url.startswith("sqlite:///"):
         raise ValueError(
-            f"unsupported database_url {settings.database_url!r}: only sqlite:///path / "
-            "database_url no soportada: solo sqlite:///ruta"
+            f"unsupported database_url {url!r}: sqlite:///path or postgresql://... / "
+            "database_url no soportada: sqlite:///ruta o postgresql://..."
         )
     from hub.storage.sqlite import SQLiteStore  # sqlite-utils only where a store is opened
 

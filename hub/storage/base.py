@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
 
 if TYPE_CHECKING:
+    from hub.storage.biometrics import TemplateVault
+    from hub.storage.case_queries import CaseQueries
+    from hub.storage.case_views import CaseViewLog
+    from hub.storage.dispensing import DispensingStore
     from hub.storage.documents import DocumentRevision
+    from hub.storage.readings import Readings
+    from hub.storage.registry import RegistryStore
+    from hub.storage.scans import ScanStore
+    from hub.storage.signatures import SignatureStore
+    from hub.storage.station_key_history import KeyHistory
+    from hub.storage.web_users import WebUserStore
+
+
+class SqlConnection(Protocol):
+    """What projections and repositories call on a connection: sqlite3.Connection, or the
+    PostgreSQL facade of hub.storage.pg_sql (same SQL, translated)."""
+
+    def execute(self, sql: str, args: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, args: Any, /) -> Any: ...
 
 
 class StoreError(Exception):
@@ -29,6 +48,11 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     code = "conflict"
+
+
+class Duplicate(Exception):
+    """A unique key refused a row (raised by the PostgreSQL facade; SQLite raises
+    sqlite3.IntegrityError): repositories turn it into `Conflict`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +207,61 @@ class Page(Generic[T]):
 
 
 class Store(Protocol):
-    """What ingest, the API and the CLI need from storage. SQLite today, PostgreSQL later."""
+    """The hub's one storage entry point: ingest, cases, events, stations and tokens here, and
+    one repository per read model or registry below. Nothing outside `hub.storage` opens a
+    connection or writes SQL: it asks a `Store` (SQLite or PostgreSQL, by `database_url`)."""
+
+    # repositories (each made once per store and shared by threads)
+    def readings(self) -> Readings:
+        """The vitals read model (sets, readings, sessions), filled inside ingest."""
+        ...
+
+    def scans(self) -> ScanStore: ...
+
+    def signatures(self) -> SignatureStore:
+        """Signature verdicts and workflows of signed documents."""
+        ...
+
+    def key_history(self) -> KeyHistory:
+        """Every public key each station has had, from when."""
+        ...
+
+    def template_vault(self, key: bytes) -> TemplateVault:
+        """The fingerprint template vault, sealed with ``key`` (AES-GCM)."""
+        ...
+
+    def registry(self) -> RegistryStore:
+        """Units, devices, enrollment codes, certificates and station configs."""
+        ...
+
+    def web_users(self) -> WebUserStore: ...
+
+    def case_views(self) -> CaseViewLog:
+        """The audit log of who opened which case."""
+        ...
+
+    def case_queries(self) -> CaseQueries:
+        """The console's case search and per-case counts."""
+        ...
+
+    def dispensing(self) -> DispensingStore:
+        """Dispensed medicines (read model of migration 900) and the pharmacy catalogue."""
+        ...
+
+    def live_fanout(self) -> LiveFanout | None:
+        """Cross-process news of newly stored vital sets (PostgreSQL LISTEN/NOTIFY); None
+        when one process does everything (SQLite: ingest's after-commit hook suffices)."""
+        ...
+
+
+class LiveFanout(Protocol):
+    def announce(self, stored: Sequence[tuple[str, str]]) -> None:
+        """Tell every listening process: these (case_id, event_id) were just committed."""
+        ...
+
+    def listen(self, on_stored: Callable[[list[tuple[str, str]]], None]) -> Callable[[], None]:
+        """Call `on_stored` (on a listener thread) for each announcement; returns stop()."""
+        ...
 
     def migrate(self) -> int:
         """Bring the schema up to date (idempotent); return the schema version."""

@@ -82,7 +82,7 @@ def running(
     conn = store._conn()
     since = (now or datetime.now(UTC)) - timedelta(seconds=ACTIVE_WINDOW_S)
     args: list[Any] = [since.strftime("%Y-%m-%dT%H:%M:%S")]
-    having = "max(occurred_at) >= ? AND sum(mode = 'session_stop') = 0"
+    having = "max(occurred_at) >= ? AND sum(CASE WHEN mode = 'session_stop' THEN 1 ELSE 0 END) = 0"
     where = "session_id != ''"
     if unit:
         where += " AND unit_id = ?"

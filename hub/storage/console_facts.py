@@ -150,7 +150,7 @@ class ConsoleFacts:
         with self._store._write() as conn:
             conn.execute(
                 "INSERT INTO web_user_epochs VALUES (?, 1) "
-                "ON CONFLICT(name) DO UPDATE SET epoch = epoch + 1",
+                "ON CONFLICT(name) DO UPDATE SET epoch = web_user_epochs.epoch + 1",
                 (name,),
             )
             row = conn.execute("SELECT epoch FROM web_user_epochs WHERE name = ?", (name,))

@@ -15,12 +15,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.message import DecodeError
 
 from hub.ingest.timefmt import iso_utc
-from hub.storage.base import EventRow
+from hub.storage.base import EventRow, SqlConnection
 from protos import events_pb2
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class _Row:
     raw: bytes
 
 
-def project_dispensing(conn: sqlite3.Connection, rows: Sequence[EventRow] | Sequence[_Row]) -> None:
+def project_dispensing(conn: SqlConnection, rows: Sequence[EventRow] | Sequence[_Row]) -> None:
     heads, items = [], []
     for row in rows:
         try:
@@ -185,6 +185,18 @@ class RecallHit:
     expiry: str
     serial: str
     quantity: int
+
+
+class DispensingStore(Protocol):
+    def by_case(self, case_id: str, limit: int = 200) -> list[Dispensing]: ...
+
+    def recall(self, lot: str, gtin: str | None = None, limit: int = 1000) -> list[RecallHit]: ...
+
+    def raw_events(self, event_ids: Sequence[str]) -> dict[str, bytes]: ...
+
+    def catalogue(self) -> tuple[str, str] | None: ...
+
+    def set_catalogue(self, version: str, document: str, at: str) -> None: ...
 
 
 class SQLiteDispensing:

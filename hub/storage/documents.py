@@ -8,7 +8,6 @@ in the body store under its SHA-256 and may arrive before or after the event.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from hub.storage import cursors
-from hub.storage.base import EventRow, Page
+from hub.storage.base import EventRow, Page, SqlConnection
 from protos import events_pb2
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class DocumentRevision:
     previous_sha256: str | None
 
 
-def project_documents(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def project_documents(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     values = []
     for row in rows:
         try:
@@ -142,7 +141,7 @@ def project_documents(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> Non
 
 
 def list_documents(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     *,
     case_id: str | None = None,
     document_type: str | None = None,
@@ -178,7 +177,7 @@ def list_documents(
     return Page(items, cursors.encode([last.occurred_at, last.event_id]) if last else None)
 
 
-def revisions(conn: sqlite3.Connection, document_id: str) -> list[DocumentRevision]:
+def revisions(conn: SqlConnection, document_id: str) -> list[DocumentRevision]:
     """A document's revisions, oldest first (the order of its signatures)."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM documents WHERE document_id = ? ORDER BY occurred_at, event_id",

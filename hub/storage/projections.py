@@ -9,35 +9,34 @@ and skips. Register one per payload kind in ``PROJECTIONS``.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 
-from hub.storage.base import EventRow
+from hub.storage.base import EventRow, SqlConnection
 
 log = logging.getLogger(__name__)
 
-Projection = Callable[[sqlite3.Connection, Sequence[EventRow]], None]
+Projection = Callable[[SqlConnection, Sequence[EventRow]], None]
 
 
-def _documents(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def _documents(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     from hub.storage.documents import project_documents
 
     project_documents(conn, rows)
 
 
-def _scans(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def _scans(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     from hub.storage.scans import project_scans
 
     project_scans(conn, rows)
 
 
-def _vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def _vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     from hub.storage.readings import project_vitals
 
     project_vitals(conn, rows)
 
 
-def _dispensing(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def _dispensing(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     from hub.storage.dispensing import project_dispensing
 
     project_dispensing(conn, rows)
@@ -51,7 +50,7 @@ PROJECTIONS: dict[str, list[Projection]] = {
 }
 
 
-def apply(conn: sqlite3.Connection, new_rows: Sequence[EventRow]) -> None:
+def apply(conn: SqlConnection, new_rows: Sequence[EventRow]) -> None:
     by_kind: dict[str, list[EventRow]] = {}
     for row in new_rows:
         if row.kind in PROJECTIONS:

@@ -28,7 +28,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-from hub.storage.base import EventRow
+from hub.storage.base import EventRow, SqlConnection
 from protos import events_pb2
 from protos.vitals_codes import BY_MDC, MODE_SESSION_START, MODE_SESSION_STOP
 
@@ -276,7 +276,7 @@ def m402_reading_equipment(db: sqlite_utils.Database) -> None:
 
 
 def insert_sets(
-    conn: sqlite3.Connection, decoded: Iterable[tuple[VitalSet, list[StoredReading]]]
+    conn: SqlConnection, decoded: Iterable[tuple[VitalSet, list[StoredReading]]]
 ) -> list[tuple[VitalSet, list[StoredReading]]]:
     """Insert sets and their readings in the caller's transaction; skip sets already there."""
     added: list[tuple[VitalSet, list[StoredReading]]] = []
@@ -308,7 +308,7 @@ def decode_row(e: EventRow) -> tuple[VitalSet, list[StoredReading]] | None:
         return None
 
 
-def project_vitals(conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+def project_vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     """Projection: readings of newly stored vital-signs events, inside ingest's transaction.
 
     The events are new (ingest passes only first deliveries), so their sets cannot be there
@@ -359,7 +359,7 @@ class ReadingsStore:
         self.path = path
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -417,6 +417,31 @@ class ReadingsStore:
             SessionSpan(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6] or r[7], r[8])
             for r in rows
         ]
+
+    def by_events(self, event_ids: Sequence[str]) -> list[tuple[VitalSet, list[StoredReading]]]:
+        """The sets of these events with their readings (the live fan-out reads them back)."""
+        ids = list(dict.fromkeys(event_ids))[:500]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        conn = self._conn()
+        sets = [
+            VitalSet(*r[:10], json.loads(r[10]))
+            for r in conn.execute(
+                f"SELECT {_SET_COLS} FROM vital_sets WHERE event_id IN ({marks}) "
+                "ORDER BY occurred_at, event_id",
+                ids,
+            ).fetchall()
+        ]
+        by_event: dict[str, list[StoredReading]] = {}
+        for r in conn.execute(
+            f"SELECT {_READING_COLS} FROM vital_readings WHERE event_id IN ({marks}) ORDER BY id",
+            ids,
+        ).fetchall():
+            by_event.setdefault(r[0], []).append(
+                StoredReading(*r[:10], tuple(json.loads(r[10])), *r[11:])  # type: ignore[misc]
+            )
+        return [(s, by_event.get(s.event_id, [])) for s in sets]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

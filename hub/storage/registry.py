@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from hub.storage.base import Conflict, NotFound
+from hub.storage.base import Conflict, Duplicate, NotFound
 from provisioning.enrollment import CodeRecord
 from provisioning.registry import Device, Station, Unit
 
@@ -173,7 +173,7 @@ class RegistryStore:
         try:
             with self._write() as conn:
                 self._upsert_devices(conn, [device], at)
-        except sqlite3.IntegrityError as exc:
+        except (sqlite3.IntegrityError, Duplicate) as exc:
             raise Conflict(
                 f"duplicate serial {device.serial} ({device.model}) / número de serie duplicado"
             ) from exc

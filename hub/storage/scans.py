@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from google.protobuf.message import DecodeError
 
 from hub.storage import cursors
-from hub.storage.base import EventRow, Page
+from hub.storage.base import EventRow, Page, SqlConnection
 from protos import events_pb2
 from protos.scan_types import page_count_note
 
@@ -62,7 +62,7 @@ class _Row:
 
 
 def project_scans(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     rows: Sequence[EventRow] | Sequence[_Row],
     with_expected: bool = True,  # False only in migration 400, before 403 added the column
 ) -> None:
@@ -180,7 +180,7 @@ class SQLiteScans:
         self.path = path
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

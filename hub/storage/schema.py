@@ -22,7 +22,7 @@ from hub.storage.signatures import (
     m202_revocation_verdicts,
 )
 from hub.storage.station_key_history import m101_station_key_history
-from hub.storage.web_users import m600_web_users
+from hub.storage.web_users import m600_web_users, m640_web_sessions
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -154,6 +154,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (622, console_facts.m622_web_user_epochs),
     (623, central_station.m623_alarm_acks),
     (624, central_station.m624_session_alarm_limits),
+    (640, m640_web_sessions),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),

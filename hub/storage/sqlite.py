@@ -26,9 +26,19 @@ from hub.storage.base import (
     StationStateUpdate,
     StoredEvent,
 )
+from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
+from hub.storage.case_queries import CaseQueries, SQLCaseQueries
+from hub.storage.case_views import CaseViewLog, SQLiteCaseViews
+from hub.storage.dispensing import DispensingStore, SQLiteDispensing
 from hub.storage.documents import DocumentRevision
 from hub.storage.keys import public_key_sha256
 from hub.storage.payloads import flag, render_checked
+from hub.storage.readings import Readings, ReadingsStore
+from hub.storage.registry import RegistryStore
+from hub.storage.scans import ScanStore, SQLiteScans
+from hub.storage.signatures import SignatureStore, SQLiteSignatures
+from hub.storage.station_key_history import KeyHistory, StationKeyHistory
+from hub.storage.web_users import WebUserStore
 
 _EVENT_COLUMNS = (
     "ingest_seq, event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
@@ -65,6 +75,7 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._repos: dict[str, Any] = {}
 
     # -- connections -------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -107,11 +118,56 @@ class SQLiteStore:
         heartbeat.probe_write(self.path, holder, at, timeout_s)
 
     def close(self) -> None:
+        for repo in self._repos.values():
+            close = getattr(repo, "close", None)
+            if close is not None:
+                close()
+        self._repos.clear()
         with self._conns_lock:
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
         self._local = threading.local()
+
+    # -- repositories: every other part of the hub reaches its tables through these -------
+    def _repo(self, name: str, make: Any) -> Any:
+        repo = self._repos.get(name)
+        if repo is None:
+            repo = self._repos.setdefault(name, make())
+        return repo
+
+    def readings(self) -> Readings:
+        return self._repo("readings", lambda: ReadingsStore(self.path))  # type: ignore[no-any-return]
+
+    def scans(self) -> ScanStore:
+        return self._repo("scans", lambda: SQLiteScans(self.path))  # type: ignore[no-any-return]
+
+    def signatures(self) -> SignatureStore:
+        return self._repo("signatures", lambda: SQLiteSignatures(self.path))  # type: ignore[no-any-return]
+
+    def key_history(self) -> KeyHistory:
+        return self._repo("key_history", lambda: StationKeyHistory(self.path))  # type: ignore[no-any-return]
+
+    def template_vault(self, key: bytes) -> TemplateVault:
+        return SQLiteTemplateVault(self.path, key)
+
+    def registry(self) -> RegistryStore:
+        return self._repo("registry", lambda: RegistryStore(self))  # type: ignore[no-any-return]
+
+    def web_users(self) -> WebUserStore:
+        return self._repo("web_users", lambda: WebUserStore(self))  # type: ignore[no-any-return]
+
+    def case_views(self) -> CaseViewLog:
+        return self._repo("case_views", lambda: SQLiteCaseViews(self))  # type: ignore[no-any-return]
+
+    def case_queries(self) -> CaseQueries:
+        return self._repo("case_queries", lambda: SQLCaseQueries(self))  # type: ignore[no-any-return]
+
+    def dispensing(self) -> DispensingStore:
+        return self._repo("dispensing", lambda: SQLiteDispensing(self.path))  # type: ignore[no-any-return]
+
+    def live_fanout(self) -> None:
+        return None  # one process: ingest's after-commit hook feeds the live view
 
     # -- ingest ------------------------------------------------------------------------
     def commit_ingest(

@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -62,6 +63,12 @@ def _when(text: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+class KeyHistory(Protocol):
+    def keys(self, station_id: str) -> list[HistoricKey]:
+        """The station's keys, oldest first."""
+        ...
+
+
 class StationKeyHistory:
     """Read side of ``station_key_history`` (one short-lived connection per call)."""
 
@@ -72,14 +79,19 @@ class StationKeyHistory:
         """The station's keys, oldest first."""
         conn = sqlite3.connect(self.path)
         try:
-            rows = conn.execute(
-                "SELECT key_sha256, public_key_pem, valid_from FROM station_key_history "
-                "WHERE station_id = ?",
-                (station_id,),
-            ).fetchall()
+            return key_history_rows(conn, station_id)
         finally:
             conn.close()
-        return sorted((HistoricKey(k, pem, _when(at)) for k, pem, at in rows), key=_order)
+
+
+def key_history_rows(conn: Any, station_id: str) -> list[HistoricKey]:
+    """A station's keys, oldest first, read on `conn` (either engine)."""
+    rows = conn.execute(
+        "SELECT key_sha256, public_key_pem, valid_from FROM station_key_history "
+        "WHERE station_id = ?",
+        (station_id,),
+    ).fetchall()
+    return sorted((HistoricKey(k, pem, _when(at)) for k, pem, at in rows), key=_order)
 
 
 def _order(key: HistoricKey) -> datetime:

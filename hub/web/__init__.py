@@ -32,7 +32,11 @@ SECURITY_HEADERS = {
 def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
     key_file = settings.web_session_key_file or settings.data_dir / "web-session.key"
     console = Console(
-        codec=SessionCodec(key_file, settings.web_session_ttl_s),
+        codec=SessionCodec(
+            key_file,
+            settings.web_session_ttl_s,
+            store.web_users(),  # type: ignore[attr-defined]  # server-side sessions
+        ),
         auth=LocalUsers(store),
         templates=Jinja2Templates(directory=str(TEMPLATES)),
         nav=[

@@ -18,7 +18,6 @@ from typing import Protocol
 
 from hub.ingest.timefmt import now_iso
 from hub.storage.base import NotFound
-from hub.storage.console_facts import ConsoleFacts
 from hub.storage.web_users import WebUserStore
 
 
@@ -95,8 +94,7 @@ class LocalUsers:
     kind = "local"
 
     def __init__(self, store: object) -> None:
-        self.users = WebUserStore(store)  # type: ignore[arg-type]
-        self.facts = ConsoleFacts(store)  # type: ignore[arg-type]
+        self.users: WebUserStore = store.web_users()  # type: ignore[attr-defined]
 
     def _known(self, name: str) -> None:
         if self.users.get(name) is None:
@@ -105,8 +103,7 @@ class LocalUsers:
     def disable(self, name: str) -> None:
         """No more sign-ins, and every session of the user ends on its next request."""
         self._known(name)
-        self.users.set_disabled(name, now_iso())
-        self.facts.bump_epoch(name)
+        self.users.set_disabled(name, now_iso())  # ends the user's server-side sessions
 
     def enable(self, name: str) -> None:
         self._known(name)
@@ -116,7 +113,7 @@ class LocalUsers:
         """A new password; sessions signed in with the old one end."""
         self._known(name)
         self.users.set_password(name, hash_password(password))
-        self.facts.bump_epoch(name)
+        self.users.end_sessions(name, now_iso())
 
     def add(self, name: str, role: WebRole, password: str) -> None:
         if not name or len(name) > 64 or not name.isprintable():

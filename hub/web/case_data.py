@@ -4,7 +4,7 @@ vitals, and the two flags of the case list (missing confirmation, unsigned docum
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,18 +12,14 @@ from fastapi import Request
 
 from hub.api.biometrics import case_biometrics
 from hub.api.deps import Caller
-from hub.api.pharmacy import checked_dispensings
-from hub.api.scans import scan_store
-from hub.api.signatures import signature_store
-from hub.biometrics import step_status, verify_with_history
+from hub.services.confirmations import is_missing
+from hub.services.dispensing import checked_dispensings
+from hub.services.documents import case_documents, is_unsigned
 from hub.storage import clinical_timeline, cursors
 from hub.storage.base import Case, StoredEvent
-from hub.storage.signatures import BLOCKING, build_workflow, shown_validation, worst
-from hub.storage.station_key_history import HistoricKey, StationKeyHistory
 from hub.tokens import Role
 from hub.web import case_flag_labels as _flag_labels  # noqa: F401 - registers the labels
 from hub.web.ranges import ORDER, shown
-from protos import events_pb2
 
 TIMELINE_MAX = 300  # newest events listed on the page; the rest through "older"
 TABLE_MAX = 300  # newest readings in the table under the charts
@@ -67,60 +63,14 @@ def vitals_hub(request: Request) -> Any:
     if vitals is None:
         from hub.vitals.service import VitalsHub
 
-        vitals = VitalsHub(request.app.state.store.path)
+        vitals = VitalsHub.for_store(request.app.state.store)
         request.app.state.vitals = vitals
     return vitals
 
 
-def _conn(request: Request) -> Any:
-    return request.app.state.store._conn()
-
-
 def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     """Each document of the case (latest revision first) with validation and workflow."""
-    store = request.app.state.store
-    revisions = store.list_documents(case_id=case_id, limit=10_000).items
-    signed = [(r.event_id, r.sha256, r.signature_level) for r in revisions if r.origin == "signed"]
-    sigs = signature_store(request)
-    verdicts = sigs.revision_verdicts(signed) if signed else {}
-    bodies = request.app.state.bodies
-    scanned = [r.event_id for r in revisions if r.origin == "scanned"]
-    counts = scan_store(request).page_counts(scanned) if scanned else {}
-    by_doc: dict[str, list[Any]] = {}
-    for r in revisions:
-        by_doc.setdefault(r.document_id, []).append(r)
-    out = []
-    for document_id, revs in by_doc.items():
-        latest = revs[0]  # newest first
-        rows = []
-        for r in revs:
-            v = verdicts.get(r.event_id)
-            rows.append(
-                asdict(r)
-                | {
-                    "validation": shown_validation(r.origin, r.signature_level, v),
-                    "validation_code": v.code if v else None,
-                    "validation_reason": v.reason if v else None,
-                    "station_revocation": v.station_revocation if v else None,
-                    "body_available": bodies.info(r.sha256) is not None,
-                    "page_count": counts.get(r.event_id),  # a scan's PageCount, else None
-                }
-            )
-        workflow = sigs.workflow(document_id) if latest.origin == "signed" else None
-        shown = worst([x["validation"] for x in rows])  # the worst revision speaks for it
-        out.append(
-            {
-                "document_id": document_id,
-                "latest": rows[0],
-                "revisions": rows,
-                "workflow": workflow,
-                "invalid": shown in BLOCKING,
-                "shown": shown,
-                "station_pending": any(x["station_revocation"] == "pending" for x in rows),
-                "signers": [x["signer_subject"] for x in reversed(rows) if x["signer_subject"]],
-            }
-        )
-    return out
+    return case_documents(request.app.state.store, request.app.state.bodies, case_id)
 
 
 def noted_readings(
@@ -257,12 +207,10 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
         noted=noted_readings(request, case.case_id, all_readings),
-        dispensed=checked_dispensings(request, case.case_id),
+        dispensed=checked_dispensings(store, case.case_id),
         flags={
-            "missing_confirmation": any(s.required and s.status != "confirmed" for s in bio.steps),
-            "unsigned_document": any(
-                d["workflow"] is not None and d["workflow"]["state"] != "complete" for d in docs
-            ),
+            "missing_confirmation": is_missing(bio.steps),
+            "unsigned_document": any(is_unsigned(d["workflow"]) for d in docs),
             "cross_unit_confirmation": bio.cross_unit_confirmations > 0,
         },
     )
@@ -302,68 +250,4 @@ def merge_blood_pressure(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             pending[r["measured_at"]] = r
         out.append(r)
-    return out
-
-
-# -- the case list's flags, computed for a set of cases --------------------------------
-
-
-def missing_confirmation(request: Request, case_ids: list[str]) -> set[str]:
-    """Cases where a required step has no MATCH whose station signature verifies."""
-    if not case_ids:
-        return set()
-    required = list(request.app.state.settings.biometric_required_steps)
-    if not required:
-        return set()
-    store = request.app.state.store
-    history = StationKeyHistory(
-        getattr(store, "path", None) or request.app.state.settings.database_path
-    )
-    marks = ",".join("?" * len(case_ids))
-    by_case: dict[str, list[Any]] = {c: [] for c in case_ids}
-    keys: dict[str, list[HistoricKey]] = {}
-    rows = _conn(request).execute(
-        "SELECT e.case_id, e.raw, c.patient_id FROM events e JOIN cases c USING (case_id) "
-        f"WHERE e.kind = 'biometric_confirmation' AND e.case_id IN ({marks})",
-        case_ids,
-    )
-    for case_id, raw, patient_id in rows:
-        event = events_pb2.Event.FromString(raw)
-        if event.station_id not in keys:
-            keys[event.station_id] = history.keys(event.station_id)
-        # The key valid when the confirmation occurred, as on the case page and the API.
-        check = verify_with_history(event, keys[event.station_id])
-        if event.patient_id != patient_id:
-            check = type(check)(False, "patient_mismatch")
-        by_case[case_id].append((event, check))
-    return {
-        c
-        for c, checked in by_case.items()
-        if any(step_status(checked, s) != "confirmed" for s in required)
-    }
-
-
-def unsigned_document(request: Request, case_ids: list[str]) -> set[str]:
-    """Cases with a signed document still awaiting a signer, out of order, pending or invalid."""
-    if not case_ids:
-        return set()
-    marks = ",".join("?" * len(case_ids))
-    rows = (
-        _conn(request)
-        .execute(
-            "SELECT sha256, document_type, case_id, patient_id, signer_subject, signer_role, "
-            "signature_level, occurred_at, event_id, previous_sha256, document_id FROM documents "
-            f"WHERE origin = 'signed' AND case_id IN ({marks}) ORDER BY occurred_at, event_id",
-            case_ids,
-        )
-        .fetchall()
-    )
-    verdicts = signature_store(request).revision_verdicts([(r[8], r[0], r[6]) for r in rows])
-    by_doc: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        by_doc.setdefault(r[10], []).append(r[:10])
-    out = set()
-    for document_id, doc_rows in by_doc.items():
-        if build_workflow(document_id, doc_rows, verdicts)["state"] != "complete":
-            out.add(doc_rows[0][2])
     return out

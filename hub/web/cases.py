@@ -9,15 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
-from hub.storage.case_views import SQLiteCaseViews
-from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts, fold
+from hub.services import cases as cases_service
+from hub.storage.case_queries import CaseFilter
+from hub.storage.case_views import CaseViewLog
+from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts
 from hub.web import case_data
 from hub.web import clinical_labels as _labels  # noqa: F401 - registers the labels
 from hub.web.auth import WebRole, WebUser
@@ -36,11 +39,8 @@ CSP_WITH_SCRIPTS = (
 )
 
 
-def audit_log(request: Request) -> SQLiteCaseViews:
-    log = getattr(request.app.state, "case_views", None)
-    if log is None:
-        log = SQLiteCaseViews(request.app.state.store)
-        request.app.state.case_views = log
+def audit_log(request: Request) -> CaseViewLog:
+    log: CaseViewLog = request.app.state.store.case_views()
     return log
 
 
@@ -84,47 +84,27 @@ def case_list(
     unsigned: bool = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    where, args = ["1 = 1"], []
-    if patient.strip():
-        # An affiliation number exactly, or a part of the patient's name (case and accents
-        # ignored): "perez" finds "José Pérez".
-        where.append(
-            "(patient_id = ? OR case_id IN "
-            "(SELECT case_id FROM case_patients WHERE instr(name_folded, ?) > 0))"
-        )
-        args += [patient.strip(), fold(patient)]
-    if unit.strip():
-        where.append("unit_id = ?")
-        args.append(unit.strip())
-    if (a := _day(since)) is not None:
-        where.append("opened_at >= ?")
-        args.append(a)
-    if (b := _day(until, end=True)) is not None:
-        where.append("opened_at < ?")
-        args.append(b)
-    conn = request.app.state.store._conn()
-    sql = f"FROM cases WHERE {' AND '.join(where)}"
-    if missing or unsigned:
-        # The flags need each matching case's confirmations and documents: compute, then page.
-        ids = [r[0] for r in conn.execute(f"SELECT case_id {sql} ORDER BY opened_at DESC", args)]
-        keep = set(ids)
-        if missing:
-            keep &= case_data.missing_confirmation(request, ids)
-        if unsigned:
-            keep &= case_data.unsigned_document(request, ids)
-        ids = [i for i in ids if i in keep]
-        total = len(ids)
-        page_ids = ids[(page - 1) * PER_PAGE : page * PER_PAGE]
-    else:
-        total = conn.execute(f"SELECT count(*) {sql}", args).fetchone()[0]
-        page_ids = [
-            r[0]
-            for r in conn.execute(
-                f"SELECT case_id {sql} ORDER BY opened_at DESC, case_id DESC LIMIT ? OFFSET ?",
-                [*args, PER_PAGE, (page - 1) * PER_PAGE],
-            )
-        ]
-    rows = _case_rows(request, page_ids)
+    found, total = cases_service.search(
+        request.app.state.store,
+        CaseFilter(patient.strip(), unit.strip(), _day(since), _day(until, end=True)),
+        list(request.app.state.settings.biometric_required_steps),
+        missing=missing,
+        unsigned=unsigned,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    zones = console_facts(request).time_zones()
+    patients = console_facts(request).patients([r.summary.case_id for r in found])
+    rows = [
+        asdict(r.summary)
+        | {
+            "missing": r.missing,
+            "unsigned": r.unsigned,
+            "tz": zones.get(r.summary.unit_id, ""),
+            "patient": patients.get(r.summary.case_id),
+        }
+        for r in found
+    ]
     query = {"patient": patient, "unit": unit, "since": since, "until": until}
     query |= {"missing": "1" if missing else "", "unsigned": "1" if unsigned else ""}
     return render(
@@ -137,54 +117,6 @@ def case_list(
         q=query,
         qs="&".join(f"{k}={v}" for k, v in query.items() if v),
     )
-
-
-def _case_rows(request: Request, ids: list[str]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    conn = request.app.state.store._conn()
-    marks = ",".join("?" * len(ids))
-    cases = {
-        r[0]: r
-        for r in conn.execute(
-            "SELECT case_id, patient_id, unit_id, opened_at, closed_at FROM cases "
-            f"WHERE case_id IN ({marks})",
-            ids,
-        )
-    }
-    events = dict(
-        conn.execute(
-            f"SELECT case_id, count(*) FROM events WHERE case_id IN ({marks}) GROUP BY case_id",
-            ids,
-        ).fetchall()
-    )
-    docs = dict(
-        conn.execute(
-            "SELECT case_id, count(DISTINCT document_id) FROM documents "
-            f"WHERE case_id IN ({marks}) GROUP BY case_id",
-            ids,
-        ).fetchall()
-    )
-    missing = case_data.missing_confirmation(request, ids)
-    unsigned = case_data.unsigned_document(request, ids)
-    zones = console_facts(request).time_zones()
-    patients = console_facts(request).patients(ids)
-    return [
-        {
-            "case_id": i,
-            "patient_id": cases[i][1],
-            "unit_id": cases[i][2],
-            "tz": zones.get(cases[i][2], ""),
-            "patient": patients.get(i),
-            "opened_at": cases[i][3],
-            "closed_at": cases[i][4],
-            "events": events.get(i, 0),
-            "documents": docs.get(i, 0),
-            "missing": i in missing,
-            "unsigned": i in unsigned,
-        }
-        for i in ids
-    ]
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -228,19 +160,12 @@ def document_body(
     request: Request, case_id: str, sha256: str, user: ClinicianUser, download: bool = False
 ) -> Response:
     """A document body of this case, served from the hub's body store (view or download)."""
-    row = (
-        request.app.state.store._conn()
-        .execute(
-            "SELECT media_type, title, document_id FROM documents WHERE case_id = ? AND sha256 = ?",
-            (case_id, sha256.lower()),
-        )
-        .fetchone()
-    )
+    row = request.app.state.store.case_queries().document_file(case_id, sha256.lower())
     bodies = request.app.state.bodies
     if row is None or bodies.info(sha256.lower()) is None:
         return not_found(request, sha256)
     record_view(request, user, case_id, f"document:{sha256.lower()}")
-    media_type, _title, document_id = row
+    media_type, document_id = row.media_type, row.document_id
     ext = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
     name = f"{document_id}{ext.get(media_type, '')}"
     return FileResponse(

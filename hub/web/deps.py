@@ -13,7 +13,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts
+from hub.storage.console_facts import DEFAULT_TIME_ZONE
 from hub.web.auth import Authenticator, WebRole, WebUser
 from hub.web.i18n import clock_words, pick, translator, words
 from hub.web.localtime import Local
@@ -61,11 +61,13 @@ SessionDep = Annotated[Session, Depends(current_session)]
 
 
 def _still_valid(request: Request, session: Session) -> bool:
-    """The signed-in user still exists, is enabled, and the cookie's epoch is current."""
+    """The signed-in user still exists and is enabled (the codec already checked that the
+    server-side session is live: disabling or a password reset ends it)."""
     console = get_console(request)
     if console.auth.kind != "local" or session.user is None:
         return True
-    return ConsoleFacts(request.app.state.store).session_valid(session.user.name, session.epoch)
+    record = console.auth.users.get(session.user.name)  # type: ignore[attr-defined]
+    return record is not None and record.disabled_at is None
 
 
 class LoginRequired(Exception):

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.storage.console_facts import ConsoleFacts
 from hub.web.deps import AnyUser, ConsoleDep, Csrf, SessionDep, render
 from hub.web.i18n import LANGS
 
@@ -41,13 +40,13 @@ def login(
         return render(request, "login.html", 401, next=_safe_next(next), failed=True, name=name)
     # A new session (new CSRF token) at sign-in: no fixation of a pre-login session.
     response = RedirectResponse(_safe_next(next), status_code=303)
-    epoch = ConsoleFacts(request.app.state.store).epoch(user.name)
-    console.codec.set_cookie(request, response, console.codec.new(user, session.lang, epoch))
+    console.codec.set_cookie(request, response, console.codec.new(user, session.lang))
     return response
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout(request: Request, console: ConsoleDep) -> Response:
+def logout(request: Request, console: ConsoleDep, session: SessionDep) -> Response:
+    console.codec.end(session)  # ended in the store: the cookie is worth nothing now
     response = RedirectResponse("/console/login", status_code=303)
     console.codec.clear_cookie(request, response)
     return response

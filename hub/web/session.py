@@ -1,8 +1,12 @@
-"""The console session: a signed cookie (HMAC-SHA256) holding the user, role, CSRF token and expiry.
+"""The console session: a signed cookie (HMAC-SHA256) holding the user, role, CSRF token, expiry
+and, once signed in, a session id that the hub's store must still hold as live.
 
 HttpOnly, SameSite=Strict, Secure when the request came over https. A visitor who
 has not signed in still gets a session (no user) so that the sign-in form carries a
 CSRF token too. Nothing secret is in the cookie: only who, which role, until when.
+A signed-in session is also server-side (`web_sessions`, only the SHA-256 of its id):
+signing out or disabling the user ends it at once in every hub process, whatever
+the cookie still says; API/console processes keep no session state of their own.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import Request, Response
 
+from hub.ingest.timefmt import iso_from_epoch, now_iso
 from hub.web.auth import WebRole, WebUser
 
 COOKIE = "puente_session"
@@ -29,9 +35,7 @@ class Session:
     csrf: str
     expires: int
     lang: str = ""
-    # The user's session epoch when signed in: disabling the user or resetting the password
-    # bumps it (hub/storage/console_facts.py), so this cookie is refused from then on.
-    epoch: int = 0
+    sid: str = ""  # server-side session id (signed-in sessions only)
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -41,7 +45,7 @@ class Session:
                 "c": self.csrf,
                 "e": self.expires,
                 "l": self.lang,
-                "g": self.epoch,
+                "s": self.sid,
             },
             separators=(",", ":"),
         ).encode()
@@ -66,10 +70,23 @@ def load_key(path: Path) -> bytes:
     return path.read_bytes()
 
 
+class SessionStore(Protocol):
+    def open_session(self, sid_sha256: str, name: str, at: str, expires_at: str) -> None: ...
+
+    def session_user(self, sid_sha256: str, now: str) -> str | None: ...
+
+    def end_session(self, sid_sha256: str, at: str) -> None: ...
+
+
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 class SessionCodec:
-    def __init__(self, key_file: Path, ttl_s: int) -> None:
+    def __init__(self, key_file: Path, ttl_s: int, store: SessionStore | None = None) -> None:
         self.key_file = key_file
         self.ttl_s = ttl_s
+        self.store = store  # None: cookie-only sessions (not revocable)
         self._key: bytes | None = None
 
     @property
@@ -82,9 +99,18 @@ class SessionCodec:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self.key, body, hashlib.sha256).digest()
 
-    def new(self, user: WebUser | None, lang: str = "", epoch: int = 0) -> Session:
+    def new(self, user: WebUser | None, lang: str = "") -> Session:
         expires = int(time.time()) + self.ttl_s
-        return Session(user, secrets.token_urlsafe(24), expires, lang, epoch)
+        sid = ""
+        if user is not None and self.store is not None:
+            sid = secrets.token_urlsafe(32)
+            self.store.open_session(_sid_hash(sid), user.name, now_iso(), iso_from_epoch(expires))
+        return Session(user, secrets.token_urlsafe(24), expires, lang, sid)
+
+    def end(self, session: Session) -> None:
+        """Sign-out: the server-side session ends now (its cookie is worth nothing after)."""
+        if session.sid and self.store is not None:
+            self.store.end_session(_sid_hash(session.sid), now_iso())
 
     def encode(self, session: Session) -> str:
         body = session.to_json()
@@ -103,13 +129,12 @@ class SessionCodec:
             if int(data["e"]) < time.time():
                 return None
             user = WebUser(data["u"], WebRole(data["r"])) if data.get("u") else None
-            return Session(
-                user,
-                str(data["c"]),
-                int(data["e"]),
-                str(data.get("l") or ""),
-                int(data.get("g") or 0),
-            )
+            sid = str(data.get("s") or "")
+            if user is not None and self.store is not None:
+                live = self.store.session_user(_sid_hash(sid), now_iso()) if sid else None
+                if live != user.name:  # ended, expired, user disabled, or never opened
+                    return None
+            return Session(user, str(data["c"]), int(data["e"]), str(data.get("l") or ""), sid)
         except (ValueError, KeyError, TypeError):
             return None
 

@@ -1,7 +1,7 @@
 """The ops page of console users: list, disable, re-enable, reset a password.
 
 The same actions as ``puente hub user …``; disabling or resetting ends the user's open
-sessions (the session epoch, hub/storage/console_facts.py). An ops user cannot disable
+sessions (the server-side sessions, hub/storage/web_users.py). An ops user cannot disable
 themself (so the last ops user is never locked out by a slip).
 """
 

@@ -1,0 +1,119 @@
+"""Runs the hub's repository SQL on PostgreSQL: a connection facade with the few methods the
+repositories use (execute, executemany, fetchone, fetchall, rowcount, iteration).
+
+The repositories (readings, scans, signatures, registry, users, case views, case queries)
+are written once in the SQL both engines share. Their only SQLite spellings are translated
+here, by hand because they are five fixed patterns: ``?`` placeholders become ``%s``;
+``json_extract(column, '$.field')`` becomes ``(column::json ->> 'field')``;
+``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` becomes an
+upsert on the table's key (pg_schema.CONFLICT_KEYS); a unique violation is raised as
+`hub.storage.base.Duplicate`, which the repositories catch beside sqlite3.IntegrityError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from hub.storage.base import Duplicate
+from hub.storage.pg_schema import CONFLICT_KEYS
+
+_REPLACE = re.compile(r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)", re.S)
+_JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """SQLite spelling → PostgreSQL spelling of one statement."""
+    out = sql.replace("%", "%%").replace("?", "%s")
+    out = _JSON_FIELD.sub(r"(\1::json ->> '\2')", out)
+    if "INSERT OR IGNORE" in out:
+        out = out.replace("INSERT OR IGNORE", "INSERT") + " ON CONFLICT DO NOTHING"
+    m = _REPLACE.search(out)
+    if m:
+        table, columns = m.group(1), [c.strip() for c in m.group(2).split(",")]
+        key = CONFLICT_KEYS[table]
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+        out = out.replace("INSERT OR REPLACE", "INSERT") + (
+            f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+        )
+    return out
+
+
+class Rows:
+    """A fetched result: rows read at once (the connection goes back to the pool)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest, self._at = self._rows[self._at :], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+def run(conn: psycopg.Connection[Any], sql: str, args: Sequence[Any] = ()) -> Rows:
+    try:
+        cur = conn.execute(translate(sql), list(args))
+    except psycopg.errors.UniqueViolation as exc:
+        raise Duplicate(str(exc)) from exc
+    rows = [_plain(r) for r in cur.fetchall()] if cur.description is not None else []
+    return Rows(rows, cur.rowcount)
+
+
+def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[Any]]) -> Rows:
+    batch = [list(a) for a in args]
+    if not batch:
+        return Rows([], 0)
+    try:
+        with conn.cursor() as cur:
+            cur.executemany(translate(sql), batch)
+            return Rows([], cur.rowcount)
+    except psycopg.errors.UniqueViolation as exc:
+        raise Duplicate(str(exc)) from exc
+
+
+def _plain(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+
+class Connection:
+    """`execute`/`executemany` like sqlite3.Connection, on one psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        return run(self.raw, sql, args)
+
+    def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Rows:
+        return run_many(self.raw, sql, args)
+
+
+class PooledConnection:
+    """Each statement on a connection borrowed from the pool for it (autocommit reads)."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._pool.connection() as conn:
+            return run(conn, sql, args)
+
+    def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Rows:
+        with self._pool.connection() as conn, conn.transaction():
+            return run_many(conn, sql, args)
