@@ -15,6 +15,8 @@ of answering, so it cannot give per-route limits or RFC 9457 problem details.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -95,6 +97,14 @@ class BodyLimitMiddleware:
         limit = self.limit_for(path)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
+            if declared > DRAIN_MAX_BYTES:
+                await self._answer(send, limit, declared, path)  # and the connection closes
+                return
+            # Read the body and throw it away (never parsed, never kept) before answering: a
+            # server that answers and closes with unread bytes makes the kernel reset the
+            # connection, and the client then loses the 413 (seen with a 2 MiB form); read
+            # whole, it closes cleanly. A far larger body is not waited for.
+            await _discard_body(receive)
             await self._answer(send, limit, declared, path)
             return
 
@@ -133,18 +143,28 @@ class BodyLimitMiddleware:
     async def _answer(self, send: Send, limit: int, size: int | None, path: str) -> None:
         body = self.problem(limit, size, path)
         payload = json.dumps(body, ensure_ascii=False).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(payload)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+DRAIN_MAX_BYTES = 16 * 1024 * 1024  # a declared body up to this is read and dropped first
+DRAIN_MAX_S = 10.0  # and for at most this long
+
+
+async def _discard_body(receive: Receive) -> None:
+    async def drain() -> None:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(drain(), DRAIN_MAX_S)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -6,7 +6,13 @@ import asyncio
 import json
 from typing import Any
 
-from puente_http.body_limit import BodyLimitMiddleware, BodyRule, human_size, too_large_detail
+from puente_http.body_limit import (
+    DRAIN_MAX_BYTES,
+    BodyLimitMiddleware,
+    BodyRule,
+    human_size,
+    too_large_detail,
+)
 
 LIMIT = 100
 
@@ -64,10 +70,16 @@ def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() -> None:
     sent, _ = _run([b"x" * 60, b"x" * 40], content_length=LIMIT)
     assert sent[0]["status"] == 200 and sent[1]["body"] == b"100"
     sent, read = _run([b"x" * 101], content_length=LIMIT + 1)
-    assert sent[0]["status"] == 413 and read == 0  # refused from the header alone
+    # Refused from the header alone: the app never sees it. A body of a few MiB is read and
+    # dropped first (never parsed), so that the client gets its 413 on a clean connection.
+    assert sent[0]["status"] == 413 and read == 1
     assert (b"connection", b"close") in sent[0]["headers"]
     problem = json.loads(sent[1]["body"])
     assert problem["code"] == "body_too_large" and "101 bytes" in problem["detail"]
+    # A far larger declared body is not waited for: answered at once, connection closed.
+    sent, read = _run([b"x" * 101], content_length=DRAIN_MAX_BYTES + 1)
+    assert sent[0]["status"] == 413 and read == 0
+    assert (b"connection", b"close") in sent[0]["headers"]
 
 
 def test_a_chunked_body_is_refused_when_the_count_passes_the_limit_not_at_its_end() -> None:
