@@ -1,12 +1,14 @@
-"""Request-body limits for an ASGI app: 413 before a byte past the route's limit is read.
+"""Request-body limits for an ASGI app: 413 before a byte past the route's limit is parsed.
 
 One pure ASGI middleware per app, not a check per handler: it looks at the
 route's limit (the first :class:`BodyRule` whose pattern matches the path, else
-the default), answers 413 at once when ``Content-Length`` declares more, and
-otherwise counts the bytes of the body as they arrive (chunked bodies
+the default). When ``Content-Length`` declares more, the app never sees the
+request: a body up to ``DRAIN_MAX_BYTES`` is read and dropped (never parsed or
+kept) before the 413, because closing a connection with unread bytes makes the
+kernel reset it and the client loses the answer; a larger one is answered at
+once. Otherwise it counts the bytes of the body as they arrive (chunked bodies
 included), answering 413 and telling the app the client went away the moment
-the count passes the limit. The 413 carries ``Connection: close`` so the
-server stops reading the rest of the body rather than draining it.
+the count passes the limit. The 413 carries ``Connection: close``.
 
 Hand-written: the one package for this (content-size-limit-asgi) has had no
 release since 2020, has a single global limit and raises an exception instead
