@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edge_agent.hub_client import hub_client
 from edge_agent.private_files import open_private, private_dir, write_private
 from edge_agent.settings import AgentSettings
 
@@ -123,16 +124,7 @@ class BodyUploader:
         return body
 
     def _client(self) -> httpx.Client:
-        import httpx  # on the first body to send: an idle agent does not carry it
-
-        s = self.settings
-        token = s.hub_token.get_secret_value() if s.hub_token else ""
-        return httpx.Client(
-            base_url=str(s.hub_url),
-            headers={"Authorization": f"Bearer {token}"},
-            verify=str(s.hub_ca_file) if s.hub_ca_file else True,
-            timeout=30,
-        )
+        return hub_client(self.settings)
 
     def _run(self) -> None:
         attempt = 0

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from edge_agent.errors import AgentError
+from edge_agent.hub_client import hub_client
 from edge_agent.pharmacy.catalogue import Catalogue
 from edge_agent.settings import AgentSettings
 
@@ -39,16 +40,7 @@ class CatalogueSync:
         self._thread: threading.Thread | None = None
 
     def _client(self) -> httpx.Client:
-        import httpx  # on first use: a station that never dispenses never loads it
-
-        s = self.settings
-        token = s.hub_token.get_secret_value() if s.hub_token else ""
-        return httpx.Client(
-            base_url=str(s.hub_url),
-            headers={"Authorization": f"Bearer {token}"},
-            verify=str(s.hub_ca_file) if s.hub_ca_file else True,
-            timeout=30,
-        )
+        return hub_client(self.settings)
 
     def refresh_now(self) -> int:
         if not self.settings.hub_url:
