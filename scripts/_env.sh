@@ -22,13 +22,16 @@ apt_install() {
 }
 
 ensure_venv() {
-  # $1: pip extras spec, e.g. "." or ".[test]"
+  # $1: the lock to install from (requirements/lock.txt or requirements/test-lock.txt:
+  # exact versions with their hashes, made by scripts/lock); then Puente itself, editable.
   if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
     echo "Python 3.11 or newer is needed / se necesita Python 3.11 o superior" >&2; exit 1
   fi
   if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && rm -rf "$VENV" && "$PY" -m venv "$VENV"; }
   fi
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e "$1"
+  "$VENV/bin/python" -m pip install -q --require-hashes -r "$1"
+  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  "$VENV/bin/python" -m pip check >/dev/null \
+    || { "$VENV/bin/python" -m pip check >&2; echo "$1 does not satisfy pyproject.toml: run scripts/lock / no satisface pyproject.toml: ejecute scripts/lock" >&2; exit 1; }
 }
