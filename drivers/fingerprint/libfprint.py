@@ -149,7 +149,8 @@ class LibfprintReader:
             self._pool.shutdown(wait=False)
 
     def identify(self) -> Identity:
-        return self._run(self._identity, timeout=30)  # type: ignore[no-any-return]
+        identity: Identity = self._run(self._identity, timeout=30)
+        return identity
 
     def health(self) -> DeviceHealth:
         if self._busy.locked():

@@ -98,7 +98,7 @@ class IngestWorker:
             client.username_pw_set(s.mqtt_username, password)
         client.reconnect_delay_set(
             min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
-            max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
+            max_delay=s.reconnect_max_s,  # type: ignore[arg-type]  # paho sleeps floats
         )
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
@@ -189,7 +189,7 @@ class IngestWorker:
         try:
             if not self._accepting.is_set():
                 return  # not acknowledged: the broker delivers it again next session
-            self._queue.put(Incoming(msg.topic, msg.payload, time.time(), msg.mid, msg.qos))
+            self._queue.put(Incoming(msg.topic, bytes(msg.payload), time.time(), msg.mid, msg.qos))
         except Exception:
             log.exception("could not queue a message from %s", getattr(msg, "topic", "?"))
             try:

@@ -231,7 +231,7 @@ class SQLiteDispensing:
                     (h[0],),
                 )
             ]
-            out.append(Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items))
+            out.append(Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items))  # type: ignore[call-arg]  # mypy reads *row as filling every field
         return out
 
     def recall(self, lot: str, gtin: str | None = None, limit: int = 1000) -> list[RecallHit]:

@@ -96,7 +96,7 @@ def test_demo_lock_takes_the_test_locks_versions() -> None:
 
 def test_demo_lock_has_no_test_tools() -> None:
     demo = _pins(LOCK)
-    for name in ("pytest", "playwright", "mypy", "ruff", "pygobject", "requests"):
+    for name in ("pytest", "playwright", "mypy", "ruff", "pygobject"):
         assert name not in demo, f"{name} belongs to the test (or no) extra, not the demo's lock"
 
 
