@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import BinaryIO
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -102,15 +103,24 @@ class PadesOptions:
 _PDF_HEADER = re.compile(rb"[ \t\n\r\x0b\x0c]*%PDF-")
 
 
-def parse_pdf(data: bytes) -> tuple[int, PdfFileReader]:
+def parse_pdf(data: bytes | BinaryIO) -> tuple[int, PdfFileReader]:
     """Parse ``data`` once: (how many signatures it already has, the reader to sign from).
 
-    Raises NotAPdf unless it is a PDF pyHanko can read.
+    ``data`` is the PDF's bytes or a file opened on it (read-write for :func:`sign_pdf`'s
+    ``in_place``). Raises NotAPdf unless it is a PDF pyHanko can read.
     """
-    if not _PDF_HEADER.match(data):  # not data.lstrip(): that copies the whole PDF
+    if isinstance(data, bytes | bytearray | memoryview):
+        head: bytes | bytearray | memoryview = data
+        stream: BinaryIO = BytesIO(data)  # shares the bytes, no copy
+    else:
+        stream = data
+        stream.seek(0)
+        head = stream.read(1024)
+        stream.seek(0)
+    if not _PDF_HEADER.match(head):  # not data.lstrip(): that copies the whole PDF
         raise NotAPdf("the file does not start with %PDF- / el archivo no es un PDF")
     try:
-        reader = PdfFileReader(BytesIO(data), strict=False)
+        reader = PdfFileReader(stream, strict=False)
         reader.root  # noqa: B018 - parses the trailer and catalog
         return len(reader.embedded_signatures), reader
     except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -137,8 +147,12 @@ class PadesResult:
     signed_at: datetime | None
 
 
+# Reads of a PDF file while pyHanko hashes its byte ranges (its default is 4 KiB).
+FILE_CHUNK_BYTES = 1024 * 1024
+
+
 async def async_sign_pdf(
-    pdf: bytes,
+    pdf: bytes | BinaryIO,
     signer: TokenSigner,
     *,
     field_name: str,
@@ -147,8 +161,18 @@ async def async_sign_pdf(
     reason: str = "",
     location: str = "",
     parsed: tuple[int, PdfFileReader] | None = None,
+    in_place: bool = False,
 ) -> PadesResult:
-    """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already."""
+    """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already.
+
+    ``in_place``: ``pdf`` is a file opened read-write; the signed revision is appended to it
+    (the input's bytes are not copied) and the result's ``pdf`` is empty."""
+    if in_place and isinstance(pdf, bytes | bytearray | memoryview):
+        raise TypeError("in_place signing needs a file opened read-write")
+    input_size = len(pdf) if isinstance(pdf, bytes | bytearray | memoryview) else None
+    if input_size is None:
+        pdf.seek(0, 2)  # type: ignore[union-attr]
+        input_size = pdf.tell()  # type: ignore[union-attr]
     existing, reader = parsed if parsed is not None else parse_pdf(pdf)
     timestamper = (
         timestamps.HTTPTimeStamper(options.tsa_url, timeout=int(options.timeout_s))
@@ -189,7 +213,8 @@ async def async_sign_pdf(
         new_field_spec=field_spec,
     )
     writer = IncrementalPdfFileWriter.from_reader(reader)  # no second parse
-    out = BytesIO()
+    out: BinaryIO | None = None if in_place else BytesIO()
+    io_options = {"in_place": in_place, "output": out, "chunk_size": FILE_CHUNK_BYTES}
     appearance = (
         {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
     )
@@ -197,18 +222,22 @@ async def async_sign_pdf(
     reserved = None if long_term else signer.reserve_hex_chars(timestamper is not None)
     try:
         await pdf_signer.async_sign_pdf(
-            writer, output=out, appearance_text_params=appearance, bytes_reserved=reserved
+            writer, appearance_text_params=appearance, bytes_reserved=reserved, **io_options
         )
     except SigningError as exc:
         if reserved is None or "larger than expected" not in str(exc):
             raise
         log.warning("signature larger than reserved (%s); signing again measured", exc)
+        if in_place:
+            pdf.flush()  # type: ignore[union-attr]
+            pdf.truncate(input_size)  # type: ignore[union-attr]
         writer = IncrementalPdfFileWriter.from_reader(parse_pdf(pdf)[1])
-        out = BytesIO()
-        await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=appearance)
+        out = None if in_place else BytesIO()
+        io_options["output"] = out
+        await pdf_signer.async_sign_pdf(writer, appearance_text_params=appearance, **io_options)
     level = "B-LT" if long_term else ("B-T" if timestamper else "B-B")
-    return PadesResult(out.getvalue(), level, field_name, None)
+    return PadesResult(b"" if out is None else out.getvalue(), level, field_name, None)
 
 
-def sign_pdf(pdf: bytes, signer: TokenSigner, **kwargs: object) -> PadesResult:
+def sign_pdf(pdf: bytes | BinaryIO, signer: TokenSigner, **kwargs: object) -> PadesResult:
     return asyncio.run(async_sign_pdf(pdf, signer, **kwargs))  # type: ignore[arg-type]

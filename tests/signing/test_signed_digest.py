@@ -1,23 +1,88 @@
-"""The signed PDF's digest continues the input's hash over the appended revision only."""
+"""PDF files of signing jobs: hashed once while written, signed in place, put back on failure.
+
+Real files in a temporary folder; the signed digest continues the input's hash over the
+appended revision only.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from edge_agent.signing.service import _appended_digest
+import pytest
 
+from edge_agent.signing import pdf_files
 
-def test_an_incremental_update_is_hashed_from_where_the_input_ended() -> None:
-    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 1000 + b"%%EOF\n"
-    signed = pdf + b"1 0 obj << /Type /Sig >> endobj\n%%EOF\n"
-    state = hashlib.sha256(pdf)
-    assert _appended_digest(state, pdf, signed) == hashlib.sha256(signed).hexdigest()
-    assert state.hexdigest() == hashlib.sha256(pdf).hexdigest()  # the job's state is untouched
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 9000 + b"%%EOF\n"  # a little over 2 MiB of chunks
 
 
-def test_an_output_that_does_not_start_with_the_input_is_hashed_whole() -> None:
-    pdf = b"%PDF-1.7\n" + b"a" * 5000 + b"%%EOF\n"
-    rewritten = b"%PDF-1.7\n" + b"b" * 5000 + b"%%EOF\nmore"
-    assert _appended_digest(hashlib.sha256(pdf), pdf, rewritten) is None
-    assert _appended_digest(hashlib.sha256(pdf), pdf, pdf[:-1]) is None
-    assert _appended_digest(None, pdf, pdf + b"x") is None
+async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def test_an_upload_is_streamed_to_a_private_file_and_hashed_on_the_way(tmp_path: Path) -> None:
+    pdf = asyncio.run(pdf_files.receive(_chunks(PDF), tmp_path, len(PDF)))
+    assert pdf.path.read_bytes() == PDF and pdf.size == len(PDF)
+    assert pdf.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert pdf.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_upload_past_the_limit_is_refused_and_leaves_no_file(tmp_path: Path) -> None:
+    with pytest.raises(pdf_files.PdfTooLarge) as refused:
+        asyncio.run(pdf_files.receive(_chunks(PDF), tmp_path, len(PDF) - 1))
+    assert refused.value.code == "pdf_too_large"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_client_gone_mid_upload_leaves_no_file(tmp_path: Path) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield PDF[: 3 * 1024 * 1024 // 2]
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(pdf_files.receive(broken(), tmp_path, 50 * 1024 * 1024))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_signed_digest_goes_on_from_the_input_hash_over_the_appended_revision(
+    tmp_path: Path,
+) -> None:
+    pdf = pdf_files.from_bytes(PDF, tmp_path, len(PDF))
+    revision = b"1 0 obj << /Type /Sig >> endobj\n%%EOF\n"
+    with open(pdf.path, "r+b") as f:
+        f.seek(0, 2)
+        f.write(revision)
+        f.flush()
+        sha256, size = pdf_files.signed_digest(pdf, f)
+    assert sha256 == hashlib.sha256(PDF + revision).hexdigest()
+    assert size == len(PDF) + len(revision)
+    assert pdf.sha256 == hashlib.sha256(PDF).hexdigest()  # the job's state is untouched
+
+
+def test_a_failed_signature_gives_the_input_back_byte_for_byte(tmp_path: Path) -> None:
+    pdf = pdf_files.from_bytes(PDF, tmp_path, len(PDF))
+    work = pdf_files.take(pdf, "job1", shared=False)
+    assert not pdf.path.exists() and work.path.exists()
+    with open(work.path, "ab") as f:
+        f.write(b"half a revision")
+    pdf_files.give_back(work, pdf)
+    assert pdf.path.read_bytes() == PDF and not work.path.exists()
+
+
+def test_a_shared_input_is_copied_not_taken(tmp_path: Path) -> None:
+    pdf = pdf_files.from_bytes(PDF, tmp_path, len(PDF))
+    work = pdf_files.take(pdf, "job1", shared=True)
+    assert pdf.path.read_bytes() == PDF == work.path.read_bytes()
+    pdf_files.give_back(work, pdf)
+    assert pdf.path.read_bytes() == PDF and not work.path.exists()
+
+
+def test_an_input_caught_mid_signature_by_a_crash_is_recovered(tmp_path: Path) -> None:
+    sha256 = hashlib.sha256(PDF).hexdigest()
+    (tmp_path / f"{sha256}.job1.signing").write_bytes(PDF + b"partial revision")
+    path = pdf_files.recover(tmp_path, sha256, len(PDF))
+    assert path == tmp_path / sha256 and path.read_bytes() == PDF
+    assert pdf_files.recover(tmp_path, "0" * 64, None) is None
