@@ -41,7 +41,10 @@ SIGNING_SUFFIX = ".signing"
 
 
 class PdfTooLarge(InvalidInput):
-    """The PDF is larger than ``signing.max_pdf_bytes``."""
+    """The PDF is larger than ``signing.max_pdf_bytes`` (HTTP 413, like the body limit)."""
+
+    title = "PDF too large / PDF demasiado grande"
+    http_status = 413
 
     def __init__(self, limit: int) -> None:
         super().__init__(
