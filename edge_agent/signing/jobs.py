@@ -37,11 +37,24 @@ def _log_failure(future: Future[Any]) -> None:
         log.error("keeping a signing job failed: %s: %s", type(exc).__name__, exc)
 
 
+def _datasync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return  # already signed, declined or expired
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 class JobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.inputs = root / "inputs"
         private_dir(self.inputs)
+        for partial in self.inputs.glob(".upload-*.part"):  # an upload a crash cut short
+            partial.unlink(missing_ok=True)
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing-jobs")
         self._conn = connect_sqlite(
@@ -92,6 +105,10 @@ class JobStore:
         target = self.inputs / pdf.sha256
         if pdf.path != target:
             os.replace(pdf.path, target)  # the same bytes if one was there already
+        # Start writing it to disk now, in the background, while the person reads the consent
+        # page: signed in place, this file becomes the body that must be fsynced before its
+        # event, and that fsync then has only the appended revision left to write.
+        self._later(_datasync, target)
         return PdfFile(target, pdf.size, pdf.digest)
 
     def input_file(self, sha256: str, size: int | None) -> PdfFile | None:

@@ -166,17 +166,24 @@ def from_bytes(data: bytes, spool: Path, max_bytes: int) -> PdfFile:
 
 
 def from_base64(text: str, spool: Path, max_bytes: int) -> PdfFile:
-    """The JSON form's ``pdf_base64`` decoded into a private spool file."""
+    """The JSON form's ``pdf_base64`` decoded piece by piece into a private spool file."""
     if len(text) * 3 // 4 > max_bytes + 2:
         raise PdfTooLarge(max_bytes)
+    step = WRITE_BYTES // 3 * 4  # whole base64 quanta: each piece decodes on its own
+    writer = _Writer(spool, max_bytes)
     try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(
-            "pdf_base64 is not valid base64 / pdf_base64 no es base64 válido",
-            code="bad_base64",
-        ) from exc
-    return from_bytes(data, spool, max_bytes)
+        for i in range(0, len(text), step):
+            try:
+                writer.write(base64.b64decode(text[i : i + step], validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInput(
+                    "pdf_base64 is not valid base64 / pdf_base64 no es base64 válido",
+                    code="bad_base64",
+                ) from exc
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def hash_file(path: Path) -> PdfFile:

@@ -7,6 +7,7 @@ appended revision only.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -86,3 +87,14 @@ def test_an_input_caught_mid_signature_by_a_crash_is_recovered(tmp_path: Path) -
     path = pdf_files.recover(tmp_path, sha256, len(PDF))
     assert path == tmp_path / sha256 and path.read_bytes() == PDF
     assert pdf_files.recover(tmp_path, "0" * 64, None) is None
+
+
+def test_base64_is_decoded_piece_by_piece_into_the_same_file(tmp_path: Path) -> None:
+    pdf = pdf_files.from_base64(base64.b64encode(PDF).decode(), tmp_path, len(PDF))
+    assert pdf.path.read_bytes() == PDF and pdf.sha256 == hashlib.sha256(PDF).hexdigest()
+    bad = base64.b64encode(PDF).decode()
+    bad = bad[:2_000_000] + "*" + bad[2_000_001:]
+    with pytest.raises(pdf_files.InvalidInput) as refused:
+        pdf_files.from_base64(bad, tmp_path, len(PDF))
+    assert refused.value.code == "bad_base64"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [pdf.path.name]
