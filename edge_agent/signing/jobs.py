@@ -2,7 +2,9 @@
 
 One small SQLite file (``<data_dir>/signing/jobs.sqlite3``, WAL) holds each
 job's fields as JSON; the PDF awaiting consent is a content-addressed file
-next to it (``inputs/<sha256>``, see pdf_files.py). Neither is fsynced: they survive a process
+next to it (``inputs/<sha256>``, see pdf_files.py). Neither is fsynced for
+durability (an input is written back early in the background only because,
+signed in place, it becomes a body that must be fsynced): they survive a process
 restart (the usual case: an update, a crash) but a power cut may drop a job
 still awaiting consent, which the user then submits again. What was SIGNED is
 durable elsewhere (body store + outbox, both fsynced). The unsigned input is

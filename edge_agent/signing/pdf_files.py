@@ -217,7 +217,10 @@ def take(pdf: PdfFile, job_id: str, shared: bool) -> PdfFile:
 
 def give_back(work: PdfFile, original: PdfFile) -> None:
     """A signature that failed: the file back to the input's bytes and place."""
-    os.truncate(work.path, work.size)
+    try:
+        os.truncate(work.path, work.size)
+    except FileNotFoundError:
+        return  # it had become the body already: the retry finds no input and says so
     if original.path.exists():
         work.discard()  # a copy (or the same bytes submitted again meanwhile)
     else:
