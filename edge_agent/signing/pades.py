@@ -13,20 +13,24 @@ signatures stay intact.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import BinaryIO
 
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import pdf_signer as _pdf_signer
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest, SignatureObject
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -39,6 +43,90 @@ RawSign = Callable[[bytes], bytes]
 
 class NotAPdf(ValueError):
     """The bytes are not a PDF pyHanko can read."""
+
+
+@dataclass(frozen=True)
+class HashedPrefix:
+    """The input's SHA-256 state (hashlib) after its first ``size`` bytes: given to
+    :func:`sign_pdf` with ``in_place``, pyHanko's byte-range digest goes on from it instead
+    of hashing the input a second time (the input part of the file is not changed)."""
+
+    size: int
+    state: object  # hashlib sha256 object; copied, never updated
+
+
+_PREFIX: contextvars.ContextVar[HashedPrefix | None] = contextvars.ContextVar(
+    "puente_hashed_prefix", default=None
+)
+
+
+class _PrefixHashedSignature(SignatureObject):
+    """pyHanko's signature object; with a :class:`HashedPrefix` in context (in-place signing
+    of a file whose first bytes were hashed at upload) its byte-range digest starts from that
+    state and reads only the appended revision. Anything else: pyHanko's own ``fill``."""
+
+    def fill(  # type: ignore[override]
+        self,
+        writer: IncrementalPdfFileWriter,
+        md_algorithm: str,
+        in_place: bool = False,
+        output: BinaryIO | None = None,
+        chunk_size: int = misc.DEFAULT_CHUNK_SIZE,
+    ) -> Generator[object, object, object]:
+        prefix = _PREFIX.get()
+        if prefix is None or not in_place or md_algorithm.lower() != "sha256":
+            return (yield from super().fill(writer, md_algorithm, in_place, output, chunk_size))
+        # pyHanko's PdfByteRangeDigest.fill (in-place branch), with the digest continued.
+        writer.digest_aware_write = True
+        stream = writer.prev.stream
+        writer.write_in_place()
+        eof = stream.tell()
+        sig_start, sig_end = self.contents.offsets
+        self.byte_range.fill_offsets(stream, sig_start, sig_end, eof)
+        if sig_start < prefix.size:  # cannot happen for an appended revision; be safe
+            return (yield from _fresh_digest(self, stream, sig_start, sig_end, eof, chunk_size))
+        md = prefix.state.copy()  # type: ignore[attr-defined]
+        buffer = bytearray(chunk_size)
+        stream.seek(prefix.size)
+        misc.chunked_digest(buffer, stream, md, max_read=sig_start - prefix.size)
+        stream.seek(sig_end)
+        misc.chunked_digest(buffer, stream, md, max_read=eof - sig_end)
+        prepared = PreparedByteRangeDigest(
+            document_digest=md.digest(), reserved_region_start=sig_start,
+            reserved_region_end=sig_end,
+        )  # fmt: skip
+        cms_data = yield prepared, stream
+        yield prepared.fill_with_cms(stream, cms_data)
+        return None
+
+
+def _fresh_digest(
+    sig: _PrefixHashedSignature,
+    stream: BinaryIO,
+    sig_start: int,
+    sig_end: int,
+    eof: int,
+    chunk_size: int,
+) -> Generator[object, object, object]:
+    import hashlib
+
+    md = hashlib.sha256()
+    buffer = bytearray(chunk_size)
+    stream.seek(0)
+    misc.chunked_digest(buffer, stream, md, max_read=sig_start)
+    stream.seek(sig_end)
+    misc.chunked_digest(buffer, stream, md, max_read=eof - sig_end)
+    prepared = PreparedByteRangeDigest(
+        document_digest=md.digest(), reserved_region_start=sig_start, reserved_region_end=sig_end
+    )
+    cms_data = yield prepared, stream
+    yield prepared.fill_with_cms(stream, cms_data)
+    return None
+
+
+# pyHanko makes its signature object by this module-level name (PdfSigningSession); ours
+# behaves as pyHanko's unless a HashedPrefix is set for the signature being made.
+_pdf_signer.SignatureObject = _PrefixHashedSignature  # type: ignore[misc]
 
 
 class TokenSigner(signers.Signer):
@@ -162,11 +250,13 @@ async def async_sign_pdf(
     location: str = "",
     parsed: tuple[int, PdfFileReader] | None = None,
     in_place: bool = False,
+    prefix: HashedPrefix | None = None,
 ) -> PadesResult:
     """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already.
 
     ``in_place``: ``pdf`` is a file opened read-write; the signed revision is appended to it
-    (the input's bytes are not copied) and the result's ``pdf`` is empty."""
+    (the input's bytes are not copied) and the result's ``pdf`` is empty. ``prefix``: the
+    input's hash state from the upload (in place only): the input is not hashed again."""
     if in_place and isinstance(pdf, bytes | bytearray | memoryview):
         raise TypeError("in_place signing needs a file opened read-write")
     input_size = len(pdf) if isinstance(pdf, bytes | bytearray | memoryview) else None
@@ -220,6 +310,8 @@ async def async_sign_pdf(
     )
     # B-LT embeds more than we can foresee: let pyHanko measure. Else reserve the room.
     reserved = None if long_term else signer.reserve_hex_chars(timestamper is not None)
+    if in_place and prefix is not None and prefix.size == input_size:
+        _PREFIX.set(prefix)  # this coroutine's context only (asyncio.run copies it)
     try:
         await pdf_signer.async_sign_pdf(
             writer, appearance_text_params=appearance, bytes_reserved=reserved, **io_options
@@ -231,6 +323,7 @@ async def async_sign_pdf(
         if in_place:
             pdf.flush()  # type: ignore[union-attr]
             pdf.truncate(input_size)  # type: ignore[union-attr]
+            pdf.seek(0)  # type: ignore[union-attr]
         writer = IncrementalPdfFileWriter.from_reader(parse_pdf(pdf)[1])
         out = None if in_place else BytesIO()
         io_options["output"] = out

@@ -637,6 +637,7 @@ class SigningService:
                 signer,
                 parsed=parsed,
                 in_place=True,
+                prefix=pades.HashedPrefix(work.size, work.digest),  # the input is hashed once
                 field_name=f"Puente-{job.role}-{job.previous_signatures + 1}",
                 options=options,
                 stamp=pades.Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
