@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.signing import pdf_files
+from tests.signing.pdfs import make_pdf
+from tests.signing.pki import SigningPki
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 9000 + b"%%EOF\n"  # a little over 2 MiB of chunks
 
@@ -98,3 +100,60 @@ def test_base64_is_decoded_piece_by_piece_into_the_same_file(tmp_path: Path) -> 
         pdf_files.from_base64(bad, tmp_path, len(PDF))
     assert refused.value.code == "bad_base64"
     assert sorted(p.name for p in tmp_path.iterdir()) == [pdf.path.name]
+
+
+def _sign_in_place(pki: SigningPki, path: Path, prefix: object) -> bytes:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from edge_agent.signing import pades
+
+    key = serialization.load_pem_private_key(pki.keys["doctor-rsa"], password=None)
+    signer = pades.TokenSigner(
+        pki.certs["doctor-rsa"],
+        lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),  # type: ignore[union-attr]
+        [pki.certs["interm"]],
+        key_size_bytes=512,
+    )
+    with open(path, "r+b") as f:
+        pades.sign_pdf(
+            f,
+            signer,
+            in_place=True,
+            prefix=prefix,
+            field_name="Test-1",
+            options=pades.PadesOptions(),
+        )
+    return path.read_bytes()
+
+
+def _intact(data: bytes, root: bytes) -> bool:
+    from io import BytesIO
+
+    from asn1crypto import x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    context = ValidationContext(trust_roots=[x509.Certificate.load(root)])
+    (sig,) = PdfFileReader(BytesIO(data), strict=False).embedded_signatures
+    return bool(validate_pdf_signature(sig, signer_validation_context=context).intact)
+
+
+def test_the_byte_range_digest_goes_on_from_the_upload_hash_and_depends_on_it(
+    tmp_path: Path, pki: SigningPki
+) -> None:
+    """Signed in place with the upload's hash state: valid, and the input was not hashed again
+    (a state of other bytes makes a signature over them: not intact)."""
+    from edge_agent.signing import pades
+
+    source = make_pdf(padding_bytes=3 * 1024 * 1024)
+    good = pdf_files.from_bytes(source, tmp_path, len(source))
+    signed = _sign_in_place(pki, good.path, pades.HashedPrefix(good.size, good.digest))
+    root = pki.certs["root"]
+    assert signed.startswith(source) and _intact(signed, root)
+
+    other = tmp_path / "other.pdf"
+    other.write_bytes(source)
+    wrong = hashlib.sha256(source[:-1] + b"X")  # the state of bytes that are not the file's
+    assert not _intact(_sign_in_place(pki, other, pades.HashedPrefix(len(source), wrong)), root)
