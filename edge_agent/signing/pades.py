@@ -303,7 +303,7 @@ async def async_sign_pdf(
         new_field_spec=field_spec,
     )
     writer = IncrementalPdfFileWriter.from_reader(reader)  # no second parse
-    out: BinaryIO | None = None if in_place else BytesIO()
+    out: BytesIO | None = None if in_place else BytesIO()
     io_options = {"in_place": in_place, "output": out, "chunk_size": FILE_CHUNK_BYTES}
     appearance = (
         {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
