@@ -3,9 +3,10 @@
 Structural, not timed: a fresh interpreter constructs and starts the agent (every
 capability configured: signing with trust roots, fingerprint and body upload
 with a hub URL, a simulated monitor, a simulated fingerprint reader, the SANE
-``test`` scanner) and reports which modules it imported; then the first call of
-each capability (identity, a simple signature job, a scan, a fingerprint
-enrollment, a pharmacy scan) answers as it should and loads its library then.
+``test`` scanner, a PKCS#11 reader with no card) and reports which modules it
+imported; then the first call of each capability (identity, a simple signature
+job, a scan, a fingerprint enrollment, a pharmacy scan) answers as it should and
+loads its library then.
 A ``puente agent`` process (the console script) is also checked, through
 ``-X importtime``, for the hub's CLI and rich. The figures (RSS and ready time
 against the bare floors) are in ``bench/agent_idle.py``.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from drivers.token.sim import SoftHsm
 from tests.e2e.processes import Agent
 from tests.scanning import sane_device
 from tests.signing.pdfs import make_pdf
@@ -56,7 +58,7 @@ from edge_agent.settings import AgentSettings
 
 data = Path(sys.argv[1])
 root = data.parent / "root.pem"
-scanner = json.loads(sys.argv[2])
+more_devices = json.loads(sys.argv[2])
 settings = AgentSettings(
     station_id="st-1",
     unit_id="unit-1",
@@ -71,7 +73,7 @@ settings = AgentSettings(
     devices=[
         {"device_id": "monitor-1", "driver": "sim.monitor", "options": {"interval_s": 0.05}},
         {"device_id": "reader-1", "driver": "sim.fingerprint", "options": {"seed": 9}},
-        {"device_id": "scanner-1", "driver": "sane", "options": scanner},
+        *more_devices,
     ],
     device_poll_s=30,
 )
@@ -164,9 +166,18 @@ def _first_calls(url: str) -> None:
 
 def test_starting_the_agent_loads_no_capability_library(tmp_path: Path) -> None:
     _root_pem(tmp_path / "root.pem")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    hsm = SoftHsm(tmp_path / "softhsm")  # a token reader with no card in it
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "SOFTHSM2_CONF": str(hsm.conf),
+    }
+    devices = [
+        {"device_id": "scanner-1", "driver": "sane", "options": sane_device()},
+        {"device_id": "token-1", "driver": "pkcs11", "options": {"module": hsm.module}},
+    ]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path / "agent"), json.dumps(sane_device())],
+        [sys.executable, "-c", _SCRIPT, str(tmp_path / "agent"), json.dumps(devices)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
