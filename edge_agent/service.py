@@ -217,8 +217,14 @@ class AgentService:
         app.state.vitals_streams = self.streams
         app.state.vitals_inbox = self.inbox
         app.state.vitals_router = self.vitals_router
+        # No WebSocket route: ws="none" keeps uvicorn from importing a WebSocket library.
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            ws="none",
         )
         self._http = uvicorn.Server(config)
         self._http_thread = threading.Thread(
