@@ -89,8 +89,8 @@ def list_units(_caller: FleetReader, fleet: FleetDep, request: Request) -> list[
 
 class DeviceIn(BaseModel):
     device_id: str
-    device_type: str
-    driver: str
+    device_type: str = Field("", description="The driver's family; may be left empty.")
+    driver: str = Field(description="A name from the device catalogue (docs/provisioning.md).")
     model: str = ""
     serial: str = ""
     usb_vendor_id: str = ""
