@@ -96,24 +96,37 @@ class DeviceManager:
         self._poll_s = poll_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Start, stop and reconfigure one at a time: a remote config that arrives while the
+        # agent is still opening its devices must not open a second driver on the same port
+        # (seen: an MLLP listener's port "already in use", a PKCS#11 module loaded twice).
+        self._life = threading.RLock()
+        self._running = False
 
     def start(self) -> None:
-        for slot in self._slots.values():
-            self._load(slot)
-        self.poll_once()
-        self._thread = threading.Thread(target=self._run, name="device-poll", daemon=True)
-        self._thread.start()
+        """Open the devices and start polling; a second call while running does nothing (a
+        remote config applied while the agent starts may have started them already)."""
+        with self._life:
+            if self._running:
+                return
+            self._running = True
+            for slot in self._slots.values():
+                self._load(slot)
+            self.poll_once()
+            self._thread = threading.Thread(target=self._run, name="device-poll", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        for slot in self._slots.values():
-            if slot.device is not None:
-                try:
-                    slot.device.close()
-                except Exception:  # a driver failing to close must not stop the agent
-                    log.exception("closing %s failed", slot.device_id)
+        with self._life:
+            self._running = False
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(5)
+            for slot in self._slots.values():
+                if slot.device is not None:
+                    try:
+                        slot.device.close()
+                    except Exception:  # a driver failing to close must not stop the agent
+                        log.exception("closing %s failed", slot.device_id)
 
     def reconfigure(
         self, configs: list[DeviceConfig], poll_s: float | None = None, start: bool = True
@@ -122,15 +135,16 @@ class DeviceManager:
 
         Only the devices and their poller restart; the outbox and the uplink are untouched.
         """
-        self.stop()
-        self._stop = threading.Event()
-        self._slots = {
-            c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
-        }
-        if poll_s is not None:
-            self._poll_s = poll_s
-        if start:
-            self.start()
+        with self._life:
+            self.stop()
+            self._stop = threading.Event()
+            self._slots = {
+                c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
+            }
+            if poll_s is not None:
+                self._poll_s = poll_s
+            if start:
+                self.start()
 
     def get(self, device_id: str) -> DeviceSlot:
         slot = self._slots.get(device_id)

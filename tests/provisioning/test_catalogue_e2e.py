@@ -225,7 +225,10 @@ def test_every_real_driver_registered_by_csv_and_console_runs_and_shows_connecte
             d: ("DISCONNECTED" if running[d].driver in NOTHING_BEHIND else "CONNECTED")
             for d in running
         }
-        assert wait_for(lambda: states() == expected), states()
+        assert wait_for(lambda: states() == expected), (
+            states(),
+            [(d.device_id, d.error_code, d.detail) for d in agent.devices.list()],
+        )
 
         # -- the fleet page lists what the station reports beside what ops registered ------
         connected = len(registered) - len(NOTHING_BEHIND)
