@@ -40,7 +40,14 @@ FleetDep = Annotated[FleetService, Depends(get_fleet)]
 
 
 def _problem(exc: ProvisioningError) -> ApiError:
-    return ApiError(exc.status, exc.code, "Provisioning / Aprovisionamiento", exc.reason)
+    """``detail`` in both languages; where a field is at fault, the field, what is allowed
+    and the message in each language on its own (``en``, ``es``)."""
+    extra = (
+        {"field": exc.field, "allowed": exc.allowed, "en": exc.en, "es": exc.es}
+        if exc.field
+        else {}
+    )
+    return ApiError(exc.status, exc.code, "Provisioning / Aprovisionamiento", exc.reason, **extra)
 
 
 # -- units and devices -------------------------------------------------------------------

@@ -155,6 +155,22 @@ def test_every_real_driver_registered_by_csv_and_console_runs_and_shows_connecte
     (bad,) = imported["errors"]
     assert (bad["line"], bad["code"], bad["field"]) == (10, "setting_not_allowed", "baud_rate")
     assert "9600" in bad["allowed"] and bad["en"] != bad["es"]
+    # The API refuses the same way: the field, what is allowed, each language on its own.
+    refused_api = api.put(
+        f"/v1/stations/{STATION}/devices/mfp-9",
+        json={
+            "device_id": "mfp-9",
+            "driver": "escl",
+            "serial": "E-9",
+            "options": {"url": "http://10.0.0.9/eSCL", "verify": "yes"},
+        },
+    )
+    assert refused_api.status_code == 422
+    problem = refused_api.json()
+    assert (problem["code"], problem["field"]) == ("bad_setting", "settings.verify")
+    assert problem["en"] == "'settings.verify' must be true or false, got 'yes'"
+    assert problem["es"] == "'settings.verify' debe ser verdadero o falso, se recibió 'yes'"
+    assert problem["detail"] == f"{problem['en']} / {problem['es']}"
 
     # -- by the ops console's form: readers, token, MLLP listener, keyboard wedge ----------
     web = _console(hub, "en")
