@@ -28,6 +28,8 @@ from drivers.vitals.ptysim import PtyPort
 from hub.service import HubService
 from hub.web.auth import LocalUsers, WebRole
 from protos import device_catalogue as catalogue
+from protos import station_config as sealed
+from protos.topics import config as config_topic
 from provisioning import csv_io
 from tests.provisioning.pki import TlsMosquitto
 from tests.provisioning.test_enrollment_e2e import _agent, _enroll
@@ -268,6 +270,34 @@ def test_every_real_driver_registered_by_csv_and_console_runs_and_shows_connecte
             assert f'data-reported-device="{device_id}" data-finding="{finding}"' in station
         assert "fp-usb: disconnected since" in station
         assert "registered but not seen" not in station and "wrong driver" not in station
+
+        # A signed config the hub would never build (settings outside the schema): the agent
+        # checks with the same catalogue, refuses it naming the device and the field, and
+        # keeps running the config in force.
+        assert hub.fleet.publish is not None
+        unusable = sealed.seal(
+            hub.fleet.config_key,
+            sealed.SignedConfig(
+                STATION,
+                UNIT,
+                version + 50,
+                "2030-01-01T00:00:00Z",
+                {"devices": [{"device_id": "m9", "driver": "contec.cms50d", "options": {}}]},
+            ),
+        )
+        hub.fleet.publish(config_topic(UNIT, STATION), unusable, True)
+        assert wait_for(lambda: "invalid_config" in agent.remote_config.error)
+        assert "'devices[0] (m9).options.port' is required by driver contec.cms50d" in (
+            agent.remote_config.error
+        )
+        assert agent.remote_config.version == version
+        assert len(agent.devices.list()) == len(registered)
+        assert wait_for(
+            lambda: (
+                "(m9).options.port"
+                in api.get(f"/v1/stations/{STATION}/config").json()["applied_error"]
+            )
+        )
 
         # Ops remove a device the station still runs until the next config: seen, not
         # registered; the registry's next config removes it at the station too.
