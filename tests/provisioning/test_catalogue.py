@@ -166,3 +166,28 @@ def test_there_is_one_driver_spec_type() -> None:
         check=False,
     )
     assert found.stdout == ""
+
+
+def test_the_cli_names_each_bad_row_in_both_languages(tmp_path: Path) -> None:
+    from provisioning import csv_io
+
+    path = tmp_path / "devices.csv"
+    path.write_text(
+        ",".join(csv_io.COLUMNS)
+        + "\nU1,Zona 9,st-1,m-1,,nonin.format2,W,S1,,,/dev/ttyUSB0,14400,N,"
+        + "\nU1,Zona 9,st-1,m-2,,contec.cms50d,W,S2,,,/dev/ttyUSB1,19200,N,\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "puente_cli.main", "hub", "registry", "check", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("line 2, baud_rate [setting_not_allowed]: 'baud_rate' 14400 is")
+    assert lines[1].startswith("línea 2, baud_rate [setting_not_allowed]: 'baud_rate' 14400 no es")
+    assert lines[2].startswith("  allowed / admitido: 1200, 2400, 4800, 9600")
+    assert "1 devices valid, 1 refused" in done.stdout
