@@ -305,6 +305,29 @@ def test_every_real_driver_registered_by_csv_and_console_runs_and_shows_connecte
         assert removed.status_code == 200
         assert wait_for(lambda: "bc-hid" not in {d.device_id for d in agent.devices.list()})
         assert wait_for(lambda: f'data-devices-seen="{len(registered) - 1}"' in fleet_row())
+
+        # A CSV import for an enrolled station publishes its config at once.
+        more = _csv(
+            [
+                {
+                    "device_id": "mfp-2",
+                    "driver": "escl",
+                    "serial": "E-2",
+                    "settings": f"url={escl.url}",
+                }
+            ]
+        )
+        again = api.post(
+            "/v1/registry/import", content=more, headers={"Content-Type": "text/csv"}
+        ).json()
+        assert (again["devices"], again["configs_published"]) == (1, [STATION]), again
+        assert wait_for(lambda: "mfp-2" in {d.device_id for d in agent.devices.list()})
+        assert wait_for(
+            lambda: (
+                'data-reported-device="mfp-2" data-finding="ok"'
+                in (web.get(f"/console/stations/{STATION}").text)
+            )
+        )
     finally:
         agent.stop()
         escl.stop()
