@@ -387,11 +387,11 @@ class FleetService:
             self.config_reported(where.station_id, state.config_version, state.config_error)
         if state.online and state.devices_known:
             at = _now()
-            state_at = (state.at.ToDatetime(UTC) if state.HasField("at") else at).isoformat()
+            state_at = _when(state.at) if state.HasField("at") else ""
             self.registry.save_reported(
                 where.station_id,
                 [reported_device(d) for d in state.devices[:MAX_REPORTED]],
-                min(state_at, at.isoformat()),  # a fast station clock must not pin the list
+                min(state_at or at.isoformat(), at.isoformat()),  # a fast clock must not pin it
                 at.isoformat(),
             )
 
@@ -414,9 +414,17 @@ def _atomic(path: Path, data: bytes) -> None:
 MAX_REPORTED = 64  # devices kept per station state (a station has a handful)
 
 
+def _when(ts: Any) -> str:
+    """A station's timestamp as ISO UTC, or "" when it is out of range (never a crash)."""
+    try:
+        return str(ts.ToDatetime(UTC).isoformat())
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
 def reported_device(d: events_pb2.ReportedDevice) -> dict[str, Any]:
     """One reported device as the hub keeps it (text fields cut to a sane length)."""
-    since = d.since.ToDatetime(UTC).isoformat() if d.HasField("since") else ""
+    since = _when(d.since) if d.HasField("since") else ""
     return {
         "device_id": d.device_id[:64],
         "driver": d.driver[:64],
