@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,7 +172,7 @@ class DeviceManager:
             for s in self._slots.values()
         ]
 
-    def reported(self) -> list[events_pb2.ReportedDevice]:
+    def reported(self) -> Sequence[events_pb2.ReportedDevice]:
         """Every configured device as the station state reports it to the hub."""
         out = []
         for s in list(self._slots.values()):

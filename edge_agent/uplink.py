@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,7 +79,7 @@ class Uplink:
         self.on_config: Callable[[bytes], None] | None = None
         self.config_status: Callable[[], tuple[int, str]] = lambda: (0, "")
         # The devices the station runs, for the state message (set by the agent).
-        self.device_states: Callable[[], list[events_pb2.ReportedDevice]] | None = None
+        self.device_states: Callable[[], Sequence[events_pb2.ReportedDevice]] | None = None
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -6,12 +6,14 @@ Spanish (one per line) and what is allowed, so a person reading either language 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hub.ingest.timefmt import now_iso
+from hub.storage.base import Store
 from protos import device_catalogue
 from provisioning import csv_io
 
@@ -59,7 +61,7 @@ def check(path: CsvFile) -> None:
     raise typer.Exit(1 if plan.errors else 0)
 
 
-def register(app: typer.Typer, store_for: object) -> None:
+def register(app: typer.Typer, store_for: Callable[[Path | None], Store]) -> None:
     """Add ``registry`` to the hub CLI; ``store_for(config)`` opens the hub's store."""
 
     @registry_app.command("import")
@@ -68,7 +70,7 @@ def register(app: typer.Typer, store_for: object) -> None:
     ) -> None:
         """Import a CSV into the hub's registry; bad rows are reported and skipped /
         importar un CSV; las filas con errores se informan y se omiten."""
-        store = store_for(config)  # type: ignore[operator]
+        store = store_for(config)
         try:
             reg = store.registry()
             plan = csv_io.plan_import(
