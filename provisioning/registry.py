@@ -57,12 +57,23 @@ class Device:
         for column, setting in catalogue.COLUMN_SETTINGS.items():
             value = getattr(self, column)
             if value not in ("", None):
-                out[setting] = value
+                out[setting] = _typed(self.driver, setting, value)
         if self.serial and spec["serial_setting"]:
             out.setdefault(spec["serial_setting"], self.serial)
         if self.usb_vendor_id and self.usb_product_id and "usb_id" in spec["settings"]:
             out.setdefault("usb_id", f"{self.usb_vendor_id}:{self.usb_product_id}".lower())
         return out
+
+
+def _typed(driver: str, setting: str, value: Any) -> Any:
+    """A column's text as its setting's type (an MLLP listener's ``port`` column is a number);
+    left as typed when it does not parse, so the settings check names it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return catalogue.parse_text(driver, setting, value)
+    except SettingsProblem:
+        return value
 
 
 def _id(kind: str, value: str) -> str:

@@ -126,3 +126,18 @@ def test_enrollment_code_is_single_use_short_lived_and_stored_hashed() -> None:
     with pytest.raises(EnrollmentRefused) as reused:
         enrollment.check(used, code, now)
     assert reused.value.code == "code_used"
+
+
+def test_a_column_takes_the_type_of_the_setting_it_carries() -> None:
+    """An MLLP listener's `port` column is a TCP port number, a serial monitor's a path."""
+    rows = [
+        HEADER,
+        "U1,Zona 9,st-1,gw-1,,hl7.pcd01.mllp,GW,G1,,,2575,,,",
+        "U1,,st-1,gw-2,,hl7.pcd01.mllp,GW,G2,,,COM3,,,",
+    ]
+    plan = csv_io.plan_import("\n".join(rows), {}, {}, {})
+    (gateway,) = plan.devices
+    assert gateway.driver_options() == {"port": 2575, "serial_number": "G1"}
+    (bad,) = plan.errors
+    assert (bad.line, bad.code, bad.field) == (3, "bad_setting", "port")
+    assert bad.text("en") == "'port' must be a whole number, got 'COM3'"
