@@ -72,7 +72,9 @@ def doc_section(table: dict[str, dict[str, Any]]) -> str:
                 if s["required"]:
                     text += " **required**"
                 elif "default" in s:
-                    text += f" = `{s['default']}`"
+                    default = s["default"]
+                    shown = json.dumps(default) if isinstance(default, str) else default
+                    text += f" = `{shown}`"
                 if "choices" in s:
                     text += " (" + ", ".join(str(c) for c in s["choices"]) + ")"
                 if "minimum" in s or "maximum" in s:
