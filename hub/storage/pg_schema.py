@@ -520,6 +520,8 @@ MIGRATIONS += [
     ),
 ]
 
+MIGRATIONS.append((650, "drop_web_user_epochs", "DROP TABLE IF EXISTS web_user_epochs;"))
+
 # The key of each table INSERT OR REPLACE writes (PostgreSQL's ON CONFLICT needs it named).
 CONFLICT_KEYS = {
     "signature_verdicts": "sha256",
@@ -528,7 +530,6 @@ CONFLICT_KEYS = {
     "station_configs": "station_id",
     "unit_time_zones": "unit_id",
     "case_patients": "case_id",
-    "web_user_epochs": "name",
     "hub_heartbeat": "holder",
     "pharmacy_catalogue": "id",
     "dispensings": "event_id",
