@@ -70,18 +70,29 @@ class _Workers:
         self.role = role
 
     def start(self) -> None:
+        """Spawn every process, then wait (up to 3 minutes: imports are slow on a busy
+        machine) until each answers /healthz (role both) or says it is subscribed (ingest)."""
+        import httpx
+
         for hub in self.hubs:
-            if self.role == "both":
-                hub.start()
-                continue
             hub.spawn()
-            deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
+        for hub in self.hubs:
             log = hub.workdir / "hub.log"
-            while "ingest worker subscribed" not in log.read_text(errors="replace"):
+            while True:
                 hub.assert_alive()
+                if self.role == "ingest":
+                    if "ingest worker subscribed" in log.read_text(errors="replace"):
+                        break
+                else:
+                    try:
+                        if httpx.get(f"{hub.url}/healthz", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{hub.name} never subscribed:\n{hub.log_tail()}")
-                time.sleep(0.05)
+                    raise TimeoutError(f"{hub.name} did not start:\n{hub.log_tail()}")
+                time.sleep(0.1)
 
     def cpu_s(self) -> float:
         return sum(_cpu_s(h.proc.pid) for h in self.hubs if h.proc is not None)

@@ -171,3 +171,30 @@ def test_console_facts_answer_for_several_cases_and_refuse_an_unknown_zone(store
     with pytest.raises(ValueError, match="Mars/Olympus"):
         facts.set_time_zone(UNIT, "Mars/Olympus")
     assert facts.time_zones() == {}
+
+
+def test_the_fingerprint_vault_keeps_templates_encrypted_and_gives_the_newest(store: Any) -> None:
+    import hashlib
+    import os
+
+    from hub.storage.biometrics import VaultingStore
+
+    vaulting = VaultingStore(store, store.template_vault(os.urandom(32)))
+    templates = []
+    for n, template in enumerate((b"first-template", b"second-template")):
+        event = _event(STATION, UNIT, "c-enrol", time.time() - 60 + n)
+        e = event.biometric_enrollment
+        e.finger, e.template_format = events_pb2.RIGHT_INDEX, "ISO/IEC 19794-2:2011"
+        e.template, e.template_sha256 = template, hashlib.sha256(template).digest()
+        templates.append(event)
+    _ingest(vaulting, *templates)
+    [newest] = vaulting.vault.latest("p1")
+    assert (newest.event_id, newest.template) == (templates[1].event_id, b"second-template")
+    rows = store._conn().execute("SELECT ciphertext FROM fingerprint_templates").fetchall()
+    assert len(rows) == 2 and all(b"template" not in bytes(r[0]) for r in rows)
+    [raw] = (
+        store._conn()
+        .execute("SELECT raw FROM events WHERE event_id = ?", (templates[0].event_id,))
+        .fetchone()
+    )
+    assert events_pb2.Event.FromString(bytes(raw)).biometric_enrollment.template == b""
