@@ -93,7 +93,9 @@ def sessions(store: Connections, case_id: str) -> list[StreamSummary]:
     return list(out.values())
 
 
-def session_tail(store: Connections, session_id: str, seconds: float = 120.0) -> list[dict[str, Any]]:
+def session_tail(
+    store: Connections, session_id: str, seconds: float = 120.0
+) -> list[dict[str, Any]]:
     """The last ``seconds`` of a session's accepted readings (oldest first), for the live
     view's sparklines on page load."""
     conn = store._conn()

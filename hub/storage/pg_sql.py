@@ -66,9 +66,16 @@ class Rows:
         return iter(self.fetchall())
 
 
-def run(conn: psycopg.Connection[Any], sql: str, args: Sequence[Any] = ()) -> Rows:
+def run(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    args: Sequence[Any] = (),
+    pipeline: psycopg.Pipeline | None = None,
+) -> Rows:
     try:
         cur = conn.execute(translate(sql), list(args))
+        if pipeline is not None:  # in pipeline mode: the results are there after a sync
+            pipeline.sync()
     except psycopg.errors.UniqueViolation as exc:
         raise Duplicate(str(exc)) from exc
     rows = [_plain(r) for r in cur.fetchall()] if cur.description is not None else []
@@ -92,13 +99,21 @@ def _plain(row: Sequence[Any]) -> tuple[Any, ...]:
 
 
 class Connection:
-    """`execute`/`executemany` like sqlite3.Connection, on one psycopg connection."""
+    """`execute`/`executemany` like sqlite3.Connection, on one psycopg connection.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    With ``pipeline`` (the connection in pipeline mode), `executemany` only queues its
+    statements: they reach the server with the next read or the commit, in one round trip
+    (a unique violation then surfaces there, failing the transaction); `execute` syncs, so
+    a read answers as it would outside the pipeline."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None
+    ) -> None:
         self.raw = conn
+        self.pipeline = pipeline
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
-        return run(self.raw, sql, args)
+        return run(self.raw, sql, args, self.pipeline)
 
     def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Rows:
         return run_many(self.raw, sql, args)

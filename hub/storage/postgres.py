@@ -141,65 +141,85 @@ class PostgresStore(SQLiteStore):
         quarantine: Sequence[QuarantineRow],
         seen: Sequence[StationSeen],
     ) -> list[bool]:
-        with self._write() as conn:
-            inserted: set[str] = set()
-            if events:
-                with conn.raw.cursor() as cur:
-                    cur.executemany(
-                        _INSERT_EVENT,
-                        [
-                            (
-                                e.event_id,
-                                e.station_id,
-                                e.unit_id,
-                                e.device_id,
-                                e.case_id,
-                                e.patient_id,
-                                e.kind,
-                                e.occurred_at,
-                                e.station_seq,
-                                e.received_at,
-                                e.clock_offset_ms,
-                                e.raw,
-                                e.time_flag,
-                            )
-                            for e in events
-                        ],
-                        returning=True,
-                    )
-                    while True:
-                        row = cur.fetchone()
-                        if row is not None:
-                            inserted.add(row[0])
-                        if not cur.nextset():
-                            break
-            new: list[bool] = []
-            for e in events:
-                new.append(e.event_id in inserted)
-                inserted.discard(e.event_id)  # a second copy in this same batch is a duplicate
-            projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
-            conn.executemany(
-                "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
-                "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        if getattr(self._local, "tx", None) is not None:
+            raise RuntimeError("commit_ingest is its own transaction, never nested")
+        # One pipeline: BEGIN and the events' insert go in one round trip (their RETURNING
+        # says which are new), the projections, quarantine, station rows and COMMIT in one
+        # more, instead of a round trip per statement.
+        with self._pool.connection() as raw, raw.pipeline() as pipeline, raw.transaction():
+            self._local.tx = conn = Connection(raw, pipeline)
+            try:
+                inserted = self._insert_events(raw, pipeline, events)
+                new: list[bool] = []
+                for e in events:
+                    new.append(e.event_id in inserted)
+                    inserted.discard(e.event_id)  # a second copy in this batch: duplicate
+                stored = [e for e, is_new in zip(events, new, strict=True) if is_new]
+                projections.apply(conn, stored)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, "
+                    "event_id, reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            q.received_at,
+                            q.topic,
+                            q.station_id,
+                            q.event_id,
+                            q.reason_code,
+                            q.reason,
+                            q.raw,
+                        )
+                        for q in quarantine
+                    ],
+                )
+                conn.executemany(
+                    "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
+                    "clock_offset_known = ? WHERE station_id = ?",
+                    [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
+                )
+            finally:
+                self._local.tx = None
+        return new
+
+    @staticmethod
+    def _insert_events(
+        raw: psycopg.Connection[Any], pipeline: psycopg.Pipeline, events: Sequence[EventRow]
+    ) -> set[str]:
+        """Insert the events; the ids that were new (one round trip, BEGIN included)."""
+        inserted: set[str] = set()
+        if not events:
+            return inserted
+        with raw.cursor() as cur:
+            cur.executemany(
+                _INSERT_EVENT,
                 [
                     (
-                        q.received_at,
-                        q.topic,
-                        q.station_id,
-                        q.event_id,
-                        q.reason_code,
-                        q.reason,
-                        q.raw,
+                        e.event_id,
+                        e.station_id,
+                        e.unit_id,
+                        e.device_id,
+                        e.case_id,
+                        e.patient_id,
+                        e.kind,
+                        e.occurred_at,
+                        e.station_seq,
+                        e.received_at,
+                        e.clock_offset_ms,
+                        e.raw,
+                        e.time_flag,
                     )
-                    for q in quarantine
+                    for e in events
                 ],
+                returning=True,
             )
-            conn.executemany(
-                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
-                "clock_offset_known = ? WHERE station_id = ?",
-                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
-            )
-        return new
+            pipeline.sync()
+            while True:
+                row = cur.fetchone()
+                if row is not None:
+                    inserted.add(row[0])
+                if not cur.nextset():
+                    break
+        return inserted
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> dict[str, int]:
         ids = list(dict.fromkeys(station_ids))
