@@ -66,29 +66,42 @@ class Rows:
         return iter(self.fetchall())
 
 
-def run(
-    conn: psycopg.Connection[Any],
-    sql: str,
-    args: Sequence[Any] = (),
-    pipeline: psycopg.Pipeline | None = None,
-) -> Rows:
+def run(conn: psycopg.Connection[Any], sql: str, args: Sequence[Any] = ()) -> Rows:
     try:
         cur = conn.execute(translate(sql), list(args))
-        if pipeline is not None:  # in pipeline mode: the results are there after a sync
-            pipeline.sync()
     except psycopg.errors.UniqueViolation as exc:
         raise Duplicate(str(exc)) from exc
     rows = [_plain(r) for r in cur.fetchall()] if cur.description is not None else []
     return Rows(rows, cur.rowcount)
 
 
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([%s, ]+\)", re.S)
+
+
+@lru_cache(maxsize=512)
+def as_copy(sql: str) -> str | None:
+    """``COPY table (columns) FROM STDIN`` for a plain ``INSERT INTO table (columns) VALUES
+    (%s, …)`` (no conflict clause: both refuse a duplicate key alike); None for the rest."""
+    m = _PLAIN_INSERT.fullmatch(sql)
+    return f"COPY {m.group(1)} ({m.group(2)}) FROM STDIN" if m else None
+
+
 def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[Any]]) -> Rows:
+    """Every row of ``args``: a plain INSERT by COPY (one stream, no statement per row; the
+    server parses each value as the column's type), anything else by executemany."""
     batch = [list(a) for a in args]
     if not batch:
         return Rows([], 0)
+    pg = translate(sql)
+    copy_sql = as_copy(pg)
     try:
         with conn.cursor() as cur:
-            cur.executemany(translate(sql), batch)
+            if copy_sql is None:
+                cur.executemany(pg, batch)
+            else:
+                with cur.copy(copy_sql) as copy:
+                    for row in batch:
+                        copy.write_row(row)
             return Rows([], cur.rowcount)
     except psycopg.errors.UniqueViolation as exc:
         raise Duplicate(str(exc)) from exc
@@ -99,21 +112,13 @@ def _plain(row: Sequence[Any]) -> tuple[Any, ...]:
 
 
 class Connection:
-    """`execute`/`executemany` like sqlite3.Connection, on one psycopg connection.
+    """`execute`/`executemany` like sqlite3.Connection, on one psycopg connection."""
 
-    With ``pipeline`` (the connection in pipeline mode), `executemany` only queues its
-    statements: they reach the server with the next read or the commit, in one round trip
-    (a unique violation then surfaces there, failing the transaction); `execute` syncs, so
-    a read answers as it would outside the pipeline."""
-
-    def __init__(
-        self, conn: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None
-    ) -> None:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
-        self.pipeline = pipeline
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
-        return run(self.raw, sql, args, self.pipeline)
+        return run(self.raw, sql, args)
 
     def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Rows:
         return run_many(self.raw, sql, args)

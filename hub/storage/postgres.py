@@ -5,10 +5,12 @@ The statements are SQLiteStore's (one SQL spelling for both engines, translated 
 `hub.storage.pg_sql`); what differs is here: a connection pool instead of one connection
 per thread, a write is a transaction on a borrowed connection (no process lock: PostgreSQL
 serialises what must be), migrations under an advisory lock, and exactly-once ingest by the
-unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING``: when two workers commit the
-same event at once, the second waits on the key and learns it is a duplicate, so it neither
-projects it twice nor reports it new. The per-station ordering gate reads the last stored
-``station_seq`` from the database (`last_station_seqs`), so it holds across workers.
+unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING`` (a batch arrives by COPY in a
+per-connection staging table; plain inserts of the projections go by COPY too, pg_sql): when
+two workers commit the same event at once, the second waits on the key and learns it is a
+duplicate, so it neither projects it twice nor reports it new. The per-station ordering gate
+reads the last stored ``station_seq`` from the database (`last_station_seqs`), so it holds
+across workers.
 """
 
 from __future__ import annotations
@@ -36,12 +38,58 @@ from hub.storage.station_key_history import HistoricKey, KeyHistory, key_history
 
 log = logging.getLogger(__name__)
 
-_INSERT_EVENT = (
-    "INSERT INTO events (event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, raw, time_flag) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+_EVENT_COLS = (
+    "event_id, station_id, unit_id, device_id, case_id, patient_id, kind, occurred_at, "
+    "station_seq, received_at, clock_offset_ms, raw, time_flag"
+)
+# Each pooled connection's staging table for a batch of events (rows gone at commit).
+_STAGING = (
+    "CREATE TEMP TABLE ingest_events (ord INTEGER NOT NULL, event_id TEXT, station_id TEXT, "
+    "unit_id TEXT, device_id TEXT, case_id TEXT, patient_id TEXT, kind TEXT, occurred_at TEXT, "
+    "station_seq BIGINT, received_at TEXT, clock_offset_ms BIGINT, raw BYTEA, time_flag TEXT) "
+    "ON COMMIT DELETE ROWS"
+)
+_INSERT_STAGED = (
+    f"INSERT INTO events ({_EVENT_COLS}) SELECT {_EVENT_COLS} FROM ingest_events ORDER BY ord "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every new pooled connection (autocommit): its staging table."""
+    conn.execute(_STAGING)
+
+
+def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> set[str]:
+    """Insert the batch's events in their order; the ids that were new. The rows go by COPY
+    into the staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING
+    stores those not stored yet (a concurrent worker's copy waits on the unique key), with
+    ``ingest_seq`` in batch order."""
+    if not events:
+        return set()
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
+            for i, e in enumerate(events):
+                copy.write_row(
+                    (
+                        i,
+                        e.event_id,
+                        e.station_id,
+                        e.unit_id,
+                        e.device_id,
+                        e.case_id,
+                        e.patient_id,
+                        e.kind,
+                        e.occurred_at,
+                        e.station_seq,
+                        e.received_at,
+                        e.clock_offset_ms,
+                        e.raw,
+                        e.time_flag,
+                    )
+                )
+        cur.execute(_INSERT_STAGED)
+        return {r[0] for r in cur.fetchall()}
 
 
 def is_postgres_url(url: str) -> bool:
@@ -61,6 +109,7 @@ class PostgresStore(SQLiteStore):
             min_size=min_size,
             max_size=max_size,
             kwargs={"autocommit": True},
+            configure=_configure,
             open=True,
             name="puente-hub",
         )
@@ -141,85 +190,35 @@ class PostgresStore(SQLiteStore):
         quarantine: Sequence[QuarantineRow],
         seen: Sequence[StationSeen],
     ) -> list[bool]:
-        if getattr(self._local, "tx", None) is not None:
-            raise RuntimeError("commit_ingest is its own transaction, never nested")
-        # One pipeline: BEGIN and the events' insert go in one round trip (their RETURNING
-        # says which are new), the projections, quarantine, station rows and COMMIT in one
-        # more, instead of a round trip per statement.
-        with self._pool.connection() as raw, raw.pipeline() as pipeline, raw.transaction():
-            self._local.tx = conn = Connection(raw, pipeline)
-            try:
-                inserted = self._insert_events(raw, pipeline, events)
-                new: list[bool] = []
-                for e in events:
-                    new.append(e.event_id in inserted)
-                    inserted.discard(e.event_id)  # a second copy in this batch: duplicate
-                stored = [e for e, is_new in zip(events, new, strict=True) if is_new]
-                projections.apply(conn, stored)
-                conn.executemany(
-                    "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, "
-                    "event_id, reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            q.received_at,
-                            q.topic,
-                            q.station_id,
-                            q.event_id,
-                            q.reason_code,
-                            q.reason,
-                            q.raw,
-                        )
-                        for q in quarantine
-                    ],
-                )
-                conn.executemany(
-                    "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
-                    "clock_offset_known = ? WHERE station_id = ?",
-                    [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
-                )
-            finally:
-                self._local.tx = None
-        return new
-
-    @staticmethod
-    def _insert_events(
-        raw: psycopg.Connection[Any], pipeline: psycopg.Pipeline, events: Sequence[EventRow]
-    ) -> set[str]:
-        """Insert the events; the ids that were new (one round trip, BEGIN included)."""
-        inserted: set[str] = set()
-        if not events:
-            return inserted
-        with raw.cursor() as cur:
-            cur.executemany(
-                _INSERT_EVENT,
+        with self._write() as conn:
+            inserted = _insert_events(conn.raw, events)
+            new: list[bool] = []
+            for e in events:
+                new.append(e.event_id in inserted)
+                inserted.discard(e.event_id)  # a second copy in this same batch is a duplicate
+            projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
+            conn.executemany(
+                "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
+                "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        e.event_id,
-                        e.station_id,
-                        e.unit_id,
-                        e.device_id,
-                        e.case_id,
-                        e.patient_id,
-                        e.kind,
-                        e.occurred_at,
-                        e.station_seq,
-                        e.received_at,
-                        e.clock_offset_ms,
-                        e.raw,
-                        e.time_flag,
+                        q.received_at,
+                        q.topic,
+                        q.station_id,
+                        q.event_id,
+                        q.reason_code,
+                        q.reason,
+                        q.raw,
                     )
-                    for e in events
+                    for q in quarantine
                 ],
-                returning=True,
             )
-            pipeline.sync()
-            while True:
-                row = cur.fetchone()
-                if row is not None:
-                    inserted.add(row[0])
-                if not cur.nextset():
-                    break
-        return inserted
+            conn.executemany(
+                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
+                "clock_offset_known = ? WHERE station_id = ?",
+                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
+            )
+        return new
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> dict[str, int]:
         ids = list(dict.fromkeys(station_ids))
