@@ -49,8 +49,11 @@ _STAGING = (
     "station_seq BIGINT, received_at TEXT, clock_offset_ms BIGINT, raw BYTEA, time_flag TEXT) "
     "ON COMMIT DELETE ROWS"
 )
+# Taken out of the staging table as they go in (a second batch in the same transaction, as
+# in a nested write, finds it empty).
 _INSERT_STAGED = (
-    f"INSERT INTO events ({_EVENT_COLS}) SELECT {_EVENT_COLS} FROM ingest_events ORDER BY ord "
+    "WITH staged AS (DELETE FROM ingest_events RETURNING *) "
+    f"INSERT INTO events ({_EVENT_COLS}) SELECT {_EVENT_COLS} FROM staged ORDER BY ord "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
 
