@@ -11,6 +11,8 @@ short check; PostgreSQL from ``--pg-url`` or PUENTE_TEST_PG_URL, default the ser
   one ``puente hub`` process → SQLite → receipts, timed until every outbox is empty;
 - PostgreSQL: the same stations → N ``puente hub --role ingest`` processes sharing
   ``$share/hub/puente/v1/+/+/events`` → one database, for each N in ``--workers``.
+"stations CPU" is the CPU of the two processes simulating the stations (s per 1k events, and
+as a share of their two processes' wall time: near 100 % they, not the hub, set the rate).
 Each pipeline run gets its own Mosquitto (a stopped worker's persistent session would keep its
 turn of the shared messages) and, on PostgreSQL, its own database. Hub CPU is the hub
 processes' own CPU time while the outboxes drain; the PostgreSQL backends' CPU (the
@@ -139,11 +141,17 @@ def pipeline(
                 p.start()
             for _ in procs:
                 ready.get(timeout=600)
-            cpu0, db0, start = hubs.cpu_s(), backend_cpu_s(), time.time()
+
+            def stations_cpu_s() -> float:
+                return sum(_cpu_s(p.pid) for p in procs if p.pid is not None)
+
+            cpu0, db0, st0 = hubs.cpu_s(), backend_cpu_s(), stations_cpu_s()
+            start = time.time()
             go.set()
             finished = [results.get(timeout=900) for _ in procs]
             elapsed = max(t for _, t in finished) - start
             cpu, db = hubs.cpu_s() - cpu0, backend_cpu_s() - db0
+            stations_cpu = stations_cpu_s() - st0
             for _ in procs:
                 rates.put(1.0)  # no paced latency phase here (bench.ingest measures it)
             for _ in procs:
@@ -157,6 +165,9 @@ def pipeline(
                 "events_per_s": events / elapsed,
                 "hub_cpu_s_per_1k": 1000 * cpu / events,
                 "db_cpu_s_per_1k": 1000 * db / events,
+                # the two processes simulating the 50 stations: of their 2 × elapsed CPU-s
+                "stations_cpu_s_per_1k": 1000 * stations_cpu / events,
+                "stations_busy": stations_cpu / (len(procs) * elapsed),
                 "load_average": os.getloadavg()[0],
             }
         finally:
@@ -260,14 +271,15 @@ def report(results: dict[str, Any]) -> None:
     print(f"baseline bare psycopg COPY/100:         {results['bare_copy_per_s']:>9,.0f} rows/s")
     print(
         f"{'pipeline':<14}{'events/s':>10}{'stored':>9}{'hub CPU s/1k':>14}"
-        f"{'PG CPU s/1k':>13}{'vs paho':>9}{'vs executemany':>16}{'load':>6}"
+        f"{'PG CPU s/1k':>13}{'stations CPU':>14}{'vs paho':>9}{'vs executemany':>16}{'load':>6}"
     )
     for name in ["sqlite x1", *[f"postgres x{n}" for n in counts]]:
         r = results[name]
         db = f"{r['db_cpu_s_per_1k']:13.3f}" if name.startswith("postgres") else f"{'-':>13}"
         print(
             f"{name:<14}{r['events_per_s']:10,.0f}{r['stored']:9,}{r['hub_cpu_s_per_1k']:14.3f}"
-            f"{db}{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
+            f"{db}{r['stations_cpu_s_per_1k']:8.3f} {100 * r['stations_busy']:3.0f} %"
+            f"{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
             f"{r['load_average']:6.1f}"
         )
         if r["stored"] != r["events"]:
