@@ -636,7 +636,7 @@ def _workers_run(args: argparse.Namespace) -> None:
     from bench import ingest_workers
 
     total = min(args.events, 5_000) if args.quick else min(args.events, 20_000)
-    if "--events" in sys.argv:  # an explicit size wins over the mode's default
+    if any(a.split("=")[0] == "--events" for a in sys.argv):  # an explicit size wins
         total = args.events
     counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
