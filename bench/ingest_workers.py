@@ -123,8 +123,8 @@ def pipeline(
     store.close()
     with _broker(workdir / "mosquitto") as broker:
         hubs = _Workers(workdir, broker.url, database_url, workers)
-        hubs.start()
         try:
+            hubs.start()
             ctx = mp.get_context("spawn")
             ready, results, rates = ctx.Queue(), ctx.Queue(), ctx.Queue()
             go = ctx.Event()
