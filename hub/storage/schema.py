@@ -155,6 +155,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (623, central_station.m623_alarm_acks),
     (624, central_station.m624_session_alarm_limits),
     (640, m640_web_sessions),
+    (650, console_facts.m650_drop_web_user_epochs),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),
