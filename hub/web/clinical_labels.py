@@ -95,6 +95,10 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
         "{n} lecturas aceptadas; franja sombreada: rango normal de adulto.",
         "{n} accepted readings; shaded band: adult normal range.",
     ),
+    "charts_failed": (
+        "No se pudieron cargar las gráficas; la tabla de abajo está completa.",
+        "The charts could not be loaded; the table below is complete.",
+    ),
     "parameter": ("Parámetro", "Parameter"),
     "value": ("Valor", "Value"),
     "unit_col": ("Unidad", "Unit"),
