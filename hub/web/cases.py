@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.services import cases as cases_service
+from hub.services.dispensing import dispensed_lines
 from hub.storage.case_queries import CaseFilter
 from hub.storage.case_views import CaseViewLog
 from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts
@@ -95,6 +96,7 @@ def case_list(
     )
     zones = console_facts(request).time_zones()
     patients = console_facts(request).patients([r.summary.case_id for r in found])
+    dispensed = dispensed_lines(request.app.state.store, [r.summary.case_id for r in found])
     rows = [
         asdict(r.summary)
         | {
@@ -102,6 +104,7 @@ def case_list(
             "unsigned": r.unsigned,
             "tz": zones.get(r.summary.unit_id, ""),
             "patient": patients.get(r.summary.case_id),
+            "dispensed": dispensed.get(r.summary.case_id, []),
         }
         for r in found
     ]

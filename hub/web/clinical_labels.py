@@ -95,6 +95,11 @@ CLINICAL_LABELS: dict[str, tuple[str, str]] = {
         "{n} lecturas aceptadas; franja sombreada: rango normal de adulto.",
         "{n} accepted readings; shaded band: adult normal range.",
     ),
+    "dispensed_col": ("Medicamentos despachados", "Medicines dispensed"),
+    "more_dispensings": (
+        "y {n} despachos más (ver el caso)",
+        "and {n} more dispensings (see the case)",
+    ),
     "charts_failed": (
         "No se pudieron cargar las gráficas; la tabla de abajo está completa.",
         "The charts could not be loaded; the table below is complete.",
