@@ -95,6 +95,21 @@ class Update:
     at: float = field(default_factory=time.monotonic)
 
 
+class Watch(queue.Queue[Update | None]):
+    """A watcher's bounded queue that calls ``on_put`` after each put, so an SSE loop waits
+    for the next update instead of polling for it."""
+
+    def __init__(self, on_put: Callable[[], None] | None = None) -> None:
+        super().__init__(maxsize=1000)
+        self.on_put = on_put
+
+    def put(self, item: Update | None, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)  # put_nowait comes here too
+        if self.on_put is not None:  # outside the queue's lock: the callback may read it
+            with contextlib.suppress(RuntimeError):  # the watcher's event loop already closed
+                self.on_put()
+
+
 @dataclass
 class Session:
     session_id: str
@@ -116,8 +131,10 @@ class Session:
     def differences(self) -> tuple[str, ...]:
         return tuple(d for line in self.lines if (d := line.difference()))
 
-    def subscribe(self) -> queue.Queue[Update | None]:
-        q: queue.Queue[Update | None] = queue.Queue(maxsize=1000)
+    def subscribe(self, on_put: Callable[[], None] | None = None) -> queue.Queue[Update | None]:
+        """A watcher's queue of updates (None: the session ended); ``on_put`` is called after
+        each update is queued, from the publishing thread (an event loop's wake-up)."""
+        q: queue.Queue[Update | None] = Watch(on_put)
         with self.lock:
             if len(self.subscribers) >= MAX_SUBSCRIBERS:
                 raise InvalidInput(

@@ -316,3 +316,26 @@ def test_a_pack_scanned_while_the_patient_confirms_is_refused_and_not_in_the_eve
     assert [i["serial"] for i in session["items"]] == ["S5-1"]
     assert session["refusals"][0]["code"] == "session_closed"
     assert "confirmación" in session["refusals"][0]["warning"]
+
+
+def test_a_watcher_is_woken_by_each_update_and_a_closed_loop_does_not_stop_the_scanner() -> None:
+    """The SSE stream waits for the publisher's wake-up instead of polling every 10 ms; the
+    publishing (scanner) thread must never fail because a watcher's event loop is gone."""
+    import asyncio
+
+    from edge_agent.pharmacy.service import Session, Update
+
+    session = Session("s-1", "c-1", "p-1", "rx-1", "farm-9", "scanner-1", [])
+    woken: list[int] = []
+    q = session.subscribe(on_put=lambda: woken.append(q.qsize()))
+    update = Update("s-1", "item")
+    q.put_nowait(update)
+    q.put_nowait(None)
+    assert woken == [1, 2] and q.get_nowait() is update and q.get_nowait() is None
+
+    loop = asyncio.new_event_loop()
+    event = asyncio.Event()
+    closed = session.subscribe(on_put=lambda: loop.call_soon_threadsafe(event.set))
+    loop.close()
+    closed.put_nowait(update)  # RuntimeError('Event loop is closed') swallowed
+    assert closed.get_nowait() is update
