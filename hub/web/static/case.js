@@ -68,6 +68,9 @@
           points: { show: c.v.length < 60 } }],
         hooks: { drawClear: [band(c.low, c.high)] }
       }, [c.t, c.v], plot));
+      // One instant only: uPlot widens a lone x value by years; show ±5 minutes around it.
+      var first = c.t[0], last = c.t[c.t.length - 1];
+      if (first === last) made[made.length - 1].setScale("x", { min: first - 300, max: last + 300 });
       plot.dataset.ready = "1";
     });
     window.puenteCharts = made;
