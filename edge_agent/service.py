@@ -57,7 +57,10 @@ log = logging.getLogger(__name__)
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # accepted connections inherit it. Without it a response's headers and body go out as two
+    # segments and Nagle holds the body until the client's delayed ACK (~40 ms each answer).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -129,6 +132,8 @@ class AgentService:
         )
         self.uplink.on_config = self.remote_config.submit
         self.uplink.config_status = self.remote_config.status
+        self.uplink.device_states = self.devices.reported
+        self.devices.on_change = self.uplink.publish_state
         self.pairings = PairingStore(
             settings.data_dir / "pairings.sqlite3",
             code_ttl_s=settings.pairing_code_ttl_s,
@@ -214,8 +219,14 @@ class AgentService:
         app.state.vitals_streams = self.streams
         app.state.vitals_inbox = self.inbox
         app.state.vitals_router = self.vitals_router
+        # No WebSocket route: ws="none" keeps uvicorn from importing a WebSocket library.
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            ws="none",
         )
         self._http = uvicorn.Server(config)
         self._http_thread = threading.Thread(

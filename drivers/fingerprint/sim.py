@@ -2,20 +2,37 @@
 
 ``finger`` picks the synthetic finger presented; ``set_finger()`` changes who
 touches the reader (another patient for a no-match), ``poor_next()`` makes the
-next touch a smudge (quality rejection).
+next touch a smudge (quality rejection). The synthesis (numpy, scipy) is imported
+with the first touch, not when the reader is loaded.
 """
 
 from __future__ import annotations
 
 import threading
 
-from drivers.base import DeviceHealth, Health, Identity
-from drivers.fingerprint import synthetic
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.fingerprint.base import CaptureCancelled, FingerImage
 
 
 class SimulatedReader:
     family = "fingerprint"
+    MANIFEST = DriverManifest(
+        name="sim.fingerprint",
+        family="fingerprint",
+        protocol="simulated (synthetic fingerprints)",
+        attach="none",
+        title="Simulated fingerprint reader",
+        reports=("biometric_enrollment", "biometric_confirmation"),
+        settings=(
+            Setting("serial", "str", "SIM-FP-0001", en="serial number", es="número de serie"),
+            Setting("seed", "int", 7, en="random seed", es="semilla aleatoria"),
+            Setting(
+                "finger", "int", 0, minimum=0, maximum=9, en="finger index", es="índice del dedo"
+            ),
+        ),
+        serial_setting="serial",
+        simulator=True,
+    )
 
     def __init__(self, serial: str = "SIM-FP-0001", seed: int = 7, finger: int = 0) -> None:
         self.serial = serial
@@ -47,6 +64,8 @@ class SimulatedReader:
             self._poor = True
 
     def capture(self, timeout_s: float) -> FingerImage:
+        from drivers.fingerprint import synthetic
+
         self._cancel.clear()
         with self._lock:
             finger, k, poor = self.finger, self._touches, self._poor

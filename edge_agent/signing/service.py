@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import threading
 import time
 import uuid
@@ -41,7 +42,7 @@ from edge_agent.errors import InvalidInput
 from edge_agent.events import timestamp
 from edge_agent.identity import StationIdentity
 from edge_agent.services.record import RecordService
-from edge_agent.signing import policy
+from edge_agent.signing import pdf_files, policy
 from edge_agent.signing.errors import (
     CertificateRevoked,
     JobNotFound,
@@ -52,6 +53,7 @@ from edge_agent.signing.errors import (
     from_token_error,
 )
 from edge_agent.signing.jobs import JobStore
+from edge_agent.signing.pdf_files import PdfFile
 from edge_agent.signing.settings import SigningSettings
 from protos import events_pb2
 from protos.document_types import DOCUMENT_TYPES, ROLES
@@ -122,7 +124,7 @@ class SigningJob:
     role: str
     device_id: str
     cert: CertificateInfo | None  # None for a simple signature
-    pdf: bytes
+    pdf: PdfFile | None  # the input's private file while the job may still sign (pdf_files.py)
     input_sha256: str
     previous_signatures: int
     created_at: datetime
@@ -140,7 +142,6 @@ class SigningJob:
     revocation_detail: str = ""  # why PENDING
     done: threading.Event = field(default_factory=threading.Event)
     parsed: Any = None  # parse_pdf()'s answer, kept from submit to consent (not persisted)
-    input_hash: Any = None  # hashlib state after the input: the output's digest goes on from it
 
     @property
     def finished(self) -> bool:
@@ -154,6 +155,7 @@ class SigningJob:
             "case_id": self.case_id, "patient_id": self.patient_id,
             "document_id": self.document_id, "role": self.role, "device_id": self.device_id,
             "input_sha256": self.input_sha256, "previous_signatures": self.previous_signatures,
+            "input_size": self.pdf.size if self.pdf is not None else None,
             "created_at": self.created_at.isoformat(), "kind": self.kind,
             "user": vars(self.user) if self.user else None, "status": self.status,
             "error_code": self.error_code, "error_reason": self.error_reason,
@@ -172,7 +174,7 @@ class SigningJob:
         }  # fmt: skip
 
     @classmethod
-    def from_record(cls, r: dict[str, Any], pdf: bytes) -> SigningJob:
+    def from_record(cls, r: dict[str, Any], pdf: PdfFile | None) -> SigningJob:
         c = r["cert"]
         cert = None
         if c is not None:
@@ -222,6 +224,7 @@ class SigningService:
         self._chain = _Certs(settings.chain_certs)
         self.store = JobStore(jobs_dir) if jobs_dir is not None else None
         self._revocation: Any = None  # policy.checker(), made with the first advanced job
+        self._spool: Path | None = None  # without a job store: a private temporary folder
         self.restored = self._restore()
 
     @property
@@ -245,11 +248,11 @@ class SigningService:
             return 0
         back = 0
         for record in self.store.load():
-            pdf = b""
+            pdf = None
             if record["status"] in (AWAITING, SIGNING):
                 record["status"] = AWAITING  # a crash mid-signature: nothing was recorded
-                pdf = self.store.read_input(record["input_sha256"]) or b""
-                if not pdf:
+                pdf = self.store.input_file(record["input_sha256"], record.get("input_size"))
+                if pdf is None:
                     record["status"] = EXPIRED
             job = SigningJob.from_record(record, pdf)
             self._jobs[job.job_id] = job
@@ -260,7 +263,24 @@ class SigningService:
         if self.store is not None:
             self.store.save(job.job_id, job.status, job.created_at.timestamp(), job.to_record())
             if job.finished:
-                self.store.drop_input(job.input_sha256, self._input_needed(job))
+                with self._lock:  # not while a submit of the same bytes adopts its input
+                    self.store.drop_input(job.input_sha256, self._input_needed(job))
+
+    @property
+    def spool(self) -> Path:
+        """Where uploads are streamed to (the inputs folder: adopting one is a rename)."""
+        if self.store is not None:
+            return self.store.inputs
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix="puente-signing-"))
+        return self._spool
+
+    def _release(self, job: SigningJob) -> None:
+        """The job no longer signs: forget its input (the file goes in _persist) and reader."""
+        job.parsed = pdf_files.close_parsed(job.parsed)
+        pdf, job.pdf = job.pdf, None
+        if pdf is not None and self.store is None:
+            pdf.discard()  # without a job store every upload has a file of its own
 
     def _input_needed(self, job: SigningJob) -> bool:
         return any(
@@ -307,7 +327,7 @@ class SigningService:
     def submit(
         self,
         *,
-        pdf: bytes,
+        pdf: bytes | PdfFile,
         document_type: str,
         case_id: str,
         patient_id: str,
@@ -317,7 +337,31 @@ class SigningService:
         document_id: str | None = None,
         user: UserAssertion | None = None,
     ) -> SigningJob:
-        """A job awaiting consent: advanced (token) unless ``user`` is given (simple)."""
+        """A job awaiting consent: advanced (token) unless ``user`` is given (simple).
+
+        ``pdf``: the bytes, or a private file spooled by pdf_files (consumed: adopted as the
+        job's input, or removed when the submission is refused)."""
+        if not isinstance(pdf, PdfFile):
+            pdf = pdf_files.from_bytes(pdf, self.spool, self.settings.max_pdf_bytes)
+        try:
+            return self._submit(pdf, document_type, case_id, patient_id, role, origin,
+                                cert_id, document_id, user)  # fmt: skip
+        except BaseException:
+            pdf.discard()
+            raise
+
+    def _submit(
+        self,
+        pdf: PdfFile,
+        document_type: str,
+        case_id: str,
+        patient_id: str,
+        role: str,
+        origin: str,
+        cert_id: str | None,
+        document_id: str | None,
+        user: UserAssertion | None,
+    ) -> SigningJob:
         self._expire()
         dtype = DOCUMENT_TYPES.get(document_type)
         if dtype is None:
@@ -332,16 +376,35 @@ class SigningService:
                 f"el rol {role!r} no firma {document_type}",
                 code="role_not_in_workflow",
             )
-        if len(pdf) > self.settings.max_pdf_bytes:
-            raise InvalidInput(
-                f"the PDF is larger than {self.settings.max_pdf_bytes} bytes / "
-                "el PDF excede el tamaño máximo",
-                code="pdf_too_large",
-            )
+        if pdf.size > self.settings.max_pdf_bytes:
+            raise pdf_files.PdfTooLarge(self.settings.max_pdf_bytes)
+        stream = open(pdf.path, "r+b")  # noqa: SIM115 - kept with the job until it signs
         try:
-            parsed = _pades().parse_pdf(pdf)
+            parsed = _pades().parse_pdf(stream)
         except _pades().NotAPdf as exc:
+            stream.close()
             raise NotAPdfError(str(exc)) from exc
+        try:
+            return self._new_job(pdf, parsed, document_type, case_id, patient_id, role,
+                                 origin, cert_id, document_id, user)  # fmt: skip
+        except BaseException:
+            stream.close()
+            raise
+
+    def _new_job(
+        self,
+        pdf: PdfFile,
+        parsed: Any,
+        document_type: str,
+        case_id: str,
+        patient_id: str,
+        role: str,
+        origin: str,
+        cert_id: str | None,
+        document_id: str | None,
+        user: UserAssertion | None,
+    ) -> SigningJob:
+        dtype = DOCUMENT_TYPES[document_type]
         existing = parsed[0]
         if user is not None:
             self._check_simple(dtype.simple_allowed, document_type, existing, user, role)
@@ -367,8 +430,7 @@ class SigningService:
             except TokenError as exc:
                 raise from_token_error(exc) from exc
             revocation = self._revocation_gate(cert, document_type)  # before any PIN is asked
-        input_hash = hashlib.sha256(pdf)
-        input_sha256 = input_hash.hexdigest()
+        input_sha256 = pdf.sha256
         job = SigningJob(
             job_id=uuid.uuid4().hex,
             origin=origin,
@@ -386,13 +448,12 @@ class SigningService:
             kind=SIMPLE if user is not None else ADVANCED,
             user=user,
             parsed=parsed,
-            input_hash=input_hash,
         )
         if cert is not None:
             job.revocation, job.revocation_detail = revocation[:2]
-        if self.store is not None:
-            self.store.put_input(input_sha256, pdf)
         with self._lock:
+            if self.store is not None:
+                job.pdf = self.store.adopt_input(pdf)  # a rename, the reader's file follows
             self._jobs[job.job_id] = job
         self._persist(job)
         log.info(
@@ -479,7 +540,7 @@ class SigningService:
             if job.status != AWAITING:
                 raise JobState(f"the job is {job.status} / la solicitud está en {job.status}")
             job.status = DECLINED
-            job.pdf, job.parsed = b"", None
+            self._release(job)
         self._persist(job)
         job.done.set()
         return job
@@ -567,24 +628,34 @@ class SigningService:
             trust_roots=tuple(self.trust_roots),
             revocation_context=ca_answer.context,
         )
-        parsed, job.parsed = job.parsed, None  # one use: a retry after an error parses afresh
-        result = pades.sign_pdf(
-            job.pdf,
-            signer,
-            parsed=parsed,
-            field_name=f"Puente-{job.role}-{job.previous_signatures + 1}",
-            options=options,
-            stamp=pades.Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
-            if dtype.stamp
-            else None,
-            reason=f"{dtype.title} — {ROLES.get(job.role, job.role)}",
-            location=self.settings.location,
-        )
-        signed_at = datetime.now(UTC)
-        sha256 = _appended_digest(job.input_hash, job.pdf, result.pdf)
-        job.input_hash = None
-        # The body before the event.
-        body = self.bodies.submit(result.pdf, "application/pdf", sha256)
+        work, parsed = self._take_input(job)
+        stream = parsed[1].stream
+        try:
+            # Signed in place: pyHanko appends its revision to the input's file (pdf_files.py).
+            result = pades.sign_pdf(
+                stream,
+                signer,
+                parsed=parsed,
+                in_place=True,
+                prefix=pades.HashedPrefix(work.size, work.digest),  # the input is hashed once
+                field_name=f"Puente-{job.role}-{job.previous_signatures + 1}",
+                options=options,
+                stamp=pades.Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
+                if dtype.stamp
+                else None,
+                reason=f"{dtype.title} — {ROLES.get(job.role, job.role)}",
+                location=self.settings.location,
+            )
+            signed_at = datetime.now(UTC)
+            stream.flush()
+            sha256, size = pdf_files.signed_digest(work, stream)
+            stream.close()
+            # The body before the event: fsynced once, renamed into the body store.
+            body = self.bodies.adopt(work.path, "application/pdf", sha256, size)
+        except BaseException:
+            stream.close()
+            self._give_back(job, work)
+            raise
         payload = events_pb2.SignedDocument(
             document_type=job.document_type,
             body=events_pb2.BodyRef(
@@ -610,6 +681,40 @@ class SigningService:
         )
         self._finish(job, payload, result.level, body.sha256, body.size, signed_at)
 
+    def _take_input(self, job: SigningJob) -> tuple[PdfFile, Any]:
+        """The input's file to sign in place, and a reader parsed on it.
+
+        The input itself (moved aside) unless another open job holds the same bytes (then a
+        kernel copy); the reader kept from the submit when it is on that very file."""
+        if job.pdf is None:
+            raise SigningFailed("the PDF to sign is gone / el PDF a firmar ya no está")
+        parsed, job.parsed = job.parsed, None  # one use: a retry after an error parses afresh
+        try:
+            with self._lock:
+                shared = self._input_needed(job)
+                work = pdf_files.take(job.pdf, job.job_id, shared)
+        except BaseException:
+            pdf_files.close_parsed(parsed)
+            raise
+        if shared or parsed is None:
+            pdf_files.close_parsed(parsed)
+            stream = open(work.path, "r+b")  # noqa: SIM115 - closed by the caller
+            try:
+                parsed = _pades().parse_pdf(stream)
+            except BaseException:
+                stream.close()
+                self._give_back(job, work)
+                raise
+        return work, parsed
+
+    def _give_back(self, job: SigningJob, work: PdfFile) -> None:
+        """A signature that did not happen: the input back as it was uploaded."""
+        with self._lock:
+            if job.pdf is not None:
+                pdf_files.give_back(work, job.pdf)
+            else:
+                work.discard()
+
     def _sign_simple(self, job: SigningJob) -> None:
         """SIMPLE: the station key signs a statement naming the PDF's hash and the asserted user.
 
@@ -617,12 +722,17 @@ class SigningService:
         digital signature), so it can never be mistaken for an advanced signature.
         """
         assert self.identity is not None and job.user is not None
-        if not job.pdf:
+        if job.pdf is None:
             raise SigningFailed("the PDF to sign is gone / el PDF a firmar ya no está")
         signed_at = datetime.now(UTC)
-        sha256 = job.input_hash.hexdigest() if job.input_hash is not None else None
-        # The body before the event.
-        body = self.bodies.submit(job.pdf, "application/pdf", sha256)
+        work, parsed = self._take_input(job)
+        pdf_files.close_parsed(parsed)
+        try:
+            # The body before the event: the input's file itself, fsynced and renamed.
+            body = self.bodies.adopt(work.path, "application/pdf", work.sha256, work.size)
+        except BaseException:
+            self._give_back(job, work)
+            raise
         statement = Statement(
             document_sha256=body.sha256,
             document_size=body.size,
@@ -680,7 +790,7 @@ class SigningService:
             job.status, job.level, job.event_id = DONE, level, event_id
             job.signed_sha256, job.signed_size, job.signed_at = sha256, size, signed_at
             job.error_code = job.error_reason = ""
-            job.pdf, job.parsed = b"", None
+            self._release(job)
         self._persist(job)
         job.done.set()
         log.info(
@@ -697,7 +807,7 @@ class SigningService:
             job.error_code, job.error_reason = code, reason
             job.status = FAILED if final else AWAITING
             if final:
-                job.pdf, job.parsed = b"", None
+                self._release(job)
         self._persist(job)
         if final:
             job.done.set()
@@ -709,7 +819,8 @@ class SigningService:
             for job_id, job in list(self._jobs.items()):
                 age = now - job.created_at.timestamp()
                 if job.status == AWAITING and age > self.settings.consent_timeout_s:
-                    job.status, job.pdf, job.parsed = EXPIRED, b"", None
+                    job.status = EXPIRED
+                    self._release(job)
                     job.done.set()
                     changed.append(job)
                 if job.finished and age > max(3600.0, self.settings.consent_timeout_s):
@@ -720,20 +831,6 @@ class SigningService:
         if self.store is not None:
             for job_id in gone:
                 self.store.delete(job_id)
-
-
-def _appended_digest(input_hash: Any, pdf: bytes, signed: bytes) -> str | None:
-    """SHA-256 of ``signed`` without hashing its first part again, or None to hash it whole.
-
-    pyHanko signs as an incremental update: the signed PDF is the input, byte for
-    byte, with a revision appended. The input was hashed at submit; its hash state
-    goes on over the appended bytes alone (after checking the input is a prefix).
-    """
-    if input_hash is None or not signed.startswith(pdf):  # a memcmp, not a second hash
-        return None
-    digest = input_hash.copy()
-    digest.update(memoryview(signed)[len(pdf) :])
-    return str(digest.hexdigest())
 
 
 def _token_error_in(exc: BaseException) -> TokenError | None:
