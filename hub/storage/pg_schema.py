@@ -454,6 +454,11 @@ MIGRATIONS += [
         """,
     ),
     (
+        690,
+        "readings_by_case_time",
+        "CREATE INDEX vital_readings_case_time ON vital_readings (case_id, measured_at);",
+    ),
+    (
         800,
         "event_time_flags",
         """

@@ -116,6 +116,8 @@ def test_dispensings_are_projected_once_recalled_and_the_catalogue_kept(store: A
     [found] = d.by_case("rx-case")
     assert (found.pharmacist_id, [i.lot for i in found.items]) == ("farm-9", ["LOT-7"])
     assert [h.case_id for h in d.recall("LOT-7")] == ["rx-case"]
+    assert d.by_cases(["rx-case", "no-such-case"]) == {"rx-case": [found]}
+    assert d.by_cases([]) == {}
     assert set(d.raw_events([event.event_id])) == {event.event_id}
     assert d.catalogue() is None
     d.set_catalogue("v1", "{}", T0)
