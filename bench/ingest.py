@@ -189,12 +189,12 @@ def _stations_worker(
     deleted_at: dict[str, float] = {}
 
     class TimedOutbox(Outbox):
-        def delete(self, event_ids: Any) -> int:
+        def delete_later(self, event_ids: Any) -> Any:  # the uplink's delete of receipted rows
             now = time.time()
             ids = list(event_ids)
             for event_id in ids:
                 deleted_at[event_id] = now
-            return super().delete(ids)
+            return super().delete_later(ids)
 
     stations = []
     for i in indexes:

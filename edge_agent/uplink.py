@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge_agent import __version__
 from edge_agent.clock import ClockEstimate
-from edge_agent.errors import OutboxError
+from edge_agent.errors import OutboxClosed, OutboxError
 from edge_agent.events import now_ts
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
@@ -36,6 +37,7 @@ from protos.tcp import no_delay
 log = logging.getLogger(__name__)
 
 _WARNINGS_CHECK_S = 5.0  # how often a change of the station's warnings is looked for
+_DELETE_RETRY_S = 1.0  # a delete that failed (disk full) is tried again after this
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ class Uplink:
                 with self._send_lock:
                     timeout = self._publish_due()
                 if self._undeleted:
-                    timeout = min(timeout or 1.0, 1.0)
+                    timeout = min(timeout or _DELETE_RETRY_S, _DELETE_RETRY_S)
                 timeout = min(timeout or _WARNINGS_CHECK_S, _WARNINGS_CHECK_S)
             except Exception:  # keep the uplink alive whatever one round hits
                 log.exception("uplink round failed")
@@ -368,20 +370,37 @@ class Uplink:
         self._delete([r.event_id for r in receipts])
 
     def _delete(self, event_ids: list[str]) -> None:
-        """Delete receipted rows; what cannot be deleted now (disk full) is tried again."""
-        pending = self._undeleted + event_ids
+        """Queue the deletion of receipted rows without waiting for it (the next publish does
+        not wait behind the outbox writer); what cannot be deleted (disk full) comes back to
+        ``_undeleted`` and is tried again."""
+        with self._lock:
+            retry, self._undeleted = self._undeleted, []
+        pending = retry + event_ids
         if not pending:
             return
         try:
-            self.outbox.delete(pending)
-        except OutboxError as exc:
-            if not self._undeleted:
-                log.error("receipted events could not be deleted yet (%s); will retry", exc)
-            self._undeleted = pending
+            future = self.outbox.delete_later(pending)
+        except OutboxError:  # closed: the rows are re-sent after a restart, answered DUPLICATE
             return
-        if self._undeleted:
-            log.info("%d receipted events deleted after a retry", len(self._undeleted))
-        self._undeleted = []
+        future.add_done_callback(lambda f: self._deleted(f, pending, bool(retry)))
+
+    def _deleted(self, future: Future[int], ids: list[str], retried: bool) -> None:
+        """The outbox writer's answer to a delete (in the writer thread)."""
+        exc = future.exception()
+        if exc is None:
+            if retried:
+                log.info("receipted events deleted after a retry")
+            return
+        if isinstance(exc, OutboxClosed):
+            return
+        with self._lock:
+            first = not self._undeleted and not retried
+            self._undeleted = ids + self._undeleted
+        if first:
+            log.error("receipted events could not be deleted yet (%s); will retry", exc)
+        retry = threading.Timer(_DELETE_RETRY_S, self._wake.set)  # not at once: a full disk
+        retry.daemon = True  # fails again at once, and the sender would spin
+        retry.start()
 
     def _publish_due(self) -> float | None:
         """Publish what is due; return how long the sender may sleep (None: until woken)."""
