@@ -134,7 +134,16 @@ class AgentSettings(BaseSettings):
     )
 
     uplink_window: int = Field(
-        default=1000, ge=1, description="Most events published and not yet receipted."
+        default=4000,
+        ge=1,
+        description="Most events published and not yet receipted: several hub commits' "
+        "worth, so a station draining a backlog keeps sending while the hub commits.",
+    )
+    uplink_window_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Most event bytes published and not yet receipted (kept in memory for "
+        "re-sends); an event bigger than that goes alone.",
     )
     uplink_batch_max: int = Field(
         default=100, ge=1, description="Most events in one MQTT message (EventBatch)."

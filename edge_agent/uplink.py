@@ -89,6 +89,7 @@ class Uplink:
         self.clock = ClockEstimate()
         self._undeleted: list[str] = []  # receipted, delete failed (disk full): tried again
         self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
+        self._in_flight_bytes = 0  # body bytes in _in_flight (bounded by uplink_window_bytes)
         self._high_seq = 0  # highest seq published since start
         self._connected = False
         self._session_started = False  # set on CONNACK; the sender re-sends everything then
@@ -350,7 +351,8 @@ class Uplink:
             receipts = list(self._receipts)
             self._receipts.clear()
             for r in receipts:
-                self._in_flight.pop(r.event_id, None)
+                if (gone := self._in_flight.pop(r.event_id, None)) is not None:
+                    self._in_flight_bytes -= len(gone.body)
         if not receipts:
             self._delete([])
             return
@@ -432,10 +434,16 @@ class Uplink:
         room = s.uplink_window - len(self._in_flight)
         while room > 0 and self._connected:
             rows = self.outbox.pending(self._high_seq, min(room, s.uplink_batch_max * 10))
-            if not rows:
+            with self._lock:
+                room_bytes = s.uplink_window_bytes - self._in_flight_bytes
+                alone = not self._in_flight  # an event bigger than the bound goes alone
+            fit = _fitting(rows, room_bytes, alone)
+            if not fit:
                 break
-            self._publish_rows(rows, resend=False)
-            room -= len(rows)
+            self._publish_rows(fit, resend=False)
+            room -= len(fit)
+            if len(fit) < len(rows):
+                break  # the byte bound is reached
         with self._lock:
             if not self._in_flight:
                 return None
@@ -462,14 +470,29 @@ class Uplink:
             sent_at, sent_wall = time.monotonic(), time.time()
             with self._lock:
                 for seq, event_id, body in chunk:
-                    if resend and event_id not in self._in_flight:
-                        continue  # receipted meanwhile
+                    if event_id not in self._in_flight:
+                        if resend:
+                            continue  # receipted meanwhile
+                        self._in_flight_bytes += len(body)
                     self._in_flight[event_id] = _InFlight(
                         seq, body, sent_at, 0.0 if resend else sent_wall
                     )
                     self._high_seq = max(self._high_seq, seq)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
+
+
+def _fitting(
+    rows: list[tuple[int, str, bytes]], room_bytes: int, alone: bool
+) -> list[tuple[int, str, bytes]]:
+    """The first ``rows`` whose bodies fit in ``room_bytes`` (the first row anyway if
+    ``alone``: nothing else is in flight, and a bigger event must still go)."""
+    total = 0
+    for n, row in enumerate(rows):
+        total += len(row[2])
+        if total > room_bytes:
+            return rows[: max(n, 1 if alone else 0)]
+    return rows
 
 
 def _chunks(
