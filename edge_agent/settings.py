@@ -163,9 +163,9 @@ class AgentSettings(BaseSettings):
         description="Warn at the station and on the fleet page when the station clock is "
         "off from the hub's by more than this (estimated from receipts).",
     )
-    reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    reconnect_min_s: float = Field(default=0.25, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(
-        default=1.5,
+        default=1.0,
         gt=0,
         description="Longest reconnect delay: a returning broker is reached within it "
         "(full jitter spreads a fleet's reconnects over [reconnect_min_s, this]).",
