@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing as mp
+import os
 import queue
 import secrets
 import statistics
@@ -493,7 +494,7 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
             f"drain after an outage, {stations} station(s) × {each:,} events: "
             f"{r['drain_events_per_s']:,.0f} events/s in {r['drain_s']:.2f} s from the broker's "
             f"return = {ratio:.2f} × steady (target ≥ 0.5) {_ok(ratio >= 0.5 and r['drained'])}; "
-            f"{_check_line(r)}"
+            f"{_check_line(r)}; load average {os.getloadavg()[0]:.1f}"
         )
         _print_reconnect(r)
     rate = steady * 0.5
@@ -502,7 +503,7 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
         f"3 s broker blip under {rate:,.0f} events/s (0.5 × steady): caught up "
         f"{r['catch_up_s']:.2f} s after the broker's return (target ≤ 10) "
         f"{_ok(r['catch_up_s'] <= 10 and r['unreceipted'] == 0)}; {r['events']:,} events, "
-        f"{_check_line(r)}"
+        f"{_check_line(r)}; load average {os.getloadavg()[0]:.1f}"
     )
     _print_reconnect(r)
     for label, rate, what in (
@@ -516,12 +517,15 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
 def _print_latency(
     results: dict[str, Any], label: str, workdir: Path, rate: float, what: str, seconds: float
 ) -> None:
+    load = os.getloadavg()[0]
     r = results[label] = latency(workdir / label, rate, seconds)
+    r["load_average"] = (load, os.getloadavg()[0])
     print(
         f"latency creation → receipt at {rate:,.0f} events/s ({what}, {STATIONS} "
         f"stations): p50 {r['p50_ms']:.1f} ms (target ≤ 30) {_ok(r['p50_ms'] <= 30)}, "
         f"p99 {r['p99_ms']:.1f} ms (target ≤ 100) {_ok(r['p99_ms'] <= 100)}; "
-        f"{r['samples']:,} events"
+        f"{r['samples']:,} events; load average {load:.1f} → {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
     for key, stage in (
         ("to_hub_ms", "creation → hub receive (outbox fsync, sender, broker)"),
