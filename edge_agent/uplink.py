@@ -14,8 +14,8 @@ import random
 import ssl
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,7 +86,6 @@ class Uplink:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # held by the sender while it publishes a round
-        self._receipts: deque[events_pb2.Receipt] = deque()
         self.clock = ClockEstimate()
         self._undeleted: list[str] = []  # receipted, delete failed (disk full): tried again
         self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
@@ -274,7 +273,6 @@ class Uplink:
             return
         arrived = time.time()
         with self._lock:
-            self._receipts.extend(batch.receipts)
             if batch.receipts:
                 self._last_receipt_at = datetime.now(UTC)
             if batch.resend_unreceipted:
@@ -290,9 +288,19 @@ class Uplink:
                 ),
                 0.0,
             )
+            for r in batch.receipts:  # room in the window at once
+                if (gone := self._in_flight.pop(r.event_id, None)) is not None:
+                    self._in_flight_bytes -= len(gone.body)
         if sent and batch.HasField("committed_at"):
             committed = batch.committed_at.seconds + batch.committed_at.nanos / 1e9
             self.clock.add(sent, committed, arrived)
+        if batch.receipts:
+            # Here, not in the sender: one thread hand-over less per event, and the sender
+            # refills the window as soon as it is woken. The delete is only queued.
+            try:
+                self._receipted(batch.receipts)
+            except Exception:  # never out of paho's loop; the re-send brings them again
+                log.exception("applying receipts failed")
         self._wake.set()
 
     # -- network thread -----------------------------------------------------------------------
@@ -337,7 +345,7 @@ class Uplink:
                         published_warnings = now
                         self.publish_state()  # ops see it on the fleet page
             try:
-                self._apply_receipts()
+                self._delete([])  # receipted rows a full disk kept, tried again
                 with self._send_lock:
                     timeout = self._publish_due()
                 if self._undeleted:
@@ -348,19 +356,11 @@ class Uplink:
                 timeout = 1.0
             self._wake.wait(timeout)
 
-    def _apply_receipts(self) -> None:
-        with self._lock:
-            receipts = list(self._receipts)
-            self._receipts.clear()
-            for r in receipts:
-                if (gone := self._in_flight.pop(r.event_id, None)) is not None:
-                    self._in_flight_bytes -= len(gone.body)
-        if not receipts:
-            self._delete([])
-            return
+    def _receipted(self, receipts: Iterable[events_pb2.Receipt]) -> None:
+        """Count and log what the hub answered, and queue the deletion of those rows."""
         for r in receipts:
-            status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
             if self.metrics:
+                status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
                 self.metrics.receipted.labels(status.lower()).inc()
             if r.status == events_pb2.REJECTED:
                 if self.metrics:
@@ -467,8 +467,8 @@ class Uplink:
                 batch.clock_offset_ms = estimate.offset_ms
                 batch.clock_offset_error_ms = estimate.error_ms
                 batch.clock_offset_known = True
-            # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
-            self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
+            # In flight before it is handed to paho: its receipt is applied in paho's thread
+            # and may come back before this thread would otherwise have recorded it.
             sent_at, sent_wall = time.monotonic(), time.time()
             with self._lock:
                 for seq, event_id, body in chunk:
@@ -480,6 +480,8 @@ class Uplink:
                         seq, body, sent_at, 0.0 if resend else sent_wall
                     )
                     self._high_seq = max(self._high_seq, seq)
+            # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
+            self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
 
