@@ -134,13 +134,13 @@ class AgentSettings(BaseSettings):
     )
 
     uplink_window: int = Field(
-        default=4000,
+        default=2000,
         ge=1,
         description="Most events published and not yet receipted: several hub commits' "
         "worth, so a station draining a backlog keeps sending while the hub commits.",
     )
     uplink_window_bytes: int = Field(
-        default=4 * 1024 * 1024,
+        default=2 * 1024 * 1024,
         ge=1024,
         description="Most event bytes published and not yet receipted (kept in memory for "
         "re-sends); an event bigger than that goes alone.",

@@ -57,7 +57,7 @@ class HubSettings(BaseSettings):
         default=500, ge=1, description="Most MQTT messages (event batches) per commit."
     )
     ingest_batch_max_bytes: int = Field(
-        default=256 * 1024,
+        default=128 * 1024,
         ge=1,
         description="A commit takes no more messages once their payloads reach this many "
         "bytes (the first is always taken): a station sending a backlog gets receipts for "
