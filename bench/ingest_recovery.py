@@ -338,6 +338,7 @@ def outage(workdir: Path, stations: int, backlog_each: int, down_s: float) -> di
         started = time.monotonic()
         fleet.ask("fill", backlog_each)
         time.sleep(max(0.0, down_s - (time.monotonic() - started)))
+        restarted = time.time()  # an agent may connect before start() has seen the port
         broker.start()
         back = time.time()
         hub_reconnect = _watch_hub(hub, back, back + 30)
@@ -345,7 +346,7 @@ def outage(workdir: Path, stations: int, backlog_each: int, down_s: float) -> di
         stats = fleet.stats()
         total = stations * backlog_each
         drained = max(last for _, _, last in answers) - back
-        agent_reconnects = [t - back for _, t in stats["connects"] if t >= back]
+        agent_reconnects = [max(0.0, t - back) for _, t in stats["connects"] if t >= restarted]
         return {
             "stations": stations,
             "backlog": total,
@@ -376,6 +377,7 @@ def blip(workdir: Path, rate: float, down_s: float, load_s: float) -> dict[str, 
         broker.save()
         broker.kill()
         time.sleep(down_s)
+        restarted = time.time()  # an agent may connect before start() has seen the port
         broker.start()
         back = time.time()
         hub_reconnect = _watch_hub(hub, back, back + 30)
@@ -394,7 +396,7 @@ def blip(workdir: Path, rate: float, down_s: float, load_s: float) -> dict[str, 
             "events": len(stats["created"]),
             "hub_reconnect_s": hub_reconnect,
             "agent_reconnect_max_s": max(
-                (t - back for _, t in stats["connects"] if t >= back), default=None
+                (max(0.0, t - back) for _, t in stats["connects"] if t >= restarted), default=None
             ),
             **check_store(hub, expected),
             "stored": hub.query("SELECT count(*) FROM events")[0][0],
