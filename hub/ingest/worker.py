@@ -33,8 +33,7 @@ from protos.tcp import no_delay
 log = logging.getLogger(__name__)
 
 _RETRIES = 3
-_RENDER_CHUNK = 500  # most payloads rendered per idle pause
-_RENDER_SLICE = 25  # rendered per transaction while idle
+_RENDER_CHUNK = 500
 _HELD_RETRY_S = 0.05  # while events wait for a gap another worker may fill
 
 
@@ -316,17 +315,10 @@ class IngestWorker:
             return None
 
     def _idle(self) -> None:
-        """Render payload JSON of recently stored events while nothing waits: in small
-        slices, stopping as soon as a message is queued, so a batch that arrives meanwhile
-        waits for one slice at most (a few ms), not for hundreds of renders."""
+        """Render payload JSON of recently stored events while nothing waits."""
         self._metrics.queue_depth.set(0)
-        done = 0
         try:
-            while done < _RENDER_CHUNK and self._queue.empty() and not self._stopping.is_set():
-                rendered = self._store.render_pending_payloads(_RENDER_SLICE)
-                done += rendered
-                if rendered < _RENDER_SLICE:
-                    break
+            self._store.render_pending_payloads(_RENDER_CHUNK)
         except Exception:
             log.exception("rendering payload JSON failed")
 
