@@ -32,7 +32,6 @@ from edge_agent.outbox import Outbox
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
-from protos.handover import quick_handover
 from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,6 @@ class Uplink:
     # -- public -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        quick_handover()  # each event crosses three threads (protos.handover)
         self._threads = [
             threading.Thread(target=self._net_loop, name="uplink-net", daemon=True),
             threading.Thread(target=self._send_loop, name="uplink-send", daemon=True),

@@ -27,7 +27,6 @@ from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
 from protos import events_pb2, topics
 from protos.broker_url import parse_broker_url
-from protos.handover import quick_handover
 from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
@@ -331,7 +330,6 @@ class IngestWorker:
         return self._subscribed.wait(timeout)
 
     def start(self) -> None:
-        quick_handover()  # each message crosses paho's thread and the writer (protos.handover)
         self._accepting.set()
         self._writer.start()
         self._client.connect_async(self._address.host, self._address.port, keepalive=30)
