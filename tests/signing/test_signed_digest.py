@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from edge_agent.signing.service import _appended_digest
+from edge_agent.capabilities.signing.service import _appended_digest
 
 
 def test_an_incremental_update_is_hashed_from_where_the_input_ended() -> None:

@@ -18,7 +18,7 @@ from drivers.vitals.hl7_pcd01 import (
     make_oru,
     send_mllp,
 )
-from edge_agent.services.vitals_mapping import map_readings
+from edge_agent.capabilities.vitals.mapping import map_readings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IHE_BP = (FIXTURES / "pcd01_bp_ihe_tf2.hl7").read_bytes()  # IHE PCD TF-2 example (see SOURCES.md)

@@ -14,8 +14,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from drivers.vitals import nonin, nonin_binary
 from drivers.vitals.base import NumericReading
 from drivers.vitals.ptysim import PtyPort, repeat
+from edge_agent.capabilities.vitals.settle import UNSETTLED, read_stable_set, settled
 from edge_agent.service import AgentService
-from edge_agent.services.vitals_settle import UNSETTLED, read_stable_set, settled
 from edge_agent.settings import AgentSettings
 from tests.agent.conftest import ALLOWED_ORIGIN, make_settings, start_agent  # noqa: F401
 
