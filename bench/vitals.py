@@ -29,7 +29,8 @@ from typing import Any
 def bench_oru(messages: int) -> dict[str, float]:
     import hl7
 
-    from drivers.vitals.hl7_pcd01 import make_oru, parse_oru
+    from drivers.vitals.hl7_pcd01 import parse_oru
+    from drivers.vitals.simulators.hl7_pcd01 import make_oru
     from edge_agent.capabilities.vitals.mapping import map_readings
 
     rows = [

@@ -10,14 +10,8 @@ from pathlib import Path
 import hl7
 import pytest
 
-from drivers.vitals.hl7_pcd01 import (
-    SAMPLE_BP_ORU,
-    SAMPLE_SPO2_ORU,
-    MllpMonitor,
-    frame,
-    make_oru,
-    send_mllp,
-)
+from drivers.vitals.hl7_pcd01 import MllpMonitor, frame
+from drivers.vitals.simulators.hl7_pcd01 import SAMPLE_BP_ORU, SAMPLE_SPO2_ORU, make_oru, send_mllp
 from edge_agent.capabilities.vitals.mapping import map_readings
 
 FIXTURES = Path(__file__).parent / "fixtures"

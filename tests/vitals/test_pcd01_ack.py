@@ -14,7 +14,8 @@ from pathlib import Path
 import hl7
 import pytest
 
-from drivers.vitals.hl7_pcd01 import MllpMonitor, frame, make_oru
+from drivers.vitals.hl7_pcd01 import MllpMonitor, frame
+from drivers.vitals.simulators.hl7_pcd01 import make_oru
 from edge_agent.capabilities.vitals.attribution import review
 from edge_agent.capabilities.vitals.mapping import map_readings
 
