@@ -257,7 +257,7 @@ class AgentService:
 
     def _cancel_capture(self, request: object) -> None:
         """A capture refused on the actions board stops at the reader."""
-        self.fingerprint._reader(getattr(request, "device_id", ""))[1].cancel()
+        self.fingerprint.cancel(getattr(request, "device_id", ""))
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """True once the HTTP server accepts requests (gRPC is ready when start() returns)."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import grpc
 
-from drivers.base import DriverError
-from drivers.fingerprint.usb_discovery import scan
 from edge_agent.capabilities.fingerprint.service import FingerprintService
 from edge_agent.container import Services
 from edge_agent.errors import AgentError
@@ -72,9 +70,9 @@ class FingerprintServicer(fingerprint_pb2_grpc.FingerprintServicer):
         self, request: fingerprint_pb2.ListReadersRequest, context: grpc.ServicerContext
     ) -> fingerprint_pb2.ListReadersResponse:
         try:
-            found = scan()
-        except DriverError as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc.code}: {exc.reason}")
+            found = self.service.readers()
+        except AgentError as exc:
+            context.abort(*to_grpc(exc))
         return fingerprint_pb2.ListReadersResponse(
             readers=[
                 fingerprint_pb2.Reader(

@@ -9,10 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from drivers.fingerprint.usb_discovery import scan
 from edge_agent.api.deps import services
 from edge_agent.capabilities.fingerprint.service import FingerprintService
-from edge_agent.errors import AgentError
 from protos import events_pb2
 
 router = APIRouter(prefix="/v1/fingerprint", tags=["fingerprint"])
@@ -89,7 +87,7 @@ def _on_station(request: Request, fp: FingerprintService, action: str, body: Any
 
     def cancel() -> None:
         with contextlib.suppress(Exception):  # the reader may be gone; refusing must not fail
-            fp._reader(body.device_id)[1].cancel()
+            fp.cancel(body.device_id)
 
     return board.track(
         request.headers.get("origin"), action, body.case_id, body.patient_id, cancel=cancel
@@ -164,16 +162,12 @@ async def verify(
 
 @router.post("/cancel", status_code=204)
 async def cancel(body: CancelIn, fp: FingerprintService = Depends(fingerprint_service)) -> None:
-    _, reader = fp._reader(body.device_id)
-    reader.cancel()
+    fp.cancel(body.device_id)
 
 
 @router.get("/readers", response_model=list[ReaderOut])
-async def readers() -> list[ReaderOut]:
-    try:
-        found = await run_in_threadpool(scan)
-    except Exception as exc:
-        raise AgentError(str(exc), code="usb_unreadable") from exc
+async def readers(fp: FingerprintService = Depends(fingerprint_service)) -> list[ReaderOut]:
+    found = await run_in_threadpool(fp.readers)
     return [
         ReaderOut(
             usb_id=r.usb_id, vendor=r.vendor, model=r.model, driver=r.driver, supported=r.supported

@@ -12,6 +12,7 @@ from pathlib import Path
 from drivers.base import DriverError
 from drivers.fingerprint.base import CaptureUnreadable, FingerImage, FingerprintReader
 from drivers.fingerprint.engine import EngineError, Extracted, MatchingEngine
+from drivers.fingerprint.usb_discovery import FoundReader, scan
 from edge_agent.capabilities.fingerprint.errors import (
     EngineUnavailable,
     ImpressionsInconsistent,
@@ -22,7 +23,7 @@ from edge_agent.capabilities.fingerprint.errors import (
 from edge_agent.capabilities.fingerprint.settings import FingerprintSettings
 from edge_agent.capabilities.fingerprint.templates import EnrolledTemplate, TemplateSource
 from edge_agent.devices import DeviceManager, DeviceSlot, identity_pb
-from edge_agent.errors import InvalidInput
+from edge_agent.errors import AgentError, InvalidInput
 from edge_agent.identity import StationIdentity
 from edge_agent.private_files import open_private, private_dir
 from edge_agent.record import RecordService
@@ -97,6 +98,19 @@ class FingerprintService:
                 code="not_a_reader",
             )
         return slot, reader
+
+    def readers(self) -> list[FoundReader]:
+        """The fingerprint readers on the USB bus, known models marked supported."""
+        try:
+            return scan()
+        except DriverError as exc:
+            raise from_reader_error(exc) from exc
+        except Exception as exc:  # no USB access (permissions, no libusb): say so
+            raise AgentError(str(exc), code="usb_unreadable") from exc
+
+    def cancel(self, device_id: str) -> None:
+        """Stop a capture under way on the reader (the caller gets CaptureCancelled)."""
+        self._reader(device_id)[1].cancel()
 
     def _capture(self, reader: FingerprintReader, timeout_s: float, what: str = "") -> FingerImage:
         if not 0 < timeout_s <= MAX_TIMEOUT_S:

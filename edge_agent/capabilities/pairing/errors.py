@@ -1,32 +1,37 @@
-"""Errors of pairing: the store's refusals (with their HTTP status) and the agent-page-only rule."""
+"""Errors of pairing: the store's refusals and the agent-page-only rule, mapped once per door."""
 
 from __future__ import annotations
 
 from edge_agent.errors import AgentError
 
 
-class PairingError(Exception):
+class PairingError(AgentError):
     code = "pairing_error"
-    status = 400
+    title = "Pairing / Emparejamiento"
+    http_status = 400
+    grpc_status = "FAILED_PRECONDITION"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason
+
+    @property
+    def status(self) -> int:
+        return self.http_status
 
 
 class LockedOut(PairingError):
-    code, status = "pairing_locked_out", 429
+    code, http_status, grpc_status = "pairing_locked_out", 429, "RESOURCE_EXHAUSTED"
 
     def __init__(self, reason: str, retry_after_s: int) -> None:
         super().__init__(reason)
-        self.retry_after_s = retry_after_s
+        self.retry_after_s = retry_after_s  # the HTTP door says it (Retry-After)
 
 
 class PairingBusy(PairingError):
     """Too many pairing requests across all origins: any origin can be made up, so a cap per
     origin alone does not keep the user's page from being flooded."""
 
-    code, status = "pairing_busy", 429
+    code, http_status, grpc_status = "pairing_busy", 429, "RESOURCE_EXHAUSTED"
 
     def __init__(self, reason: str, retry_after_s: int) -> None:
         super().__init__(reason)
@@ -34,24 +39,15 @@ class PairingBusy(PairingError):
 
 
 class UnknownRequest(PairingError):
-    code, status = "pairing_request_not_found", 404
+    code, http_status, grpc_status = "pairing_request_not_found", 404, "NOT_FOUND"
 
 
 class AlreadyDecided(PairingError):
-    code, status = "pairing_already_decided", 409
-
-
-class PairingRefused(AgentError):
-    title = "Pairing / Emparejamiento"
-
-    def __init__(self, exc: PairingError) -> None:
-        super().__init__(exc.reason, code=exc.code)
-        self.http_status = exc.status
-        # Lock-outs and the cap across origins say when to try again (Retry-After).
-        self.retry_after_s: int | None = getattr(exc, "retry_after_s", None)
+    code, http_status = "pairing_already_decided", 409
 
 
 class OwnOriginOnly(AgentError):
     code = "own_origin_only"
     title = "Agent page only / Solo la página del agente"
     http_status = 403
+    grpc_status = "PERMISSION_DENIED"

@@ -8,8 +8,11 @@ from collections.abc import Callable
 import grpc
 
 from edge_agent.audit import AuditLog
-from edge_agent.capabilities.pairing.service import LockedOut, PairingError, PairingStore, app_key
+from edge_agent.capabilities.pairing.errors import LockedOut, PairingError
+from edge_agent.capabilities.pairing.service import PairingStore, app_key
 from edge_agent.container import Services
+from edge_agent.errors import InvalidInput
+from edge_agent.grpc_errors import abort
 from protos import pairing_pb2, pairing_pb2_grpc
 
 SERVICE_NAME = pairing_pb2.DESCRIPTOR.services_by_name["AppPairing"].full_name
@@ -26,15 +29,14 @@ class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
     ) -> pairing_pb2.AppPairingTicket:
         try:
             key = app_key(request.app_name)
-        except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        try:
             pending = self.pairings.request(key)
+        except ValueError as exc:
+            abort(context, InvalidInput(str(exc)))
         except LockedOut as exc:
             self.audit.record("pairing_locked_out", origin=key)
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.reason)
+            abort(context, exc)
         except PairingError as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, exc.reason)
+            abort(context, exc)
         self.audit.record("pairing_requested", origin=key, door="grpc")
         return pairing_pb2.AppPairingTicket(
             request_id=pending.request_id,
@@ -49,9 +51,9 @@ class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
         try:
             state = self.pairings.poll(request.request_id, app_key(request.app_name))
         except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            abort(context, InvalidInput(str(exc)))
         except PairingError as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, exc.reason)
+            abort(context, exc)
         if state.token:
             self.audit.record("pairing_token_claimed", origin=state.origin, door="grpc")
         return pairing_pb2.AppPairingState(

@@ -23,7 +23,6 @@ from edge_agent.capabilities.pairing.errors import (
     OwnOriginOnly,
     PairingBusy,
     PairingError,
-    PairingRefused,
 )
 from edge_agent.capabilities.pairing.service import PairingStore
 from edge_agent.errors import AgentError
@@ -108,18 +107,16 @@ def request_pairing(
 ) -> PairingRequestOut:
     """A web page asks to pair; the user compares its code with the agent's page."""
     if origin is None:
-        raise PairingRefused(PairingError("an Origin is required / se requiere Origin"))
+        raise PairingError("an Origin is required / se requiere Origin")
     origin = origin.rstrip("/")
     try:
         pending = _pairings(request).request(origin)
-    except LockedOut as exc:
+    except LockedOut:
         _audit(request).record("pairing_locked_out", origin=origin)
-        raise PairingRefused(exc) from exc
-    except PairingBusy as exc:
+        raise
+    except PairingBusy:
         _audit(request).record("pairing_busy", origin=origin)
-        raise PairingRefused(exc) from exc
-    except PairingError as exc:
-        raise PairingRefused(exc) from exc
+        raise
     _audit(request).record("pairing_requested", origin=origin, app_name=body.app_name)
     server = request.scope.get("server") or ("127.0.0.1", 0)
     return PairingRequestOut(
@@ -135,10 +132,7 @@ def pairing_state(
     request_id: str, request: Request, origin: Annotated[str | None, Header()] = None
 ) -> PairingStateOut:
     """The page polls; once approved the token is handed over exactly once."""
-    try:
-        state = _pairings(request).poll(request_id, (origin or "").rstrip("/"))
-    except PairingError as exc:
-        raise PairingRefused(exc) from exc
+    state = _pairings(request).poll(request_id, (origin or "").rstrip("/"))
     if state.token:
         _audit(request).record("pairing_token_claimed", origin=state.origin)
     return PairingStateOut(request_id=request_id, state=state.state, token=state.token)
@@ -198,20 +192,14 @@ def approve(request_id: str, request: Request, body: ApproveIn | None = None) ->
         raise
     finally:
         pin = None
-    try:
-        decided = _pairings(request).approve(request_id)
-    except PairingError as exc:
-        raise PairingRefused(exc) from exc
+    decided = _pairings(request).approve(request_id)
     _audit(request).record("pairing_approved", origin=decided.origin, approved_by=approved_by)
     return {"origin": decided.origin, "state": "approved"}
 
 
 @router.post("/v1/pairings/requests/{request_id}/refuse", dependencies=[Depends(own_origin)])
 def refuse(request_id: str, request: Request) -> dict[str, str]:
-    try:
-        decided = _pairings(request).refuse(request_id)
-    except PairingError as exc:
-        raise PairingRefused(exc) from exc
+    decided = _pairings(request).refuse(request_id)
     _audit(request).record("pairing_refused", origin=decided.origin)
     return {"origin": decided.origin, "state": "refused"}
 

@@ -37,6 +37,7 @@ from drivers.scanner.base import (
 from edge_agent.capabilities.scanning.errors import scan_error
 from edge_agent.devices import DeviceManager, identity_pb
 from edge_agent.errors import AgentError, DeviceFailed, InvalidInput
+from edge_agent.jobs import JobTable, Progress
 from edge_agent.record import RecordService
 from protos import events_pb2
 from protos.event_ids import new_event_id
@@ -105,11 +106,21 @@ class JobSnapshot:
         return self.state in TERMINAL
 
 
+def _unknown_job(job_id: str) -> InvalidInput:
+    return InvalidInput(
+        f"no scan job {job_id!r} / no existe el trabajo de escaneo {job_id!r}",
+        code="unknown_scan_job",
+    )
+
+
 class ScanJob:
+    """A scan followed by id (:mod:`edge_agent.jobs`): immutable snapshots, one per change."""
+
     def __init__(self, job_id: str, request: ScanRequest, expected: int) -> None:
         self.request = request
         self.scanner: Scanner | None = None
-        self._cond = threading.Condition()
+        self.progress = Progress()
+        self._lock = threading.Lock()
         self._snap = JobSnapshot(
             job_id,
             request.device_id,
@@ -127,37 +138,38 @@ class ScanJob:
     def job_id(self) -> str:
         return self._snap.job_id
 
+    @property
+    def finished(self) -> bool:
+        return self.snapshot().finished
+
+    def started_at(self) -> float:
+        return self._snap.started_at
+
     def snapshot(self) -> JobSnapshot:
-        with self._cond:
+        with self._lock:
             return self._snap
 
     def update(self, **changes: Any) -> None:
-        with self._cond:
-            version = self._snap.version + 1
+        with self._lock:
             if changes.get("state") in TERMINAL:
                 changes["finished_at"] = time.time()
-            self._snap = replace(self._snap, version=version, **changes)
-            self._cond.notify_all()
+            self._snap = replace(self._snap, version=self._snap.version + 1, **changes)
+            ended = self._snap.finished
+        self.progress.changed(ended=ended)
 
     def wait_change(self, after_version: int, timeout_s: float) -> JobSnapshot:
         """The snapshot once its version passes ``after_version`` (or as is at the timeout)."""
-        with self._cond:
-            self._cond.wait_for(
-                lambda: self._snap.version > after_version or self._snap.finished, timeout_s
-            )
-            return self._snap
+        self.progress.wait_change(after_version, timeout_s)
+        return self.snapshot()
 
     def watch(self, timeout_s: float = 3600.0) -> Iterator[JobSnapshot]:
         """Every change until the job ends (changes in between may be merged)."""
-        deadline = time.monotonic() + timeout_s
         seen = -1
-        while time.monotonic() < deadline:
-            snap = self.wait_change(seen, min(15.0, deadline - time.monotonic()))
+        for _version in self.progress.watch(timeout_s):
+            snap = self.snapshot()
             if snap.version != seen:
                 seen = snap.version
                 yield snap
-            if snap.finished:
-                return
 
     def wait(self, timeout_s: float = 3600.0) -> JobSnapshot:
         last = self.snapshot()
@@ -186,8 +198,7 @@ class ScanService:
         self.devices = devices
         self.recorder = recorder
         self.submit_body = submit_body
-        self._jobs: dict[str, ScanJob] = {}
-        self._lock = threading.Lock()
+        self.jobs: JobTable[ScanJob] = JobTable(_unknown_job, keep=MAX_JOBS_KEPT)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -219,14 +230,7 @@ class ScanService:
         return out
 
     def job(self, job_id: str) -> ScanJob:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
-            raise InvalidInput(
-                f"no scan job {job_id!r} / no existe el trabajo de escaneo {job_id!r}",
-                code="unknown_scan_job",
-            )
-        return job
+        return self.jobs.get(job_id)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -246,13 +250,7 @@ class ScanService:
             expected = 1
         job = ScanJob(new_event_id(), request, expected)
         job.scanner = scanner
-        with self._lock:
-            self._jobs[job.job_id] = job
-            while len(self._jobs) > MAX_JOBS_KEPT:
-                oldest = next(iter(self._jobs))
-                if not self._jobs[oldest].snapshot().finished:
-                    break
-                del self._jobs[oldest]
+        self.jobs.add(job)
         thread = threading.Thread(
             target=self._run, args=(job, scanner, settings, slot.lock), name="scan", daemon=True
         )
