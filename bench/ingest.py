@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.agent_idle import agent_idle, print_idle
+
 STATIONS = 50
 UNIT = "unit-bench"
 
@@ -421,130 +423,6 @@ def print_outbox(appends: dict[str, float]) -> None:
             f"target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}; "
             f"{appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
         )
-
-
-_FLOOR = """
-import sys
-import sqlite3, google.protobuf, paho.mqtt.client, pydantic, fastapi, uvicorn, grpc
-if sys.argv[1] == "imports":
-    import time
-    time.sleep(3600)
-from concurrent import futures
-app = fastapi.FastAPI()
-@app.get("/v1/status")
-def status() -> dict:
-    return {"ok": True}
-server = grpc.server(futures.ThreadPoolExecutor(4))
-server.add_insecure_port("127.0.0.1:" + sys.argv[3])
-server.start()
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
-def _rss_mb(pid: int) -> float:
-    return next(
-        int(line.split()[1]) / 1024
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmRSS:")
-    )
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _ready_s(proc: Any, url: str, started: float) -> float:
-    """Seconds from spawn until ``url`` answers 200 (polled every 10 ms)."""
-    import httpx
-
-    while time.monotonic() - started < 30:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.01)
-    raise TimeoutError(url)
-
-
-def _floor(kind: str, settle: float) -> dict[str, float]:
-    """The bare floor: the agent's chosen libraries imported (and, for ``servers``, an
-    empty FastAPI app on uvicorn plus an empty gRPC server), nothing of the agent."""
-    import subprocess
-    import sys
-
-    from tests.brokers import free_port
-
-    port, gport = free_port(), free_port()
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", _FLOOR, kind, str(port), str(gport)])
-    try:
-        if kind == "servers":
-            ready = _ready_s(proc, f"http://127.0.0.1:{port}/v1/status", started)
-        else:
-            ready = 0.0
-        time.sleep(settle)
-        return {"rss_mb": _rss_mb(proc.pid), "ready_s": ready}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def agent_idle(broker_url: str, workdir: Path, seconds: float) -> dict[str, float]:
-    """A ``puente agent`` process, connected, every capability configured (signing, the
-    fingerprint hub, body upload), no devices: RSS and CPU idle, and the time from spawn
-    to a local API that answers; against the bare floors measured in the same run."""
-    from tests.e2e.processes import Agent
-
-    floor_imports = _floor("imports", 5.0)
-    floor_servers = _floor("servers", 5.0)
-    agent = Agent(
-        workdir / "idle-agent",
-        "station-idle",
-        UNIT,
-        broker_url,
-        log_level="WARNING",
-        devices=[],
-        hub_url="http://127.0.0.1:9",
-    )
-    started = time.monotonic()
-    agent.spawn()
-    try:
-        assert agent.proc is not None
-        ready = _ready_s(agent.proc, f"{agent.url}/v1/status", started)
-        time.sleep(5.0)
-        pid = agent.proc.pid
-        c0, t0 = _cpu_s(pid), time.monotonic()
-        time.sleep(seconds)
-        c1, t1 = _cpu_s(pid), time.monotonic()
-        return {
-            "rss_mb": _rss_mb(pid),
-            "cpu_percent": 100 * (c1 - c0) / (t1 - t0),
-            "ready_s": ready,
-            "floor_imports_rss_mb": floor_imports["rss_mb"],
-            "floor_servers_rss_mb": floor_servers["rss_mb"],
-            "floor_servers_ready_s": floor_servers["ready_s"],
-        }
-    finally:
-        agent.stop()
-
-
-def print_idle(idle: dict[str, float]) -> None:
-    rss, floor = idle["rss_mb"], idle["floor_imports_rss_mb"]
-    print(
-        f"agent idle: RSS {rss:.1f} MB = {rss / floor:.2f} × the bare-imports floor "
-        f"({floor:.1f} MB: sqlite3, protobuf, paho, pydantic, FastAPI, uvicorn, grpcio), "
-        f"+{rss - floor:.1f} MB; bare HTTP + gRPC servers {idle['floor_servers_rss_mb']:.1f} MB "
-        f"(target ≤ 60 MB: {'OK' if rss <= 60 else 'NOT MET'}); CPU {idle['cpu_percent']:.2f} %"
-    )
-    ready, floor_ready = idle["ready_s"], idle["floor_servers_ready_s"]
-    print(
-        f"agent local API ready {ready:.2f} s after spawn = {ready / floor_ready:.2f} × the bare "
-        f"servers' {floor_ready:.2f} s (target ≤ 1.5 s: {'OK' if ready <= 1.5 else 'NOT MET'})"
-    )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ verified. See hub/api/bodies.py for the protocol.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -52,6 +53,27 @@ class LocalBodies:
         path = self.root / sha256
         if not path.exists():
             write_private(path, data, durable=True)
+        return self._queue(sha256, len(data), media_type)
+
+    def adopt(self, path: Path, media_type: str, sha256: str, size: int) -> StoredBody:
+        """Keep the file at ``path`` (``sha256`` and ``size`` are its, computed by the caller)
+        as a body: fsynced, then renamed into the store (no copy; same file system)."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        target = self.root / sha256
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            write_private(target, path.read_bytes(), durable=True)  # another file system
+            path.unlink(missing_ok=True)
+        return self._queue(sha256, size, media_type)
+
+    def _queue(self, sha256: str, size: int, media_type: str) -> StoredBody:
         marker = self.root / f"{sha256}.pending"
         with os.fdopen(open_private(marker), "w") as f:
             f.write(media_type)
@@ -60,7 +82,7 @@ class LocalBodies:
             os.fsync(fd)
         finally:
             os.close(fd)
-        return StoredBody(sha256, len(data), media_type)
+        return StoredBody(sha256, size, media_type)
 
     def read(self, sha256: str) -> bytes:
         return (self.root / sha256).read_bytes()
@@ -120,6 +142,12 @@ class BodyUploader:
     def submit(self, data: bytes, media_type: str, sha256: str | None = None) -> StoredBody:
         """Keep ``data`` durably at the station and queue it for upload."""
         body = self.bodies.put(data, media_type, sha256)
+        self._wake.set()
+        return body
+
+    def adopt(self, path: Path, media_type: str, sha256: str, size: int) -> StoredBody:
+        """Keep the file at ``path`` durably as a body (renamed, not copied) and queue it."""
+        body = self.bodies.adopt(path, media_type, sha256, size)
         self._wake.set()
         return body
 

@@ -6,20 +6,30 @@ import logging
 import os
 import signal
 import threading
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from edge_agent.settings import AgentSettings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="The station's edge agent / El agente de la estación.", no_args_is_help=False
 )
-console = Console()
+
+
+@cache
+def _console() -> Console:
+    """rich is imported when a command prints with it, not by a running agent."""
+    from rich.console import Console
+
+    return Console()
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -33,7 +43,7 @@ def _settings(config: Path | None) -> AgentSettings:
     try:
         return AgentSettings()  # type: ignore[call-arg]
     except ValidationError as exc:
-        console.print(f"[red]invalid configuration / configuración no válida:[/red]\n{exc}")
+        _console().print(f"[red]invalid configuration / configuración no válida:[/red]\n{exc}")
         raise typer.Exit(2) from exc
 
 
@@ -55,7 +65,7 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     agent = AgentService(settings)
     agent.start()
     agent.wait_ready()
-    console.print(
+    typer.echo(
         f"agent {settings.station_id} running / agente en marcha: "
         f"http {agent.http_url}  grpc {agent.grpc_target}"
     )
@@ -63,13 +73,14 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
         stop.wait()
     finally:
         agent.stop()
-        console.print("agent stopped / agente detenido")
+        typer.echo("agent stopped / agente detenido")
 
 
 @app.command()
 def status(config: ConfigOption = None) -> None:
     """Show the running agent's status / Muestra el estado del agente."""
     import httpx
+    from rich.table import Table
 
     settings = _settings(config)
     host = f"[{settings.http_host}]" if ":" in settings.http_host else settings.http_host
@@ -77,7 +88,7 @@ def status(config: ConfigOption = None) -> None:
     try:
         data: dict[str, Any] = httpx.get(url, timeout=5).raise_for_status().json()
     except httpx.HTTPError as exc:
-        console.print(f"[red]agent not reachable at {url} / agente no disponible:[/red] {exc}")
+        _console().print(f"[red]agent not reachable at {url} / agente no disponible:[/red] {exc}")
         raise typer.Exit(1) from exc
     summary = Table(title=f"Station / Estación {data['station_id']} ({data['unit_id']})")
     summary.add_column("")
@@ -96,13 +107,13 @@ def status(config: ConfigOption = None) -> None:
     summary.add_row("in flight / en vuelo", str(link["in_flight"]))
     summary.add_row("last receipt / último acuse", str(link["last_receipt_at"] or "-"))
     summary.add_row("reconnects / reconexiones", str(link["reconnects"]))
-    console.print(summary)
+    _console().print(summary)
     devices = Table(title="Devices / Dispositivos")
     for col in ("device", "driver", "state / estado", "model / modelo", "detail / detalle"):
         devices.add_column(col)
     for d in data["devices"]:
         devices.add_row(d["device_id"], d["driver"], d["state"], d["model"], d["detail"])
-    console.print(devices)
+    _console().print(devices)
 
 
 @app.command()
@@ -147,11 +158,11 @@ def enroll(
     try:
         done = do_enroll(hub, code, data_dir, config_out, hub_ca, extra)
     except EnrollmentError as exc:
-        console.print(
+        _console().print(
             f"[red]enrollment refused / inscripción rechazada ({exc.code}):[/red] {exc.reason}"
         )
         raise typer.Exit(1) from exc
-    console.print(
+    _console().print(
         f"enrolled / inscrita: station {done.station_id} (unit {done.unit_id}), broker "
         f"{done.broker_url}, certificate valid until / vigente hasta {done.certificate_not_after}; "
         f"config {done.config_file}"
@@ -195,18 +206,20 @@ def operator_pin(
     pins = OperatorPin(settings.data_dir / FILE_NAME)
     if list_:
         for name in pins.operators():
-            console.print(name)
+            _console().print(name)
         return
     try:
         check_operator(operator)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     if remove:
         if not pins.remove(operator):
-            console.print(f"[red]no operator {operator} / no existe el operador {operator}[/red]")
+            _console().print(
+                f"[red]no operator {operator} / no existe el operador {operator}[/red]"
+            )
             raise typer.Exit(1)
-        console.print(f"operator {operator} removed / operador {operator} quitado")
+        _console().print(f"operator {operator} removed / operador {operator} quitado")
         return
     if from_stdin:
         pin = sys.stdin.readline().rstrip("\n")
@@ -217,11 +230,11 @@ def operator_pin(
     try:
         check_new_pin(pin)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     pins.set(pin, operator)
     del pin
-    console.print(
+    _console().print(
         f"PIN of operator {operator} set / PIN del operador {operator} definido "
         "(restart not needed / sin reinicio)"
     )
@@ -246,7 +259,7 @@ def app_credential(
     try:
         key = app_key(app_name)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     store = PairingStore(settings.data_dir / "pairings.sqlite3")
     try:
@@ -254,7 +267,7 @@ def app_credential(
     finally:
         store.close()
     AppCredential(app_name, token).save(out)
-    console.print(f"credential for {app_name} written to / credencial escrita en {out} (0600)")
+    _console().print(f"credential for {app_name} written to / credencial escrita en {out} (0600)")
 
 
 if __name__ == "__main__":

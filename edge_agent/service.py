@@ -66,7 +66,10 @@ GRPC_REGISTRARS: tuple[Registrar, ...] = (
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # accepted connections inherit it. Without it a response's headers and body go out as two
+    # segments and Nagle holds the body until the client's delayed ACK (~40 ms each answer).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -226,8 +229,14 @@ class AgentService:
             local_limiter=self.local_limiter,
             max_body_bytes=s.http_max_body_bytes,
         )
+        # No WebSocket route: ws="none" keeps uvicorn from importing a WebSocket library.
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            ws="none",
         )
         self._http = uvicorn.Server(config)
         self._http_thread = threading.Thread(

@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from edge_agent.cli import app as agent_app
-from hub.cli import app as hub_app
+
+HUB_HELP = "Run and administer the hub. / Ejecutar y administrar el hub."
+
+
+class _Commands(TyperGroup):
+    """``puente hub ...`` is loaded when it is named (or listed by ``--help``), so a
+    ``puente agent`` process does not import the hub's settings, storage and CLI."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        if "hub" not in names:
+            names.insert(names.index("agent") if "agent" in names else len(names), "hub")
+        return names
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name == "hub" and "hub" not in self.commands:
+            from hub.cli import app as hub_app
+
+            group = typer.main.get_group(hub_app)
+            group.name, group.help = "hub", HUB_HELP
+            self.add_command(group, "hub")
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
+    cls=_Commands,
     help="Puente: clinical devices at the station → the patient's case at the hub. / "
     "Puente: dispositivos clínicos de la estación → el caso del paciente en el hub.",
     no_args_is_help=True,
@@ -30,9 +55,6 @@ def main(
     configure(log_level, human=log_human)
 
 
-app.add_typer(
-    hub_app, name="hub", help="Run and administer the hub. / Ejecutar y administrar el hub."
-)
 app.add_typer(
     agent_app,
     name="agent",

@@ -2,7 +2,8 @@
 
 ``finger`` picks the synthetic finger presented; ``set_finger()`` changes who
 touches the reader (another patient for a no-match), ``poor_next()`` makes the
-next touch a smudge (quality rejection).
+next touch a smudge (quality rejection). The synthesis (numpy, scipy) is imported
+with the first touch, not when the reader is loaded.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import threading
 
 from drivers.base import DeviceHealth, Health, Identity
-from drivers.fingerprint import synthetic
 from drivers.fingerprint.base import CaptureCancelled, FingerImage
 
 
@@ -47,6 +47,8 @@ class SimulatedReader:
             self._poor = True
 
     def capture(self, timeout_s: float) -> FingerImage:
+        from drivers.fingerprint import synthetic
+
         self._cancel.clear()
         with self._lock:
             finger, k, poor = self.finger, self._touches, self._poor

@@ -22,10 +22,6 @@ from concurrent.futures import Future
 from datetime import UTC
 from typing import Any, TypeVar
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
 from drivers.base import DeviceHealth, Health, Identity
 from drivers.token.base import (
     FAMILY,
@@ -62,6 +58,11 @@ def _text(value: Any) -> str:
 
 
 def describe_certificate(der: bytes, token: TokenInfo, key_id: str, label: str) -> CertificateInfo:
+    # cryptography is imported with the first certificate read, not with the driver: a
+    # station whose reader is empty does not carry it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     cert = x509.load_der_x509_certificate(der)
     usage: tuple[str, ...] = ()
     try:
@@ -352,6 +353,8 @@ class Pkcs11Tokens:
                 )
             self._stage("signing")
             if cert.key_type is KeyType.EC:
+                from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
                 raw = key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
                 half = len(raw) // 2
                 signature = encode_dss_signature(

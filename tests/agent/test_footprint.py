@@ -2,20 +2,34 @@
 
 Structural, not timed: a fresh interpreter constructs and starts the agent (every
 capability configured: signing with trust roots, fingerprint and body upload
-with a hub URL, a simulated monitor) and reports which modules it imported.
-The figures (RSS against the bare-imports floor) are in ``bench/ingest.py``.
+with a hub URL, a simulated monitor, a simulated fingerprint reader, the SANE
+``test`` scanner, a PKCS#11 reader with no card) and reports which modules it
+imported; then the first call of each capability (identity, a simple signature
+job, a scan, a fingerprint enrollment, a pharmacy scan) answers as it should and
+loads its library then.
+A ``puente agent`` process (the console script) is also checked, through
+``-X importtime``, for the hub's CLI and rich. The figures (RSS and ready time
+against the bare floors) are in ``bench/agent_idle.py``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
+from drivers.token.sim import SoftHsm
+from tests.e2e.processes import Agent
+from tests.scanning import sane_device
+from tests.signing.pdfs import make_pdf
 
 HEAVY = (
     "cryptography",
@@ -24,10 +38,17 @@ HEAVY = (
     "pyhanko",
     "pyhanko_certvalidator",
     "numpy",
+    "scipy",
     "PIL",
     "img2pdf",
     "hl7",
+    "biip",
+    "websockets",
 )
+# What the first call of each capability loads (checked after the calls below).
+FIRST_USE = ("cryptography", "pyhanko", "PIL", "img2pdf", "numpy", "biip")
+ORIGIN = "https://medi.igss.example"
+CASE = {"case_id": "C-2025-7", "patient_id": "1234567890101"}
 
 _SCRIPT = """
 import json, sys, time
@@ -37,6 +58,7 @@ from edge_agent.settings import AgentSettings
 
 data = Path(sys.argv[1])
 root = data.parent / "root.pem"
+more_devices = json.loads(sys.argv[2])
 settings = AgentSettings(
     station_id="st-1",
     unit_id="unit-1",
@@ -48,7 +70,12 @@ settings = AgentSettings(
     hub_url="http://127.0.0.1:9",
     signing={"trust_roots": [str(root)]},
     fingerprint={"hub_url": "http://127.0.0.1:9"},
-    devices=[{"device_id": "monitor-1", "driver": "sim.monitor", "options": {"interval_s": 0.05}}],
+    devices=[
+        {"device_id": "monitor-1", "driver": "sim.monitor", "options": {"interval_s": 0.05}},
+        {"device_id": "reader-1", "driver": "sim.fingerprint", "options": {"seed": 9}},
+        *more_devices,
+    ],
+    device_poll_s=30,
 )
 agent = AgentService(settings)
 agent.start()
@@ -86,11 +113,71 @@ def _root_pem(path: Path) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _first_calls(url: str) -> None:
+    """The first call of each capability, each answered as on a warm agent."""
+    local = httpx.Client(base_url=url, headers={"Origin": ORIGIN}, timeout=60)
+    response = local.get("/v1/identity")
+    assert response.status_code == 200, response.text
+    assert "BEGIN PUBLIC KEY" in response.json()["public_key_pem"]
+
+    job = local.post(
+        "/v1/signing/jobs",
+        json={
+            **CASE,
+            "document_type": "CONSTANCIA",
+            "role": "clerk",
+            "signature": "simple",
+            "user": {"user_id": "clerk-1", "name": "Ana López"},
+            "pdf_base64": base64.b64encode(make_pdf("Constancia")).decode(),
+        },
+    )
+    assert job.status_code == 202, job.text  # the PDF was parsed (pyHanko): awaits consent
+    assert job.json()["status"] == "awaiting_consent"
+
+    scan = local.post(
+        "/v1/scans",
+        params={"wait": "true"},
+        json={**CASE, "document_type": "external_lab_result", "device_id": "scanner-1"},
+    )
+    assert scan.status_code == 201, scan.text
+    assert scan.json()["state"] == "done" and scan.json()["pages_scanned"] == 1
+
+    enroll = local.post(
+        "/v1/fingerprint/enroll", json={**CASE, "device_id": "reader-1", "finger": "RIGHT_INDEX"}
+    )
+    assert enroll.status_code == 201, enroll.text
+
+    session = local.post(
+        "/v1/pharmacy/sessions",
+        json={
+            **CASE,
+            "prescription_id": "rx-1",
+            "lines": [{"product_code": "07501031311309", "quantity": 1, "duration_days": 3}],
+            "pharmacist_id": "farm-9",
+        },
+    )
+    assert session.status_code == 201, session.text
+    sid = session.json()["session_id"]
+    pack = "]d2" + "0107501031311309" + "17301231" + "10L-1\x1d" + "21SN-1"
+    scanned = local.post(f"/v1/pharmacy/sessions/{sid}/scans", json={"raw": pack})
+    # Parsed (GTIN, expiry, lot, serial) and looked up: not in this station's empty catalogue.
+    assert scanned.json()["code"] == "unknown_item", scanned.text
+
+
 def test_starting_the_agent_loads_no_capability_library(tmp_path: Path) -> None:
     _root_pem(tmp_path / "root.pem")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    hsm = SoftHsm(tmp_path / "softhsm")  # a token reader with no card in it
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "SOFTHSM2_CONF": str(hsm.conf),
+    }
+    devices = [
+        {"device_id": "scanner-1", "driver": "sane", "options": sane_device()},
+        {"device_id": "token-1", "driver": "pkcs11", "options": {"module": hsm.module}},
+    ]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path / "agent")],
+        [sys.executable, "-c", _SCRIPT, str(tmp_path / "agent"), json.dumps(devices)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -101,19 +188,44 @@ def test_starting_the_agent_loads_no_capability_library(tmp_path: Path) -> None:
         first = json.loads(proc.stdout.readline())
         heavy = sorted(set(HEAVY) & set(first["loaded"]))
         assert heavy == [], f"imported at start: {heavy}"
-        # First use of a capability that needs one of them still works, and loads it then.
-        response = httpx.get(
-            f"{first['url']}/v1/identity",
-            headers={"Origin": "https://medi.igss.example"},
-            timeout=20,
-        )
-        assert response.status_code == 200, response.text
-        assert "BEGIN PUBLIC KEY" in response.json()["public_key_pem"]
+        # The first use of each capability still works, and loads its library then.
+        _first_calls(first["url"])
         proc.stdin.write("\n")
         proc.stdin.flush()
         after = json.loads(proc.stdout.readline())
-        assert "cryptography" in after["loaded"]
+        assert sorted(set(FIRST_USE) - set(after["loaded"])) == []
     finally:
         if proc.poll() is None:
             proc.terminate()
         proc.wait(30)
+
+
+def _imported(log: Path) -> set[str]:
+    """Top-level packages a process imported so far, from its ``-X importtime`` lines."""
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)", log.read_text(), re.M)
+    return {name.split(".")[0] for name in names}
+
+
+def test_puente_agent_process_imports_neither_the_hub_nor_a_capability_library(
+    tmp_path: Path,
+) -> None:
+    agent = Agent(
+        tmp_path,
+        "st-cli",
+        "unit-1",
+        "mqtt://127.0.0.1:9",
+        allowed_origins=[ORIGIN],
+        hub_url="http://127.0.0.1:9",
+        fingerprint={"hub_url": "http://127.0.0.1:9"},
+    )
+    agent.env = {"PYTHONPROFILEIMPORTTIME": "1"}
+    agent.start()
+    try:
+        time.sleep(0.5)
+        loaded = _imported(tmp_path / "agent-st-cli.log")
+        assert {"edge_agent", "fastapi", "grpc", "typer"} <= loaded  # the log is read right
+        unwanted = sorted(loaded & {*HEAVY, "hub"})
+        assert unwanted == [], f"puente agent imported at start: {unwanted}"
+        assert agent.status()["station_id"] == "st-cli"
+    finally:
+        agent.stop()

@@ -124,7 +124,9 @@ class Hub(Process):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"hub did not become healthy:\n{self.log_tail()}")
+        tail = self.log_tail()
+        self.stop()  # a hub that never became healthy must not outlive the test that made it
+        raise TimeoutError(f"hub did not become healthy:\n{tail}")
 
     def api(self) -> httpx.Client:
         return httpx.Client(

@@ -16,7 +16,9 @@ def activity_board(request: Request) -> ActivityBoard:
 
 
 @router.get("/v1/activity", dependencies=[Depends(own_origin)])
-def list_activity(board: ActivityBoard = Depends(activity_board)) -> dict[str, object]:
+def list_activity(
+    board: ActivityBoard = Depends(activity_board),
+) -> dict[str, list[dict[str, object]]]:
     return board.snapshot()
 
 

@@ -5,6 +5,9 @@ with day 00 = end of month, decimals of variable-measure AIs); this module
 only decides what a pharmacy item needs and refuses anything less. A scan is
 either a whole :class:`ParsedItem` or :class:`UnreadableScan` naming what was
 wrong — never a partial item.
+
+biip (~15 MB resident with its GS1 tables) is imported on the first scan, not
+when the agent starts: a station that never dispenses does not carry it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-
-from biip import ParseError
-from biip.gs1_messages import GS1Message
-from biip.gtin import Gtin
 
 from edge_agent.capabilities.pharmacy.errors import UnreadableScan
 
@@ -65,6 +64,9 @@ def _bad(what: str, que: str) -> UnreadableScan:
 
 
 def _gtin(value: str) -> str:
+    from biip import ParseError
+    from biip.gtin import Gtin
+
     try:
         return Gtin.parse(value).as_gtin_14()
     except ParseError as exc:
@@ -91,6 +93,9 @@ def parse_scan(data: str, symbology: str = "") -> ParsedItem:
             "EAN/UPC)",
             f"la simbología {symbology} no lleva datos GS1",
         )
+    from biip import ParseError
+    from biip.gs1_messages import GS1Message
+
     try:
         message = GS1Message.parse(data)
     except ParseError as exc:

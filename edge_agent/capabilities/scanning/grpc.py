@@ -92,8 +92,12 @@ class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
             )
         except AgentError as exc:
             context.abort(*to_grpc(exc))
+
         # The caller hanging up cancels the scan (a no-op once it has ended).
-        context.add_callback(lambda: self.service.cancel(job.job_id))
+        def cancel() -> None:
+            self.service.cancel(job.job_id)
+
+        context.add_callback(cancel)
         for snap in job.watch():
             if snap.error is not None:
                 context.abort(*to_grpc(snap.error))

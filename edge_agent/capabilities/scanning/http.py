@@ -15,16 +15,12 @@ from pydantic import BaseModel, Field
 
 from edge_agent.api.deps import services
 from edge_agent.capabilities.scanning.service import JobSnapshot, ScanRequest, ScanService
-from edge_agent.errors import AgentError
 
 router = APIRouter(tags=["scanning"])
 
 
 def scan_service(request: Request) -> ScanService:
-    service = services(request).scan
-    if service is None:
-        raise AgentError("scanning is not set up / el escaneo no está configurado")
-    return service  # type: ignore[no-any-return]
+    return services(request).scan
 
 
 class CapabilitiesOut(BaseModel):
@@ -174,6 +170,10 @@ async def start_scan(
     return JobOut.of(snap)
 
 
+def _cancel(service: ScanService, job_id: str) -> None:
+    service.cancel(job_id)
+
+
 def _show_on_station(request: Request, job: Any, service: ScanService, body: ScanIn) -> None:
     """List the scan on the agent's own page, where the user can refuse (cancel) it."""
     board = services(request).activity
@@ -182,7 +182,7 @@ def _show_on_station(request: Request, job: Any, service: ScanService, body: Sca
         "scan",
         body.case_id,
         body.patient_id,
-        cancel=lambda: service.cancel(job.job_id),
+        cancel=lambda: _cancel(service, job.job_id),
     )
 
     def follow() -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import grpc
 
 from edge_agent.capabilities.signing import policy
-from edge_agent.capabilities.signing.service import SigningJob, SigningService
+from edge_agent.capabilities.signing.job import SigningJob
+from edge_agent.capabilities.signing.service import SigningService
 from edge_agent.container import Services
 from edge_agent.errors import AgentError
 from edge_agent.events import timestamp

@@ -8,9 +8,10 @@ metadata in the query string: one parse, no base64) or as JSON with
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,15 +22,12 @@ from pydantic import BaseModel, Field, ValidationError
 from edge_agent.api.deps import services
 from edge_agent.api.security import own_origins
 from edge_agent.capabilities.signing import consent as consent_page
-from edge_agent.capabilities.signing.errors import ConsentRefused
-from edge_agent.capabilities.signing.service import (
-    AWAITING,
-    DONE,
-    SIMPLE,
-    SigningJob,
-    SigningService,
-    job_view,
-)
+from edge_agent.capabilities.signing import pdf_files
+from edge_agent.capabilities.signing.errors import ConsentRefused, JobState
+from edge_agent.capabilities.signing.job import AWAITING, DONE, SIMPLE, SigningJob
+from edge_agent.capabilities.signing.pdf_files import PdfFile
+from edge_agent.capabilities.signing.service import SigningService
+from edge_agent.capabilities.signing.view import job_view
 from edge_agent.errors import InvalidInput
 from protos.document_types import DOCUMENT_TYPES
 from protos.simple_signature import UserAssertion
@@ -247,33 +245,48 @@ def submission_limit(max_pdf_bytes: int) -> int:
     return max_pdf_bytes * 4 // 3 + 65536
 
 
-async def _read_submission(request: Request) -> tuple[SubmitIn, bytes]:
+async def _read_submission(request: Request, service: SigningService) -> tuple[SubmitIn, PdfFile]:
     """The raw PDF with metadata in the query string, or the JSON form with base64.
 
-    Megabytes of JSON and base64 are decoded in a worker thread, never on the event loop
-    that answers every other caller."""
+    The raw PDF is streamed into a private file as it arrives, hashed on the way
+    (pdf_files.receive): never joined in memory, never hashed again. Megabytes of JSON and
+    base64 are decoded in a worker thread, never on the event loop that answers every other
+    caller. Whatever is refused leaves no file behind."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
-    return await run_in_threadpool(_parse_submission, request, media_type, raw)
-
-
-def _parse_submission(request: Request, media_type: str, raw: bytes) -> tuple[SubmitIn, bytes]:
+    limit = service.settings.max_pdf_bytes
+    if media_type == "application/json":
+        raw = await request.body()
+        return await run_in_threadpool(_parse_json, raw, service.spool, limit)
+    # any other type: the bytes are the PDF
+    pdf = await pdf_files.receive(request.stream(), service.spool, limit)
     try:
-        if media_type == "application/json":
-            meta = SubmitIn.model_validate_json(raw)
-            try:
-                pdf = base64.b64decode(meta.pdf_base64, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInput(
-                    "pdf_base64 is not valid base64 / pdf_base64 no es base64 válido",
-                    code="bad_base64",
-                ) from exc
-            return meta, pdf
-        q = request.query_params
-        values: dict[str, Any] = {k: q[k] for k in _QUERY_FIELDS if k in q}
-        if "user_id" in q or "user_name" in q:
-            values["user"] = {"user_id": q.get("user_id", ""), "name": q.get("user_name", "")}
-        return SubmitIn.model_validate(values), raw  # any other type: the bytes are the PDF
+        return _parse_query(request), pdf
+    except BaseException:
+        pdf.discard()
+        raise
+
+
+def _parse_json(raw: bytes, spool: Path, limit: int) -> tuple[SubmitIn, PdfFile]:
+    with _invalid_submission():
+        meta = SubmitIn.model_validate_json(raw)
+    pdf = pdf_files.from_base64(meta.pdf_base64, spool, limit)
+    meta.pdf_base64 = ""
+    return meta, pdf
+
+
+def _parse_query(request: Request) -> SubmitIn:
+    q = request.query_params
+    values: dict[str, Any] = {k: q[k] for k in _QUERY_FIELDS if k in q}
+    if "user_id" in q or "user_name" in q:
+        values["user"] = {"user_id": q.get("user_id", ""), "name": q.get("user_name", "")}
+    with _invalid_submission():
+        return SubmitIn.model_validate(values)
+
+
+@contextmanager
+def _invalid_submission() -> Iterator[None]:
+    try:
+        yield
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
         raise InvalidInput(
@@ -286,11 +299,12 @@ def _parse_submission(request: Request, media_type: str, raw: bytes) -> tuple[Su
 async def submit(request: Request, service: Signing) -> JobOut:
     """Submit a PDF to sign: the raw PDF (``application/pdf``, metadata as query parameters,
     ``user_id``/``user_name`` for simple) or JSON (``SubmitIn``). 202 with ``consent_url``."""
-    body, pdf = await _read_submission(request)
+    body, pdf = await _read_submission(request, service)
     origin = request.headers.get("origin", "")
     user = None
     if body.signature == "simple":
         if body.user is None:
+            pdf.discard()
             raise InvalidInput(
                 "a simple signature needs `user` (user_id, name) as the clinical system asserts "
                 "it / la firma simple requiere `user` (user_id, name)",
@@ -314,6 +328,10 @@ async def submit(request: Request, service: Signing) -> JobOut:
 
 
 def _wants_pdf(request: Request) -> bool:
+    """``Accept: application/pdf`` asks for the signed PDF itself; ``Prefer: return=minimal``
+    (RFC 7240) always gets the reference (``signed_pdf_url``, ``signed_sha256``) instead."""
+    if "return=minimal" in request.headers.get("prefer", "").replace(" ", "").lower():
+        return False
     return "application/pdf" in request.headers.get("accept", "")
 
 
@@ -361,12 +379,14 @@ async def get_job(
 
 @router.get("/jobs/{job_id}/pdf")
 async def signed_pdf(job_id: str, service: Signing) -> Response:
-    data = await run_in_threadpool(service.signed_pdf, job_id)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{job_id}.pdf"'},
-    )
+    """The signed PDF (the reference a finished job answers with), streamed from its file."""
+    job = service.get(job_id)
+    if job.status != DONE:
+        raise JobState(
+            f"the job is {job.status}, not done / la solicitud no está terminada",
+            code="job_not_done",
+        )
+    return await _pdf_response(service, job)
 
 
 @router.get("/consent/{job_id}", response_class=HTMLResponse)

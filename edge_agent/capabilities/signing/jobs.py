@@ -2,7 +2,9 @@
 
 One small SQLite file (``<data_dir>/signing/jobs.sqlite3``, WAL) holds each
 job's fields as JSON; the PDF awaiting consent is a content-addressed file
-next to it (``inputs/<sha256>``). Neither is fsynced: they survive a process
+next to it (``inputs/<sha256>``, see pdf_files.py). Neither is fsynced for
+durability (an input is written back early in the background only because,
+signed in place, it becomes a body that must be fsynced): they survive a process
 restart (the usual case: an update, a crash) but a power cut may drop a job
 still awaiting consent, which the user then submits again. What was SIGNED is
 durable elsewhere (body store + outbox, both fsynced). The unsigned input is
@@ -24,7 +26,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from edge_agent.private_files import connect_sqlite, open_private, private_dir
+from edge_agent.capabilities.signing import pdf_files
+from edge_agent.capabilities.signing.pdf_files import PdfFile
+from edge_agent.private_files import connect_sqlite, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,24 @@ def _log_failure(future: Future[Any]) -> None:
         log.error("keeping a signing job failed: %s: %s", type(exc).__name__, exc)
 
 
+def _datasync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return  # already signed, declined or expired
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 class JobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.inputs = root / "inputs"
         private_dir(self.inputs)
+        for partial in self.inputs.glob(".upload-*.part"):  # an upload a crash cut short
+            partial.unlink(missing_ok=True)
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing-jobs")
         self._conn = connect_sqlite(
@@ -84,27 +101,27 @@ class JobStore:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def put_input(self, sha256: str, data: bytes) -> None:
-        self._later(self._put_input, sha256, data)
+    def adopt_input(self, pdf: PdfFile) -> PdfFile:
+        """The spooled upload becomes ``inputs/<sha256>`` (a rename in the same folder; the
+        caller holds the signing service's lock, so a drop of the same input cannot race)."""
+        target = self.inputs / pdf.sha256
+        if pdf.path != target:
+            os.replace(pdf.path, target)  # the same bytes if one was there already
+        # Start writing it to disk now, in the background, while the person reads the consent
+        # page: signed in place, this file becomes the body that must be fsynced before its
+        # event, and that fsync then has only the appended revision left to write.
+        self._later(_datasync, target)
+        return PdfFile(target, pdf.size, pdf.digest)
 
-    def _put_input(self, sha256: str, data: bytes) -> None:
-        path = self.inputs / sha256
-        if path.exists():
-            return
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        with os.fdopen(open_private(tmp), "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-
-    def read_input(self, sha256: str) -> bytes | None:
-        try:
-            return (self.inputs / sha256).read_bytes()
-        except FileNotFoundError:
-            return None
+    def input_file(self, sha256: str, size: int | None) -> PdfFile | None:
+        """A kept input after a restart (put back first if a crash caught it mid-signature)."""
+        path = pdf_files.recover(self.inputs, sha256, size)
+        return pdf_files.hash_file(path) if path is not None else None
 
     def drop_input(self, sha256: str, still_needed: bool) -> None:
+        """Called under the signing service's lock (see :meth:`adopt_input`)."""
         if not still_needed:
-            self._later((self.inputs / sha256).unlink, True)
+            (self.inputs / sha256).unlink(missing_ok=True)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -13,19 +13,24 @@ signatures stay intact.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import BinaryIO
 
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import pdf_signer as _pdf_signer
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest, SignatureObject
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -38,6 +43,90 @@ RawSign = Callable[[bytes], bytes]
 
 class NotAPdf(ValueError):
     """The bytes are not a PDF pyHanko can read."""
+
+
+@dataclass(frozen=True)
+class HashedPrefix:
+    """The input's SHA-256 state (hashlib) after its first ``size`` bytes: given to
+    :func:`sign_pdf` with ``in_place``, pyHanko's byte-range digest goes on from it instead
+    of hashing the input a second time (the input part of the file is not changed)."""
+
+    size: int
+    state: object  # hashlib sha256 object; copied, never updated
+
+
+_PREFIX: contextvars.ContextVar[HashedPrefix | None] = contextvars.ContextVar(
+    "puente_hashed_prefix", default=None
+)
+
+
+class _PrefixHashedSignature(SignatureObject):
+    """pyHanko's signature object; with a :class:`HashedPrefix` in context (in-place signing
+    of a file whose first bytes were hashed at upload) its byte-range digest starts from that
+    state and reads only the appended revision. Anything else: pyHanko's own ``fill``."""
+
+    def fill(  # type: ignore[override]
+        self,
+        writer: IncrementalPdfFileWriter,
+        md_algorithm: str,
+        in_place: bool = False,
+        output: BinaryIO | None = None,
+        chunk_size: int = misc.DEFAULT_CHUNK_SIZE,
+    ) -> Generator[object, object, object]:
+        prefix = _PREFIX.get()
+        if prefix is None or not in_place or md_algorithm.lower() != "sha256":
+            return (yield from super().fill(writer, md_algorithm, in_place, output, chunk_size))
+        # pyHanko's PdfByteRangeDigest.fill (in-place branch), with the digest continued.
+        writer.digest_aware_write = True
+        stream = writer.prev.stream
+        writer.write_in_place()
+        eof = stream.tell()
+        sig_start, sig_end = self.contents.offsets
+        self.byte_range.fill_offsets(stream, sig_start, sig_end, eof)
+        if sig_start < prefix.size:  # cannot happen for an appended revision; be safe
+            return (yield from _fresh_digest(self, stream, sig_start, sig_end, eof, chunk_size))
+        md = prefix.state.copy()  # type: ignore[attr-defined]
+        buffer = bytearray(chunk_size)
+        stream.seek(prefix.size)
+        misc.chunked_digest(buffer, stream, md, max_read=sig_start - prefix.size)
+        stream.seek(sig_end)
+        misc.chunked_digest(buffer, stream, md, max_read=eof - sig_end)
+        prepared = PreparedByteRangeDigest(
+            document_digest=md.digest(), reserved_region_start=sig_start,
+            reserved_region_end=sig_end,
+        )  # fmt: skip
+        cms_data = yield prepared, stream
+        yield prepared.fill_with_cms(stream, cms_data)
+        return None
+
+
+def _fresh_digest(
+    sig: _PrefixHashedSignature,
+    stream: BinaryIO,
+    sig_start: int,
+    sig_end: int,
+    eof: int,
+    chunk_size: int,
+) -> Generator[object, object, object]:
+    import hashlib
+
+    md = hashlib.sha256()
+    buffer = bytearray(chunk_size)
+    stream.seek(0)
+    misc.chunked_digest(buffer, stream, md, max_read=sig_start)
+    stream.seek(sig_end)
+    misc.chunked_digest(buffer, stream, md, max_read=eof - sig_end)
+    prepared = PreparedByteRangeDigest(
+        document_digest=md.digest(), reserved_region_start=sig_start, reserved_region_end=sig_end
+    )
+    cms_data = yield prepared, stream
+    yield prepared.fill_with_cms(stream, cms_data)
+    return None
+
+
+# pyHanko makes its signature object by this module-level name (PdfSigningSession); ours
+# behaves as pyHanko's unless a HashedPrefix is set for the signature being made.
+_pdf_signer.SignatureObject = _PrefixHashedSignature  # type: ignore[misc]
 
 
 class TokenSigner(signers.Signer):
@@ -102,15 +191,24 @@ class PadesOptions:
 _PDF_HEADER = re.compile(rb"[ \t\n\r\x0b\x0c]*%PDF-")
 
 
-def parse_pdf(data: bytes) -> tuple[int, PdfFileReader]:
+def parse_pdf(data: bytes | BinaryIO) -> tuple[int, PdfFileReader]:
     """Parse ``data`` once: (how many signatures it already has, the reader to sign from).
 
-    Raises NotAPdf unless it is a PDF pyHanko can read.
+    ``data`` is the PDF's bytes or a file opened on it (read-write for :func:`sign_pdf`'s
+    ``in_place``). Raises NotAPdf unless it is a PDF pyHanko can read.
     """
-    if not _PDF_HEADER.match(data):  # not data.lstrip(): that copies the whole PDF
+    if isinstance(data, bytes | bytearray | memoryview):
+        head: bytes | bytearray | memoryview = data
+        stream: BinaryIO = BytesIO(data)  # shares the bytes, no copy
+    else:
+        stream = data
+        stream.seek(0)
+        head = stream.read(1024)
+        stream.seek(0)
+    if not _PDF_HEADER.match(head):  # not data.lstrip(): that copies the whole PDF
         raise NotAPdf("the file does not start with %PDF- / el archivo no es un PDF")
     try:
-        reader = PdfFileReader(BytesIO(data), strict=False)
+        reader = PdfFileReader(stream, strict=False)
         reader.root  # noqa: B018 - parses the trailer and catalog
         return len(reader.embedded_signatures), reader
     except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -137,8 +235,12 @@ class PadesResult:
     signed_at: datetime | None
 
 
+# Reads of a PDF file while pyHanko hashes its byte ranges (its default is 4 KiB).
+FILE_CHUNK_BYTES = 1024 * 1024
+
+
 async def async_sign_pdf(
-    pdf: bytes,
+    pdf: bytes | BinaryIO,
     signer: TokenSigner,
     *,
     field_name: str,
@@ -147,8 +249,20 @@ async def async_sign_pdf(
     reason: str = "",
     location: str = "",
     parsed: tuple[int, PdfFileReader] | None = None,
+    in_place: bool = False,
+    prefix: HashedPrefix | None = None,
 ) -> PadesResult:
-    """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already."""
+    """Sign ``pdf``; ``parsed`` is :func:`parse_pdf`'s answer when the caller has it already.
+
+    ``in_place``: ``pdf`` is a file opened read-write; the signed revision is appended to it
+    (the input's bytes are not copied) and the result's ``pdf`` is empty. ``prefix``: the
+    input's hash state from the upload (in place only): the input is not hashed again."""
+    if in_place and isinstance(pdf, bytes | bytearray | memoryview):
+        raise TypeError("in_place signing needs a file opened read-write")
+    input_size = len(pdf) if isinstance(pdf, bytes | bytearray | memoryview) else None
+    if input_size is None:
+        pdf.seek(0, 2)  # type: ignore[union-attr]
+        input_size = pdf.tell()  # type: ignore[union-attr]
     existing, reader = parsed if parsed is not None else parse_pdf(pdf)
     timestamper = (
         timestamps.HTTPTimeStamper(options.tsa_url, timeout=int(options.timeout_s))
@@ -189,26 +303,34 @@ async def async_sign_pdf(
         new_field_spec=field_spec,
     )
     writer = IncrementalPdfFileWriter.from_reader(reader)  # no second parse
-    out = BytesIO()
+    out: BinaryIO | None = None if in_place else BytesIO()
+    io_options = {"in_place": in_place, "output": out, "chunk_size": FILE_CHUNK_BYTES}
     appearance = (
         {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
     )
     # B-LT embeds more than we can foresee: let pyHanko measure. Else reserve the room.
     reserved = None if long_term else signer.reserve_hex_chars(timestamper is not None)
+    if in_place and prefix is not None and prefix.size == input_size:
+        _PREFIX.set(prefix)  # this coroutine's context only (asyncio.run copies it)
     try:
         await pdf_signer.async_sign_pdf(
-            writer, output=out, appearance_text_params=appearance, bytes_reserved=reserved
+            writer, appearance_text_params=appearance, bytes_reserved=reserved, **io_options
         )
     except SigningError as exc:
         if reserved is None or "larger than expected" not in str(exc):
             raise
         log.warning("signature larger than reserved (%s); signing again measured", exc)
+        if in_place:
+            pdf.flush()  # type: ignore[union-attr]
+            pdf.truncate(input_size)  # type: ignore[union-attr]
+            pdf.seek(0)  # type: ignore[union-attr]
         writer = IncrementalPdfFileWriter.from_reader(parse_pdf(pdf)[1])
-        out = BytesIO()
-        await pdf_signer.async_sign_pdf(writer, output=out, appearance_text_params=appearance)
+        out = None if in_place else BytesIO()
+        io_options["output"] = out
+        await pdf_signer.async_sign_pdf(writer, appearance_text_params=appearance, **io_options)
     level = "B-LT" if long_term else ("B-T" if timestamper else "B-B")
-    return PadesResult(out.getvalue(), level, field_name, None)
+    return PadesResult(b"" if out is None else out.getvalue(), level, field_name, None)
 
 
-def sign_pdf(pdf: bytes, signer: TokenSigner, **kwargs: object) -> PadesResult:
+def sign_pdf(pdf: bytes | BinaryIO, signer: TokenSigner, **kwargs: object) -> PadesResult:
     return asyncio.run(async_sign_pdf(pdf, signer, **kwargs))  # type: ignore[arg-type]

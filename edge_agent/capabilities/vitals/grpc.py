@@ -79,16 +79,12 @@ def entry_pb(e: InboxEntry) -> vitals_pb2.UnassignedEntry:
 
 
 class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
-    def __init__(
-        self, vitals: VitalsService, streams: StreamService, inbox: VitalsInbox | None = None
-    ) -> None:
+    def __init__(self, vitals: VitalsService, streams: StreamService, inbox: VitalsInbox) -> None:
         self.vitals = vitals
         self.streams = streams
         self.inbox = inbox
 
     def ListUnassigned(self, request, context):  # type: ignore[no-untyped-def]
-        if self.inbox is None:
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no inbox / sin bandeja")
         state = request.state or "pending"
         entries = self.inbox.entries(
             request.device_id or None, None if state == "all" else state, request.limit or 200
