@@ -22,11 +22,12 @@ from provisioning.pki import make_csr
 
 UNITS, STATIONS, DEVICES = 112, 40, 4
 ENROLLMENTS = 100
+# (device type, catalogue driver, settings cell)
 _KINDS = [
-    ("monitor", "vitals.serial"),
-    ("fingerprint", "fingerprint.usb"),
-    ("scanner", "scanner.sane"),
-    ("token", "token.pkcs11"),
+    ("vitals", "nonin.format2", ""),
+    ("fingerprint", "usb.fingerprint", ""),
+    ("scanner", "sane", "device=fujitsu:fi-7160"),
+    ("token", "pkcs11", "module=/usr/lib/libeTPkcs11.so"),
 ]
 
 
@@ -34,9 +35,9 @@ def make_csv() -> str:
     lines = [",".join(csv_io.COLUMNS)]
     for u in range(UNITS):
         for s in range(STATIONS):
-            for d, (kind, driver) in enumerate(_KINDS[:DEVICES]):
+            for d, (kind, driver, settings) in enumerate(_KINDS[:DEVICES]):
                 serial = f"SN-{u:03d}-{s:02d}-{d}"
-                monitor = kind == "monitor"
+                monitor = kind == "vitals"
                 lines.append(
                     ",".join(
                         [
@@ -50,6 +51,7 @@ def make_csv() -> str:
                             serial,
                             *(("", "") if monitor else ("05ba", "000a")),
                             *(("/dev/ttyUSB0", "9600", "N") if monitor else ("", "", "")),
+                            settings,
                         ]
                     )
                 )

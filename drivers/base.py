@@ -7,7 +7,7 @@ party adds a device model by shipping a module and one entry point.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -76,11 +76,70 @@ class Device(Protocol):
     def health(self) -> DeviceHealth: ...
 
 
-@dataclass
-class DriverSpec:
+@dataclass(frozen=True)
+class Setting:
+    """One setting a driver takes (a keyword of its constructor), as ops and the agent see it.
+
+    ``type``: "str", "int", "float", "bool" or "map" (a table of str/number/bool values).
+    ``required``: must be given (no default). ``choices`` are the only values allowed; ``minimum``
+    and ``maximum`` bound numbers; ``pattern`` (a regular expression) bounds text.
+    """
+
     name: str
-    factory: Any
-    options: dict[str, Any] = field(default_factory=dict)
+    type: str
+    default: Any = None
+    required: bool = False
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str = ""
+    en: str = ""
+    es: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "required": self.required}
+        if self.default is not None:
+            out["default"] = self.default
+        for key in ("choices", "minimum", "maximum", "pattern"):
+            value = getattr(self, key)
+            if value not in ((), None, ""):
+                out[key] = list(value) if isinstance(value, tuple) else value
+        out["en"], out["es"] = self.en, self.es
+        return out
+
+
+@dataclass(frozen=True)
+class DriverManifest:
+    """What a driver declares about itself beside its code (like a Home Assistant manifest).
+
+    ``name`` is its entry-point name in ``puente.drivers``; ``family`` its device family;
+    ``protocol`` how it talks to the device; ``attach`` how the device is connected
+    ("serial", "usb", "network", "host" or "none" for simulators); ``reports`` what the
+    station records from it (event payloads, and for monitors the measured parameters);
+    ``serial_setting`` the setting that carries the registered serial number, if any.
+    """
+
+    name: str
+    family: str
+    protocol: str
+    attach: str
+    title: str
+    reports: tuple[str, ...]
+    settings: tuple[Setting, ...] = ()
+    serial_setting: str = ""
+    simulator: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "protocol": self.protocol,
+            "attach": self.attach,
+            "title": self.title,
+            "reports": list(self.reports),
+            "serial_setting": self.serial_setting,
+            "simulator": self.simulator,
+            "settings": {s.name: s.as_dict() for s in self.settings},
+        }
 
 
 def available_drivers() -> dict[str, Any]:

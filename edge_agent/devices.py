@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import Device, DeviceHealth, DriverError, Health, Identity, load_driver
 from edge_agent.errors import AgentError, UnknownDevice
 from edge_agent.settings import DeviceConfig
-from protos import events_pb2
+from protos import device_catalogue, events_pb2
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class DeviceSlot:
     reported: int = events_pb2.DEVICE_STATE_UNSPECIFIED  # last state recorded as an event
     error_code: str = ""
     detail: str = ""
+    since: float = field(default_factory=time.time)  # wall time the state last changed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -81,6 +83,9 @@ class DeviceManager:
         poll_s: float,
         prepare: Callable[[Device], None] | None = None,
     ) -> None:
+        # Called (from the poller or a use case) after a device's state changed, e.g. to
+        # publish the station state ops read on the fleet page.
+        self.on_change: Callable[[], None] | None = None
         # Called with each driver instance once loaded, before it opens (e.g. the agent's
         # review of HL7 messages, answered in their ACKs).
         self._prepare = prepare
@@ -91,24 +96,37 @@ class DeviceManager:
         self._poll_s = poll_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Start, stop and reconfigure one at a time: a remote config that arrives while the
+        # agent is still opening its devices must not open a second driver on the same port
+        # (seen: an MLLP listener's port "already in use", a PKCS#11 module loaded twice).
+        self._life = threading.RLock()
+        self._running = False
 
     def start(self) -> None:
-        for slot in self._slots.values():
-            self._load(slot)
-        self.poll_once()
-        self._thread = threading.Thread(target=self._run, name="device-poll", daemon=True)
-        self._thread.start()
+        """Open the devices and start polling; a second call while running does nothing (a
+        remote config applied while the agent starts may have started them already)."""
+        with self._life:
+            if self._running:
+                return
+            self._running = True
+            for slot in self._slots.values():
+                self._load(slot)
+            self.poll_once()
+            self._thread = threading.Thread(target=self._run, name="device-poll", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        for slot in self._slots.values():
-            if slot.device is not None:
-                try:
-                    slot.device.close()
-                except Exception:  # a driver failing to close must not stop the agent
-                    log.exception("closing %s failed", slot.device_id)
+        with self._life:
+            self._running = False
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(5)
+            for slot in self._slots.values():
+                if slot.device is not None:
+                    try:
+                        slot.device.close()
+                    except Exception:  # a driver failing to close must not stop the agent
+                        log.exception("closing %s failed", slot.device_id)
 
     def reconfigure(
         self, configs: list[DeviceConfig], poll_s: float | None = None, start: bool = True
@@ -117,15 +135,16 @@ class DeviceManager:
 
         Only the devices and their poller restart; the outbox and the uplink are untouched.
         """
-        self.stop()
-        self._stop = threading.Event()
-        self._slots = {
-            c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
-        }
-        if poll_s is not None:
-            self._poll_s = poll_s
-        if start:
-            self.start()
+        with self._life:
+            self.stop()
+            self._stop = threading.Event()
+            self._slots = {
+                c.device_id: DeviceSlot(c.device_id, c.driver, dict(c.options)) for c in configs
+            }
+            if poll_s is not None:
+                self._poll_s = poll_s
+            if start:
+                self.start()
 
     def get(self, device_id: str) -> DeviceSlot:
         slot = self._slots.get(device_id)
@@ -152,6 +171,22 @@ class DeviceManager:
             )
             for s in self._slots.values()
         ]
+
+    def reported(self) -> Sequence[events_pb2.ReportedDevice]:
+        """Every configured device as the station state reports it to the hub."""
+        out = []
+        for s in list(self._slots.values()):
+            item = events_pb2.ReportedDevice(
+                device_id=s.device_id,
+                driver=s.driver,
+                family=s.family or _family(s.driver),
+                state=s.state,  # type: ignore[arg-type]
+                error_code=s.error_code,
+                identity=identity_pb(s.identity, s.driver),
+            )
+            item.since.FromNanoseconds(int(s.since * 1e9))
+            out.append(item)
+        return out
 
     def refresh(self, device_id: str, *, force: bool = False, held: bool = False) -> None:
         """Read one device's health now (a use case just saw it fail or recover); record it.
@@ -200,6 +235,10 @@ class DeviceManager:
                 log.exception("device poll failed")
 
     def _load(self, slot: DeviceSlot) -> None:
+        problem = _settings_problem(slot.driver, slot.options)
+        if problem is not None:  # refused before the driver sees it, named like ops see it
+            self._set(slot, events_pb2.ERROR, "invalid_settings", problem)
+            return
         try:
             device = load_driver(slot.driver, slot.options)
         except DriverError as exc:
@@ -235,6 +274,8 @@ class DeviceManager:
 
     @staticmethod
     def _set(slot: DeviceSlot, state: int, error_code: str, detail: str) -> None:
+        if state != slot.state:
+            slot.since = time.time()
         slot.state, slot.error_code, slot.detail = state, error_code, detail
 
     def _report(self, slot: DeviceSlot) -> None:
@@ -263,3 +304,24 @@ class DeviceManager:
             extra={"device_id": slot.device_id},
         )
         slot.reported = slot.state
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:  # the state message is a courtesy; the event is recorded
+                log.exception("device change hook failed")
+
+
+def _family(driver: str) -> str:
+    spec = device_catalogue.entry(driver)
+    return str(spec["family"]) if spec else ""
+
+
+def _settings_problem(driver: str, options: dict[str, Any]) -> str | None:
+    """The catalogue's objection to a device's options (both languages), or None."""
+    if device_catalogue.entry(driver) is None:
+        return None  # not catalogued: load_driver says whether it is installed
+    try:
+        device_catalogue.check_settings(driver, options)
+    except device_catalogue.SettingsProblem as exc:
+        return exc.reason
+    return None

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from edge_agent.devices import DeviceManager
 from edge_agent.private_files import private_dir, write_private
 from edge_agent.settings import AgentSettings, DeviceConfig
+from protos import device_catalogue
+from protos.device_catalogue import SettingsProblem
 
 if TYPE_CHECKING:
     from protos.station_config import SignedConfig
@@ -193,12 +195,18 @@ class RemoteConfig:
             raise _Invalid(signed.version, f"{where}: {first['msg']}") from exc
         if self.known_drivers is not None:
             known = self.known_drivers()
-            for d in config.devices:
+            for index, d in enumerate(config.devices):
                 if d.driver not in known:
                     raise _Invalid(
                         signed.version,
-                        f"devices: driver {d.driver!r} is not installed / controlador no instalado",
+                        f"devices[{index}].driver: {d.driver!r} is not installed at this station "
+                        f"/ el controlador {d.driver!r} no está instalado en esta estación",
                     )
+        for index, d in enumerate(config.devices):
+            problem = check_device(d)
+            if problem is not None:
+                located = problem.located(f"devices[{index}] ({d.device_id}).options")
+                raise _Invalid(signed.version, located.reason)
         return config
 
     def _apply_config(self, config: StationConfig, start_devices: bool) -> None:
@@ -214,6 +222,19 @@ class RemoteConfig:
             s.devices = list(config.devices)
             s.device_poll_s = config.device_poll_s
             self.devices.reconfigure(list(config.devices), config.device_poll_s, start_devices)
+
+
+def check_device(device: DeviceConfig) -> SettingsProblem | None:
+    """A device's options against the catalogue's schema of its driver (the same check ops'
+    registry made); None when they pass. A driver outside the catalogue (a third party's,
+    installed at this station) has no schema to check against."""
+    if device_catalogue.entry(device.driver) is None:
+        return None
+    try:
+        device_catalogue.check_settings(device.driver, device.options)
+    except SettingsProblem as exc:
+        return exc
+    return None
 
 
 class _Invalid(Exception):

@@ -141,6 +141,8 @@ class AgentService:
         )
         self.uplink.on_config = self.remote_config.submit
         self.uplink.config_status = self.remote_config.status
+        self.uplink.device_states = self.devices.reported
+        self.devices.on_change = self.uplink.publish_state
         self.pairings = PairingStore(
             settings.data_dir / "pairings.sqlite3",
             code_ttl_s=settings.pairing_code_ttl_s,

@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -78,6 +78,8 @@ class Uplink:
         # state message reports as the applied version and the last refusal.
         self.on_config: Callable[[bytes], None] | None = None
         self.config_status: Callable[[], tuple[int, str]] = lambda: (0, "")
+        # The devices the station runs, for the state message (set by the agent).
+        self.device_states: Callable[[], Sequence[events_pb2.ReportedDevice]] | None = None
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -198,6 +200,8 @@ class Uplink:
             clock_offset_ms=estimate.offset_ms if estimate else 0,
             clock_offset_known=estimate is not None,
             warnings=self.warnings() if online else [],
+            devices=self.device_states() if online and self.device_states else [],
+            devices_known=bool(online and self.device_states),
         ).SerializeToString()
 
     def warnings(self) -> list[str]:

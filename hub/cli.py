@@ -103,6 +103,15 @@ def _store(config: Path | None) -> Store:
     return store
 
 
+def _add_registry() -> None:
+    from hub.cli_registry import register
+
+    register(app, _store)
+
+
+_add_registry()
+
+
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Without a command: run the hub until SIGTERM or Ctrl-C."""

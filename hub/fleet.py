@@ -385,6 +385,15 @@ class FleetService:
             return
         if state.online and (state.config_version or state.config_error):
             self.config_reported(where.station_id, state.config_version, state.config_error)
+        if state.online and state.devices_known:
+            at = _now()
+            state_at = _when(state.at) if state.HasField("at") else ""
+            self.registry.save_reported(
+                where.station_id,
+                [reported_device(d) for d in state.devices[:MAX_REPORTED]],
+                min(state_at or at.isoformat(), at.isoformat()),  # a fast clock must not pin it
+                at.isoformat(),
+            )
 
     def certificate_expiry(self) -> dict[str, str]:
         """station_id → not_after of its newest valid certificate."""
@@ -400,6 +409,34 @@ def _atomic(path: Path, data: bytes) -> None:
     tmp.write_bytes(data)
     os.chmod(tmp, 0o644)
     tmp.replace(path)
+
+
+MAX_REPORTED = 64  # devices kept per station state (a station has a handful)
+
+
+def _when(ts: Any) -> str:
+    """A station's timestamp as ISO UTC, or "" when it is out of range (never a crash)."""
+    try:
+        return str(ts.ToDatetime(UTC).isoformat())
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
+def reported_device(d: events_pb2.ReportedDevice) -> dict[str, Any]:
+    """One reported device as the hub keeps it (text fields cut to a sane length)."""
+    since = _when(d.since) if d.HasField("since") else ""
+    return {
+        "device_id": d.device_id[:64],
+        "driver": d.driver[:64],
+        "family": d.family[:32],
+        "state": events_pb2.DeviceState.Name(d.state).lower()
+        if d.state in events_pb2.DeviceState.values()
+        else "unknown",
+        "since": since,
+        "error_code": d.error_code[:64],
+        "model": d.identity.model[:128],
+        "serial": d.identity.serial[:128],
+    }
 
 
 def cert_sha256(pem: str) -> str:

@@ -395,7 +395,7 @@ class ReceiptBatch(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resend_unreceipted: _Optional[bool] = ...) -> None: ...
 
 class StationState(_message.Message):
-    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings")
+    __slots__ = ("station_id", "unit_id", "online", "at", "agent_version", "outbox_depth", "config_version", "config_error", "clock_offset_ms", "clock_offset_known", "warnings", "devices", "devices_known")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
@@ -407,6 +407,8 @@ class StationState(_message.Message):
     CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     CLOCK_OFFSET_KNOWN_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_KNOWN_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     unit_id: str
     online: bool
@@ -418,7 +420,27 @@ class StationState(_message.Message):
     clock_offset_ms: int
     clock_offset_known: bool
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    devices: _containers.RepeatedCompositeFieldContainer[ReportedDevice]
+    devices_known: bool
+    def __init__(self, station_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., online: _Optional[bool] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., outbox_depth: _Optional[int] = ..., config_version: _Optional[int] = ..., config_error: _Optional[str] = ..., clock_offset_ms: _Optional[int] = ..., clock_offset_known: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[ReportedDevice, _Mapping]]] = ..., devices_known: _Optional[bool] = ...) -> None: ...
+
+class ReportedDevice(_message.Message):
+    __slots__ = ("device_id", "driver", "family", "state", "since", "error_code", "identity")
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    driver: str
+    family: str
+    state: DeviceState
+    since: _timestamp_pb2.Timestamp
+    error_code: str
+    identity: DeviceIdentity
+    def __init__(self, device_id: _Optional[str] = ..., driver: _Optional[str] = ..., family: _Optional[str] = ..., state: _Optional[_Union[DeviceState, str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[str] = ..., identity: _Optional[_Union[DeviceIdentity, _Mapping]] = ...) -> None: ...
 
 class DispensedItem(_message.Message):
     __slots__ = ("gtin", "institute_code", "name", "lot", "expiry", "serial", "quantity", "raw", "scanned_at", "measure", "measure_unit", "warning")

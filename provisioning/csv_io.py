@@ -2,21 +2,32 @@
 
 A row with an empty ``device_id`` registers just its station (and an empty
 ``station_id`` just its unit). Rows that fail are reported with their line
-number and skipped; the others are imported.
+number, the column or setting at fault and what is allowed, and skipped; the
+others are imported.
+
+``driver`` is a name from the device catalogue (``protos/device_catalogue.py``;
+old registry names are mapped); ``device_type`` may be left empty (it is the
+driver's family). ``settings`` holds the driver's other settings as
+``name=value; name=value`` or a JSON object (the export writes JSON).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from protos import device_catalogue as catalogue
+from protos.device_catalogue import SettingsProblem
 from provisioning.errors import InvalidRecord
 from provisioning.registry import (
     Device,
     Station,
     Unit,
+    invalid,
     validate_device,
     validate_station,
     validate_unit,
@@ -36,6 +47,7 @@ COLUMNS = (
     "port",
     "baud_rate",
     "parity",
+    "settings",
 )
 
 
@@ -43,7 +55,15 @@ COLUMNS = (
 class RowError:
     line: int  # 1-based line of the CSV file (the header is line 1)
     code: str
-    reason: str
+    reason: str  # English / Español (the CLI prints it)
+    field: str = ""  # the column (or settings.<name>) at fault
+    allowed: str = ""  # what would be accepted there
+    en: str = ""
+    es: str = ""
+
+    def text(self, lang: str) -> str:
+        """The problem in one language, for a page in that language."""
+        return (self.es if lang == "es" else self.en) or self.reason
 
 
 @dataclass
@@ -83,7 +103,9 @@ def plan_import(
         try:
             _plan_row(plan, row, known_units, known_stations, serials, device_keys)
         except InvalidRecord as exc:
-            plan.errors.append(RowError(index, exc.code, exc.reason))
+            plan.errors.append(
+                RowError(index, exc.code, exc.reason, exc.field, exc.allowed, exc.en, exc.es)
+            )
     return plan
 
 
@@ -130,16 +152,19 @@ def _plan_row(
         try:
             baud_rate = int(baud) if baud else None
         except ValueError as exc:
+            en = f"'baud_rate' {baud!r} is not a number"
+            es = f"'baud_rate' {baud!r} no es un número"
             raise InvalidRecord(
-                f"baud_rate {baud!r} is not a number / baud_rate no es un número",
-                "unsupported_port_setting",
+                f"{en} / {es}", "bad_setting", field="baud_rate", allowed="9600, ...", en=en, es=es
             ) from exc
+        driver = _cell(row, "driver")
+        settings = parse_settings(driver, _cell(row, "settings"))
         device = validate_device(
             Device(
                 device_id=device_id,
                 station_id=station_id,
                 device_type=_cell(row, "device_type"),
-                driver=_cell(row, "driver"),
+                driver=driver,
                 model=_cell(row, "model"),
                 serial=_cell(row, "serial"),
                 usb_vendor_id=_cell(row, "usb_vendor_id"),
@@ -147,6 +172,7 @@ def _plan_row(
                 port=_cell(row, "port"),
                 baud_rate=baud_rate,
                 parity=_cell(row, "parity"),
+                options=settings,
             )
         )
         key = (station_id, device_id)
@@ -173,6 +199,19 @@ def _plan_row(
         plan.stations[station.station_id] = station
     if device is not None:
         plan.devices.append(device)
+
+
+def parse_settings(driver: str, cell: str) -> dict[str, Any]:
+    """A ``settings`` cell (or the console form's field) typed by the driver's schema;
+    problems name ``settings.<name>`` (or ``driver`` when the driver is unknown)."""
+    try:
+        name = catalogue.resolve(driver)[0]
+    except SettingsProblem as exc:
+        raise invalid(exc) from exc
+    try:
+        return catalogue.parse_settings_cell(name, cell)
+    except SettingsProblem as exc:
+        raise invalid(exc, "settings" if exc.field != "settings" else "") from exc
 
 
 def export_csv(
@@ -208,6 +247,7 @@ def export_csv(
                     port=d.port,
                     baud_rate="" if d.baud_rate is None else str(d.baud_rate),
                     parity=d.parity,
+                    settings=json.dumps(d.options, sort_keys=True) if d.options else "",
                 )
             writer.writerow(base)
     for unit_id in sorted(set(names) - seen_units):

@@ -9,11 +9,29 @@ class ProvisioningError(Exception):
     code = "provisioning_error"
     status = 400
 
-    def __init__(self, reason: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        code: str | None = None,
+        *,
+        field: str = "",
+        allowed: str = "",
+        en: str = "",
+        es: str = "",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         if code is not None:
             self.code = code
+        # Where the problem is and what is allowed; the message in one language each (the
+        # console shows one, the CLI and the API's ``detail`` both, as ``reason``).
+        self.field = field
+        self.allowed = allowed
+        self.en = en or reason
+        self.es = es or reason
+
+    def text(self, lang: str) -> str:
+        return self.es if lang == "es" else self.en
 
 
 class InvalidRecord(ProvisioningError):

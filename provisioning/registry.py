@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from protos import device_catalogue as catalogue
+from protos.device_catalogue import SettingsProblem
 from protos.topics import TopicError, check_id
 from provisioning.errors import InvalidRecord
 
-DEVICE_TYPES = ("fingerprint", "monitor", "scanner", "token")
+# Device types are the catalogue's families (old "monitor" is read as "vitals").
+DEVICE_TYPES = tuple(catalogue.FAMILIES)
 # Identities of the hub's own broker clients carry ':' so no station id can take them.
 SERVICE_PREFIX = "hub:"
 
 _USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
-_SERIAL_PORT = re.compile(r"^(/dev/[A-Za-z0-9_./-]+|COM[0-9]{1,3})$")
-
-
-@dataclass(frozen=True)
-class DriverSpec:
-    """What a driver accepts: its device type, how it attaches and which port settings."""
-
-    device_type: str
-    attach: str  # "serial", "usb" or "none"
-    baud_rates: tuple[int, ...] = ()
-    parities: tuple[str, ...] = ("N",)
-
-
-# Drivers known to provisioning (third-party drivers are added here when certified).
-DRIVERS: dict[str, DriverSpec] = {
-    "sim.monitor": DriverSpec("monitor", "none"),
-    "sim.fingerprint": DriverSpec("fingerprint", "none"),
-    "sim.scanner": DriverSpec("scanner", "none"),
-    "sim.token": DriverSpec("token", "none"),
-    "vitals.serial": DriverSpec(
-        "monitor", "serial", (9600, 19200, 38400, 57600, 115200), ("N", "E", "O")
-    ),
-    "fingerprint.usb": DriverSpec("fingerprint", "usb"),
-    "scanner.sane": DriverSpec("scanner", "usb"),
-    "token.pkcs11": DriverSpec("token", "usb"),
-}
 
 
 @dataclass(frozen=True)
@@ -72,15 +49,31 @@ class Device:
     options: dict[str, Any] = field(default_factory=dict)
 
     def driver_options(self) -> dict[str, Any]:
-        """The options the agent's driver receives (what the station's config carries)."""
+        """The settings the agent's driver receives (what the station's config carries):
+        ``options`` plus the columns that are settings (port, baud rate, parity), the serial
+        number where the driver takes one and the USB id where it matches on it."""
         out: dict[str, Any] = dict(self.options)
-        for key in ("serial", "port", "parity"):
-            value = getattr(self, key)
-            if value:
-                out[key] = value
-        if self.baud_rate is not None:
-            out["baud_rate"] = self.baud_rate
+        spec = catalogue.entry(self.driver) or {"settings": {}, "serial_setting": ""}
+        for column, setting in catalogue.COLUMN_SETTINGS.items():
+            value = getattr(self, column)
+            if value not in ("", None):
+                out[setting] = _typed(self.driver, setting, value)
+        if self.serial and spec["serial_setting"]:
+            out.setdefault(spec["serial_setting"], self.serial)
+        if self.usb_vendor_id and self.usb_product_id and "usb_id" in spec["settings"]:
+            out.setdefault("usb_id", f"{self.usb_vendor_id}:{self.usb_product_id}".lower())
         return out
+
+
+def _typed(driver: str, setting: str, value: Any) -> Any:
+    """A column's text as its setting's type (an MLLP listener's ``port`` column is a number);
+    left as typed when it does not parse, so the settings check names it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return catalogue.parse_text(driver, setting, value)
+    except SettingsProblem:
+        return value
 
 
 def _id(kind: str, value: str) -> str:
@@ -110,70 +103,84 @@ def validate_station(station: Station, known_units: set[str] | None = None) -> S
     return station
 
 
+def invalid(problem: SettingsProblem, prefix: str = "") -> InvalidRecord:
+    """A catalogue problem as the registry's error (field, allowed values, both languages)."""
+    located = problem.located(prefix) if prefix else problem
+    return InvalidRecord(
+        located.reason,
+        located.code,
+        field=located.field,
+        allowed=located.allowed,
+        en=located.en,
+        es=located.es,
+    )
+
+
 def validate_device(device: Device) -> Device:
-    """Check a device against its driver's spec; raise InvalidRecord with the first problem."""
+    """Check a device against the catalogue; return it with catalogue names (an old driver
+    name or device type is mapped). Raise InvalidRecord naming the field and what is allowed.
+    """
     _id("device", device.device_id)
     _id("station", device.station_id)
-    if device.device_type not in DEVICE_TYPES:
-        raise InvalidRecord(
-            f"unknown device type {device.device_type!r} (one of {', '.join(DEVICE_TYPES)}) / "
-            f"tipo de dispositivo desconocido",
-            "unknown_device_type",
-        )
-    spec = DRIVERS.get(device.driver)
-    if spec is None:
-        raise InvalidRecord(
-            f"unknown driver {device.driver!r} / controlador desconocido {device.driver!r}",
-            "unknown_driver",
-        )
-    if spec.device_type != device.device_type:
-        raise InvalidRecord(
-            f"driver {device.driver} drives {spec.device_type}, not {device.device_type} / "
-            f"el controlador {device.driver} es para {spec.device_type}",
-            "driver_type_mismatch",
-        )
-    serial_settings = device.port or device.baud_rate is not None or device.parity
-    if spec.attach == "serial":
-        if not _SERIAL_PORT.match(device.port):
+    try:
+        driver, implied = catalogue.resolve(device.driver)
+        family = catalogue.check_family(driver, device.device_type)
+    except SettingsProblem as exc:
+        raise invalid(exc) from exc
+    spec = catalogue.CATALOGUE[driver]
+    device = replace(
+        device,
+        driver=driver,
+        device_type=family,
+        options={**implied, **device.options},
+    )
+    for column, setting in catalogue.COLUMN_SETTINGS.items():
+        value = getattr(device, column)
+        if value not in ("", None) and setting not in spec["settings"]:
+            allowed = ", ".join(spec["settings"]) or "-"
             raise InvalidRecord(
-                f"driver {device.driver} needs a serial port (/dev/ttyUSB0 or COM3), got "
-                f"{device.port!r} / el controlador necesita un puerto serie",
-                "bad_port",
+                f"'{column}' is not a setting of driver {driver} (its settings: {allowed}) / "
+                f"'{column}' no es un ajuste del controlador {driver} (sus ajustes: {allowed})",
+                "unknown_setting",
+                field=column,
+                allowed=allowed,
+                en=f"'{column}' is not a setting of driver {driver} (its settings: {allowed})",
+                es=f"'{column}' no es un ajuste del controlador {driver} (sus ajustes: {allowed})",
             )
-        if device.baud_rate not in spec.baud_rates:
-            raise InvalidRecord(
-                f"driver {device.driver} does not support baud rate {device.baud_rate} "
-                f"(supports {', '.join(map(str, spec.baud_rates))}) / el controlador no admite "
-                f"la velocidad {device.baud_rate}",
-                "unsupported_port_setting",
-            )
-        if (device.parity or "N") not in spec.parities:
-            raise InvalidRecord(
-                f"driver {device.driver} does not support parity {device.parity!r} / "
-                f"el controlador no admite la paridad {device.parity!r}",
-                "unsupported_port_setting",
-            )
-    elif serial_settings:
-        raise InvalidRecord(
-            f"driver {device.driver} takes no serial port settings / "
-            f"el controlador {device.driver} no usa ajustes de puerto serie",
-            "unsupported_port_setting",
-        )
     for name in ("usb_vendor_id", "usb_product_id"):
         value = getattr(device, name)
         if value and not _USB_ID.match(value):
+            en = f"'{name}' must be 4 hex digits, got {value!r}"
+            es = f"'{name}' debe tener 4 dígitos hexadecimales, se recibió {value!r}"
             raise InvalidRecord(
-                f"{name} must be 4 hex digits, got {value!r} / {name} debe tener 4 dígitos hex",
-                "bad_usb_id",
+                f"{en} / {es}", "bad_usb_id", field=name, allowed="0000-ffff", en=en, es=es
             )
-        if value and spec.attach != "usb":
+        if value and spec["attach"] != "usb":
+            en = f"'{name}': driver {driver} is not a USB driver"
+            es = f"'{name}': el controlador {driver} no es USB"
             raise InvalidRecord(
-                f"driver {device.driver} is not a USB driver / el controlador no es USB",
-                "unsupported_port_setting",
+                f"{en} / {es}", "unknown_setting", field=name, allowed="-", en=en, es=es
             )
-    if spec.attach == "usb" and not device.serial:
+    if spec["attach"] == "usb" and not device.serial:
+        en = "'serial': a USB device needs its serial number"
+        es = "'serial': un dispositivo USB requiere su número de serie"
         raise InvalidRecord(
-            "a USB device needs its serial number / un dispositivo USB requiere su número de serie",
-            "missing_serial",
+            f"{en} / {es}", "missing_serial", field="serial", allowed="", en=en, es=es
         )
+    try:
+        catalogue.check_settings(driver, device.driver_options())
+    except SettingsProblem as exc:
+        raise invalid(exc.renamed(_typed_as(device, spec, exc.field))) from exc
     return device
+
+
+def _typed_as(device: Device, spec: dict[str, Any], setting: str) -> str:
+    """Where ops typed a setting: its column (port, baud_rate, parity, serial) or settings.x."""
+    for column, name in catalogue.COLUMN_SETTINGS.items():
+        if name == setting and (
+            getattr(device, column) not in ("", None) or setting not in device.options
+        ):
+            return column
+    if setting == spec["serial_setting"] and device.serial and setting not in device.options:
+        return "serial"
+    return f"settings.{setting}"

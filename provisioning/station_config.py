@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
+from protos import device_catalogue as catalogue
+from protos.device_catalogue import SettingsProblem
 from provisioning.errors import ConfigRejected
 from provisioning.registry import Device
 
@@ -42,8 +45,26 @@ def build(devices: Iterable[Device], overrides: dict[str, Any]) -> dict[str, Any
             f"unknown config keys {', '.join(unknown)} / claves desconocidas", "invalid_config"
         )
     config: dict[str, Any] = {name: OVERRIDES[name](name, v) for name, v in overrides.items()}
-    config["devices"] = [
-        {"device_id": d.device_id, "driver": d.driver, "options": d.driver_options()}
-        for d in sorted(devices, key=lambda d: d.device_id)
-    ]
+    config["devices"] = [_device(d) for d in sorted(devices, key=lambda d: d.device_id)]
     return config
+
+
+def _device(device: Device) -> dict[str, Any]:
+    """One device as the agent receives it, checked against the catalogue first (a row
+    registered before the catalogue may name an old driver or lack a setting)."""
+    try:
+        driver, implied = catalogue.resolve(device.driver)
+        device = replace(device, driver=driver, options={**implied, **device.options})
+        options = catalogue.check_settings(driver, device.driver_options())
+    except SettingsProblem as exc:
+        en = f"device {device.device_id}: {exc.en}"
+        es = f"dispositivo {device.device_id}: {exc.es}"
+        raise ConfigRejected(
+            f"{en} / {es}",
+            "invalid_device",
+            field=f"devices.{device.device_id}.{exc.field}",
+            allowed=exc.allowed,
+            en=en,
+            es=es,
+        ) from exc
+    return {"device_id": device.device_id, "driver": driver, "options": options}

@@ -20,7 +20,7 @@ from typing import Any
 
 from drivers.barcode.base import GS, ReaderVanished, Scan
 from drivers.barcode.framing import LineFramer
-from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.base import DeviceHealth, DeviceUnavailable, DriverManifest, Health, Identity, Setting
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,38 @@ class HidWedgeScanner:
     """A keyboard-wedge scanner at ``path`` (/dev/input/by-id/...-event-kbd) or named ``name``."""
 
     family = "barcode"
+    MANIFEST = DriverManifest(
+        name="barcode.hid",
+        family="barcode",
+        protocol="USB HID keyboard-wedge scanner (evdev, exclusive grab)",
+        attach="usb",
+        title="Keyboard-wedge barcode scanner (USB HID)",
+        reports=("dispensing",),
+        settings=(
+            Setting(
+                "path",
+                "str",
+                "",
+                pattern=r"^(/[^\s]+)?$",
+                en="input device, e.g. /dev/input/by-id/...-event-kbd (or give name)",
+                es="dispositivo de entrada, p. ej. /dev/input/by-id/...-event-kbd (o el nombre)",
+            ),
+            Setting(
+                "name",
+                "str",
+                "",
+                en="input device name as the kernel reports it (or give path)",
+                es="nombre del dispositivo de entrada según el kernel (o la ruta)",
+            ),
+            Setting(
+                "grab",
+                "bool",
+                True,
+                en="grab the device so scans do not type into windows",
+                es="tomar el dispositivo para que no escriba en las ventanas",
+            ),
+        ),
+    )
 
     def __init__(self, path: str = "", name: str = "", grab: bool = True) -> None:
         if not (path or name):

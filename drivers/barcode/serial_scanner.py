@@ -19,13 +19,53 @@ import serial
 
 from drivers.barcode.base import ReaderVanished, Scan
 from drivers.barcode.framing import LineFramer
-from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.base import DeviceHealth, DeviceUnavailable, DriverManifest, Health, Identity, Setting
 
 log = logging.getLogger(__name__)
 
 
 class SerialScanner:
     family = "barcode"
+    MANIFEST = DriverManifest(
+        name="barcode.serial",
+        family="barcode",
+        protocol="serial / USB-CDC barcode scanner (AIM symbology ids)",
+        attach="serial",
+        title="Barcode scanner on a serial or USB-CDC port",
+        reports=("dispensing",),
+        settings=(
+            Setting(
+                "port",
+                "str",
+                required=True,
+                pattern=r"^(/[^\s]+|COM[0-9]{1,3})$",
+                en="serial port (/dev/ttyACM0, COM3)",
+                es="puerto serie (/dev/ttyACM0, COM3)",
+            ),
+            Setting(
+                "baudrate",
+                "int",
+                9600,
+                minimum=1200,
+                maximum=921600,
+                en="line speed (baud)",
+                es="velocidad de la línea (baudios)",
+            ),
+            Setting("model", "str", "serial barcode scanner", en="model", es="modelo"),
+            Setting("vendor", "str", "", en="vendor", es="fabricante"),
+            Setting("serial_number", "str", "", en="serial number", es="número de serie"),
+            Setting(
+                "read_chunk_s",
+                "float",
+                0.05,
+                minimum=0.001,
+                maximum=5,
+                en="read timeout per chunk (s)",
+                es="espera por lectura (s)",
+            ),
+        ),
+        serial_setting="serial_number",
+    )
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from drivers.barcode.base import GS, Scan
 from drivers.barcode.serial_scanner import SerialScanner
-from drivers.base import DeviceHealth, Identity
+from drivers.base import DeviceHealth, DriverManifest, Identity, Setting
 from drivers.vitals.ptysim import PtyPort
 
 DATAMATRIX = "]d2"
@@ -85,6 +85,24 @@ class SimulatedScanner:
     """The simulator as a driver: a pty plus the real serial driver reading it."""
 
     family = "barcode"
+    MANIFEST = DriverManifest(
+        name="sim.barcode",
+        family="barcode",
+        protocol="simulated serial scanner (pty, real scanner bytes)",
+        attach="none",
+        title="Simulated barcode scanner",
+        reports=("dispensing",),
+        settings=(
+            Setting(
+                "link",
+                "str",
+                "",
+                en="path of the pty link (empty: a temporary one)",
+                es="ruta del enlace pty (vacío: uno temporal)",
+            ),
+        ),
+        simulator=True,
+    )
 
     def __init__(self, link: str = "") -> None:
         path = Path(link) if link else Path(tempfile.mkdtemp(prefix="puente-bc-")) / "scanner"

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from drivers.base import DeviceHealth, Health, Identity
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.fingerprint.base import (
     DEFAULT_PPI,
     CaptureCancelled,
@@ -53,6 +53,34 @@ class LibfprintReader:
     """One libfprint device, chosen by driver name and/or index among image-capable devices."""
 
     family = "fingerprint"
+    MANIFEST = DriverManifest(
+        name="libfprint",
+        family="fingerprint",
+        protocol="libfprint (image-capable USB readers)",
+        attach="usb",
+        title="USB fingerprint reader through libfprint",
+        reports=("biometric_enrollment", "biometric_confirmation"),
+        settings=(
+            Setting(
+                "driver",
+                "str",
+                "",
+                en="libfprint driver name (empty: any), e.g. uru4000",
+                es="driver de libfprint (vacío: cualquiera), p. ej. uru4000",
+            ),
+            Setting(
+                "index",
+                "int",
+                0,
+                minimum=0,
+                maximum=15,
+                en="which reader among matching ones",
+                es="cuál de los lectores que coinciden",
+            ),
+            Setting("serial", "str", "", en="serial number", es="número de serie"),
+        ),
+        serial_setting="serial",
+    )
 
     def __init__(self, driver: str = "", index: int = 0, serial: str = "") -> None:
         self.driver_filter = driver

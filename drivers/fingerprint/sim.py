@@ -10,12 +10,29 @@ from __future__ import annotations
 
 import threading
 
-from drivers.base import DeviceHealth, Health, Identity
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.fingerprint.base import CaptureCancelled, FingerImage
 
 
 class SimulatedReader:
     family = "fingerprint"
+    MANIFEST = DriverManifest(
+        name="sim.fingerprint",
+        family="fingerprint",
+        protocol="simulated (synthetic fingerprints)",
+        attach="none",
+        title="Simulated fingerprint reader",
+        reports=("biometric_enrollment", "biometric_confirmation"),
+        settings=(
+            Setting("serial", "str", "SIM-FP-0001", en="serial number", es="número de serie"),
+            Setting("seed", "int", 7, en="random seed", es="semilla aleatoria"),
+            Setting(
+                "finger", "int", 0, minimum=0, maximum=9, en="finger index", es="índice del dedo"
+            ),
+        ),
+        serial_setting="serial",
+        simulator=True,
+    )
 
     def __init__(self, serial: str = "SIM-FP-0001", seed: int = 7, finger: int = 0) -> None:
         self.serial = serial

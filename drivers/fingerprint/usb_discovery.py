@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from drivers.base import DeviceHealth, Health, Identity
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.fingerprint.base import ReaderUnavailable
 
 
@@ -96,6 +96,24 @@ class UsbReaderPort:
     """
 
     family = "fingerprint"
+    MANIFEST = DriverManifest(
+        name="usb.fingerprint",
+        family="fingerprint",
+        protocol="USB presence of a known fingerprint reader (by USB id)",
+        attach="usb",
+        title="Fingerprint reader on USB (presence only)",
+        reports=("device_status",),
+        settings=(
+            Setting(
+                "usb_id",
+                "str",
+                "",
+                pattern=r"^([0-9a-fA-F]{4}:[0-9a-fA-F]{4})?$",
+                en="USB vendor:product id, e.g. 05ba:000a (empty: any known reader)",
+                es="id USB fabricante:producto, p. ej. 05ba:000a (vacío: cualquiera conocido)",
+            ),
+        ),
+    )
 
     def __init__(self, usb_id: str = "", lister: UsbLister = pyusb_devices) -> None:
         self.usb_id = usb_id.lower()

@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from drivers.base import DeviceHealth, Health, Identity
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.scanner.base import (
     CoverOpen,
     DeviceGone,
@@ -185,6 +185,40 @@ def discover(url: str, timeout_s: float = 5.0) -> list[DiscoveredScanner]:
 
 class EsclScanner:
     family = "scanner"
+    MANIFEST = DriverManifest(
+        name="escl",
+        family="scanner",
+        protocol="eSCL / AirScan (HTTP)",
+        attach="network",
+        title="Network scanner or MFP (eSCL / AirScan)",
+        reports=("scanned_document",),
+        settings=(
+            Setting(
+                "url",
+                "str",
+                required=True,
+                pattern=r"^https?://[^\s]+$",
+                en="eSCL base URL, e.g. http://192.168.1.20/eSCL",
+                es="URL base eSCL, p. ej. http://192.168.1.20/eSCL",
+            ),
+            Setting(
+                "timeout_s",
+                "float",
+                60.0,
+                minimum=1,
+                maximum=600,
+                en="HTTP timeout (s)",
+                es="tiempo de espera HTTP (s)",
+            ),
+            Setting(
+                "verify",
+                "bool",
+                True,
+                en="verify the scanner's TLS certificate",
+                es="verificar el certificado TLS del escáner",
+            ),
+        ),
+    )
 
     def __init__(self, url: str, timeout_s: float = 60.0, verify: bool = True) -> None:
         self.url = url.rstrip("/")

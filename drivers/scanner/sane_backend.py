@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from drivers.base import DeviceHealth, DriverError, Health, Identity
+from drivers.base import DeviceHealth, DriverError, DriverManifest, Health, Identity, Setting
 from drivers.scanner.base import (
     CoverOpen,
     DeviceGone,
@@ -209,6 +209,36 @@ class SaneScanner:
     """One SANE device, e.g. ``SaneScanner(device="test:0", config_dir="/etc/puente/sane")``."""
 
     family = "scanner"
+    MANIFEST = DriverManifest(
+        name="sane",
+        family="scanner",
+        protocol="SANE (libsane backends: USB and network scanners)",
+        attach="usb",
+        title="Scanner through SANE",
+        reports=("scanned_document",),
+        settings=(
+            Setting(
+                "device",
+                "str",
+                required=True,
+                en="SANE device name (scanimage -L), e.g. genesys:libusb:001:004",
+                es="nombre SANE del escáner (scanimage -L), p. ej. genesys:libusb:001:004",
+            ),
+            Setting(
+                "config_dir",
+                "str",
+                "",
+                en="SANE configuration directory (SANE_CONFIG_DIR)",
+                es="directorio de configuración de SANE (SANE_CONFIG_DIR)",
+            ),
+            Setting(
+                "extra_options",
+                "map",
+                en="backend options set before each scan",
+                es="opciones del backend antes de cada escaneo",
+            ),
+        ),
+    )
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from datetime import UTC
 from typing import Any, TypeVar
 
-from drivers.base import DeviceHealth, Health, Identity
+from drivers.base import DeviceHealth, DriverManifest, Health, Identity, Setting
 from drivers.token.base import (
     FAMILY,
     CertificateInfo,
@@ -99,6 +99,58 @@ class Pkcs11Tokens:
     """
 
     family = FAMILY
+    MANIFEST = DriverManifest(
+        name="pkcs11",
+        family="token",
+        protocol="PKCS#11 (signing tokens and smart cards)",
+        attach="usb",
+        title="Signing token through its PKCS#11 module",
+        reports=("signed_document",),
+        settings=(
+            Setting(
+                "module",
+                "str",
+                required=True,
+                pattern=r"^/[^\s]+$|^[A-Za-z]:\\[^\n]+$",
+                en="path of the PKCS#11 module, e.g. /usr/lib/libeTPkcs11.so",
+                es="ruta del módulo PKCS#11, p. ej. /usr/lib/libeTPkcs11.so",
+            ),
+            Setting(
+                "token_label",
+                "str",
+                "",
+                en="only the token with this label (empty: every token)",
+                es="solo el token con esta etiqueta (vacío: todos)",
+            ),
+            Setting(
+                "idle_s",
+                "float",
+                0.0,
+                minimum=0,
+                maximum=3600,
+                en="seconds a session stays logged in after a signature",
+                es="segundos que la sesión sigue abierta tras firmar",
+            ),
+            Setting(
+                "poll_s",
+                "float",
+                1.0,
+                minimum=0.05,
+                maximum=60,
+                en="presence check interval (s)",
+                es="intervalo de comprobación de presencia (s)",
+            ),
+            Setting(
+                "call_timeout_s",
+                "float",
+                60.0,
+                minimum=1,
+                maximum=600,
+                en="longest PKCS#11 call (s)",
+                es="llamada PKCS#11 más larga (s)",
+            ),
+        ),
+    )
 
     def __init__(
         self,

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from drivers.base import DriverManifest
 from drivers.vitals.base import NumericReading
-from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.serialport import OXIMETRY, SerialMonitor, serial_settings
 
 FINGER_OUT = 0x10
 PROBE_ERROR = 0x10
@@ -79,6 +80,16 @@ class Cms50dMonitor(SerialMonitor):
     model = "CMS50D+"
     vendor = "Contec"
     default_baudrate = 19200
+    MANIFEST = DriverManifest(
+        name="contec.cms50d",
+        family="vitals",
+        protocol="Contec CMS50D+ 5-byte packets (USB serial)",
+        attach="serial",
+        title="Contec CMS50D+ oximeter",
+        reports=OXIMETRY,
+        settings=serial_settings(19200),
+        serial_setting="serial_number",
+    )
 
     def make_decoder(self) -> PacketDecoder:
         return PacketDecoder()

@@ -34,10 +34,10 @@ from datetime import UTC, datetime
 import hl7
 import hl7.mllp
 
-from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.base import DeviceHealth, DeviceUnavailable, DriverManifest, Health, Identity, Setting
 from drivers.vitals.base import FrameError, NumericReading
 from drivers.vitals.hl7_ack import Problem, build_ack
-from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.serialport import SerialMonitor, serial_settings
 
 log = logging.getLogger(__name__)
 
@@ -437,6 +437,35 @@ class MllpMonitor:
     """Monitors and gateways push ORU^R01 to this MLLP listener (default port 2575)."""
 
     family = "vitals"
+    MANIFEST = DriverManifest(
+        name="hl7.pcd01.mllp",
+        family="vitals",
+        protocol="IHE PCD-01 ORU^R01 over MLLP (TCP listener)",
+        attach="network",
+        title="HL7 PCD-01 monitor or gateway (MLLP)",
+        reports=("vital_signs", "any IEEE 11073 MDC numeric"),
+        settings=(
+            Setting(
+                "host",
+                "str",
+                "127.0.0.1",
+                en="address to listen on",
+                es="dirección donde escuchar",
+            ),
+            Setting(
+                "port",
+                "int",
+                2575,
+                minimum=1,
+                maximum=65535,
+                en="TCP port to listen on",
+                es="puerto TCP donde escuchar",
+            ),
+            Setting("serial_number", "str", "", en="device serial number", es="número de serie"),
+            Setting("model", "str", "", en="device model", es="modelo del equipo"),
+        ),
+        serial_setting="serial_number",
+    )
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 2575, serial_number: str = "", model: str = ""
@@ -606,6 +635,16 @@ class SerialHl7Monitor(SerialMonitor):
 
     model = "HL7 PCD-01 device (serial)"
     default_baudrate = 9600
+    MANIFEST = DriverManifest(
+        name="hl7.pcd01.serial",
+        family="vitals",
+        protocol="IHE PCD-01 ORU^R01 in MLLP framing over a serial line",
+        attach="serial",
+        title="HL7 PCD-01 monitor (serial)",
+        reports=("vital_signs", "any IEEE 11073 MDC numeric"),
+        settings=serial_settings(9600),
+        serial_setting="serial_number",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         self.receiver = _Receiver()

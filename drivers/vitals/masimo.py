@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from drivers.base import DriverManifest
 from drivers.vitals.base import NumericReading
-from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.serialport import OXIMETRY, SerialMonitor, serial_settings
 
 _FIELD = re.compile(rb"([A-Z][A-Z0-9]*)=([^\s]+)")
 # EXC bits (Masimo serial interface specification).
@@ -107,6 +108,16 @@ class MasimoMonitor(SerialMonitor):
     model = "Rad-8 / Radical-7 (ASCII 1)"
     vendor = "Masimo"
     default_baudrate = 9600
+    MANIFEST = DriverManifest(
+        name="masimo.ascii1",
+        family="vitals",
+        protocol="Masimo ASCII 1 (serial text lines)",
+        attach="serial",
+        title="Masimo Rad-8 / Radical-7, ASCII 1",
+        reports=(*OXIMETRY, "MDC_PULS_OXIM_PERF_REL"),
+        settings=serial_settings(9600),
+        serial_setting="serial_number",
+    )
 
     def make_decoder(self) -> LineDecoder:
         return LineDecoder(parse_line)

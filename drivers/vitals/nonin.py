@@ -10,9 +10,10 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from drivers.base import DriverManifest
 from drivers.vitals.base import NumericReading
 from drivers.vitals.masimo import LineDecoder
-from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.serialport import OXIMETRY, SerialMonitor, serial_settings
 
 _PAIR = re.compile(rb"(SPO2|HR)\s*=\s*(---|\d{1,3})", re.IGNORECASE)
 _NUMERICS = {
@@ -38,6 +39,16 @@ class NoninMonitor(SerialMonitor):
     model = "Nonin oximeter (serial ASCII)"
     vendor = "Nonin"
     default_baudrate = 9600
+    MANIFEST = DriverManifest(
+        name="nonin.ascii",
+        family="vitals",
+        protocol="Nonin serial ASCII (SPO2=097 HR=072)",
+        attach="serial",
+        title="Nonin oximeter, serial ASCII",
+        reports=OXIMETRY,
+        settings=serial_settings(9600),
+        serial_setting="serial_number",
+    )
 
     def make_decoder(self) -> LineDecoder:
         return LineDecoder(parse_line)

@@ -33,8 +33,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from drivers.base import DriverManifest
 from drivers.vitals.base import NumericReading
-from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.serialport import OXIMETRY, SerialMonitor, serial_settings
 
 START = 0x01
 FRAMES_PER_PACKET = 25
@@ -141,6 +142,16 @@ class NoninFormat2Monitor(SerialMonitor):
     model = "Nonin oximeter (data format #2)"
     vendor = "Nonin"
     default_baudrate = 9600
+    MANIFEST = DriverManifest(
+        name="nonin.format2",
+        family="vitals",
+        protocol="Nonin data format #2 (5-byte frames, 75 Hz)",
+        attach="serial",
+        title="Nonin oximeter, data format #2",
+        reports=OXIMETRY,
+        settings=serial_settings(9600),
+        serial_setting="serial_number",
+    )
 
     def make_decoder(self) -> Format2Decoder:
         return Format2Decoder()

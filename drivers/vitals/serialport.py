@@ -18,12 +18,53 @@ from typing import Protocol
 
 import serial
 
-from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity, Setting
 from drivers.vitals.base import NumericReading, PortVanished
 
 log = logging.getLogger(__name__)
 
 _PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
+
+# An absolute device path (/dev/ttyUSB0, a pty's link) or a Windows COM port.
+PORT_PATTERN = r"^(/[^\s]+|COM[0-9]{1,3})$"
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Measured parameters of pulse oximeters (IEEE 11073 MDC reference ids).
+OXIMETRY = ("vital_signs", "MDC_PULS_OXIM_SAT_O2", "MDC_PULS_OXIM_PULS_RATE")
+
+
+def serial_settings(default_baudrate: int) -> tuple[Setting, ...]:
+    """The settings of :class:`SerialMonitor`, declared once for every serial monitor."""
+    return (
+        Setting(
+            "port",
+            "str",
+            required=True,
+            pattern=PORT_PATTERN,
+            en="serial port (/dev/ttyUSB0, COM3)",
+            es="puerto serie (/dev/ttyUSB0, COM3)",
+        ),
+        Setting(
+            "baudrate",
+            "int",
+            default_baudrate,
+            choices=BAUD_RATES,
+            en="line speed (baud)",
+            es="velocidad de la línea (baudios)",
+        ),
+        Setting("bytesize", "int", 8, choices=(7, 8), en="data bits", es="bits de datos"),
+        Setting("parity", "str", "N", choices=("N", "E", "O"), en="parity", es="paridad"),
+        Setting("stopbits", "float", 1, choices=(1, 1.5, 2), en="stop bits", es="bits de parada"),
+        Setting("serial_number", "str", "", en="device serial number", es="número de serie"),
+        Setting(
+            "read_chunk_s",
+            "float",
+            0.05,
+            minimum=0.001,
+            maximum=5,
+            en="read timeout per chunk (s)",
+            es="espera por lectura (s)",
+        ),
+    )
 
 
 class Decoder(Protocol):

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from drivers.base import DeviceHealth, DeviceUnavailable, Health, Identity
+from drivers.base import DeviceHealth, DeviceUnavailable, DriverManifest, Health, Identity, Setting
 from drivers.vitals.base import NumericReading
 
 # (MDC code, reference id, UCUM unit, mean, spread)
@@ -28,6 +28,37 @@ _PARAMETERS = (
 
 class SimulatedMonitor:
     family = "vitals"
+    MANIFEST = DriverManifest(
+        name="sim.monitor",
+        family="vitals",
+        protocol="simulated (no device)",
+        attach="none",
+        title="Simulated vital-signs monitor",
+        reports=(
+            "vital_signs",
+            "MDC_PULS_OXIM_SAT_O2",
+            "MDC_PULS_OXIM_PULS_RATE",
+            "MDC_PRESS_BLD_NONINV_SYS",
+            "MDC_PRESS_BLD_NONINV_DIA",
+            "MDC_TEMP_BODY",
+            "MDC_RESP_RATE",
+        ),
+        settings=(
+            Setting("serial", "str", "SIM-0001", en="serial number", es="número de serie"),
+            Setting("seed", "int", en="random seed", es="semilla aleatoria"),
+            Setting(
+                "interval_s",
+                "float",
+                1.0,
+                minimum=0.01,
+                maximum=3600,
+                en="seconds between readings",
+                es="segundos entre lecturas",
+            ),
+        ),
+        serial_setting="serial",
+        simulator=True,
+    )
 
     def __init__(
         self, serial: str = "SIM-0001", seed: int | None = None, interval_s: float = 1.0

@@ -40,7 +40,14 @@ FleetDep = Annotated[FleetService, Depends(get_fleet)]
 
 
 def _problem(exc: ProvisioningError) -> ApiError:
-    return ApiError(exc.status, exc.code, "Provisioning / Aprovisionamiento", exc.reason)
+    """``detail`` in both languages; where a field is at fault, the field, what is allowed
+    and the message in each language on its own (``en``, ``es``)."""
+    extra = (
+        {"field": exc.field, "allowed": exc.allowed, "en": exc.en, "es": exc.es}
+        if exc.field
+        else {}
+    )
+    return ApiError(exc.status, exc.code, "Provisioning / Aprovisionamiento", exc.reason, **extra)
 
 
 # -- units and devices -------------------------------------------------------------------
@@ -89,8 +96,8 @@ def list_units(_caller: FleetReader, fleet: FleetDep, request: Request) -> list[
 
 class DeviceIn(BaseModel):
     device_id: str
-    device_type: str
-    driver: str
+    device_type: str = Field("", description="The driver's family; may be left empty.")
+    driver: str = Field(description="A name from the device catalogue (docs/provisioning.md).")
     model: str = ""
     serial: str = ""
     usb_vendor_id: str = ""
@@ -186,12 +193,25 @@ def import_text(fleet: FleetService, text: str) -> dict[str, Any]:
     reg = fleet.registry
     plan = csv_io.plan_import(text, reg.units(), reg.stations(), reg.active_serials())
     reg.import_rows(plan.units.values(), plan.stations.values(), plan.devices, now_iso())
+    # Stations that already have a config (enrolled) get the new device set at once; the
+    # others receive it with their enrollment.
+    published, refused = [], []
+    for station_id in sorted({d.station_id for d in plan.devices}):
+        if reg.config(station_id) is None:
+            continue
+        try:
+            fleet.publish_config(station_id)
+            published.append(station_id)
+        except ProvisioningError as exc:
+            refused.append({"station_id": station_id, "code": exc.code, "reason": exc.reason})
     return {
         "rows": plan.rows,
         "units": len(plan.units),
         "stations": len(plan.stations),
         "devices": len(plan.devices),
         "errors": [vars(e) for e in plan.errors],
+        "configs_published": published,
+        "configs_refused": refused,
     }
 
 

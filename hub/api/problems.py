@@ -21,11 +21,18 @@ class ApiError(Exception):
     """An error a caller reads: HTTP status, a machine-readable code, a bilingual detail."""
 
     def __init__(
-        self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers = headers
+        self.extra = extra  # more members of the problem object (e.g. the field at fault)
 
 
 def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -41,9 +48,14 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    body = problem_body(status, code, title, detail)
+    body = problem_body(status, code, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -68,7 +80,7 @@ _STORE_STATUS: dict[type[StoreError], tuple[int, str]] = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
+        return problem(exc.status, exc.code, exc.title, exc.detail, exc.headers, **exc.extra)
 
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:

@@ -520,6 +520,27 @@ MIGRATIONS += [
     ),
 ]
 
+
+def _m670_device_catalogue() -> str:
+    """The same steps as SQLite's m670: catalogue names, implied settings, reported devices."""
+    import json
+
+    from hub.storage import registry_schema
+
+    steps = []
+    for old, implied in registry_schema.implied_settings():
+        extra = json.dumps(implied).replace("'", "''")
+        steps.append(
+            f"UPDATE devices SET options_json = ('{extra}'::jsonb || options_json::jsonb)::text "
+            f"WHERE driver = '{old}'"
+        )
+    steps += registry_schema.catalogue_names_sql()
+    steps.append(registry_schema.REPORTED_DEVICES_TABLE)
+    return ";\n".join(steps) + ";"
+
+
+MIGRATIONS.append((670, "device_catalogue", _m670_device_catalogue()))
+
 # The key of each table INSERT OR REPLACE writes (PostgreSQL's ON CONFLICT needs it named).
 CONFLICT_KEYS = {
     "signature_verdicts": "sha256",

@@ -351,6 +351,37 @@ class RegistryStore:
                 (version, error, at, station_id),
             )
 
+    # -- devices as each station reports them (its state messages) ---------------------
+    def save_reported(
+        self, station_id: str, devices: list[dict[str, Any]], state_at: str, at: str
+    ) -> bool:
+        """Keep the station's latest reported device list (an older state is ignored)."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO station_reported_devices (station_id, devices_json, state_at, "
+                "received_at) VALUES (?, ?, ?, ?) ON CONFLICT(station_id) DO UPDATE SET "
+                "devices_json = excluded.devices_json, state_at = excluded.state_at, "
+                "received_at = excluded.received_at "
+                "WHERE station_reported_devices.state_at <= excluded.state_at",
+                (station_id, json.dumps(devices, sort_keys=True), state_at, at),
+            )
+            return cur.rowcount == 1
+
+    def reported(self, station_ids: Iterable[str] | None = None) -> dict[str, ReportedDevices]:
+        """station_id → the devices it last reported (stations that never did are absent)."""
+        sql = "SELECT station_id, devices_json, state_at FROM station_reported_devices"
+        args: tuple[Any, ...] = ()
+        if station_ids is not None:
+            wanted = list(dict.fromkeys(station_ids))
+            if not wanted:
+                return {}
+            sql += f" WHERE station_id IN ({', '.join('?' for _ in wanted)})"
+            args = tuple(wanted)
+        return {
+            r[0]: ReportedDevices(tuple(json.loads(r[1])), r[2])
+            for r in self._conn().execute(sql, args)
+        }
+
     # -- device health (read from the stations' DeviceStatus events) -------------------
     def device_health(self, station_id: str, scan: int = 500) -> dict[str, DeviceHealth]:
         """device_id → its latest reported state (among the station's last ``scan`` reports)."""
@@ -372,6 +403,15 @@ class RegistryStore:
                 occurred_at,
             )
         return out
+
+
+@dataclass(frozen=True)
+class ReportedDevices:
+    """What a station's agent said it runs: one dict per device (device_id, driver, family,
+    state, since, error_code, model, serial), as of ``state_at``."""
+
+    devices: tuple[dict[str, Any], ...]
+    state_at: str
 
 
 @dataclass(frozen=True)

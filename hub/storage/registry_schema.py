@@ -1,4 +1,5 @@
-"""Hub tables of provisioning (migrations 500-599): units, devices, codes, certificates, configs."""
+"""Hub tables of provisioning (migrations 500-599, 670-689): units, devices, codes, certificates,
+configs, and the devices each station reports."""
 
 from __future__ import annotations
 
@@ -81,3 +82,54 @@ def m500_registry(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+def catalogue_names_sql() -> list[str]:
+    """Statements that move registry rows to the device catalogue's names (both engines)."""
+    from protos.device_catalogue import LEGACY_DRIVERS, LEGACY_TYPES
+
+    out = [
+        f"UPDATE devices SET device_type = '{new}' WHERE device_type = '{old}'"
+        for old, new in LEGACY_TYPES.items()
+    ]
+    for old, (new, _implied) in LEGACY_DRIVERS.items():
+        if new is not None:  # settings an old name implied are added by the next statements
+            out.append(f"UPDATE devices SET driver = '{new}' WHERE driver = '{old}'")
+    return out
+
+
+def implied_settings() -> list[tuple[str, dict[str, object]]]:
+    """(old driver name, settings it implied) of the names renamed by migration 670."""
+    from protos.device_catalogue import LEGACY_DRIVERS
+
+    return [(old, implied) for old, (new, implied) in LEGACY_DRIVERS.items() if new and implied]
+
+
+REPORTED_DEVICES_TABLE = """
+    CREATE TABLE station_reported_devices (
+        station_id TEXT PRIMARY KEY,
+        devices_json TEXT NOT NULL,
+        state_at TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    )
+"""
+
+
+def m670_device_catalogue(db: sqlite_utils.Database) -> None:
+    """Registry rows take the catalogue's driver names (old names mapped, the settings an
+    old name implied added); the devices each station reports get a table."""
+    import json
+
+    for old, implied in implied_settings():
+        rows = db.execute(
+            "SELECT id, options_json FROM devices WHERE driver = ?", (old,)
+        ).fetchall()
+        for row_id, options in rows:
+            merged = {**implied, **json.loads(options or "{}")}
+            db.execute(
+                "UPDATE devices SET options_json = ? WHERE id = ?",
+                (json.dumps(merged, sort_keys=True), row_id),
+            )
+    for statement in catalogue_names_sql():
+        db.execute(statement)
+    db.execute(REPORTED_DEVICES_TABLE)

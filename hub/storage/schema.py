@@ -170,6 +170,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (801, _m801_quarantine_reingest),
     (820, m820_hub_heartbeat),
     (900, m900_dispensing),
+    (670, registry_schema.m670_device_catalogue),
 ]
 
 

@@ -13,12 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.fleet import import_text
 from hub.fleet import FleetService
+from hub.services import station_devices
 from hub.storage import fleet_search
 from hub.storage.base import Conflict
 from hub.storage.fleet_search import FleetQuery
 from hub.web.deps import Csrf, OpsUser, render
+from protos import device_catalogue
+from provisioning import csv_io
 from provisioning.errors import InvalidRecord, ProvisioningError
-from provisioning.registry import validate_device
+from provisioning.registry import Device, validate_device
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -52,20 +55,23 @@ def fleet_page(
     by_id = fleet.store.stations_by_id(found.station_ids)
     expiry = fleet.certificate_expiry()
     configs = {c.station_id: c for c in fleet.registry.configs()}
-    device_count: dict[str, int] = {}
+    registered: dict[str, list[Device]] = {}
     for d in fleet.registry.devices():
-        device_count[d.station_id] = device_count.get(d.station_id, 0) + 1
+        registered.setdefault(d.station_id, []).append(d)
+    reported = fleet.registry.reported(found.station_ids)
     units: dict[str, list[dict[str, Any]]] = {}
     for station_id in found.station_ids:
         s = by_id[station_id]
         config = configs.get(s.station_id)
+        rows = station_devices.compare(registered.get(station_id, []), reported.get(station_id))
         units.setdefault(s.unit_id, []).append(
             {
                 "s": s,
                 "state": "retired" if s.retired_at else ("online" if s.online else "offline"),
                 "cert_expiry": expiry.get(s.station_id),
                 "config": config,
-                "devices": device_count.get(s.station_id, 0),
+                "devices": station_devices.summary(rows, reported.get(station_id)),
+                "device_rows": [r for r in rows if r.finding != station_devices.OK],
                 "problem": s.station_id in found.problem_ids,
                 "events": found.event_counts.get(s.station_id, 0),
             }
@@ -97,10 +103,16 @@ def _station_context(request: Request, station_id: str) -> dict[str, Any] | None
     station = fleet.store.get_station(station_id)
     if station is None:
         return None
+    devices = fleet.registry.devices(station_id)
+    reported = fleet.registry.reported([station_id]).get(station_id)
     return {
         "s": station,
         "unit_name": fleet.registry.units().get(station.unit_id, ""),
-        "devices": fleet.registry.devices(station_id),
+        "devices": devices,
+        "reported": reported,
+        "device_rows": station_devices.compare(devices, reported),
+        "catalogue": device_catalogue.CATALOGUE,
+        "families": device_catalogue.FAMILIES,
         "health": fleet.registry.device_health(station_id),
         "history": fleet.registry.device_history(station_id),
         "certificates": fleet.registry.certificates(station_id),
@@ -197,6 +209,61 @@ def replace_device(
         return render(request, "station.html", 422, error=error, **context)
     version = context["config"].version if context["config"] else 0
     return render(request, "station.html", notice=("replace_done", {"v": version}), **context)
+
+
+@router.post("/stations/{station_id}/devices", dependencies=[Csrf])
+def add_device(
+    request: Request,
+    station_id: str,
+    user: OpsUser,
+    device_id: Annotated[str, Form(max_length=64)] = "",
+    driver: Annotated[str, Form(max_length=64)] = "",
+    model: Annotated[str, Form(max_length=128)] = "",
+    serial: Annotated[str, Form(max_length=128)] = "",
+    settings: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """Register a device from the catalogue (the same check as the CSV import and the API),
+    then publish the station's config."""
+    fleet = _fleet(request)
+    station = fleet.store.get_station(station_id)
+    if station is None:
+        return _not_found(request, station_id)
+    from hub.ingest.timefmt import now_iso
+
+    problem: InvalidRecord | ProvisioningError | None = None
+    try:
+        options = csv_io.parse_settings(driver.strip(), settings)
+        device = validate_device(
+            Device(
+                device_id=device_id.strip(),
+                station_id=station_id,
+                device_type="",
+                driver=driver.strip(),
+                model=model.strip(),
+                serial=serial.strip(),
+                options=options,
+            )
+        )
+        fleet.registry.put_device(device, now_iso())
+        fleet.publish_config(station_id)
+    except (InvalidRecord, ProvisioningError) as exc:
+        problem = exc
+    except Conflict as exc:
+        problem = InvalidRecord(exc.reason, "duplicate_serial", field="serial")
+    context = _station_context(request, station_id)
+    assert context is not None
+    form = {"device_id": device_id, "driver": driver, "model": model, "serial": serial}
+    if problem is not None:
+        return render(
+            request,
+            "station.html",
+            422,
+            problem=problem,
+            form={**form, "settings": settings},
+            **context,
+        )
+    version = context["config"].version if context["config"] else 0
+    return render(request, "station.html", notice=("device_added", {"v": version}), **context)
 
 
 @router.get("/import", response_class=HTMLResponse)

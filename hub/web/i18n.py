@@ -209,6 +209,70 @@ LABELS: dict[str, tuple[str, str]] = {
     "all": ("Todas", "All"),
     "device_problem": ("Dispositivo con problema", "Device problem"),
     "stations_found": ("{n} estación(es)", "{n} station(s)"),
+    # Registered devices beside those the station's agent reports (hub.services.station_devices)
+    "devices_count": (
+        "{seen} en la estación ({connected} conectados), {registered} registrados",
+        "{seen} at the station ({connected} connected), {registered} registered",
+    ),
+    "devices_unreported": (
+        "{registered} registrados; la estación no ha informado sus dispositivos",
+        "{registered} registered; the station has not reported its devices",
+    ),
+    "device_mismatches": ("{n} diferencia(s)", "{n} mismatch(es)"),
+    "dev_not_reported": (
+        "{device}: la estación aún no informó sus dispositivos",
+        "{device}: the station has not reported its devices yet",
+    ),
+    "dev_registered_not_seen": (
+        "{device}: registrado ({registered}) pero la estación no lo tiene",
+        "{device}: registered ({registered}) but not seen at the station",
+    ),
+    "dev_seen_not_registered": (
+        "{device}: la estación lo usa ({seen}) pero no está registrado",
+        "{device}: seen at the station ({seen}) but not registered",
+    ),
+    "dev_wrong_driver": (
+        "{device}: registrado con el controlador {registered}, la estación usa {seen}",
+        "{device}: registered with driver {registered}, the station runs {seen}",
+    ),
+    "dev_not_connected": ("{device}: {state} desde {since}", "{device}: {state} since {since}"),
+    "dev_ok": ("{device}: conectado desde {since}", "{device}: connected since {since}"),
+    "dstate_connected": ("conectado", "connected"),
+    "dstate_disconnected": ("desconectado", "disconnected"),
+    "dstate_error": ("con error", "in error"),
+    "dstate_busy": ("ocupado", "busy"),
+    "dstate_unsupported": ("no compatible", "unsupported"),
+    "dstate_device_state_unspecified": ("sin estado aún", "no state yet"),
+    "dstate_unknown": ("estado desconocido", "unknown state"),
+    "reported_h": (
+        "Registrados y vistos en la estación",
+        "Registered and seen at the station",
+    ),
+    "reported_at": ("Lista enviada por la estación: {at}", "List sent by the station: {at}"),
+    "registered_driver": ("Controlador registrado", "Registered driver"),
+    "seen_driver": ("Controlador en la estación", "Driver at the station"),
+    "finding": ("Situación", "Finding"),
+    "add_device": ("Registrar un dispositivo", "Register a device"),
+    "add_device_text": (
+        "Elija el controlador del catálogo; los ajustes se comprueban con su esquema y la "
+        "configuración de la estación se vuelve a publicar.",
+        "Choose the driver from the catalogue; its settings are checked against its schema "
+        "and the station's config is published again.",
+    ),
+    "device_id": ("Id del dispositivo", "Device id"),
+    "settings": ("Ajustes", "Settings"),
+    "settings_hint": (
+        "nombre=valor; nombre=valor (p. ej. port=/dev/ttyUSB0; baudrate=9600)",
+        "name=value; name=value (e.g. port=/dev/ttyUSB0; baudrate=9600)",
+    ),
+    "register": ("Registrar", "Register"),
+    "device_added": (
+        "Dispositivo registrado; configuración v{v} publicada.",
+        "Device registered; config v{v} published.",
+    ),
+    "catalogue": ("Catálogo de controladores", "Driver catalogue"),
+    "field": ("Campo", "Field"),
+    "allowed": ("Admitido", "Allowed"),
 }
 
 

@@ -64,3 +64,41 @@ def test_unplugged_monitor_and_broken_driver_become_device_status_events(tmp_pat
     finally:
         manager.stop()
         box.close()
+
+
+def test_settings_the_catalogue_refuses_never_reach_the_driver_and_the_state_says_why(
+    tmp_path: Path,
+) -> None:
+    """A station's own config (TOML) is checked with the schema ops' registry uses."""
+    settings = AgentSettings(station_id="st-1", unit_id="unit-1", data_dir=tmp_path)
+    box = Outbox(settings.outbox_path, limit_bytes=1 << 20, hard_limit_bytes=1 << 21).open()
+    changes: list[int] = []
+    manager = DeviceManager(
+        [
+            DeviceConfig(
+                device_id="oximeter-1",
+                driver="nonin.format2",
+                options={"port": "/dev/ttyUSB9", "baudrate": 14400},
+            ),
+            DeviceConfig(device_id="monitor-1", driver="sim.monitor", options={"serial": "S-8"}),
+        ],
+        RecordService(settings, box).record,
+        poll_s=60,
+    )
+    manager.on_change = lambda: changes.append(1)
+    manager.start()
+    try:
+        refused, fine = manager.list()
+        assert (refused.state_name, refused.error_code) == ("ERROR", "invalid_settings")
+        assert refused.detail.startswith("'baudrate' 14400 is not supported by driver nonin.")
+        assert "9600" in refused.detail and "no es admitido" in refused.detail
+        assert manager.device("oximeter-1") is None  # the driver never saw the settings
+        assert fine.state_name == "CONNECTED"
+        reported = {d.device_id: d for d in manager.reported()}
+        assert reported["oximeter-1"].family == "vitals"  # from the catalogue: no driver loaded
+        assert reported["oximeter-1"].state == events_pb2.ERROR
+        assert reported["monitor-1"].identity.serial == "S-8"
+        assert reported["monitor-1"].since.seconds > 0
+        assert len(changes) == 2  # each first report asked for a new station state
+    finally:
+        manager.stop()

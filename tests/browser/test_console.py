@@ -168,7 +168,8 @@ def test_ops_console_in_chromium(
     assert cells[0] == "Online"
     assert cells[3] == "3"  # outbox depth from the state message
     assert cells[4] == "1"  # events
-    assert cells[5] == "1"  # devices
+    # devices: registered, and what the station says it runs (this one sent no list)
+    assert cells[5] == "1 registered; the station has not reported its devices"
     # Clock offset measured at ingest, in words; the number rides along for scripts.
     assert re.fullmatch(
         r"-?\d+", row1.locator("[data-clock-offset]").get_attribute("data-clock-offset") or ""
@@ -211,7 +212,7 @@ def test_ops_console_in_chromium(
             HEADER,
             "U2,Xela,st-9,,,,,,,,,,",
             "U7,,st-10,,,,,,,,,,",  # unknown unit
-            "U1,,st-11,monitor-1,monitor,vitals.serial,BM3,SN3,,,/dev/ttyUSB0,14400,N",  # baud
+            "U1,,st-11,monitor-1,vitals,nonin.format2,BM3,SN3,,,/dev/ttyUSB0,14400,N",  # baud
             "U2,,st-1,,,,,,,,,,",  # st-1 is in U1
         ]
     )
@@ -223,10 +224,14 @@ def test_ops_console_in_chromium(
     got = [tuple(rows.nth(i).locator("td").all_inner_texts()[:2]) for i in range(rows.count())]
     assert got == [
         ("3", "unknown_unit"),
-        ("4", "unsupported_port_setting"),
+        ("4", "setting_not_allowed"),
         ("5", "station_in_other_unit"),
     ]
-    assert "14400" in rows.nth(1).inner_text()
+    baud = rows.nth(1).locator("td").all_inner_texts()
+    assert baud[2] == "baud_rate"  # the column at fault, the problem in English, what is allowed
+    assert baud[3].startswith("'baud_rate' 14400 is not supported by driver nonin.format2")
+    assert "no es admitido" not in baud[3]
+    assert "9600" in baud[4]
     assert hub.store.get_station("st-9") is not None
     assert hub.store.get_station("st-10") is None
     screenshot(page, "console-import-errors")
