@@ -14,6 +14,10 @@ Run: ``.venv/bin/python -m bench.ingest`` (``--help`` for sizes). Measures, in o
 - recovery (``bench/ingest_recovery.py``): drain of a backlog after a broker outage and catch-up
   after a 3 s blip, as ratios of the pipeline's rate; reconnect times; latency at 10 % load
   split by stage. ``--quick`` for a short run.
+
+``--store postgres --workers 1,2,3`` runs instead the pipeline on PostgreSQL with 1..N ingest
+worker processes against one SQLite hub, the bare paho pipe and bare psycopg inserts of the same
+rows (``bench/ingest_workers.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import multiprocessing as mp
 import os
 import secrets
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -435,7 +440,24 @@ def main() -> None:
         action="store_true",
         help="a short run (20k events, 3 s slices, smaller backlogs) to check that it works",
     )
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: the worker-scaling run of bench/ingest_workers.py instead",
+    )
+    parser.add_argument("--workers", default="1,2,3", help="with --store postgres: counts")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "PUENTE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="with --store postgres: a server where the bench may create databases",
+    )
     args = parser.parse_args()
+    if args.store == "postgres":
+        _workers_run(args)
+        return
     if args.quick:
         args.events = min(args.events, 20_000)
         args.latency_seconds = min(args.latency_seconds, 3.0)
@@ -486,6 +508,21 @@ def main() -> None:
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)
     (out / "ingest.json").write_text(json.dumps(results, indent=2))
+
+
+def _workers_run(args: argparse.Namespace) -> None:
+    from bench import ingest_workers
+
+    total = min(args.events, 5_000) if args.quick else min(args.events, 20_000)
+    if any(a.split("=")[0] == "--events" for a in sys.argv):  # an explicit size wins
+        total = args.events
+    counts = [int(w) for w in args.workers.split(",")]
+    with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
+        results = ingest_workers.run(Path(tmp), args.pg_url, counts, total)
+    ingest_workers.report(results)
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ingest_workers.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from hub.storage import open_store
 from hub.storage.base import Conflict, NotFound, Store
 from hub.tokens import Role, create_token
 from provisioning.mosquitto import DEFAULT_PERSISTENCE_DIR
+
+if TYPE_CHECKING:
+    from hub.service import HubService
 
 app = typer.Typer(
     help="Puente hub: ingest station events, serve cases / hub de Puente: recibe eventos, "
@@ -113,10 +116,23 @@ _add_registry()
 
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context, config: ConfigOption = None) -> None:
+def main(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="both | ingest | api: overrides the role key (ingest: worker, no HTTP; api: "
+            "API and console, no MQTT subscription) / qué hace este proceso",
+        ),
+    ] = None,
+) -> None:
     """Without a command: run the hub until SIGTERM or Ctrl-C."""
     if config is not None:
         os.environ["PUENTE_HUB_CONFIG"] = str(config)
+    if role is not None:
+        os.environ["PUENTE_HUB_ROLE"] = role  # beside the file's keys, said like them on error
     if ctx.invoked_subcommand is not None:
         return
     from hub.service import HubService  # the service pulls in uvicorn and paho
@@ -129,10 +145,27 @@ def main(ctx: typer.Context, config: ConfigOption = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     service.start()
-    typer.echo(f"hub API on {service.http_url} / API del hub en {service.http_url}")
+    if settings.role == "ingest":
+        threading.Thread(target=_say_subscribed, args=(service,), daemon=True).start()
+    else:
+        typer.echo(f"hub API on {service.http_url} / API del hub en {service.http_url}")
     done.wait()
     typer.echo("stopping / deteniendo")
     service.stop()
+
+
+def _say_subscribed(service: HubService) -> None:
+    """An ingest worker has no HTTP port: it says on stdout when it takes station events."""
+    while True:
+        try:
+            service.wait_ready(30)
+        except TimeoutError:
+            continue  # the broker is away: the worker logs it and paho keeps retrying
+        typer.echo(
+            f"hub ingest worker subscribed at {service.settings.broker_url} / "
+            "trabajador de ingesta suscrito",
+        )
+        return
 
 
 @token_app.command("create")

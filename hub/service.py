@@ -1,4 +1,8 @@
-"""The hub as one object: storage, the ingest worker and the HTTP API, started and stopped."""
+"""The hub as one object: storage, the ingest worker and the HTTP API, started and stopped.
+
+Its role (settings.role) says which parts run: both (one process does everything, the
+embedded default), ingest (a worker: MQTT subscription, no HTTP) or api (HTTP API and console,
+no subscription). Several processes of each role share one PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import uvicorn
 
 from hub.api.app import create_app
 from hub.bodies import BodyStore
+from hub.broker_link import BrokerLink
 from hub.health import WriteHealth
 from hub.ingest.worker import IngestWorker
 from hub.metrics import HubMetrics
@@ -34,7 +39,8 @@ class HubService:
         self._store: Store = VaultingStore(  # type: ignore[assignment]
             store, store.template_vault(load_key(key, settings.data_dir))
         )
-        self._worker: IngestWorker | None = None
+        self._worker: IngestWorker | None = None  # roles both and ingest
+        self._link: BrokerLink | None = None  # role api: publishes only
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -52,6 +58,8 @@ class HubService:
 
     @property
     def mqtt_connected(self) -> bool:
+        if self._link is not None:
+            return self._link.connected
         return self._worker is not None and self._worker.connected
 
     def start(self) -> None:
@@ -66,8 +74,30 @@ class HubService:
             self._store, s.mqtt_client_id, s.health_write_probe_s, s.health_write_timeout_s
         )
         self.health.on_change = lambda ok: self.metrics.db_writable.set(1 if ok else 0)
+        if s.role == "ingest":  # announces what it stores; nobody watches here
+            self.vitals = VitalsHub(self._store.readings(), self._store.live_fanout())
+        else:  # readings per case, live feed (listening to every worker's news)
+            self.vitals = VitalsHub.for_store(self._store)
+        from hub.fleet import FleetService  # provisioning: CA, enrollment, remote config
+
+        self.fleet = FleetService(self.settings, self._store)
+        self.fleet.write_broker_files()
+        if self.fleet.dynamic_security:  # the broker's roles in step with the registry
+            threading.Thread(
+                target=self.fleet.refresh_broker, name="broker-sync", daemon=True
+            ).start()
+        if s.role in ("both", "ingest"):
+            self._start_ingest()
+        else:  # api: no subscription; configs sealed here still reach the stations
+            self._link = BrokerLink(s)
+            self.fleet.publish = self._link.publish
+            self._link.start()
+        if s.role in ("both", "api"):
+            self._start_http()
+        log.info("hub role %s", s.role)
+
+    def _start_ingest(self) -> None:
         self._worker = IngestWorker(self.settings, self._store, self.metrics, self.health)
-        self.vitals = VitalsHub.for_store(self._store)  # readings per case, live feed
         self._worker.on_commit.append(self.vitals.on_commit)
         self.signatures = SignatureValidator(  # validates signed PDFs after ingest, not in it
             self._store.signatures(),
@@ -80,19 +110,12 @@ class HubService:
         )
         self.signatures.start()
         self._worker.on_commit.append(self.signatures.wake)
-        from hub.fleet import FleetService  # provisioning: CA, enrollment, remote config
-
-        self.fleet = FleetService(self.settings, self._store)
-        self.fleet.write_broker_files()
-        if self.fleet.dynamic_security:  # the broker's roles in step with the registry
-            threading.Thread(
-                target=self.fleet.refresh_broker, name="broker-sync", daemon=True
-            ).start()
         self.fleet.publish = self._worker.publish
         self._worker.on_state = self.fleet.on_state
         self._worker.on_connected = self.fleet.republish_all
         self._worker.start()
 
+    def _start_http(self) -> None:
         family = socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -119,12 +142,15 @@ class HubService:
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Block until the API serves and the worker is subscribed; TimeoutError otherwise."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while self.settings.role != "ingest" and time.monotonic() < deadline:
             if self._server is not None and self._server.started:
                 break
             time.sleep(0.02)
         else:
-            raise TimeoutError("hub API did not start / la API del hub no arrancó")
+            if self.settings.role != "ingest":
+                raise TimeoutError("hub API did not start / la API del hub no arrancó")
+        if self.settings.role == "api":
+            return  # no subscription; the broker link reconnects by itself
         remaining = max(0.0, deadline - time.monotonic())
         if self._worker is None or not self._worker.wait_subscribed(remaining):
             raise TimeoutError(
@@ -143,6 +169,9 @@ class HubService:
             except Exception:
                 log.exception("ingest worker did not stop cleanly")
             self._worker = None
+        if self._link is not None:
+            self._link.stop()
+            self._link = None
         if self._server is not None:
             self._server.should_exit = True
             if self._server_thread is not None:

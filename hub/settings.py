@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,14 @@ class HubSettings(BaseSettings):
         default="",
         description="sqlite:///path/to/hub.sqlite3 or postgresql://user@host:port/db; "
         "empty means data_dir/hub.sqlite3.",
+    )
+
+    role: Literal["both", "ingest", "api"] = Field(
+        default="both",
+        description="What this process does: both (ingest station events and serve the API "
+        "and console), ingest (an ingest worker: MQTT subscription, no HTTP) or api (the API "
+        "and console: no subscription, publishes configs only). ingest and api need "
+        "PostgreSQL: several processes on one database, the live view fanned out by NOTIFY.",
     )
 
     broker_url: str = Field(
@@ -217,6 +225,19 @@ class HubSettings(BaseSettings):
     web_session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="How long a console sign-in lasts."
     )
+
+    @field_validator("role")
+    @classmethod
+    def _split_roles_need_postgres(cls, role: str, info: ValidationInfo) -> str:
+        url = str(info.data.get("database_url", ""))
+        if role != "both" and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                f"role {role} needs database_url = postgresql://... (processes of one role "
+                "share the database, and the live view reaches API processes by NOTIFY; on "
+                f"SQLite run one process with role both) / el rol {role} necesita "
+                "PostgreSQL en database_url; con SQLite use un solo proceso con rol both"
+            )
+        return role
 
     @property
     def ingest_limits(self) -> IngestLimits:

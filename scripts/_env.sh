@@ -21,14 +21,54 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+step() {
+  # A progress line a person can follow: time, then the step in English / Spanish.
+  printf '==> %s %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+pip_steps() {
+  # Filters pip's output to one line per package fetched, built or installed (no wall of
+  # "Requirement already satisfied"), so a long install is never silent; reads stdin.
+  local line n=0
+  while IFS= read -r line; do
+    case "$line" in
+      Collecting*|Downloading*|"  Downloading"*|Building*|"  Building"*|Installing*|Successfully*|\
+      *ERROR*|*error:*|*Error:*|*WARNING:\ Retrying*)
+        n=$((n + 1)); printf '    %s\n' "${line#"${line%%[![:space:]]*}"}" ;;
+      "Requirement already satisfied"*)
+        n=$((n + 1)); [ $((n % 25)) -eq 0 ] && printf '    ... %d packages checked / revisados\n' "$n" ;;
+    esac
+  done
+  return 0
+}
+
+pip_install() {
+  # pip install "$@" with a line per package (pip_steps); the whole output is kept and its
+  # end shown when pip fails, so an error is never filtered away.
+  local - log
+  set -o pipefail
+  log=$(mktemp)
+  if "$VENV/bin/python" -m pip install --progress-bar off "$@" 2>&1 | tee "$log" | pip_steps; then
+    rm -f "$log"; return 0
+  fi
+  echo "pip install failed / pip install falló ($*); its last lines / sus últimas líneas:" >&2
+  tail -n 40 "$log" >&2
+  rm -f "$log"
+  return 1
+}
+
 ensure_venv() {
   # $1: pip extras spec, e.g. "." or ".[test]"
   if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
     echo "Python 3.11 or newer is needed / se necesita Python 3.11 o superior" >&2; exit 1
   fi
   if [ ! -x "$VENV/bin/python" ]; then
+    step "creating the virtual environment $VENV / creando el entorno virtual $VENV"
     "$PY" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && rm -rf "$VENV" && "$PY" -m venv "$VENV"; }
   fi
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e "$1"
+  step "updating pip / actualizando pip"
+  pip_install -q --upgrade pip
+  step "installing Puente $1 and its dependencies (several minutes the first time) / instalando Puente y sus dependencias (varios minutos la primera vez)"
+  pip_install -e "$1"
+  step "Python packages ready / paquetes de Python listos"
 }

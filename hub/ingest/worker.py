@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.broker_link import make_client
 from hub.health import WriteHealth
 from hub.ingest.held import HeldEvents
 from hub.ingest.pipeline import (
@@ -26,8 +26,6 @@ from hub.metrics import HubMetrics
 from hub.settings import HubSettings
 from hub.storage.base import EventRow, Store
 from protos import events_pb2, topics
-from protos.broker_url import parse_broker_url
-from protos.tcp import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -78,27 +76,8 @@ class IngestWorker:
 
     # -- paho (network thread) ---------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
-        s = self._settings
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.mqtt_client_id,
-            clean_session=False,
-            protocol=MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-        )
-        address = parse_broker_url(s.broker_url)
-        if address.tls:
-            client.tls_set(
-                ca_certs=str(s.tls_ca_file) if s.tls_ca_file else None,
-                certfile=str(s.tls_cert_file) if s.tls_cert_file else None,
-                keyfile=str(s.tls_key_file) if s.tls_key_file else None,
-            )
-        if s.mqtt_username:
-            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
-            client.username_pw_set(s.mqtt_username, password)
-        client.reconnect_delay_set(
-            min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
-            max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
+        client, self._address = make_client(
+            self._settings, self._settings.mqtt_client_id, clean_session=False, manual_ack=True
         )
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
@@ -106,8 +85,6 @@ class IngestWorker:
         client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.on_socket_open = no_delay  # receipts leave at once (protos.tcp)
-        self._address = address
         return client
 
     def _on_connect(

@@ -3,6 +3,8 @@ station signatures, with the key valid when each occurred): shared by the API an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hub.pharmacy.verify import DispensingCheck, check_dispensing
 from hub.storage.base import Store
 from hub.storage.dispensing import Dispensing
@@ -37,4 +39,28 @@ def checked_dispensings(store: Store, case_id: str) -> list[tuple[Dispensing, Di
             keys_of(confirmation.station_id) if confirmation else [],
         )
         out.append((d, check))
+    return out
+
+
+@dataclass(frozen=True)
+class DispensedLine:
+    """One dispensing as the cases list shows it: when, by whom, what (name x quantity)."""
+
+    event_id: str
+    occurred_at: str
+    pharmacist_id: str
+    products: list[tuple[str, int]]  # (name, units handed over), in scan order
+
+
+def dispensed_lines(store: Store, case_ids: list[str]) -> dict[str, list[DispensedLine]]:
+    """What was handed over in each case of a cases-list page, newest first."""
+    out: dict[str, list[DispensedLine]] = {}
+    for case_id, found in store.dispensing().by_cases(case_ids).items():
+        for d in found:
+            products: dict[str, int] = {}
+            for item in d.items:
+                name = item.name or item.institute_code or item.gtin
+                products[name] = products.get(name, 0) + item.quantity
+            line = DispensedLine(d.event_id, d.occurred_at, d.pharmacist_id, list(products.items()))
+            out.setdefault(case_id, []).append(line)
     return out

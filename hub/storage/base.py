@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -30,6 +31,15 @@ class SqlConnection(Protocol):
     def execute(self, sql: str, args: Any = ..., /) -> Any: ...
 
     def executemany(self, sql: str, args: Any, /) -> Any: ...
+
+
+class Connections(Protocol):
+    """A store as the repositories outside its class see it: statements on a connection
+    (`_conn`, autocommit reads) and write transactions (`_write`), either backend."""
+
+    def _conn(self) -> SqlConnection: ...
+
+    def _write(self) -> AbstractContextManager[SqlConnection]: ...
 
 
 class StoreError(Exception):

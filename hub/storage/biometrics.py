@@ -74,8 +74,6 @@ class TemplateVault(Protocol):
 
     def latest(self, patient_id: str) -> list[StoredTemplate]: ...
 
-    def confirmations(self, case_id: str) -> list[bytes]: ...
-
 
 def load_key(configured: str | None, data_dir: Path) -> bytes:
     if configured:
@@ -153,31 +151,6 @@ class SQLiteTemplateVault:
             template = self._aead.decrypt(nonce, ct, _aad(ev, pid, finger))
             out.append(StoredTemplate(ev, pid, finger, fmt, digest, template, station, at))
         return out
-
-    def confirmations(self, case_id: str) -> list[bytes]:
-        """Raw events of the case's biometric confirmations, oldest first."""
-        return case_confirmations(self.path, case_id)
-
-
-def case_confirmations(database_path: Path, case_id: str) -> list[bytes]:
-    """Raw events of the case's biometric confirmations, oldest first (no key needed)."""
-    conn = sqlite3.connect(database_path)
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        rows = conn.execute(
-            "SELECT raw FROM events WHERE case_id = ? AND kind = 'biometric_confirmation' "
-            "ORDER BY occurred_at, event_id",
-            (case_id,),
-        ).fetchall()
-    finally:
-        conn.close()
-    return [r[0] for r in rows]
-
-
-def open_vault(
-    database_path: Path, configured_key: str | None, data_dir: Path
-) -> SQLiteTemplateVault:
-    return SQLiteTemplateVault(database_path, load_key(configured_key, data_dir))
 
 
 class VaultingStore:

@@ -7,13 +7,13 @@ without an end were cut off; the case page still shows them).
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlite_utils
+
+from hub.storage.base import Connections
 
 ACTIVE_WINDOW_S = 15 * 60
 
@@ -54,11 +54,6 @@ def m624_session_alarm_limits(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX session_alarm_limits_s ON session_alarm_limits(session_id, id)")
 
 
-class _Connections(Protocol):
-    def _conn(self) -> sqlite3.Connection: ...
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-
 @dataclass
 class RunningSession:
     session_id: str
@@ -77,7 +72,7 @@ class RunningSession:
 
 
 def running(
-    store: _Connections, unit: str = "", now: datetime | None = None
+    store: Connections, unit: str = "", now: datetime | None = None
 ) -> list[RunningSession]:
     conn = store._conn()
     since = (now or datetime.now(UTC)) - timedelta(seconds=ACTIVE_WINDOW_S)
@@ -124,7 +119,7 @@ def running(
 
 
 def set_limits(
-    store: _Connections,
+    store: Connections,
     session_id: str,
     parameter: str,
     low: float | None,
@@ -141,7 +136,7 @@ def set_limits(
 
 
 def acknowledge(
-    store: _Connections,
+    store: Connections,
     session_id: str,
     case_id: str,
     parameter: str,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.storage import cursors
-from hub.storage.base import Page, StoredEvent
+from hub.storage.base import Connections, Page, StoredEvent
 from hub.storage.sqlite import _EVENT_COLUMNS, _event
 
 _NOT_STREAM = (
@@ -35,7 +35,7 @@ class StreamSummary:
     parameters: dict[str, tuple[str, int, float, float]] = field(default_factory=dict)
 
 
-def timeline(store: Any, case_id: str, limit: int, before: str | None) -> Page[StoredEvent]:
+def timeline(store: Connections, case_id: str, limit: int, before: str | None) -> Page[StoredEvent]:
     """Newest first, like the store's case_timeline, without stream batches."""
     where, args = f"case_id = ? AND {_NOT_STREAM}", [case_id]
     if before:
@@ -56,7 +56,7 @@ def timeline(store: Any, case_id: str, limit: int, before: str | None) -> Page[S
     return Page(items, cursors.encode([last.occurred_at, last.event_id]) if last else None)
 
 
-def kinds(store: Any, case_id: str) -> Counter[str]:
+def kinds(store: Connections, case_id: str) -> Counter[str]:
     """Events per kind, stream batches left out (they are counted as sessions)."""
     return Counter(
         dict(
@@ -69,7 +69,7 @@ def kinds(store: Any, case_id: str) -> Counter[str]:
     )
 
 
-def sessions(store: Any, case_id: str) -> list[StreamSummary]:
+def sessions(store: Connections, case_id: str) -> list[StreamSummary]:
     """One summary per telemedicine session of the case, oldest first."""
     conn = store._conn()
     out: dict[str, StreamSummary] = {}
@@ -93,7 +93,9 @@ def sessions(store: Any, case_id: str) -> list[StreamSummary]:
     return list(out.values())
 
 
-def session_tail(store: Any, session_id: str, seconds: float = 120.0) -> list[dict[str, Any]]:
+def session_tail(
+    store: Connections, session_id: str, seconds: float = 120.0
+) -> list[dict[str, Any]]:
     """The last ``seconds`` of a session's accepted readings (oldest first), for the live
     view's sparklines on page load."""
     conn = store._conn()

@@ -1,21 +1,18 @@
-"""Console facts kept beside the core tables (migrations 620-629): each unit's time zone, who
-the patient of a case is (name, sex, birth date) and each console user's session epoch.
+"""Console facts kept beside the core tables (migrations 620-629): each unit's time zone and
+who the patient of a case is (name, sex, birth date).
 
 Separate tables, so the core tables (units, cases, web_users) and their writers are untouched.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import unicodedata
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
-from hub.storage.base import Conflict
+from hub.storage.base import Conflict, Connections
 
 DEFAULT_TIME_ZONE = "America/Guatemala"
 SEXES = ("female", "male", "other", "unknown")
@@ -40,9 +37,13 @@ def m621_case_patients(db: sqlite_utils.Database) -> None:
 
 
 def m622_web_user_epochs(db: sqlite_utils.Database) -> None:
-    # A session cookie carries the epoch it was issued under; disabling a user or resetting
-    # the password bumps it, so every cookie issued before is refused on its next request.
+    # Cookie epochs, replaced by server-side sessions (640) and dropped by 650.
     db.execute("CREATE TABLE web_user_epochs (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL)")
+
+
+def m650_drop_web_user_epochs(db: sqlite_utils.Database) -> None:
+    # Nothing reads or writes the epochs since sessions live in web_sessions (640).
+    db.execute("DROP TABLE IF EXISTS web_user_epochs")
 
 
 def fold(text: str) -> str:
@@ -63,11 +64,6 @@ def valid_time_zone(name: str) -> str:
     return name
 
 
-class _Connections(Protocol):
-    def _conn(self) -> sqlite3.Connection: ...
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-
 @dataclass(frozen=True)
 class PatientFacts:
     name: str = ""
@@ -79,9 +75,9 @@ class PatientFacts:
 
 
 class ConsoleFacts:
-    """The tables above in the hub's SQLite file (shares the store's connections and lock)."""
+    """The tables above, in the store's database (its connections, either backend)."""
 
-    def __init__(self, store: _Connections) -> None:
+    def __init__(self, store: Connections) -> None:
         self._store = store
 
     # -- unit time zones ------------------------------------------------------------------
@@ -136,35 +132,3 @@ class ConsoleFacts:
                 "INSERT INTO case_patients VALUES (?, ?, ?, ?, ?)",
                 (case_id, facts.name, fold(facts.name), facts.sex, facts.birth_date),
             )
-
-    # -- console user session epochs ------------------------------------------------------
-    def epoch(self, name: str) -> int:
-        row = (
-            self._store._conn()
-            .execute("SELECT epoch FROM web_user_epochs WHERE name = ?", (name,))
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
-
-    def bump_epoch(self, name: str) -> int:
-        with self._store._write() as conn:
-            conn.execute(
-                "INSERT INTO web_user_epochs VALUES (?, 1) "
-                "ON CONFLICT(name) DO UPDATE SET epoch = web_user_epochs.epoch + 1",
-                (name,),
-            )
-            row = conn.execute("SELECT epoch FROM web_user_epochs WHERE name = ?", (name,))
-            return int(row.fetchone()[0])
-
-    def session_valid(self, name: str, epoch: int) -> bool:
-        """The user exists, is not disabled, and ``epoch`` is the user's current one."""
-        row = (
-            self._store._conn()
-            .execute(
-                "SELECT u.disabled_at, coalesce(g.epoch, 0) FROM web_users u "
-                "LEFT JOIN web_user_epochs g ON g.name = u.name WHERE u.name = ?",
-                (name,),
-            )
-            .fetchone()
-        )
-        return row is not None and row[0] is None and int(row[1]) == epoch

@@ -190,6 +190,8 @@ class RecallHit:
 class DispensingStore(Protocol):
     def by_case(self, case_id: str, limit: int = 200) -> list[Dispensing]: ...
 
+    def by_cases(self, case_ids: Sequence[str]) -> dict[str, list[Dispensing]]: ...
+
     def recall(self, lot: str, gtin: str | None = None, limit: int = 1000) -> list[RecallHit]: ...
 
     def raw_events(self, event_ids: Sequence[str]) -> dict[str, bytes]: ...
@@ -232,6 +234,36 @@ class SQLiteDispensing:
                 )
             ]
             out.append(Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items))
+        return out
+
+    def by_cases(self, case_ids: Sequence[str]) -> dict[str, list[Dispensing]]:
+        """The dispensings of each case named (a page of the cases list), newest first: two
+        queries whatever the number of cases."""
+        ids = list(dict.fromkeys(case_ids))
+        if not ids:
+            return {}
+        conn = self._conn()
+        marks = ",".join("?" * len(ids))
+        heads = conn.execute(
+            f"SELECT * FROM dispensings WHERE case_id IN ({marks}) "
+            "ORDER BY occurred_at DESC, event_id DESC",
+            ids,
+        ).fetchall()
+        items: dict[str, list[DispensedItemRow]] = {}
+        if heads:
+            events = [h[0] for h in heads]
+            rows = conn.execute(
+                "SELECT event_id, gtin, institute_code, name, lot, expiry, serial, quantity, "
+                f"warning FROM dispensed_items WHERE event_id IN ({','.join('?' * len(events))}) "
+                "ORDER BY event_id, position",
+                events,
+            ).fetchall()
+            for r in rows:
+                items.setdefault(r[0], []).append(DispensedItemRow(*r[1:]))
+        out: dict[str, list[Dispensing]] = {}
+        for h in heads:
+            d = Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items.get(h[0], []))
+            out.setdefault(d.case_id, []).append(d)
         return out
 
     def recall(self, lot: str, gtin: str | None = None, limit: int = 1000) -> list[RecallHit]:

@@ -8,9 +8,10 @@ rendered (ingest busy) counts from the next idle moment.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from hub.storage.base import Connections
 
 STATES = ("online", "offline", "retired")
 PROBLEM_STATES = ("DISCONNECTED", "ERROR", "UNSUPPORTED")
@@ -27,10 +28,6 @@ _STATE_SQL = {
     "offline": "s.retired_at IS NULL AND s.online = 0",
     "retired": "s.retired_at IS NOT NULL",
 }
-
-
-class _Connections(Protocol):
-    def _conn(self) -> sqlite3.Connection: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class FleetPage:
     event_counts: dict[str, int]  # of the page's stations
 
 
-def search(store: _Connections, q: FleetQuery) -> FleetPage:
+def search(store: Connections, q: FleetQuery) -> FleetPage:
     conn = store._conn()
     where: list[str] = ["1 = 1"]
     args: list[Any] = []

@@ -454,6 +454,11 @@ MIGRATIONS += [
         """,
     ),
     (
+        690,
+        "readings_by_case_time",
+        "CREATE INDEX vital_readings_case_time ON vital_readings (case_id, measured_at);",
+    ),
+    (
         800,
         "event_time_flags",
         """
@@ -520,6 +525,8 @@ MIGRATIONS += [
     ),
 ]
 
+MIGRATIONS.append((650, "drop_web_user_epochs", "DROP TABLE IF EXISTS web_user_epochs;"))
+
 
 def _m670_device_catalogue() -> str:
     """The same steps as SQLite's m670: catalogue names, implied settings, reported devices."""
@@ -549,7 +556,6 @@ CONFLICT_KEYS = {
     "station_configs": "station_id",
     "unit_time_zones": "unit_id",
     "case_patients": "case_id",
-    "web_user_epochs": "name",
     "hub_heartbeat": "holder",
     "pharmacy_catalogue": "id",
     "dispensings": "event_id",

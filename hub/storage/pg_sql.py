@@ -75,13 +75,33 @@ def run(conn: psycopg.Connection[Any], sql: str, args: Sequence[Any] = ()) -> Ro
     return Rows(rows, cur.rowcount)
 
 
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([%s, ]+\)", re.S)
+
+
+@lru_cache(maxsize=512)
+def as_copy(sql: str) -> str | None:
+    """``COPY table (columns) FROM STDIN`` for a plain ``INSERT INTO table (columns) VALUES
+    (%s, …)`` (no conflict clause: both refuse a duplicate key alike); None for the rest."""
+    m = _PLAIN_INSERT.fullmatch(sql)
+    return f"COPY {m.group(1)} ({m.group(2)}) FROM STDIN" if m else None
+
+
 def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[Any]]) -> Rows:
+    """Every row of ``args``: a plain INSERT by COPY (one stream, no statement per row; the
+    server parses each value as the column's type), anything else by executemany."""
     batch = [list(a) for a in args]
     if not batch:
         return Rows([], 0)
+    pg = translate(sql)
+    copy_sql = as_copy(pg)
     try:
         with conn.cursor() as cur:
-            cur.executemany(translate(sql), batch)
+            if copy_sql is None:
+                cur.executemany(pg, batch)
+            else:
+                with cur.copy(copy_sql) as copy:
+                    for row in batch:
+                        copy.write_row(row)
             return Rows([], cur.rowcount)
     except psycopg.errors.UniqueViolation as exc:
         raise Duplicate(str(exc)) from exc

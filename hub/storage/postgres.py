@@ -5,10 +5,12 @@ The statements are SQLiteStore's (one SQL spelling for both engines, translated 
 `hub.storage.pg_sql`); what differs is here: a connection pool instead of one connection
 per thread, a write is a transaction on a borrowed connection (no process lock: PostgreSQL
 serialises what must be), migrations under an advisory lock, and exactly-once ingest by the
-unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING``: when two workers commit the
-same event at once, the second waits on the key and learns it is a duplicate, so it neither
-projects it twice nor reports it new. The per-station ordering gate reads the last stored
-``station_seq`` from the database (`last_station_seqs`), so it holds across workers.
+unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING`` (a batch arrives by COPY in a
+per-connection staging table; plain inserts of the projections go by COPY too, pg_sql): when
+two workers commit the same event at once, the second waits on the key and learns it is a
+duplicate, so it neither projects it twice nor reports it new. The per-station ordering gate
+reads the last stored ``station_seq`` from the database (`last_station_seqs`), so it holds
+across workers.
 """
 
 from __future__ import annotations
@@ -36,12 +38,61 @@ from hub.storage.station_key_history import HistoricKey, KeyHistory, key_history
 
 log = logging.getLogger(__name__)
 
-_INSERT_EVENT = (
-    "INSERT INTO events (event_id, station_id, unit_id, device_id, case_id, patient_id, kind, "
-    "occurred_at, station_seq, received_at, clock_offset_ms, raw, time_flag) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+_EVENT_COLS = (
+    "event_id, station_id, unit_id, device_id, case_id, patient_id, kind, occurred_at, "
+    "station_seq, received_at, clock_offset_ms, raw, time_flag"
+)
+# Each pooled connection's staging table for a batch of events (rows gone at commit).
+_STAGING = (
+    "CREATE TEMP TABLE ingest_events (ord INTEGER NOT NULL, event_id TEXT, station_id TEXT, "
+    "unit_id TEXT, device_id TEXT, case_id TEXT, patient_id TEXT, kind TEXT, occurred_at TEXT, "
+    "station_seq BIGINT, received_at TEXT, clock_offset_ms BIGINT, raw BYTEA, time_flag TEXT) "
+    "ON COMMIT DELETE ROWS"
+)
+# Taken out of the staging table as they go in (a second batch in the same transaction, as
+# in a nested write, finds it empty).
+_INSERT_STAGED = (
+    "WITH staged AS (DELETE FROM ingest_events RETURNING *) "
+    f"INSERT INTO events ({_EVENT_COLS}) SELECT {_EVENT_COLS} FROM staged ORDER BY ord "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every new pooled connection (autocommit): its staging table."""
+    conn.execute(_STAGING)
+
+
+def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> set[str]:
+    """Insert the batch's events in their order; the ids that were new. The rows go by COPY
+    into the staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING
+    stores those not stored yet (a concurrent worker's copy waits on the unique key), with
+    ``ingest_seq`` in batch order."""
+    if not events:
+        return set()
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
+            for i, e in enumerate(events):
+                copy.write_row(
+                    (
+                        i,
+                        e.event_id,
+                        e.station_id,
+                        e.unit_id,
+                        e.device_id,
+                        e.case_id,
+                        e.patient_id,
+                        e.kind,
+                        e.occurred_at,
+                        e.station_seq,
+                        e.received_at,
+                        e.clock_offset_ms,
+                        e.raw,
+                        e.time_flag,
+                    )
+                )
+        cur.execute(_INSERT_STAGED)
+        return {r[0] for r in cur.fetchall()}
 
 
 def is_postgres_url(url: str) -> bool:
@@ -61,6 +112,7 @@ class PostgresStore(SQLiteStore):
             min_size=min_size,
             max_size=max_size,
             kwargs={"autocommit": True},
+            configure=_configure,
             open=True,
             name="puente-hub",
         )
@@ -142,37 +194,7 @@ class PostgresStore(SQLiteStore):
         seen: Sequence[StationSeen],
     ) -> list[bool]:
         with self._write() as conn:
-            inserted: set[str] = set()
-            if events:
-                with conn.raw.cursor() as cur:
-                    cur.executemany(
-                        _INSERT_EVENT,
-                        [
-                            (
-                                e.event_id,
-                                e.station_id,
-                                e.unit_id,
-                                e.device_id,
-                                e.case_id,
-                                e.patient_id,
-                                e.kind,
-                                e.occurred_at,
-                                e.station_seq,
-                                e.received_at,
-                                e.clock_offset_ms,
-                                e.raw,
-                                e.time_flag,
-                            )
-                            for e in events
-                        ],
-                        returning=True,
-                    )
-                    while True:
-                        row = cur.fetchone()
-                        if row is not None:
-                            inserted.add(row[0])
-                        if not cur.nextset():
-                            break
+            inserted = _insert_events(conn.raw, events)
             new: list[bool] = []
             for e in events:
                 new.append(e.event_id in inserted)

@@ -389,7 +389,7 @@ class ReadingsStore:
             sql += " WHERE " + " AND ".join(where)
         rows = self._conn().execute(sql + " ORDER BY measured_at, id", args).fetchall()
         return [
-            StoredReading(*r[:10], tuple(json.loads(r[10])), *r[11:])  # type: ignore[misc]
+            StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[misc]
             for r in rows
         ]
 
@@ -439,7 +439,7 @@ class ReadingsStore:
             ids,
         ).fetchall():
             by_event.setdefault(r[0], []).append(
-                StoredReading(*r[:10], tuple(json.loads(r[10])), *r[11:])  # type: ignore[misc]
+                StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[misc]
             )
         return [(s, by_event.get(s.event_id, [])) for s in sets]
 
@@ -448,6 +448,11 @@ class ReadingsStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _flags(stored: str) -> tuple[str, ...]:
+    """A reading's flags column; most readings have none (skip the JSON decoder for them)."""
+    return () if stored == "[]" else tuple(json.loads(stored))
 
 
 def _range(

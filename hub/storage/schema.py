@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from hub.storage import central_station, console_facts, registry_schema
+from hub.storage import case_vitals, central_station, console_facts, registry_schema
 from hub.storage import readings as vitals_readings
 from hub.storage.biometrics import m100_fingerprint_templates
 from hub.storage.case_views import m610_case_views
@@ -155,6 +155,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (623, central_station.m623_alarm_acks),
     (624, central_station.m624_session_alarm_limits),
     (640, m640_web_sessions),
+    (650, console_facts.m650_drop_web_user_epochs),
     (300, vitals_readings.m300_vitals),
     (301, vitals_readings.m301_vitals_backfill),
     (3, _m3_documents),
@@ -166,6 +167,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite_utils.Database], None]]] = [
     (403, m403_scan_expected_pages),
     (720, m720_payload_problems),
     (721, m721_drop_unreadable_readings),
+    (690, case_vitals.m690_readings_by_case_time),
     (800, _m800_event_time_flags),
     (801, _m801_quarantine_reingest),
     (820, m820_hub_heartbeat),

@@ -7,12 +7,15 @@ layout (templates/base.html), the authenticator, the session and `require_role`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import Scope
 
 from hub.settings import HubSettings
 from hub.web import fleet, login, users
@@ -50,7 +53,8 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
         ],
     )
     app.state.console = console
-    app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
+    console.templates.env.globals["static"] = static_url
+    app.mount("/console/static", VersionedStatic(directory=str(STATIC)), name="console-static")
     app.include_router(login.router)
     app.include_router(fleet.router)
     app.include_router(users.router)
@@ -82,6 +86,26 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
         return response
 
     return console
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """``/console/static/<name>?v=<content hash>``: a new release changes the URL, so the
+    browser may keep each file (VersionedStatic) instead of asking again on every page."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/console/static/{name}?v={digest}"
+
+
+class VersionedStatic(StaticFiles):
+    """The console's static files; a request with the ``v`` of ``static_url`` is cacheable
+    for a day without asking again (pages loaded while the hub is busy no longer wait on
+    several conditional requests for their style sheets and scripts)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200 and b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = "public, max-age=86400, immutable"
+        return response
 
 
 def _quote(path: str) -> str:

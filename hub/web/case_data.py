@@ -15,11 +15,11 @@ from hub.api.deps import Caller
 from hub.services.confirmations import is_missing
 from hub.services.dispensing import checked_dispensings
 from hub.services.documents import case_documents, is_unsigned
-from hub.storage import clinical_timeline, cursors
+from hub.storage import case_vitals, clinical_timeline, cursors
 from hub.storage.base import Case, StoredEvent
 from hub.tokens import Role
 from hub.web import case_flag_labels as _flag_labels  # noqa: F401 - registers the labels
-from hub.web.ranges import ORDER, shown
+from hub.web.ranges import ORDER, SHOWN, shown
 
 TIMELINE_MAX = 300  # newest events listed on the page; the rest through "older"
 TABLE_MAX = 300  # newest readings in the table under the charts
@@ -73,23 +73,13 @@ def documents(request: Request, case_id: str) -> list[dict[str, Any]]:
     return case_documents(request.app.state.store, request.app.state.bodies, case_id)
 
 
-def noted_readings(
-    request: Request, case_id: str, readings: list[Any] | None = None
-) -> list[dict[str, Any]]:
-    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out
-    (``readings``: the case's readings when the caller already read them)."""
-    hub = vitals_hub(request)
-    sets = {s.event_id: s for s in hub.readings.sets(case_id, None, None)}
-    if readings is None:
-        readings = hub.readings.readings(case_id, None, None, None, "accepted")
+def noted_readings(request: Request, case_id: str) -> list[dict[str, Any]]:
+    """Accepted readings assigned from a station's inbox, or carrying a flag to spell out."""
     out = []
-    for r in readings:
-        if r.status != "accepted":
-            continue
-        vset = sets.get(r.event_id)
-        assigned = vset is not None and vset.mode == "assigned"
+    for n in case_vitals.noted(request.app.state.store, case_id):
+        r = n.reading
         flags = [f for f in r.flags if f in NOTED_FLAGS]
-        if assigned or flags:
+        if n.assigned_by is not None or flags:
             out.append(
                 {
                     "parameter": r.parameter,
@@ -97,49 +87,29 @@ def noted_readings(
                     "unit": r.unit,
                     "measured_at": r.measured_at,
                     "flags": flags,
-                    "assigned_by": vset.operator_id if assigned and vset else None,
-                    "assigned_at": vset.occurred_at if assigned and vset else None,
+                    "assigned_by": n.assigned_by,
+                    "assigned_at": n.assigned_at,
                 }
             )
     return out
 
 
-def vitals(
-    request: Request, case_id: str, readings: list[Any] | None = None
+def _ordered(parameters: Any) -> list[str]:
+    return sorted(parameters, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k))
+
+
+def vitals_summary(
+    request: Request, case_id: str
 ) -> tuple[list[dict], list[dict], int, list[dict]]:
-    """(charts per parameter, newest readings for the table, accepted count, rejected)."""
-    if readings is None:
-        readings = vitals_hub(request).readings.readings(case_id, None, None, None)
-    series: dict[str, dict[str, Any]] = {}
-    accepted = []
-    rejected = []
-    for r in readings:
-        try:
-            at = round(_epoch(r.measured_at), 3)
-        except ValueError:  # stored by an older hub that did not range-check measured_at
-            at = None
-        if r.status != "accepted" or at is None:
-            rejected.append(
-                {
-                    "parameter": r.parameter,
-                    "mdc_code": r.mdc_code,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "measured_at": r.measured_at,
-                    "reason_code": r.reason_code if at is not None else "out_of_range",
-                    "reason": r.reason,
-                }
-            )
-            continue
-        accepted.append(r)
-        s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
-        s["t"].append(at)
-        s["v"].append(r.value)
+    """(summary per parameter, newest readings for the table, accepted count, rejected), read
+    without loading every reading: the page paints first, ``chart_series`` comes after."""
+    store = request.app.state.store
+    bounds = {k: (v.low, v.high) for k, v in SHOWN.items() if v.high}
+    by_parameter = {s.parameter: s for s in case_vitals.summary(store, case_id, bounds)}
     charts = []
-    for key in sorted(series, key=lambda k: (ORDER.index(k) if k in ORDER else 99, k)):
-        s = series[key]
-        info = shown(key, s["unit"])
-        values = s["v"]
+    for key in _ordered(by_parameter):
+        s = by_parameter[key]
+        info = shown(key, s.unit)
         charts.append(
             {
                 "parameter": key,
@@ -148,15 +118,11 @@ def vitals(
                 "unit": info.unit,
                 "low": info.low,
                 "high": info.high,
-                "t": s["t"],
-                "v": values,
-                "count": len(values),
-                "min": min(values),
-                "max": max(values),
-                "last": values[-1],
-                "out_of_range": sum(
-                    1 for v in values if info.high and not info.low <= v <= info.high
-                ),
+                "count": s.count,
+                "min": s.min,
+                "max": s.max,
+                "last": s.last,
+                "out_of_range": s.outside,
             }
         )
     table = [
@@ -166,10 +132,46 @@ def vitals(
             "unit": shown(r.parameter, r.unit).unit,
             "measured_at": r.measured_at,
         }
-        for r in accepted[-TABLE_MAX:][::-1]
+        for r in case_vitals.newest(store, case_id, TABLE_MAX)
     ]
-    table = merge_blood_pressure(table)
-    return charts, table, len(accepted), rejected
+    rejected = []
+    for r in case_vitals.rejected(store, case_id):
+        rejected.append(
+            {
+                "parameter": r.parameter,
+                "mdc_code": r.mdc_code,
+                "value": r.value,
+                "unit": r.unit,
+                "measured_at": r.measured_at,
+                "reason_code": r.reason_code if r.status != "accepted" else "out_of_range",
+                "reason": r.reason,
+            }
+        )
+    count = sum(c["count"] for c in charts)
+    return charts, merge_blood_pressure(table), count, rejected
+
+
+def chart_series(request: Request, case_id: str) -> list[dict[str, Any]]:
+    """Each parameter's accepted readings as chart series (epoch seconds, values), in the
+    order of the page's charts; fetched by the page's script once it is painted."""
+    readings = vitals_hub(request).readings.readings(case_id, None, None, None, "accepted")
+    series: dict[str, dict[str, Any]] = {}
+    for r in readings:
+        try:
+            at = round(_epoch(r.measured_at), 3)
+        except ValueError:  # stored by an older hub: listed with the rejected readings
+            continue
+        s = series.setdefault(r.parameter, {"t": [], "v": [], "unit": r.unit})
+        s["t"].append(at)
+        s["v"].append(r.value)
+    out = []
+    for key in _ordered(series):
+        info = shown(key, series[key]["unit"])
+        out.append(
+            {"parameter": key, "es": info.es, "en": info.en, "unit": info.unit}
+            | {"low": info.low, "high": info.high, "t": series[key]["t"], "v": series[key]["v"]}
+        )
+    return out
 
 
 def case_page(request: Request, case: Case, before: str | None) -> CasePage:
@@ -188,9 +190,8 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
             entries.append((s.started_at, "stream", s))
     entries.sort(key=lambda x: x[0], reverse=True)
     bio = case_biometrics(case.case_id, Caller("console", Role.READONLY), store, request)
-    # Read the case's readings once: the charts, the table and the noted ones share them.
-    all_readings = vitals_hub(request).readings.readings(case.case_id, None, None, None)
-    charts, table, count, rejected = vitals(request, case.case_id, all_readings)
+    # Summaries only: the chart series are fetched by the page once it is painted.
+    charts, table, count, rejected = vitals_summary(request, case.case_id)
     docs = documents(request, case.case_id)
     return CasePage(
         case=case,
@@ -206,7 +207,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
         reading_count=count,
         rejected=rejected,
         sessions=vitals_hub(request).readings.sessions(case.case_id),
-        noted=noted_readings(request, case.case_id, all_readings),
+        noted=noted_readings(request, case.case_id),
         dispensed=checked_dispensings(store, case.case_id),
         flags={
             "missing_confirmation": is_missing(bio.steps),

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.services import cases as cases_service
+from hub.services.dispensing import dispensed_lines
 from hub.storage.case_queries import CaseFilter
 from hub.storage.case_views import CaseViewLog
 from hub.storage.console_facts import DEFAULT_TIME_ZONE, ConsoleFacts
@@ -95,6 +96,7 @@ def case_list(
     )
     zones = console_facts(request).time_zones()
     patients = console_facts(request).patients([r.summary.case_id for r in found])
+    dispensed = dispensed_lines(request.app.state.store, [r.summary.case_id for r in found])
     rows = [
         asdict(r.summary)
         | {
@@ -102,6 +104,7 @@ def case_list(
             "unsigned": r.unsigned,
             "tz": zones.get(r.summary.unit_id, ""),
             "patient": patients.get(r.summary.case_id),
+            "dispensed": dispensed.get(r.summary.case_id, []),
         }
         for r in found
     ]
@@ -128,31 +131,39 @@ def case_page(
         return not_found(request, case_id)
     record_view(request, user, case_id, "case")
     data = case_data.case_page(request, case, before)
-    lang = pick(request.headers.get("accept-language"), request.state.session.lang)
-    local = Local(lang)
-    charts_json = json.dumps(
-        [
-            {k: c[k] for k in ("parameter", "es", "en", "low", "high", "t", "v")}
-            | {
-                "unit": local.unit(c["parameter"], c["unit"]),
-                "decimals": VALUE_FORMAT.get(c["parameter"], (1, "", ""))[0],
-            }
-            for c in data.charts
-        ],
-        separators=(",", ":"),
-    ).replace("</", "<\\/")
     response = render(
         request,
         "case.html",
         time_zone=console_facts(request).time_zone(case.unit_id),
         patient=console_facts(request).patient(case_id),
         d=data,
-        charts_json=charts_json,
         detail=case_data.event_detail,
         before=before,
     )
     response.headers["Content-Security-Policy"] = CSP_WITH_SCRIPTS
     return response
+
+
+@router.get("/cases/{case_id}/charts")
+def case_charts(request: Request, case_id: str, user: ClinicianUser) -> Response:
+    """The case page's chart series (every accepted reading), fetched by the page's script
+    after it is painted: a case with thousands of readings no longer holds back the page.
+    The page view itself is what the audit records (``case``)."""
+    case = request.app.state.store.get_case(case_id)
+    if case is None:
+        return Response(status_code=404)
+    lang = pick(request.headers.get("accept-language"), request.state.session.lang)
+    local = Local(lang)
+    charts = [
+        c
+        | {
+            "unit": local.unit(c["parameter"], c["unit"]),
+            "decimals": VALUE_FORMAT.get(c["parameter"], (1, "", ""))[0],
+        }
+        for c in case_data.chart_series(request, case_id)
+    ]
+    body = json.dumps(charts, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}/documents/{sha256}")

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.ingest.timefmt import now_iso
 from hub.storage import central_station
-from hub.web.alarm_limits import age_group, check, limits_for
+from hub.web.alarm_limits import check, defaults
 from hub.web.cases import CSP_WITH_SCRIPTS, ClinicianUser, console_facts, record_view
 from hub.web.deps import Csrf, render
 from hub.web.localtime import parse
@@ -37,8 +37,8 @@ def tiles(request: Request, unit: str) -> list[dict[str, Any]]:
     out = []
     for s in sessions:
         patient = patients.get(s.case_id)
-        group = age_group(patient.birth_date if patient else "")
-        limits = limits_for(group) | s.limits
+        group, limits = defaults(patient.birth_date if patient else "")
+        limits |= s.limits
         params = []
         for key in sorted(s.latest, key=lambda k: ORDER.index(k) if k in ORDER else 99):
             value, at = s.latest[key]

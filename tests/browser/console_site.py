@@ -6,6 +6,7 @@ projections) and the live feed's real after-commit hook, as the MQTT pipeline wo
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -170,6 +171,13 @@ def sign_in(page: Any, url: str, name: str) -> None:
     page.wait_for_load_state()
 
 
+# scripts/console_screenshots.py sets PUENTE_DOCS_SHOTS to docs/img: the screenshots of these
+# flows are then also written there, cut to the first screens and reduced to a small palette.
+DOCS_SHOTS_ENV = "PUENTE_DOCS_SHOTS"
+DOCS_SHOTS = ("case-es", "cases-es", "central", "case-stream", "audit", "users", "fleet")
+DOCS_MAX_HEIGHT = {1366: 1300, 390: 1800}
+
+
 def check_widths(page: Any, url: str, name: str, shots: Path) -> None:
     """Screenshots at desktop and phone widths; nothing wider than the screen at either."""
     for width in WIDTHS:
@@ -181,6 +189,22 @@ def check_widths(page: Any, url: str, name: str, shots: Path) -> None:
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= inner, f"{name} at {width} px: page {scroll} px wide > {inner} px"
+        docs = os.environ.get(DOCS_SHOTS_ENV, "")
+        if docs and name in DOCS_SHOTS:
+            docs_screenshot(page, Path(docs) / f"{name}-{width}.png", width)
+
+
+def docs_screenshot(page: Any, path: Path, width: int) -> None:
+    """The page's first screens as a small PNG for the docs (64 colours, optimised)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = min(page.evaluate("document.documentElement.scrollHeight"), DOCS_MAX_HEIGHT[width])
+    clip = {"x": 0, "y": 0, "width": width, "height": height}
+    page.screenshot(path=str(path), full_page=True, clip=clip)
+    with Image.open(path) as shot:
+        small = shot.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def utc(*args: int) -> datetime:

@@ -2,9 +2,9 @@
 
 Twenty telemedicine sessions stream through the store's real ingest commit from a thread
 (1 Hz); headless Chromium shows one tile per session, refreshed every second, an alarm in
-colour and in words for the child whose heart rate is above the child limit, the adult with
-the same value in range, a stale marker for a stream that went silent, and the
-acknowledgement recorded and audited.
+colour and in words for the adults whose heart rate is above the adult limit (NEWS2), the
+two-year-old with the same value within the centiles of that age (Fleming et al.), a stale
+marker for a stream that went silent, and the acknowledgement recorded and audited.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
     for i in range(SESSIONS):
         case, patient = f"CASE-{i:02d}", f"{i:013d}"
         who: dict[str, str] = {"patient_name": f"Paciente {i:02d}"}
-        if i == 0:  # a six-year-old: 130 /min is within the child limits (70-150)
-            who["birth_date"] = today.replace(year=today.year - 6).isoformat()
+        if i == 0:  # a two-year-old: 140 /min is within Fleming's 2-3 years centiles (76-142)
+            who["birth_date"] = today.replace(year=today.year - 2).isoformat()
         r = api.post(
             "/v1/cases", json={"case_id": case, "patient_id": patient, "unit_id": UNIT} | who
         )
@@ -59,9 +59,9 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
         while not stop.is_set():
             now = datetime.now(UTC)
             batch = [
-                # 130 /min: an alarm for the adults (above 120), not for the child (0).
+                # 140 /min: an alarm for the adults (NEWS2: above 130), not for the child (0).
                 site.vitals(
-                    c, p, now, {"spo2": 97, "heart_rate": 130 if i < 3 else 72}, "stream", s
+                    c, p, now, {"spo2": 97, "heart_rate": 140 if i < 3 else 72}, "stream", s
                 )
                 for i, (c, p, s) in enumerate(cases)
                 if s not in silent or now.timestamp() < started + 2
@@ -83,7 +83,7 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
         assert child.get_attribute("data-state") == "normal"
         adult = page.locator(".ctile[data-case='CASE-02'] .cp[data-parameter=heart_rate]")
         assert adult.get_attribute("data-state") == "alarm"
-        assert "ALARMA ALTA: por encima de 120 lpm" in adult.inner_text()
+        assert "ALARMA ALTA: por encima de 130 lpm" in adult.inner_text()
         assert page.locator(".ctile[data-case='CASE-05'] .cp.alarm").count() == 0
         # Alarms first: the tiles with an alarm lead the grid.
         first = page.locator(".ctile").nth(0).get_attribute("data-case")
@@ -104,15 +104,15 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
             .execute("SELECT case_id, parameter, value, acked_by FROM alarm_acks")
             .fetchone()
         )
-        assert row == ("CASE-02", "heart_rate", 130.0, "ana")
+        assert row == ("CASE-02", "heart_rate", 140.0, "ana")
         views = SQLiteCaseViews(site.store).list(case_id="CASE-02")
         assert [v.what for v in views] == ["alarm_ack:heart_rate"]
-        # Limits for this session: heart rate up to 140 clears CASE-03's alarm (130), not the
+        # Limits for this session: heart rate up to 140 clears CASE-01's alarm (140), not the
         # others'; the change is recorded with who and audited.
         tile = page.locator(".ctile[data-case='CASE-01']")
         tile.locator("details.limits summary").click()
         form = tile.locator("form[data-parameter=heart_rate]")
-        assert form.locator("input[name=high]").input_value() == "120"
+        assert form.locator("input[name=high]").input_value() == "130"
         form.locator("input[name=high]").fill("140")
         form.get_by_role("button", name="Guardar").click()
         page.wait_for_load_state()
@@ -126,7 +126,7 @@ def test_twenty_sessions_alarms_stale_and_ack(site: Site, chromium: Any, tmp_pat
             .execute("SELECT session_id, parameter, low, high, set_by FROM session_alarm_limits")
             .fetchall()
         )
-        assert limits == [(cases[1][2], "heart_rate", 50.0, 140.0, "ana")]
+        assert limits == [(cases[1][2], "heart_rate", 41.0, 140.0, "ana")]
         assert "alarm_limits:heart_rate" in [
             v.what for v in SQLiteCaseViews(site.store).list(case_id="CASE-01")
         ]

@@ -80,6 +80,11 @@ def test_case_page_in_local_time_and_clinicians_words(
                   return document.querySelector('.u-legend .u-series .u-value').textContent; }"""
     )
     assert legend.startswith("30/11/2026 20:30"), legend
+    # A lone reading: the time axis spans 10 minutes around it (uPlot alone widened it by years).
+    span = page.evaluate(
+        "() => { const x = window.puenteCharts[0].scales.x; return x.max - x.min; }"
+    )
+    assert span == 600, span
     check_widths(page, f"{site.url}/console/cases/{CASE}", "case-es", tmp_path / "shots")
     # English: the same instant, English format, still local.
     page.click("header button.link")

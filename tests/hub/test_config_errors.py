@@ -36,3 +36,15 @@ def test_broken_toml(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(config) in done.stderr and "line 1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_split_role_on_sqlite_is_refused_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\nrole = "api"\n')
+    done = run("hub", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"{config}:2: role" in done.stderr and "postgresql://" in done.stderr
+    assert "Traceback" not in done.stderr
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    done = run("hub", "--config", str(config), "--role", "ingest", cwd=tmp_path)
+    assert done.returncode == 2 and "role" in done.stderr and "PUENTE_HUB_ROLE" in done.stderr

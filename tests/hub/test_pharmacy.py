@@ -174,6 +174,24 @@ def test_case_page_lists_what_was_handed_over_by_whom(
     assert "sin número de serie" in section
     assert "prescribed 2, dispensed 1" in section
 
+    # The cases list says it too: what was given, when (the unit's local time), by whom.
+    other = {"case_id": "c-none", "patient_id": "p-none", "unit_id": UNIT}
+    client.post("/v1/cases", json=other, headers=tokens[Role.CLINICAL])
+    listing = client.get("/console/cases", headers={"Accept-Language": "en"}).text
+    assert "Medicines dispensed" in listing
+    row = listing[listing.index('data-case="c-w"') :]
+    row = row[: row.index("</tr>")]
+    cell = re.search(r'<div data-dispensing="([^"]+)">(.*?)</div>', row, re.S)
+    assert cell is not None and cell.group(1) == event.event_id
+    assert "Amoxicilina 500 mg × 1" in cell.group(2) and "farm-9" in cell.group(2)
+    from hub.ingest.timefmt import iso_utc
+    from hub.web.localtime import Local
+
+    at = iso_utc(event.occurred_at.seconds, event.occurred_at.nanos)
+    assert Local("en", "America/Guatemala").when(at) in cell.group(2)
+    none_row = listing[listing.index('data-case="c-none"') :]
+    assert "data-dispensing" not in none_row[: none_row.index("</tr>")]
+
 
 def test_dispensing_is_verified_only_with_a_valid_signature_and_a_pharmacy_match(
     store: SQLiteStore, client: TestClient, tokens: dict[Role, dict[str, str]], tmp_path: Path

@@ -316,3 +316,53 @@ def test_a_pack_scanned_while_the_patient_confirms_is_refused_and_not_in_the_eve
     assert [i["serial"] for i in session["items"]] == ["S5-1"]
     assert session["refusals"][0]["code"] == "session_closed"
     assert "confirmación" in session["refusals"][0]["warning"]
+
+
+def test_a_watcher_is_woken_by_each_update_and_a_closed_loop_does_not_stop_the_scanner() -> None:
+    """The SSE stream waits for the publisher's wake-up instead of polling every 10 ms; the
+    publishing (scanner) thread must never fail because a watcher's event loop is gone."""
+    import asyncio
+
+    from edge_agent.capabilities.pharmacy.service import Session, Update
+
+    session = Session("s-1", "c-1", "p-1", "rx-1", "farm-9", "scanner-1", [])
+    woken: list[int] = []
+    q = session.subscribe(on_put=lambda: woken.append(q.qsize()))
+    update = Update("s-1", "item")
+    q.put_nowait(update)
+    q.put_nowait(None)
+    assert woken == [1, 2] and q.get_nowait() is update and q.get_nowait() is None
+
+    loop = asyncio.new_event_loop()
+    event = asyncio.Event()
+    closed = session.subscribe(on_put=lambda: loop.call_soon_threadsafe(event.set))
+    loop.close()
+    closed.put_nowait(update)  # RuntimeError('Event loop is closed') swallowed
+    assert closed.get_nowait() is update
+
+
+def test_back_to_back_sessions_on_one_scanner_lose_no_scan(agent, caplog):
+    """The next patient's session opens right after the last one is cancelled, and the first
+    pack is scanned at once: it lands in the new session, and the port is never read by two
+    threads at a time (which pyserial reports as a vanished reader)."""
+    local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=30)
+    body = {
+        "case_id": "c-next",
+        "patient_id": "p-next",
+        "lines": [{"product_code": "010101", "quantity": 5, "duration_days": 5}],
+        "pharmacist_id": "farm-1",
+        "scanner_device_id": "scanner-1",
+    }
+    sim = agent.devices.get("scanner-1").device.sim  # type: ignore[union-attr]
+    sid = local.post("/v1/pharmacy/sessions", json=body).json()["session_id"]
+    time.sleep(0.1)  # its reader is inside a read window
+    for i in range(5):
+        assert local.post(f"/v1/pharmacy/sessions/{sid}/cancel", json={}).status_code == 200
+        opened = local.post("/v1/pharmacy/sessions", json=body)
+        assert opened.status_code == 201, opened.text
+        sid = opened.json()["session_id"]
+        sim.scan(medicine_pack(GTIN_AMOX, yymmdd(90), "L-NEXT", f"S-NEXT-{i}"))
+        _wait(lambda s=sid: local.get(f"/v1/pharmacy/sessions/{s}").json()["items"] != [], 5)
+        [item] = local.get(f"/v1/pharmacy/sessions/{sid}").json()["items"]
+        assert item["serial"] == f"S-NEXT-{i}"
+    assert "vanished" not in caplog.text

@@ -135,6 +135,9 @@ async def cancel(
     return session_json(await run_in_threadpool(pharmacy.cancel, session_id))
 
 
+DISCONNECT_CHECK_S = 1.0  # an idle stream looks for a gone client this often
+
+
 @router.get("/v1/pharmacy/sessions/{session_id}/events")
 async def watch(
     session_id: str, request: Request, pharmacy: DispensingService = Depends(pharmacy_service)
@@ -142,7 +145,11 @@ async def watch(
     """Server-Sent Events: ``event: item|refused|unreadable`` per scan; ``finished``/``cancelled``
     then ``end``."""
     session = pharmacy.get(session_id)
-    q = session.subscribe()
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    # Woken by each update (from the scanner's thread), not polling: a scan reaches the page
+    # as soon as it is published, and an idle watcher costs no wake-ups.
+    q = session.subscribe(on_put=lambda: loop.call_soon_threadsafe(ready.set))
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -151,9 +158,12 @@ async def watch(
                 try:
                     u = q.get_nowait()
                 except queue.Empty:
-                    if await request.is_disconnected():
-                        return
-                    await asyncio.sleep(0.01)
+                    ready.clear()  # a put after this line sets it again (call_soon_threadsafe)
+                    try:
+                        await asyncio.wait_for(ready.wait(), DISCONNECT_CHECK_S)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
                     continue
                 if u is None:
                     yield b"event: end\ndata: {}\n\n"

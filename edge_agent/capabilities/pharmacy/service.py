@@ -98,6 +98,21 @@ class Update:
     at: float = field(default_factory=time.monotonic)
 
 
+class Watch(queue.Queue[Update | None]):
+    """A watcher's bounded queue that calls ``on_put`` after each put, so an SSE loop waits
+    for the next update instead of polling for it."""
+
+    def __init__(self, on_put: Callable[[], None] | None = None) -> None:
+        super().__init__(maxsize=1000)
+        self.on_put = on_put
+
+    def put(self, item: Update | None, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)  # put_nowait comes here too
+        if self.on_put is not None:  # outside the queue's lock: the callback may read it
+            with contextlib.suppress(RuntimeError):  # the watcher's event loop already closed
+                self.on_put()
+
+
 @dataclass
 class Session:
     session_id: str
@@ -119,8 +134,10 @@ class Session:
     def differences(self) -> tuple[str, ...]:
         return tuple(d for line in self.lines if (d := line.difference()))
 
-    def subscribe(self) -> queue.Queue[Update | None]:
-        q: queue.Queue[Update | None] = queue.Queue(maxsize=1000)
+    def subscribe(self, on_put: Callable[[], None] | None = None) -> queue.Queue[Update | None]:
+        """A watcher's queue of updates (None: the session ended); ``on_put`` is called after
+        each update is queued, from the publishing thread (an event loop's wake-up)."""
+        q: queue.Queue[Update | None] = Watch(on_put)
         with self.lock:
             if len(self.subscribers) >= MAX_SUBSCRIBERS:
                 raise InvalidInput(
@@ -170,6 +187,7 @@ class DispensingService:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._readers: list[threading.Thread] = []
+        self._scanner_locks: dict[str, threading.Lock] = {}
         self.sync: CatalogueSync | None = None  # set by the agent
 
     # -- sessions --------------------------------------------------------------------------
@@ -519,19 +537,44 @@ class DispensingService:
                     q.put_nowait(None)
 
     def _read_scanner(self, session: Session) -> None:
-        """Feed the session from its barcode scanner until it is finished or cancelled."""
+        """Feed the session from its barcode scanner until it is finished or cancelled.
+
+        One thread reads a scanner at a time: two threads on one port steal each other's
+        bytes (pyserial then reports the port as gone), which happened when a session was
+        closed and the next one opened within a read window. A scan read by this thread
+        after its session closed goes to the session now open on the scanner, not lost."""
+        device_id = session.scanner_device_id
+        with self._lock:
+            lock = self._scanner_locks.setdefault(device_id, threading.Lock())
         while session.state in ("open", "confirming") and not self._stop.is_set():
-            device = self.devices.device(session.scanner_device_id)
+            device = self.devices.device(device_id)
             if device is None or getattr(device, "family", "") != "barcode":
                 time.sleep(0.5)
                 continue
-            try:
-                for scan in device.scans(0.3):
-                    with contextlib.suppress(AgentError):
-                        self.add(session.session_id, scan.data, scan.symbology, scan.read_at)
-            except DriverError as exc:
-                log.warning("barcode scanner: %s", exc.reason)
+            failed = ""
+            with lock:
+                if session.state not in ("open", "confirming"):
+                    return
+                try:
+                    for scan in device.scans(0.3):
+                        target = self._reading_session(device_id) or session
+                        with contextlib.suppress(AgentError):
+                            self.add(target.session_id, scan.data, scan.symbology, scan.read_at)
+                except DriverError as exc:
+                    failed = exc.reason
+            if failed:
+                log.warning("barcode scanner: %s", failed)
                 time.sleep(0.5)
+
+    def _reading_session(self, device_id: str) -> Session | None:
+        """The session a scan on this scanner belongs to: the open one, else one confirming."""
+        with self._lock:
+            live = [
+                x
+                for x in self._sessions.values()
+                if x.scanner_device_id == device_id and x.state in ("open", "confirming")
+            ]
+        return next((x for x in live if x.state == "open"), live[0] if live else None)
 
     def stop(self) -> None:
         self._stop.set()

@@ -80,5 +80,18 @@ def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[[], Any]]:
 
 
 @pytest.fixture
+def database() -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of this test's own (hub processes migrate it)."""
+    admin = _admin()
+    name = f"puente_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_db(PG_URL, name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
 def store(make_store: Callable[[], Any]) -> Any:
     return make_store()

@@ -4,7 +4,6 @@ order, with one receipt from whichever worker committed it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,22 +16,9 @@ from protos import events_pb2
 from tests.brokers import Mosquitto
 from tests.hub.events import STATION, UNIT, batch_bytes, vitals_event
 from tests.hub.station import FakeStation
-from tests.hub.storage_contract.conftest import PG_URL, _admin, _with_db
 
 TOKEN = "test-bootstrap-token"
 OPS = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    admin = _admin()
-    name = f"puente_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_db(PG_URL, name)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture
