@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing as mp
+import os
 import queue
 import secrets
 import statistics
@@ -52,17 +53,20 @@ def _station_process(indexes: list[int], broker_url: str, root: str, cmds: Any, 
 
     created: dict[str, float] = {}
     station_of: list[str] = []  # one entry per created event
+    durable: dict[str, float] = {}  # outbox commit answered (the append's fsync done)
+    published: dict[str, float] = {}  # first handed to paho by the uplink
+    committed: dict[str, float] = {}  # the hub's commit (ReceiptBatch.committed_at, hub clock)
     receipted: dict[str, float] = {}
     deleted: dict[str, float] = {}
     connects: list[tuple[int, float]] = []  # (station index, time.time() of CONNACK)
 
     class TimedOutbox(Outbox):
-        def delete(self, event_ids: Any) -> int:
+        def delete_later(self, event_ids: Any) -> Any:  # the uplink's delete of receipted rows
             now = time.time()
             ids = list(event_ids)
             for event_id in ids:
                 deleted.setdefault(event_id, now)
-            return super().delete(ids)
+            return super().delete_later(ids)
 
     class TimedUplink(Uplink):
         index = 0
@@ -73,11 +77,19 @@ def _station_process(indexes: list[int], broker_url: str, root: str, cmds: Any, 
                 batch = events_pb2.ReceiptBatch()
                 try:
                     batch.ParseFromString(message.payload)
+                    at = batch.committed_at.seconds + batch.committed_at.nanos / 1e9
                     for r in batch.receipts:
                         receipted.setdefault(r.event_id, now)
+                        committed.setdefault(r.event_id, at)
                 except Exception:
                     pass
             super()._on_message(client, userdata, message)
+
+        def _publish_rows(self, rows: list[tuple[int, str, bytes]], resend: bool) -> None:
+            super()._publish_rows(rows, resend)
+            now = time.time()
+            for _, event_id, _ in rows:
+                published.setdefault(event_id, now)
 
         def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
             connects.append((self.index, time.time()))
@@ -108,7 +120,10 @@ def _station_process(indexes: list[int], broker_url: str, root: str, cmds: Any, 
         counters[k] += 1
         created[event.event_id] = event.occurred_at.ToNanoseconds() / 1e9
         station_of.append(settings.station_id)
-        return outbox.submit(event)
+        future = outbox.submit(event)
+        event_id = event.event_id
+        future.add_done_callback(lambda _f: durable.setdefault(event_id, time.time()))
+        return future
 
     for _, _, uplink in stations:
         uplink.start()
@@ -145,6 +160,9 @@ def _station_process(indexes: list[int], broker_url: str, root: str, cmds: Any, 
             out.put(
                 {
                     "created": dict(created),
+                    "durable": dict(durable),
+                    "published": dict(published),
+                    "committed": dict(committed),
                     "receipted": dict(receipted),
                     "deleted": dict(deleted),
                     "connects": list(connects),
@@ -153,6 +171,9 @@ def _station_process(indexes: list[int], broker_url: str, root: str, cmds: Any, 
             )
         elif cmd == "reset":
             created.clear()
+            durable.clear()
+            published.clear()
+            committed.clear()
             station_of.clear()
             receipted.clear()
             deleted.clear()
@@ -217,13 +238,16 @@ class Fleet:
     def stats(self) -> dict[str, Any]:
         merged: dict[str, Any] = {
             "created": {},
+            "durable": {},
+            "published": {},
+            "committed": {},
             "receipted": {},
             "deleted": {},
             "connects": [],
             "stations": [],
         }
         for part in self.ask("stats"):
-            for key in ("created", "receipted", "deleted"):
+            for key in ("created", "durable", "published", "committed", "receipted", "deleted"):
                 merged[key].update(part[key])
             merged["connects"] += part["connects"]
             merged["stations"] += part["stations"]
@@ -314,6 +338,7 @@ def outage(workdir: Path, stations: int, backlog_each: int, down_s: float) -> di
         started = time.monotonic()
         fleet.ask("fill", backlog_each)
         time.sleep(max(0.0, down_s - (time.monotonic() - started)))
+        restarted = time.time()  # an agent may connect before start() has seen the port
         broker.start()
         back = time.time()
         hub_reconnect = _watch_hub(hub, back, back + 30)
@@ -321,7 +346,7 @@ def outage(workdir: Path, stations: int, backlog_each: int, down_s: float) -> di
         stats = fleet.stats()
         total = stations * backlog_each
         drained = max(last for _, _, last in answers) - back
-        agent_reconnects = [t - back for _, t in stats["connects"] if t >= back]
+        agent_reconnects = [max(0.0, t - back) for _, t in stats["connects"] if t >= restarted]
         return {
             "stations": stations,
             "backlog": total,
@@ -352,6 +377,7 @@ def blip(workdir: Path, rate: float, down_s: float, load_s: float) -> dict[str, 
         broker.save()
         broker.kill()
         time.sleep(down_s)
+        restarted = time.time()  # an agent may connect before start() has seen the port
         broker.start()
         back = time.time()
         hub_reconnect = _watch_hub(hub, back, back + 30)
@@ -370,7 +396,7 @@ def blip(workdir: Path, rate: float, down_s: float, load_s: float) -> dict[str, 
             "events": len(stats["created"]),
             "hub_reconnect_s": hub_reconnect,
             "agent_reconnect_max_s": max(
-                (t - back for _, t in stats["connects"] if t >= back), default=None
+                (max(0.0, t - back) for _, t in stats["connects"] if t >= restarted), default=None
             ),
             **check_store(hub, expected),
             "stored": hub.query("SELECT count(*) FROM events")[0][0],
@@ -424,6 +450,25 @@ def latency(workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
         "to_hub_ms": pct([received[e] - created[e] for e in ids]),
         "hub_to_receipt_ms": pct([receipted[e] - received[e] for e in ids]),
         "receipt_to_delete_ms": pct([deleted[e] - receipted[e] for e in ids]),
+        # The same path in finer steps (events seen at every step).
+        "steps": {
+            name: pct([stops[1][e] - stops[0][e] for e in fine])
+            for name, stops in (
+                ("created_to_durable", (created, stats["durable"])),
+                ("durable_to_published", (stats["durable"], stats["published"])),
+                ("published_to_hub", (stats["published"], received)),
+                ("hub_to_committed", (received, stats["committed"])),
+                ("committed_to_receipt", (stats["committed"], receipted)),
+            )
+        }
+        if (
+            fine := [
+                e
+                for e in ids
+                if e in stats["durable"] and e in stats["published"] and e in stats["committed"]
+            ]
+        )
+        else {},
     }
 
 
@@ -451,7 +496,7 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
             f"drain after an outage, {stations} station(s) × {each:,} events: "
             f"{r['drain_events_per_s']:,.0f} events/s in {r['drain_s']:.2f} s from the broker's "
             f"return = {ratio:.2f} × steady (target ≥ 0.5) {_ok(ratio >= 0.5 and r['drained'])}; "
-            f"{_check_line(r)}"
+            f"{_check_line(r)}; load average {os.getloadavg()[0]:.1f}"
         )
         _print_reconnect(r)
     rate = steady * 0.5
@@ -460,7 +505,7 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
         f"3 s broker blip under {rate:,.0f} events/s (0.5 × steady): caught up "
         f"{r['catch_up_s']:.2f} s after the broker's return (target ≤ 10) "
         f"{_ok(r['catch_up_s'] <= 10 and r['unreceipted'] == 0)}; {r['events']:,} events, "
-        f"{_check_line(r)}"
+        f"{_check_line(r)}; load average {os.getloadavg()[0]:.1f}"
     )
     _print_reconnect(r)
     for label, rate, what in (
@@ -474,12 +519,15 @@ def run(workdir: Path, steady: float, quick: bool) -> dict[str, Any]:
 def _print_latency(
     results: dict[str, Any], label: str, workdir: Path, rate: float, what: str, seconds: float
 ) -> None:
+    load = os.getloadavg()[0]
     r = results[label] = latency(workdir / label, rate, seconds)
+    r["load_average"] = (load, os.getloadavg()[0])
     print(
         f"latency creation → receipt at {rate:,.0f} events/s ({what}, {STATIONS} "
         f"stations): p50 {r['p50_ms']:.1f} ms (target ≤ 30) {_ok(r['p50_ms'] <= 30)}, "
         f"p99 {r['p99_ms']:.1f} ms (target ≤ 100) {_ok(r['p99_ms'] <= 100)}; "
-        f"{r['samples']:,} events"
+        f"{r['samples']:,} events; load average {load:.1f} → {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
     for key, stage in (
         ("to_hub_ms", "creation → hub receive (outbox fsync, sender, broker)"),
@@ -488,6 +536,16 @@ def _print_latency(
     ):
         p50, p99 = r[key]
         print(f"    {stage}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    for key, stage in (
+        ("created_to_durable", "creation → outbox commit (append fsync)"),
+        ("durable_to_published", "outbox commit → handed to paho (uplink sender)"),
+        ("published_to_hub", "handed to paho → hub receive (paho, broker, hub network thread)"),
+        ("hub_to_committed", "hub receive → hub commit (hub queue, validation, commit)"),
+        ("committed_to_receipt", "hub commit → receipt at station (publish, broker, paho)"),
+    ):
+        if key in r["steps"]:
+            p50, p99 = r["steps"][key]
+            print(f"      {stage}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 def _print_reconnect(r: dict[str, Any]) -> None:

@@ -15,6 +15,11 @@ and callers that do not come back cost one wait: the next gathers fewer. ``last_
 ``meta`` only by deletes (the only way the table's highest seq can go back), so
 an append commits the event rows alone.
 
+Deletes of receipted rows are committed without an fsync of their own (the next
+append's fsync carries them; a delete lost to a power cut only brings a row back,
+which the hub answers DUPLICATE), and callers need not wait for them
+(``delete_later``).
+
 A full disk must never wedge it. Deletes (which free space) commit in their own
 transaction, never with appends that may fail; a reserve file (``*.reserve``) is
 kept beside the database and given back to the file system when a delete meets
@@ -214,14 +219,22 @@ class Outbox:
 
     def delete(self, event_ids: Iterable[str]) -> int:
         """Delete rows by event id (unknown ids are ignored); returns how many were deleted."""
+        return self.delete_later(event_ids).result()
+
+    def delete_later(self, event_ids: Iterable[str]) -> Future[int]:
+        """Queue the deletion of rows by event id; the future says how many went (or why not).
+
+        The uplink does not wait for it: a receipted row is already safe at the hub, so its
+        deletion need not hold back the next publish."""
         ids = list(event_ids)
-        if not ids:
-            return 0
         if self._closed:
             raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
         request = _Delete(ids)
+        if not ids:
+            request.future.set_result(0)
+            return request.future
         self._put(request)
-        return request.future.result()
+        return request.future
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -332,9 +345,16 @@ class Outbox:
             item.future.set_result(n)
 
     def _delete_once(self, deletes: list[_Delete]) -> tuple[list[int], int]:
+        """One transaction for every queued delete, committed without an fsync of its own.
+
+        A delete need not be durable: if power fails before the next append's fsync (which
+        makes the WAL durable up to it, deletes included) the rows come back, are sent again
+        and the hub answers DUPLICATE. So a delete costs no disk flush, and appends queued
+        behind it do not wait for one."""
         conn = self._wconn
         counts: list[int] = []
         freed_total = 0
+        conn.execute("PRAGMA synchronous=NORMAL")
         try:
             conn.execute("BEGIN IMMEDIATE")
             for item in deletes:
@@ -354,6 +374,8 @@ class Outbox:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.execute("PRAGMA synchronous=FULL")
         return counts, freed_total
 
     def _write_appends(self, appends: list[_Append]) -> None:

@@ -134,7 +134,16 @@ class AgentSettings(BaseSettings):
     )
 
     uplink_window: int = Field(
-        default=1000, ge=1, description="Most events published and not yet receipted."
+        default=2000,
+        ge=1,
+        description="Most events published and not yet receipted: several hub commits' "
+        "worth, so a station draining a backlog keeps sending while the hub commits.",
+    )
+    uplink_window_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Most event bytes published and not yet receipted (kept in memory for "
+        "re-sends); an event bigger than that goes alone.",
     )
     uplink_batch_max: int = Field(
         default=100, ge=1, description="Most events in one MQTT message (EventBatch)."
@@ -154,9 +163,9 @@ class AgentSettings(BaseSettings):
         description="Warn at the station and on the fleet page when the station clock is "
         "off from the hub's by more than this (estimated from receipts).",
     )
-    reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    reconnect_min_s: float = Field(default=0.25, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(
-        default=1.5,
+        default=1.0,
         gt=0,
         description="Longest reconnect delay: a returning broker is reached within it "
         "(full jitter spreads a fleet's reconnects over [reconnect_min_s, this]).",

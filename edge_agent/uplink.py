@@ -14,8 +14,9 @@ import random
 import ssl
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge_agent import __version__
 from edge_agent.clock import ClockEstimate
-from edge_agent.errors import OutboxError
+from edge_agent.errors import OutboxClosed, OutboxError
 from edge_agent.events import now_ts
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
@@ -36,6 +37,7 @@ from protos.tcp import no_delay
 log = logging.getLogger(__name__)
 
 _WARNINGS_CHECK_S = 5.0  # how often a change of the station's warnings is looked for
+_DELETE_RETRY_S = 1.0  # a delete that failed (disk full) is tried again after this
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,10 @@ class Uplink:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # held by the sender while it publishes a round
-        self._receipts: deque[events_pb2.Receipt] = deque()
         self.clock = ClockEstimate()
         self._undeleted: list[str] = []  # receipted, delete failed (disk full): tried again
         self._in_flight: OrderedDict[str, _InFlight] = OrderedDict()  # first sends in seq order
+        self._in_flight_bytes = 0  # body bytes in _in_flight (bounded by uplink_window_bytes)
         self._high_seq = 0  # highest seq published since start
         self._connected = False
         self._session_started = False  # set on CONNACK; the sender re-sends everything then
@@ -273,7 +275,6 @@ class Uplink:
             return
         arrived = time.time()
         with self._lock:
-            self._receipts.extend(batch.receipts)
             if batch.receipts:
                 self._last_receipt_at = datetime.now(UTC)
             if batch.resend_unreceipted:
@@ -289,9 +290,19 @@ class Uplink:
                 ),
                 0.0,
             )
+            for r in batch.receipts:  # room in the window at once
+                if (gone := self._in_flight.pop(r.event_id, None)) is not None:
+                    self._in_flight_bytes -= len(gone.body)
         if sent and batch.HasField("committed_at"):
             committed = batch.committed_at.seconds + batch.committed_at.nanos / 1e9
             self.clock.add(sent, committed, arrived)
+        if batch.receipts:
+            # Here, not in the sender: one thread hand-over less per event, and the sender
+            # refills the window as soon as it is woken. The delete is only queued.
+            try:
+                self._receipted(batch.receipts)
+            except Exception:  # never out of paho's loop; the re-send brings them again
+                log.exception("applying receipts failed")
         self._wake.set()
 
     # -- network thread -----------------------------------------------------------------------
@@ -336,29 +347,22 @@ class Uplink:
                         published_warnings = now
                         self.publish_state()  # ops see it on the fleet page
             try:
-                self._apply_receipts()
+                self._delete([])  # receipted rows a full disk kept, tried again
                 with self._send_lock:
                     timeout = self._publish_due()
                 if self._undeleted:
-                    timeout = min(timeout or 1.0, 1.0)
+                    timeout = min(timeout or _DELETE_RETRY_S, _DELETE_RETRY_S)
                 timeout = min(timeout or _WARNINGS_CHECK_S, _WARNINGS_CHECK_S)
             except Exception:  # keep the uplink alive whatever one round hits
                 log.exception("uplink round failed")
                 timeout = 1.0
             self._wake.wait(timeout)
 
-    def _apply_receipts(self) -> None:
-        with self._lock:
-            receipts = list(self._receipts)
-            self._receipts.clear()
-            for r in receipts:
-                self._in_flight.pop(r.event_id, None)
-        if not receipts:
-            self._delete([])
-            return
+    def _receipted(self, receipts: Iterable[events_pb2.Receipt]) -> None:
+        """Count and log what the hub answered, and queue the deletion of those rows."""
         for r in receipts:
-            status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
             if self.metrics:
+                status = events_pb2.ReceiptStatus.Name(r.status) if r.status else "UNSPECIFIED"
                 self.metrics.receipted.labels(status.lower()).inc()
             if r.status == events_pb2.REJECTED:
                 if self.metrics:
@@ -372,20 +376,37 @@ class Uplink:
         self._delete([r.event_id for r in receipts])
 
     def _delete(self, event_ids: list[str]) -> None:
-        """Delete receipted rows; what cannot be deleted now (disk full) is tried again."""
-        pending = self._undeleted + event_ids
+        """Queue the deletion of receipted rows without waiting for it (the next publish does
+        not wait behind the outbox writer); what cannot be deleted (disk full) comes back to
+        ``_undeleted`` and is tried again."""
+        with self._lock:
+            retry, self._undeleted = self._undeleted, []
+        pending = retry + event_ids
         if not pending:
             return
         try:
-            self.outbox.delete(pending)
-        except OutboxError as exc:
-            if not self._undeleted:
-                log.error("receipted events could not be deleted yet (%s); will retry", exc)
-            self._undeleted = pending
+            future = self.outbox.delete_later(pending)
+        except OutboxError:  # closed: the rows are re-sent after a restart, answered DUPLICATE
             return
-        if self._undeleted:
-            log.info("%d receipted events deleted after a retry", len(self._undeleted))
-        self._undeleted = []
+        future.add_done_callback(lambda f: self._deleted(f, pending, bool(retry)))
+
+    def _deleted(self, future: Future[int], ids: list[str], retried: bool) -> None:
+        """The outbox writer's answer to a delete (in the writer thread)."""
+        exc = future.exception()
+        if exc is None:
+            if retried:
+                log.info("receipted events deleted after a retry")
+            return
+        if isinstance(exc, OutboxClosed):
+            return
+        with self._lock:
+            first = not self._undeleted and not retried
+            self._undeleted = ids + self._undeleted
+        if first:
+            log.error("receipted events could not be deleted yet (%s); will retry", exc)
+        retry = threading.Timer(_DELETE_RETRY_S, self._wake.set)  # not at once: a full disk
+        retry.daemon = True  # fails again at once, and the sender would spin
+        retry.start()
 
     def _publish_due(self) -> float | None:
         """Publish what is due; return how long the sender may sleep (None: until woken)."""
@@ -417,10 +438,16 @@ class Uplink:
         room = s.uplink_window - len(self._in_flight)
         while room > 0 and self._connected:
             rows = self.outbox.pending(self._high_seq, min(room, s.uplink_batch_max * 10))
-            if not rows:
+            with self._lock:
+                room_bytes = s.uplink_window_bytes - self._in_flight_bytes
+                alone = not self._in_flight  # an event bigger than the bound goes alone
+            fit = _fitting(rows, room_bytes, alone)
+            if not fit:
                 break
-            self._publish_rows(rows, resend=False)
-            room -= len(rows)
+            self._publish_rows(fit, resend=False)
+            room -= len(fit)
+            if len(fit) < len(rows):
+                break  # the byte bound is reached
         with self._lock:
             if not self._in_flight:
                 return None
@@ -442,19 +469,36 @@ class Uplink:
                 batch.clock_offset_ms = estimate.offset_ms
                 batch.clock_offset_error_ms = estimate.error_ms
                 batch.clock_offset_known = True
-            # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
-            self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
+            # In flight before it is handed to paho: its receipt is applied in paho's thread
+            # and may come back before this thread would otherwise have recorded it.
             sent_at, sent_wall = time.monotonic(), time.time()
             with self._lock:
                 for seq, event_id, body in chunk:
-                    if resend and event_id not in self._in_flight:
-                        continue  # receipted meanwhile
+                    if event_id not in self._in_flight:
+                        if resend:
+                            continue  # receipted meanwhile
+                        self._in_flight_bytes += len(body)
                     self._in_flight[event_id] = _InFlight(
                         seq, body, sent_at, 0.0 if resend else sent_wall
                     )
                     self._high_seq = max(self._high_seq, seq)
+            # If the link dropped meanwhile, paho keeps the message and the reconnect re-sends all.
+            self.client.publish(self.events_topic, batch.SerializeToString(), qos=1)
             if self.metrics:
                 (self.metrics.resent if resend else self.metrics.published).inc(len(chunk))
+
+
+def _fitting(
+    rows: list[tuple[int, str, bytes]], room_bytes: int, alone: bool
+) -> list[tuple[int, str, bytes]]:
+    """The first ``rows`` whose bodies fit in ``room_bytes`` (the first row anyway if
+    ``alone``: nothing else is in flight, and a bigger event must still go)."""
+    total = 0
+    for n, row in enumerate(rows):
+        total += len(row[2])
+        if total > room_bytes:
+            return rows[: max(n, 1 if alone else 0)]
+    return rows
 
 
 def _chunks(

@@ -61,7 +61,17 @@ class HubSettings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Address of the hub API.")
     http_port: int = Field(default=8470, ge=0, le=65535, description="Hub API port.")
 
-    ingest_batch_max: int = Field(default=500, ge=1, description="Most events per commit.")
+    ingest_batch_max: int = Field(
+        default=500, ge=1, description="Most MQTT messages (event batches) per commit."
+    )
+    ingest_batch_max_bytes: int = Field(
+        default=128 * 1024,
+        ge=1,
+        description="A commit takes no more messages once their payloads reach this many "
+        "bytes (the first is always taken): a station sending a backlog gets receipts for "
+        "its first events while the hub commits the next ones, instead of one receipt for "
+        "its whole window after one long commit.",
+    )
     held_events_ttl_s: float = Field(
         default=15.0,
         gt=0,
@@ -73,9 +83,10 @@ class HubSettings(BaseSettings):
         default=10_000, ge=1, description="Most held-back messages kept (oldest go first)."
     )
     reconnect_max_s: float = Field(
-        default=1.0,
+        default=0.5,
         gt=0,
-        description="Longest wait between broker reconnect attempts (paho doubles from 0.25 s): "
+        description="Longest wait between broker reconnect attempts (paho doubles from 0.25 s; "
+        "one hub process retrying its broker twice a second costs nothing): "
         "a returning broker is reached within it plus the connect (bench/ingest: ≤ 2 s).",
     )
     ingest_batch_wait_ms: int = Field(

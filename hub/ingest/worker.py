@@ -177,6 +177,7 @@ class IngestWorker:
     # -- writer thread -----------------------------------------------------------------
     def _run(self) -> None:
         max_messages = self._settings.ingest_batch_max
+        max_bytes = self._settings.ingest_batch_max_bytes
         wait_s = self._settings.ingest_batch_wait_ms / 1000
         while True:
             try:
@@ -190,17 +191,20 @@ class IngestWorker:
                     self._idle()
                 continue
             batch = [first]
+            size = len(first.payload)
             deadline = time.monotonic() + wait_s
-            while len(batch) < max_messages:
+            while len(batch) < max_messages and size < max_bytes:
                 remaining = deadline - time.monotonic()
                 try:
-                    batch.append(
+                    msg = (
                         self._queue.get(timeout=remaining)
                         if remaining > 0
                         else self._queue.get_nowait()
                     )
                 except queue.Empty:
                     break
+                batch.append(msg)
+                size += len(msg.payload)
             self._metrics.queue_depth.set(self._queue.qsize())
             self._retry_held(batch)
 

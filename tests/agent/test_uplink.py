@@ -185,3 +185,39 @@ def test_reconnect_delay_is_jittered_and_bounded() -> None:
     assert all(0.5 <= d <= 16.0 for d in delays)
     assert len({round(d, 6) for d in delays}) == 50  # real jitter, not one fixed value
     assert all(backoff_delay(40, 0.5, 30.0, rng) <= 30.0 for _ in range(50))
+
+
+def test_events_in_flight_are_bounded_by_bytes_and_a_big_one_still_goes(
+    make_settings: Callable[..., AgentSettings],
+    start_agent: Start,
+    mosquitto: Mosquitto,
+    fake_hub: FakeHub,
+) -> None:
+    fake_hub.answer = False  # nothing receipted: the window only fills
+    agent = start_agent(
+        make_settings(broker_url=mosquitto.url, receipt_timeout_s=2, uplink_window_bytes=1024)
+    )
+    assert agent.wait_connected(5)
+    ids = [record_vitals(agent, 90 + i)[0] for i in range(30)]
+    size = len(agent.outbox.pending(0, 1)[0][2])
+    fit = 1024 // size
+    wait_until(lambda: len(fake_hub.first_seen) == fit, what=f"{fit} deliveries")
+    assert agent.uplink.state().in_flight == fit  # the rest wait for room, in order
+    fake_hub.answer = True  # the re-sends after the timeout are receipted, room frees
+    wait_until(lambda: agent.outbox.depth()[0] == 0, timeout_s=20, what="all receipted")
+    assert [e.event_id for e in fake_hub.first_seen][:30] == ids
+
+    # One event bigger than the bound goes alone when nothing else is in flight.
+    obs = events_pb2.VitalSignsObservation(
+        mode="spot",
+        readings=[events_pb2.Reading(mdc_code=150456, value=97.0, unit="%" * 2000)],
+    )
+    big, _ = agent.record.record(
+        payload_name="vital_signs",
+        payload=obs,
+        device_id="monitor-1",
+        case_id="C-1",
+        patient_id="P-1",
+    )
+    wait_until(lambda: agent.outbox.depth()[0] == 0, what="the big event receipted")
+    assert fake_hub.count(big) == 1
