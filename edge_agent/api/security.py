@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from edge_agent.api.problems import PROBLEM_MEDIA_TYPE, problem
 from edge_agent.audit import AuditLog
-from edge_agent.errors import PROBLEM_MEDIA_TYPE, problem
-from edge_agent.pairing import PairingStore
+from edge_agent.capabilities.pairing.service import PairingStore
 from edge_agent.ratelimit import RateLimiter
 
 Scope = MutableMapping[str, Any]
