@@ -80,7 +80,7 @@ def agent_rate(agent: AgentService, raws: list[str]) -> float:
 
 def latencies(agent: AgentService, n: int) -> list[float]:
     """Scan → item on the SSE stream, one scan at a time; a new session every MAX_ITEMS."""
-    from edge_agent.pharmacy.service import MAX_ITEMS
+    from edge_agent.capabilities.pharmacy.service import MAX_ITEMS
 
     local = httpx.Client(base_url=agent.http_url, headers={"Origin": ORIGIN}, timeout=30)
     body = {
@@ -152,7 +152,7 @@ def main() -> None:
     try:
         # Interleaved rounds (a block of each, in turn) so that the load of a shared machine
         # falls on every measure alike; the figures are the medians over rounds.
-        from edge_agent.pharmacy.service import MAX_ITEMS
+        from edge_agent.capabilities.pharmacy.service import MAX_ITEMS
 
         raws = packs(args.scans, "T")
         biip_rate(raws[:200])  # warm-up

@@ -52,7 +52,7 @@ from drivers.fingerprint import synthetic, synthetic_phase
 from drivers.fingerprint.base import FingerImage
 from drivers.fingerprint.calibration import CALIBRATION
 from drivers.fingerprint.nbis import NbisEngine
-from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.capabilities.fingerprint.settings import FingerprintSettings
 
 ENROLL = 3
 FMRS = (0.01, 0.001, 0.0001)

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import grpc
 
+from edge_agent.capabilities.pairing.service import app_key
+from edge_agent.capabilities.status import grpc as status_grpc
 from edge_agent.grpc_auth import AppCredential, authenticated_channel
-from edge_agent.grpc_server import AgentServicer, GrpcServer
+from edge_agent.grpc_server import GrpcServer
 from edge_agent.operator_pin import OperatorPin
-from edge_agent.pairing import app_key
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import agent_pb2, agent_pb2_grpc, events_pb2
@@ -65,7 +66,9 @@ def main() -> None:
             )
         )
         agent.start()
-        ungated = GrpcServer(AgentServicer(agent.record, agent.status), "127.0.0.1", 0)
+        assert agent.services is not None
+        ungated = GrpcServer("127.0.0.1", 0)
+        ungated.register(status_grpc.register, agent.services)
         ungated.start()
         try:
             credential = AppCredential("bench", agent.pairings.issue(app_key("bench")))

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge_agent.signing.revocation import RevocationChecker
+from edge_agent.capabilities.signing.revocation import RevocationChecker
 from hub.signatures.validation import validate_pdf
 from tests.signing.pki import make_pki
 from tests.signing.test_verdicts import _sign_b_b

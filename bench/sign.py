@@ -46,7 +46,7 @@ from pathlib import Path
 import httpx
 
 from drivers.token.sim import SoftHsm
-from edge_agent.signing.pades import FILE_CHUNK_BYTES, TokenSigner
+from edge_agent.capabilities.signing.pades import FILE_CHUNK_BYTES, TokenSigner
 from hub.signatures.validation import validate_pdf
 from tests.e2e.processes import Agent as AgentProcess
 from tests.signing.pdfs import make_pdf

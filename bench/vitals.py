@@ -29,8 +29,9 @@ from typing import Any
 def bench_oru(messages: int) -> dict[str, float]:
     import hl7
 
-    from drivers.vitals.hl7_pcd01 import make_oru, parse_oru
-    from edge_agent.services.vitals_mapping import map_readings
+    from drivers.vitals.hl7_pcd01 import parse_oru
+    from drivers.vitals.simulators.hl7_pcd01 import make_oru
+    from edge_agent.capabilities.vitals.mapping import map_readings
 
     rows = [
         (150456, "MDC_PULS_OXIM_SAT_O2", 97, "MDC_DIM_PERCENT"),

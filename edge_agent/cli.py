@@ -252,8 +252,8 @@ def app_credential(
 
     Emite una credencial gRPC para una aplicación local, en la estación (ops).
     """
+    from edge_agent.capabilities.pairing.service import PairingStore, app_key
     from edge_agent.grpc_auth import AppCredential
-    from edge_agent.pairing import PairingStore, app_key
 
     settings = _settings(config)
     try:

@@ -1,10 +1,17 @@
-"""The agent's exceptions (code, reason) and their one mapping to HTTP problems and gRPC."""
+"""The agent's exceptions: code, reason and transport-neutral outcome (HTTP status, gRPC name).
+
+Use cases raise these and import no transport. Each transport maps them once:
+HTTP in :mod:`edge_agent.api.problems` (RFC 9457 problem details), gRPC in
+:mod:`edge_agent.grpc_errors` (``grpc.StatusCode[exc.grpc_status]``). A driver's
+error becomes an agent error through :func:`from_driver_error` and the
+capability's table of :class:`Outcome` rules (its ``errors.py``), so the same
+reader, scanner or token condition answers the same on both transports.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import grpc
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from drivers.base import DeviceUnavailable, DriverError
 from drivers.vitals.base import NoReading
@@ -16,7 +23,7 @@ class AgentError(Exception):
     code = "agent_error"
     title = "Agent error / Error del agente"
     http_status = 500
-    grpc_code = grpc.StatusCode.INTERNAL
+    grpc_status = "INTERNAL"  # a grpc.StatusCode name; the gRPC door maps it
 
     def __init__(self, reason: str, *, code: str | None = None) -> None:
         super().__init__(reason)
@@ -31,7 +38,7 @@ class InvalidInput(AgentError):
     code = "invalid_input"
     title = "Invalid input / Datos no válidos"
     http_status = 422
-    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+    grpc_status = "INVALID_ARGUMENT"
 
 
 class OutboxError(AgentError):
@@ -40,7 +47,7 @@ class OutboxError(AgentError):
     code = "outbox_error"
     title = "Outbox failure / Falla de la bandeja de salida"
     http_status = 500
-    grpc_code = grpc.StatusCode.INTERNAL
+    grpc_status = "INTERNAL"
 
 
 class OutboxFull(OutboxError):
@@ -54,21 +61,21 @@ class OutboxFull(OutboxError):
     code = "outbox_full"
     title = "Outbox full / Bandeja de salida llena"
     http_status = 507
-    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    grpc_status = "RESOURCE_EXHAUSTED"
 
 
 class OutboxClosed(OutboxError):
     code = "outbox_closed"
     title = "Agent stopping / El agente se está deteniendo"
     http_status = 503
-    grpc_code = grpc.StatusCode.UNAVAILABLE
+    grpc_status = "UNAVAILABLE"
 
 
 class UnknownDevice(AgentError):
     code = "unknown_device"
     title = "Unknown device / Dispositivo desconocido"
     http_status = 404
-    grpc_code = grpc.StatusCode.NOT_FOUND
+    grpc_status = "NOT_FOUND"
 
 
 class DeviceFailed(AgentError):
@@ -77,39 +84,47 @@ class DeviceFailed(AgentError):
     code = "device_error"
     title = "Device error / Error del dispositivo"
     http_status = 502
-    grpc_code = grpc.StatusCode.UNAVAILABLE
+    grpc_status = "UNAVAILABLE"
 
 
-def from_driver_error(exc: DriverError) -> AgentError:
-    """Wrap a driver's error so that both transports map it the same way."""
-    err = DeviceFailed(exc.reason, code=exc.code)
-    if isinstance(exc, DeviceUnavailable):
-        err.http_status = 503
-    elif isinstance(exc, NoReading):
-        err.http_status = 504
-        err.grpc_code = grpc.StatusCode.DEADLINE_EXCEEDED
+@dataclass(frozen=True)
+class Outcome:
+    """How one driver condition reaches callers (a rule of a capability's error table)."""
+
+    http_status: int
+    grpc_status: str
+    title: str | None = None
+
+
+# A rule matches a driver error by class (isinstance) or by its ``code``; the first match wins.
+Rule = tuple[type[DriverError] | str, Outcome]
+
+DRIVER_RULES: tuple[Rule, ...] = (
+    (DeviceUnavailable, Outcome(503, "UNAVAILABLE")),
+    (NoReading, Outcome(504, "DEADLINE_EXCEEDED")),
+)
+
+
+def from_driver_error(
+    exc: DriverError,
+    rules: Sequence[Rule] = DRIVER_RULES,
+    *,
+    error: type[AgentError] = DeviceFailed,
+    title: str | None = None,
+) -> AgentError:
+    """Wrap a driver's error so that both transports map it the same way.
+
+    ``error`` (default :class:`DeviceFailed`: 502, UNAVAILABLE) carries the driver's
+    code and reason; the first rule matching the error sets its outcome.
+    """
+    err = error(exc.reason, code=exc.code)
+    if title is not None:
+        err.title = title
+    for match, outcome in rules:
+        hit = exc.code == match if isinstance(match, str) else isinstance(exc, match)
+        if hit:
+            err.http_status, err.grpc_status = outcome.http_status, outcome.grpc_status
+            if outcome.title is not None:
+                err.title = outcome.title
+            break
     return err
-
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """An RFC 9457 problem details object; ``code`` is a Puente extension member."""
-    return {
-        "type": f"urn:puente:problem:{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
-
-
-def to_problem(exc: AgentError) -> dict[str, Any]:
-    return problem(exc.http_status, exc.code, exc.title, exc.reason)
-
-
-def to_grpc(exc: AgentError) -> tuple[grpc.StatusCode, str]:
-    """Status code and details string for gRPC (``code: reason``)."""
-    return exc.grpc_code, f"{exc.code}: {exc.reason}"

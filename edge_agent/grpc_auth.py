@@ -32,20 +32,15 @@ from typing import Any
 
 import grpc
 
-from edge_agent.activity import Activity, ActivityBoard
 from edge_agent.audit import AuditLog
-from edge_agent.errors import AgentError, to_grpc
-from edge_agent.pairing import (
-    APP_PREFIX,
-    LockedOut,
-    PairingError,
-    PairingStore,
-    app_key,
-)
+from edge_agent.capabilities.activity.service import Activity, ActivityBoard
+from edge_agent.capabilities.pairing.grpc import SERVICE_NAME as PAIRING_SERVICE
+from edge_agent.capabilities.pairing.service import APP_PREFIX, PairingStore, app_key
+from edge_agent.errors import AgentError
+from edge_agent.grpc_errors import to_grpc
 from protos import pairing_pb2, pairing_pb2_grpc
 
 APP_HEADER, TOKEN_HEADER = "x-puente-app", "x-puente-token"
-PAIRING_SERVICE = pairing_pb2.DESCRIPTOR.services_by_name["AppPairing"].full_name
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -161,50 +156,6 @@ def pair_app(
 # -- the agent's side ------------------------------------------------------------------------
 
 
-class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
-    def __init__(self, pairings: PairingStore, audit: AuditLog, http_url: Callable[[], str]):
-        self.pairings = pairings
-        self.audit = audit
-        self.http_url = http_url
-
-    def RequestPairing(
-        self, request: pairing_pb2.AppPairingRequest, context: grpc.ServicerContext
-    ) -> pairing_pb2.AppPairingTicket:
-        try:
-            key = app_key(request.app_name)
-        except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        try:
-            pending = self.pairings.request(key)
-        except LockedOut as exc:
-            self.audit.record("pairing_locked_out", origin=key)
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.reason)
-        except PairingError as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, exc.reason)
-        self.audit.record("pairing_requested", origin=key, door="grpc")
-        return pairing_pb2.AppPairingTicket(
-            request_id=pending.request_id,
-            code=pending.code,
-            expires_in_s=int(pending.expires_at - time.monotonic()),
-            approve_at=f"{self.http_url()}/ui/pairing",
-        )
-
-    def GetPairing(
-        self, request: pairing_pb2.GetAppPairingRequest, context: grpc.ServicerContext
-    ) -> pairing_pb2.AppPairingState:
-        try:
-            state = self.pairings.poll(request.request_id, app_key(request.app_name))
-        except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except PairingError as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, exc.reason)
-        if state.token:
-            self.audit.record("pairing_token_claimed", origin=state.origin, door="grpc")
-        return pairing_pb2.AppPairingState(
-            request_id=state.request_id, state=state.state, token=state.token or ""
-        )
-
-
 def _case_of(request: Any) -> tuple[str, str]:
     source = getattr(request, "event", None) if hasattr(request, "event") else request
     return str(getattr(source, "case_id", "")), str(getattr(source, "patient_id", ""))
@@ -231,11 +182,11 @@ class GateInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        method: str = details.method  # type: ignore[attr-defined]
+        method: str = details.method
         handler = continuation(details)
         if handler is None or method.startswith(OPEN_SERVICES):
             return _wrap(handler, lambda behavior: _as_caller(None, behavior))
-        metadata = dict(details.invocation_metadata or ())  # type: ignore[attr-defined]
+        metadata = dict(details.invocation_metadata or ())
         app_name = str(metadata.get(APP_HEADER, ""))
         token = metadata.get(TOKEN_HEADER)
         try:
@@ -295,10 +246,10 @@ class GateInterceptor(grpc.ServerInterceptor):
 
 
 def _refused() -> AgentError:
-    from edge_agent.activity import RefusedAtStation
+    from edge_agent.capabilities.activity.service import RefusedAtStation
 
     err = RefusedAtStation()
-    err.grpc_code = grpc.StatusCode.ABORTED
+    err.grpc_status = "ABORTED"
     return err
 
 

@@ -25,8 +25,6 @@ import threading
 import time
 from pathlib import Path
 
-import grpc
-
 from edge_agent.errors import AgentError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MB, ~0.1 s per check (bench/grpc_gate)
@@ -40,14 +38,14 @@ class PersonNotConfirmed(AgentError):
     code = "operator_pin_required"
     title = "Operator PIN required / Se requiere el PIN del operador"
     http_status = 403
-    grpc_code = grpc.StatusCode.PERMISSION_DENIED
+    grpc_status = "PERMISSION_DENIED"
 
 
 class OperatorPinNotSet(AgentError):
     code = "operator_pin_not_set"
     title = "No operator PIN / Sin PIN del operador"
     http_status = 409
-    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    grpc_status = "FAILED_PRECONDITION"
 
     def __init__(self) -> None:
         super().__init__(
@@ -60,7 +58,7 @@ class OperatorPinLocked(AgentError):
     code = "operator_pin_locked"
     title = "Operator PIN locked / PIN del operador bloqueado"
     http_status = 429
-    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    grpc_status = "RESOURCE_EXHAUSTED"
 
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(

@@ -9,50 +9,59 @@ import time
 
 import uvicorn
 
-from edge_agent.activity import ActivityBoard
 from edge_agent.api import create_app
-from edge_agent.api.deps import Services
 from edge_agent.audit import AuditLog
-from edge_agent.biometrics.grpc_service import SERVICE_NAME as FINGERPRINT_SERVICE_NAME
-from edge_agent.biometrics.grpc_service import FingerprintServicer
-from edge_agent.biometrics.service import FingerprintService
-from edge_agent.biometrics.templates import TemplateSource
 from edge_agent.bodies import BodyUploader, LocalBodies
+from edge_agent.capabilities.activity.service import ActivityBoard
+from edge_agent.capabilities.fingerprint import grpc as fingerprint_grpc
+from edge_agent.capabilities.fingerprint.service import FingerprintService
+from edge_agent.capabilities.fingerprint.templates import TemplateSource
+from edge_agent.capabilities.pairing import grpc as pairing_grpc
+from edge_agent.capabilities.pairing.service import PairingStore
+from edge_agent.capabilities.pharmacy import grpc as pharmacy_grpc
+from edge_agent.capabilities.pharmacy.catalogue import Catalogue
+from edge_agent.capabilities.pharmacy.service import DispensingService
+from edge_agent.capabilities.pharmacy.sync import CatalogueSync
+from edge_agent.capabilities.scanning import grpc as scanning_grpc
+from edge_agent.capabilities.scanning.service import ScanService
+from edge_agent.capabilities.signing import grpc as signing_grpc
+from edge_agent.capabilities.signing.service import SigningService
+from edge_agent.capabilities.status import grpc as status_grpc
+from edge_agent.capabilities.status.service import StatusService
+from edge_agent.capabilities.vitals import grpc as vitals_grpc
+from edge_agent.capabilities.vitals.attribution import review
+from edge_agent.capabilities.vitals.inbox import VitalsInbox
+from edge_agent.capabilities.vitals.router import VitalsRouter
+from edge_agent.capabilities.vitals.service import VitalsService
+from edge_agent.capabilities.vitals.streaming import StreamService
+from edge_agent.container import Services
 from edge_agent.devices import DeviceManager
-from edge_agent.grpc_auth import PAIRING_SERVICE, AppPairingServicer, GateInterceptor
-from edge_agent.grpc_scanning import SERVICE_NAME as SCANNING_SERVICE_NAME
-from edge_agent.grpc_scanning import register as register_scanning
-from edge_agent.grpc_server import AgentServicer, GrpcServer
-from edge_agent.grpc_vitals import SERVICE_NAME as VITALS_SERVICE_NAME
-from edge_agent.grpc_vitals import register as register_vitals
+from edge_agent.grpc_auth import GateInterceptor
+from edge_agent.grpc_server import GrpcServer, Registrar
 from edge_agent.identity import StationIdentity
 from edge_agent.metrics import AgentMetrics
 from edge_agent.operator_pin import FILE_NAME as OPERATOR_PIN_FILE
 from edge_agent.operator_pin import OperatorPin
 from edge_agent.outbox import Outbox
-from edge_agent.pairing import PairingStore
-from edge_agent.pharmacy.catalogue import Catalogue
-from edge_agent.pharmacy.grpc_service import SERVICE_NAME as PHARMACY_SERVICE_NAME
-from edge_agent.pharmacy.grpc_service import register as register_pharmacy
-from edge_agent.pharmacy.service import DispensingService
-from edge_agent.pharmacy.sync import CatalogueSync
 from edge_agent.private_files import private_dir
 from edge_agent.ratelimit import RateLimiter
+from edge_agent.record import RecordService
 from edge_agent.remote_config import RemoteConfig
-from edge_agent.services import RecordService, StatusService, VitalsService
-from edge_agent.services.scan import ScanService
-from edge_agent.services.streaming import StreamService
-from edge_agent.services.vitals_attribution import review
-from edge_agent.services.vitals_inbox import VitalsInbox
-from edge_agent.services.vitals_router import VitalsRouter
 from edge_agent.settings import AgentSettings
-from edge_agent.signing.grpc_service import SERVICE_NAME as SIGNING_SERVICE_NAME
-from edge_agent.signing.grpc_service import register as register_signing
-from edge_agent.signing.service import SigningService
 from edge_agent.uplink import Uplink
-from protos import pairing_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+# Every capability's gRPC services, registered one way (and so all listed by reflection).
+GRPC_REGISTRARS: tuple[Registrar, ...] = (
+    status_grpc.register,
+    vitals_grpc.register,
+    fingerprint_grpc.register,
+    scanning_grpc.register,
+    signing_grpc.register,
+    pharmacy_grpc.register,
+    pairing_grpc.register,
+)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -153,6 +162,7 @@ class AgentService:
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._grpc: GrpcServer | None = None
+        self.services: Services | None = None  # built in start(), with the pharmacy
         self._started = False
 
     def _prepare(self, device: object) -> None:
@@ -193,32 +203,34 @@ class AgentService:
         self.devices.start()
         self.vitals_router.start()
 
-        sock = _bind(s.http_host, s.http_port)
-        self.http_port = int(sock.getsockname()[1])
-        app = create_app(
-            Services(
-                self.record,
-                self.vitals,
-                self.status,
-                self.metrics,
-                self.identity,
-                fingerprint=self.fingerprint,
-                scan=self.scan,
-                signing=self.signing,
-                pharmacy=self.pharmacy,
-            ),
-            s.allowed_origins,
+        self.services = Services(
+            record=self.record,
+            status=self.status,
+            metrics=self.metrics,
+            identity=self.identity,
+            vitals=self.vitals,
+            streams=self.streams,
+            inbox=self.inbox,
+            vitals_router=self.vitals_router,
+            fingerprint=self.fingerprint,
+            scan=self.scan,
+            signing=self.signing,
+            pharmacy=self.pharmacy,
             pairings=self.pairings,
-            limiter=self.limiter,
-            local_limiter=self.local_limiter,
             audit=self.audit,
             activity=self.activity,
             operator_pin=self.operator_pin,
+            http_url=lambda: self.http_url,
+        )
+        sock = _bind(s.http_host, s.http_port)
+        self.http_port = int(sock.getsockname()[1])
+        app = create_app(
+            self.services,
+            s.allowed_origins,
+            limiter=self.limiter,
+            local_limiter=self.local_limiter,
             max_body_bytes=s.http_max_body_bytes,
         )
-        app.state.vitals_streams = self.streams
-        app.state.vitals_inbox = self.inbox
-        app.state.vitals_router = self.vitals_router
         # No WebSocket route: ws="none" keeps uvicorn from importing a WebSocket library.
         config = uvicorn.Config(
             app,
@@ -240,24 +252,10 @@ class AgentService:
             self.audit,
             cancels={"Enroll": self._cancel_capture, "Verify": self._cancel_capture},
         )
-        self._grpc = GrpcServer(
-            AgentServicer(self.record, self.status), s.http_host, s.grpc_port, [gate]
-        )
+        self._grpc = GrpcServer(s.http_host, s.grpc_port, [gate])
         self.grpc_port = self._grpc.port
-        register_vitals(self._grpc.server, self.vitals, self.streams, self.inbox)
-        self._grpc.reflected.append(VITALS_SERVICE_NAME)
-        FingerprintServicer(self.fingerprint).register(self._grpc.server)
-        self._grpc.reflected.append(FINGERPRINT_SERVICE_NAME)
-        register_scanning(self._grpc.server, self.scan)
-        self._grpc.reflected.append(SCANNING_SERVICE_NAME)
-        register_signing(self._grpc.server, self.signing, lambda: self.http_url)
-        self._grpc.reflected.append(SIGNING_SERVICE_NAME)
-        register_pharmacy(self._grpc.server, self.pharmacy)
-        self._grpc.reflected.append(PHARMACY_SERVICE_NAME)
-        pairing_pb2_grpc.add_AppPairingServicer_to_server(
-            AppPairingServicer(self.pairings, self.audit, lambda: self.http_url), self._grpc.server
-        )
-        self._grpc.reflected.append(PAIRING_SERVICE)
+        for register in GRPC_REGISTRARS:
+            self._grpc.register(register, self.services)
         self._grpc.start()
         self._started = True
         log.info(
@@ -270,7 +268,7 @@ class AgentService:
 
     def _cancel_capture(self, request: object) -> None:
         """A capture refused on the actions board stops at the reader."""
-        self.fingerprint._reader(getattr(request, "device_id", ""))[1].cancel()
+        self.fingerprint.cancel(getattr(request, "device_id", ""))
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """True once the HTTP server accepts requests (gRPC is ready when start() returns)."""

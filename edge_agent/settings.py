@@ -19,10 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from edge_agent.biometrics.settings import FingerprintSettings
-from edge_agent.pharmacy.settings import PharmacySettings
-from edge_agent.signing.settings import SigningSettings
-from edge_agent.vitals_settings import VitalsSettings
+from edge_agent.capabilities.fingerprint.settings import FingerprintSettings
+from edge_agent.capabilities.pharmacy.settings import PharmacySettings
+from edge_agent.capabilities.signing.settings import SigningSettings
+from edge_agent.capabilities.vitals.settings import VitalsSettings
 from protos.topics import check_id
 
 

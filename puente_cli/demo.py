@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from drivers.scanner.escl_sim import EsclSimulator
-from drivers.vitals import nonin_binary
 from drivers.vitals.ptysim import PtyPort, repeat
+from drivers.vitals.simulators import nonin_binary as nonin_binary_sim
 from edge_agent.identity import StationIdentity
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings, DeviceConfig
@@ -78,7 +78,7 @@ def _start_oximeter(data_dir: Path) -> PtyPort:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = PtyPort(data_dir / "ttyNONIN")
     port.play(
-        repeat(lambda i: nonin_binary.encode_packet(97 if i % 9 else 96, 72 + (i // 3) % 2)),
+        repeat(lambda i: nonin_binary_sim.encode_packet(97 if i % 9 else 96, 72 + (i // 3) % 2)),
         interval_s=1 / 3,
     )
     return port

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import grpc
 
+from edge_agent.capabilities.pairing.service import PairingStore, app_key
 from edge_agent.grpc_auth import AppCredential, authenticated_channel
-from edge_agent.pairing import PairingStore, app_key
 from edge_agent.service import AgentService
 
 TEST_APP = "tests"

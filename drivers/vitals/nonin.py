@@ -52,9 +52,3 @@ class NoninMonitor(SerialMonitor):
 
     def make_decoder(self) -> LineDecoder:
         return LineDecoder(parse_line)
-
-
-def encode_line(spo2: int | None, hr: int | None) -> bytes:
-    s = f"{spo2:03d}" if spo2 is not None else "---"
-    h = f"{hr:03d}" if hr is not None else "---"
-    return f"SPO2={s} HR={h}\r\n".encode("ascii")

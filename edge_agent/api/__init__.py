@@ -7,35 +7,43 @@ from typing import Any
 from fastapi import FastAPI
 
 from edge_agent import __version__
-from edge_agent.activity import ActivityBoard
-from edge_agent.api import activity as activity_api
-from edge_agent.api import (
-    events,
-    fingerprint,
-    identity,
-    metrics,
-    pairing,
-    pharmacy,
-    problems,
-    scans,
-    signing,
-    status,
-    vitals,
-    vitals_inbox,
-    vitals_stream,
-)
-from edge_agent.api.deps import Services
+from edge_agent.api import identity, metrics, problems
+from edge_agent.api.problems import problem
 from edge_agent.api.security import LocalOnlyMiddleware
-from edge_agent.api.signing import submission_limit
-from edge_agent.audit import AuditLog
-from edge_agent.errors import problem
-from edge_agent.operator_pin import OperatorPin
-from edge_agent.pairing import PairingStore
+from edge_agent.capabilities.activity import http as activity_http
+from edge_agent.capabilities.fingerprint import http as fingerprint_http
+from edge_agent.capabilities.pairing import http as pairing_http
+from edge_agent.capabilities.pharmacy import http as pharmacy_http
+from edge_agent.capabilities.scanning import http as scanning_http
+from edge_agent.capabilities.signing import http as signing_http
+from edge_agent.capabilities.signing.http import submission_limit
+from edge_agent.capabilities.status import http as status_http
+from edge_agent.capabilities.status import http_events
+from edge_agent.capabilities.vitals import http as vitals_http
+from edge_agent.capabilities.vitals import http_inbox as vitals_inbox_http
+from edge_agent.capabilities.vitals import http_stream as vitals_stream_http
+from edge_agent.container import Services
 from edge_agent.ratelimit import RateLimiter
 from puente_http.body_limit import BodyLimitMiddleware, BodyRule, too_large_detail
 
+# Every capability's router, in the order the OpenAPI document lists them.
+ROUTERS = (
+    status_http.router,
+    identity.router,
+    http_events.router,
+    fingerprint_http.router,
+    vitals_http.router,
+    vitals_stream_http.router,
+    vitals_inbox_http.router,
+    metrics.router,
+    scanning_http.router,
+    signing_http.router,
+    pharmacy_http.router,
+    pairing_http.router,
+    activity_http.router,
+)
+
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_MAX_PDF_BYTES = 50 * 1024 * 1024
 
 
 def body_too_large(limit: int, size: int | None, path: str) -> dict[str, Any]:
@@ -52,12 +60,8 @@ def create_app(
     services: Services,
     allowed_origins: list[str],
     *,
-    pairings: PairingStore | None = None,
     limiter: RateLimiter | None = None,
     local_limiter: RateLimiter | None = None,
-    audit: AuditLog | None = None,
-    activity: ActivityBoard | None = None,
-    operator_pin: OperatorPin | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """``max_body_bytes`` bounds every request body except a PDF submitted for signing,
@@ -68,30 +72,11 @@ def create_app(
         description="Local API of the station's devices. Loopback only; origin-checked.",
     )
     app.state.services = services
-    app.state.pairings = pairings
     app.state.allowed_origins = {o.rstrip("/") for o in allowed_origins}
-    app.state.audit = audit
-    app.state.activity = activity or ActivityBoard()
-    app.state.operator_pin = operator_pin  # None: no consent that needs it can be given
     problems.install(app)
-    for module in (
-        status,
-        identity,
-        events,
-        fingerprint,
-        vitals,
-        vitals_stream,
-        vitals_inbox,
-        metrics,
-    ):
-        app.include_router(module.router)
-    app.include_router(scans.router)
-    app.include_router(signing.router)
-    app.include_router(pharmacy.router)
-    if pairings is not None and audit is not None:
-        app.include_router(pairing.router)
-        app.include_router(activity_api.router)
-    max_pdf = services.signing.settings.max_pdf_bytes if services.signing else DEFAULT_MAX_PDF_BYTES
+    for router in ROUTERS:
+        app.include_router(router)
+    max_pdf = services.signing.settings.max_pdf_bytes
     # Inside the gate: an origin that may not call the agent is refused before any body limit.
     app.add_middleware(
         BodyLimitMiddleware,
@@ -102,9 +87,9 @@ def create_app(
     app.add_middleware(
         LocalOnlyMiddleware,
         allowed_origins=allowed_origins,
-        pairings=pairings,
+        pairings=services.pairings,
         limiter=limiter,
         local_limiter=local_limiter,
-        audit=audit,
+        audit=services.audit,
     )
     return app

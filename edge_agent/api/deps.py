@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from edge_agent.identity import StationIdentity
-from edge_agent.metrics import AgentMetrics
-from edge_agent.services import RecordService, StatusService, VitalsService
+from edge_agent.container import Services
 
-
-@dataclass(frozen=True)
-class Services:
-    record: RecordService
-    vitals: VitalsService
-    status: StatusService
-    metrics: AgentMetrics
-    identity: StationIdentity
-    fingerprint: Any = None  # edge_agent.biometrics.service.FingerprintService
-    scan: Any = None  # edge_agent.services.scan.ScanService
-    signing: Any = None  # edge_agent.signing.service.SigningService
-    pharmacy: Any = None  # edge_agent.pharmacy.service.DispensingService
+if TYPE_CHECKING:
+    from edge_agent.capabilities.status.service import StatusService
+    from edge_agent.capabilities.vitals.service import VitalsService
+    from edge_agent.identity import StationIdentity
+    from edge_agent.metrics import AgentMetrics
+    from edge_agent.record import RecordService
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    container: Services = request.app.state.services
+    return container
 
 
 def record_service(request: Request) -> RecordService:

@@ -1,4 +1,4 @@
-"""Exception handlers: every error of the local API is an RFC 9457 problem details object."""
+"""The HTTP door's one mapping of errors: every error of the local API is an RFC 9457 problem."""
 
 from __future__ import annotations
 
@@ -9,7 +9,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from edge_agent.errors import PROBLEM_MEDIA_TYPE, AgentError, problem, to_problem
+from edge_agent.errors import AgentError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem details object; ``code`` is a Puente extension member."""
+    return {
+        "type": f"urn:puente:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def to_problem(exc: AgentError) -> dict[str, Any]:
+    return problem(exc.http_status, exc.code, exc.title, exc.reason)
 
 
 def problem_response(body: dict[str, Any]) -> JSONResponse:

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from edge_agent.api.problems import PROBLEM_MEDIA_TYPE, problem
 from edge_agent.audit import AuditLog
-from edge_agent.errors import PROBLEM_MEDIA_TYPE, problem
-from edge_agent.pairing import PairingStore
+from edge_agent.capabilities.pairing.service import PairingStore
 from edge_agent.ratelimit import RateLimiter
 
 Scope = MutableMapping[str, Any]
@@ -224,7 +224,7 @@ class LocalOnlyMiddleware:
         if origin in self.allowed:
             return True
         server = scope.get("server")
-        return bool(server) and origin in own_origins(int(server[1]))
+        return server is not None and origin in own_origins(int(server[1]))
 
 
 def _token(scope: Scope, headers: dict[str, str], method: str) -> str | None:

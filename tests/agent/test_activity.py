@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from edge_agent.activity import ActivityBoard, RefusedAtStation
+from edge_agent.capabilities.activity.service import ActivityBoard, RefusedAtStation
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edge_agent.devices import DeviceManager
 from edge_agent.outbox import Outbox
-from edge_agent.services import RecordService
+from edge_agent.record import RecordService
 from edge_agent.settings import AgentSettings, DeviceConfig
 from protos import events_pb2
 

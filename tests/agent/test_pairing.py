@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from edge_agent.pairing import LockedOut, PairingStore
+from edge_agent.capabilities.pairing.service import LockedOut, PairingStore
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from tests.grpc_apps import OPERATOR_PIN

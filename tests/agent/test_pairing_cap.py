@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.pairing import PairingBusy, PairingStore
+from edge_agent.capabilities.pairing.service import PairingBusy, PairingStore
 
 
 def test_many_origins_cannot_flood_the_users_page(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) is not installed")
 
 from drivers.barcode.sim import DATAMATRIX, EAN13, GS1_128, gs1_data, gs1_hri, medicine_pack  # noqa: E402
-from edge_agent.pharmacy.gs1 import parse_scan  # noqa: E402
+from edge_agent.capabilities.pharmacy.gs1 import parse_scan  # noqa: E402
 
 PACK = (("01", "07501031311309"), ("17", "270500"), ("10", "L0T-42"), ("21", "SN0001"))
 

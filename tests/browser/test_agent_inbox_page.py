@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from drivers.vitals.hl7_pcd01 import make_oru, send_mllp
+from drivers.vitals.simulators.hl7_pcd01 import make_oru, send_mllp
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2

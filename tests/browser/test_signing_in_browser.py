@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edge_agent.capabilities.signing.settings import SigningSettings
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings, DeviceConfig
-from edge_agent.signing.settings import SigningSettings
 from tests.brokers import Mosquitto
 from tests.browser.conftest import ROOT, screenshot
 from tests.e2e.processes import Hub, wait_until

@@ -19,7 +19,7 @@ import pytest
 from drivers.fingerprint import calibration, synthetic, synthetic_phase
 from drivers.fingerprint.base import FingerImage
 from drivers.fingerprint.nbis import NbisEngine
-from edge_agent.biometrics.settings import FingerprintSettings
+from edge_agent.capabilities.fingerprint.settings import FingerprintSettings
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import events_pb2, fingerprint_pb2, fingerprint_pb2_grpc

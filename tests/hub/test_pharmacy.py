@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from fhirclient.models.bundle import Bundle as BundleR4
 
-from edge_agent.pharmacy.catalogue import Catalogue
+from edge_agent.capabilities.pharmacy.catalogue import Catalogue
 from hub.ingest.pipeline import Incoming, process_batch
 from hub.storage.sqlite import SQLiteStore
 from hub.tokens import Role

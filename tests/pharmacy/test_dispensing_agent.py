@@ -323,7 +323,7 @@ def test_a_watcher_is_woken_by_each_update_and_a_closed_loop_does_not_stop_the_s
     publishing (scanner) thread must never fail because a watcher's event loop is gone."""
     import asyncio
 
-    from edge_agent.pharmacy.service import Session, Update
+    from edge_agent.capabilities.pharmacy.service import Session, Update
 
     session = Session("s-1", "c-1", "p-1", "rx-1", "farm-9", "scanner-1", [])
     woken: list[int] = []

@@ -9,8 +9,8 @@ import pytest
 
 from drivers.barcode.base import GS
 from drivers.barcode.sim import gs1_data, medicine_pack
-from edge_agent.pharmacy.errors import UnreadableScan
-from edge_agent.pharmacy.gs1 import parse_scan
+from edge_agent.capabilities.pharmacy.errors import UnreadableScan
+from edge_agent.capabilities.pharmacy.gs1 import parse_scan
 
 
 def test_datamatrix_pack_gives_gtin_expiry_lot_serial():

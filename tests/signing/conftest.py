@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from drivers.token.sim import SoftHsm, softhsm_module
+from edge_agent.capabilities.signing.settings import SigningSettings
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings, DeviceConfig
-from edge_agent.signing.settings import SigningSettings
 from tests.brokers import Mosquitto
 from tests.e2e.processes import ORIGIN, Hub
 from tests.grpc_apps import OPERATOR_PIN

@@ -64,7 +64,7 @@ def test_a_revoked_certificate_is_refused_before_the_pin_whether_ocsp_or_crl_say
         assert "compromised key" in detail and "clave comprometida" in detail
         assert f"the CA's {source}" in detail and "no se pide el PIN" in detail
     # No job waits for a PIN, nothing was signed or recorded.
-    assert station.agent.signing._jobs == {}
+    assert len(station.agent.signing.jobs) == 0
     assert _bodies(station) == []
 
 
@@ -109,7 +109,7 @@ def test_unreachable_ca_follows_the_document_policy_and_the_hub_rechecks_when_it
         assert problem["code"] == "revocation_unavailable"
         assert "Dra. Inés Sinred" in problem["detail"] and "SPS-53" in problem["detail"]
         assert "try again later" in problem["detail"] and "intente más tarde" in problem["detail"]
-        assert station.agent.signing._jobs == {}
+        assert len(station.agent.signing.jobs) == 0
 
         # A prescription: the policy signs, marked "revocation pending", and the page says so.
         jobs = {}

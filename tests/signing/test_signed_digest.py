@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.signing import pdf_files
+from edge_agent.capabilities.signing import pdf_files
 from tests.signing.pdfs import make_pdf
 from tests.signing.pki import SigningPki
 
@@ -106,7 +106,7 @@ def _sign_in_place(pki: SigningPki, path: Path, prefix: object) -> bytes:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from edge_agent.signing import pades
+    from edge_agent.capabilities.signing import pades
 
     key = serialization.load_pem_private_key(pki.keys["doctor-rsa"], password=None)
     signer = pades.TokenSigner(
@@ -145,7 +145,7 @@ def test_the_byte_range_digest_goes_on_from_the_upload_hash_and_depends_on_it(
 ) -> None:
     """Signed in place with the upload's hash state: valid, and the input was not hashed again
     (a state of other bytes makes a signature over them: not intact)."""
-    from edge_agent.signing import pades
+    from edge_agent.capabilities.signing import pades
 
     source = make_pdf(padding_bytes=3 * 1024 * 1024)
     good = pdf_files.from_bytes(source, tmp_path, len(source))

@@ -278,7 +278,7 @@ def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_is_stored(station: Stat
     data_dir = station.agent.settings.data_dir
     assert sorted(p.name for p in (data_dir / "bodies").iterdir()) == []
     assert sorted(p.name for p in (data_dir / "signing" / "inputs").iterdir()) == []
-    assert station.agent.signing._jobs == {}
+    assert len(station.agent.signing.jobs) == 0
     depth, size, _oldest = station.agent.outbox.depth()
     assert (depth, size) == (0, 0)
     with sqlite3.connect(station.agent.settings.outbox_path) as db:

@@ -21,9 +21,9 @@ import hl7
 import httpx
 import pytest
 
-from drivers.vitals import nonin
-from drivers.vitals.hl7_pcd01 import send_mllp
 from drivers.vitals.ptysim import PtyPort
+from drivers.vitals.simulators import nonin as nonin_sim
+from drivers.vitals.simulators.hl7_pcd01 import send_mllp
 from protos import vitals_pb2, vitals_pb2_grpc
 from tests.brokers import Mosquitto, free_port, wait_port
 from tests.e2e.processes import ORIGIN, Agent, Hub, wait_until
@@ -124,7 +124,7 @@ def test_only_the_takes_own_readings_reach_the_case_the_rest_wait_in_the_inbox(
     # 1. Pushed while no take runs: an MLLP message and a Nonin line go to the inbox.
     [ack] = send_mllp("127.0.0.1", port, [oru("IDLE1", [spo2(84)], datetime.now(UTC))])
     assert msa_and_errs(ack) == ("AA", [])
-    pty.write(nonin.encode_line(93, 71))
+    pty.write(nonin_sim.encode_line(93, 71))
     wait_until(
         lambda: {e["device_id"] for e in inbox(agent)["entries"]} == {"gateway-1", "oximeter-1"},
         10,

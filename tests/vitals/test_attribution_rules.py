@@ -10,13 +10,13 @@ import pytest
 
 from drivers.vitals.base import NumericReading
 from edge_agent.audit import AuditLog
+from edge_agent.capabilities.vitals.attribution import Claim, judge, same_name
+from edge_agent.capabilities.vitals.inbox import EntryDecided, VitalsInbox
+from edge_agent.capabilities.vitals.settings import VitalsSettings
 from edge_agent.errors import InvalidInput
 from edge_agent.outbox import Outbox
-from edge_agent.services.record import RecordService
-from edge_agent.services.vitals_attribution import Claim, judge, same_name
-from edge_agent.services.vitals_inbox import EntryDecided, VitalsInbox
+from edge_agent.record import RecordService
 from edge_agent.settings import AgentSettings
-from edge_agent.vitals_settings import VitalsSettings
 from protos import events_pb2
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -25,8 +25,8 @@ from fhir.resources.R4B.bundle import Bundle as BundleR4B
 from fhirclient.models.bundle import Bundle as BundleR4
 
 from drivers.vitals.hl7_pcd01 import parse_oru
-from edge_agent.services.vitals_mapping import map_readings
-from edge_agent.services.vitals_settle import UNSETTLED
+from edge_agent.capabilities.vitals.mapping import map_readings
+from edge_agent.capabilities.vitals.settle import UNSETTLED
 from hub.storage.sqlite import SQLiteStore
 from hub.tokens import Role
 from hub.vitals.service import VitalsHub

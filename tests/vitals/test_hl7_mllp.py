@@ -10,15 +10,9 @@ from pathlib import Path
 import hl7
 import pytest
 
-from drivers.vitals.hl7_pcd01 import (
-    SAMPLE_BP_ORU,
-    SAMPLE_SPO2_ORU,
-    MllpMonitor,
-    frame,
-    make_oru,
-    send_mllp,
-)
-from edge_agent.services.vitals_mapping import map_readings
+from drivers.vitals.hl7_pcd01 import MllpMonitor, frame
+from drivers.vitals.simulators.hl7_pcd01 import SAMPLE_BP_ORU, SAMPLE_SPO2_ORU, make_oru, send_mllp
+from edge_agent.capabilities.vitals.mapping import map_readings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IHE_BP = (FIXTURES / "pcd01_bp_ihe_tf2.hl7").read_bytes()  # IHE PCD TF-2 example (see SOURCES.md)

@@ -12,7 +12,7 @@ import pytest
 from drivers.vitals.base import NumericReading
 from drivers.vitals.hl7_pcd01 import SerialHl7Monitor, frame
 from drivers.vitals.ptysim import PtyPort
-from edge_agent.services.vitals_mapping import map_readings
+from edge_agent.capabilities.vitals.mapping import map_readings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IHE_BP = (FIXTURES / "pcd01_bp_ihe_tf2.hl7").read_text()
@@ -109,7 +109,7 @@ def test_a_message_that_is_not_an_oru_gets_ar_on_the_line(
 def test_unreadable_rows_over_serial_get_an_ae_with_located_errs_and_pending_reads_them(
     port: PtyPort, monitor: SerialHl7Monitor
 ) -> None:
-    from edge_agent.services.vitals_attribution import review
+    from edge_agent.capabilities.vitals.attribution import review
 
     monitor.set_review(review, "PUENTE", "coex-1")
     # The Mindray message (OBX 7: MDC_TEMP_AXIL, not in the code table) with OBX 1 made

@@ -10,6 +10,7 @@ import pytest
 from drivers.vitals import nonin_binary as nb
 from drivers.vitals.base import NumericReading
 from drivers.vitals.ptysim import PtyPort
+from drivers.vitals.simulators import nonin_binary as nonin_binary_sim
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def values(readings: list[NumericReading]) -> list[tuple[int, float, tuple[str, 
 
 
 def test_packet_bytes_are_what_the_format_says() -> None:
-    packet = nb.encode_packet(97, 300)
+    packet = nonin_binary_sim.encode_packet(97, 300)
     assert len(packet) == 125  # 25 frames of 5 bytes
     first, second, third = packet[0:5], packet[5:10], packet[10:15]
     assert first[0] == 0x01 and first[1] == 0x80 | nb.GREEN_PERFUSION | nb.SYNC
@@ -56,8 +57,8 @@ def test_readings_flow_and_hr_above_255_uses_the_msb_frame(
     port: PtyPort, monitor: nb.NoninFormat2Monitor
 ) -> None:
     assert monitor.baudrate == 9600
-    port.write(nb.encode_packet(97, 72))
-    port.write(nb.encode_packet(93, 300, status=nb.RED_PERFUSION | nb.ARTF))
+    port.write(nonin_binary_sim.encode_packet(97, 72))
+    port.write(nonin_binary_sim.encode_packet(93, 300, status=nb.RED_PERFUSION | nb.ARTF))
     assert values(collect(monitor, 4)) == [
         (150456, 97.0, ()),
         (149530, 72.0, ()),
@@ -69,11 +70,11 @@ def test_readings_flow_and_hr_above_255_uses_the_msb_frame(
 def test_a_garbled_checksum_drops_the_frame_and_its_packet_and_the_stream_goes_on(
     port: PtyPort, monitor: nb.NoninFormat2Monitor
 ) -> None:
-    garbled = bytearray(nb.encode_packet(88, 110))
+    garbled = bytearray(nonin_binary_sim.encode_packet(88, 110))
     garbled[3 * 5 + 4] ^= 0x5A  # frame 4's checksum byte, flipped on the wire
-    port.write(nb.encode_packet(96, 70))
+    port.write(nonin_binary_sim.encode_packet(96, 70))
     port.write(bytes(garbled))
-    port.write(nb.encode_packet(95, 68))
+    port.write(nonin_binary_sim.encode_packet(95, 68))
     got = collect(monitor, 4)
     decoder = monitor.decoder
     assert isinstance(decoder, nb.Format2Decoder)
@@ -90,8 +91,9 @@ def test_a_truncated_packet_and_stray_bytes_resynchronise(
     port: PtyPort, monitor: nb.NoninFormat2Monitor
 ) -> None:
     port.write(bytes([0x33, 0x7F]))  # line noise before anything
-    port.write(nb.encode_packet(99, 61)[:60])  # 12 frames, then the oximeter restarted
-    port.write(nb.encode_packet(98, 62))
+    # 12 frames, then the oximeter restarted
+    port.write(nonin_binary_sim.encode_packet(99, 61)[:60])
+    port.write(nonin_binary_sim.encode_packet(98, 62))
     got = collect(monitor, 2)
     decoder = monitor.decoder
     assert isinstance(decoder, nb.Format2Decoder)
@@ -102,9 +104,9 @@ def test_a_truncated_packet_and_stray_bytes_resynchronise(
 def test_sensor_off_and_missing_values_give_no_reading(
     port: PtyPort, monitor: nb.NoninFormat2Monitor
 ) -> None:
-    port.write(nb.encode_packet(97, 72, status=nb.SNSD))  # sensor disconnected
-    port.write(nb.encode_packet(None, None))  # searching: SpO2 127, HR 511
-    port.write(nb.encode_packet(None, 80))
+    port.write(nonin_binary_sim.encode_packet(97, 72, status=nb.SNSD))  # sensor disconnected
+    port.write(nonin_binary_sim.encode_packet(None, None))  # searching: SpO2 127, HR 511
+    port.write(nonin_binary_sim.encode_packet(None, 80))
     assert values(collect(monitor, 1)) == [(149530, 80.0, ())]
 
 
@@ -115,7 +117,7 @@ def test_one_reading_per_second_at_75_frames_a_second() -> None:
     decoder = nb.Format2Decoder(every_s=1.0, now=lambda: clock[0])
     out = []
     for i in range(6):  # 2 s of packets, 3 a second
-        out += decoder.feed(nb.encode_packet(96, 70 + i))
+        out += decoder.feed(nonin_binary_sim.encode_packet(96, 70 + i))
         clock[0] += timedelta(microseconds=333_334)
     assert [(r.mdc_code, r.value) for r in out] == [
         (150456, 96.0),

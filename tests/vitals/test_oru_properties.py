@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.vitals.hl7_pcd01 import _Receiver, parse_oru
-from edge_agent.services.vitals_attribution import review
+from edge_agent.capabilities.vitals.attribution import review
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

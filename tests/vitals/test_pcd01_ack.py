@@ -14,9 +14,10 @@ from pathlib import Path
 import hl7
 import pytest
 
-from drivers.vitals.hl7_pcd01 import MllpMonitor, frame, make_oru
-from edge_agent.services.vitals_attribution import review
-from edge_agent.services.vitals_mapping import map_readings
+from drivers.vitals.hl7_pcd01 import MllpMonitor, frame
+from drivers.vitals.simulators.hl7_pcd01 import make_oru
+from edge_agent.capabilities.vitals.attribution import review
+from edge_agent.capabilities.vitals.mapping import map_readings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IHE_BP = (FIXTURES / "pcd01_bp_ihe_tf2.hl7").read_text()

@@ -13,6 +13,9 @@ from drivers.vitals import contec_cms50d, masimo, nonin
 from drivers.vitals.base import NumericReading, PortVanished
 from drivers.vitals.ptysim import PtyPort
 from drivers.vitals.serialport import SerialMonitor
+from drivers.vitals.simulators import contec_cms50d as contec_cms50d_sim
+from drivers.vitals.simulators import masimo as masimo_sim
+from drivers.vitals.simulators import nonin as nonin_sim
 
 
 @pytest.fixture
@@ -39,9 +42,9 @@ def test_masimo_ascii1_lines_become_spo2_pulse_and_pi(port: PtyPort) -> None:
     monitor = masimo.MasimoMonitor(str(port.link))
     monitor.open()  # the port is open before the simulator writes
     try:
-        port.write(masimo.encode_line(98, 72, 3.45))
-        port.write(masimo.encode_line(None, None, None))  # dashes: no numerics at all
-        port.write(masimo.encode_line(91, 118, 0.2, alarm=0x0001, exc=masimo.EXC_LOW_PERFUSION))
+        port.write(masimo_sim.encode_line(98, 72, 3.45))
+        port.write(masimo_sim.encode_line(None, None, None))  # dashes: no numerics at all
+        port.write(masimo_sim.encode_line(91, 118, 0.2, alarm=0x0001, exc=masimo.EXC_LOW_PERFUSION))
         got = collect(monitor, 6)
     finally:
         monitor.close()
@@ -59,8 +62,8 @@ def test_masimo_sensor_off_gives_no_reading_and_a_split_line_is_joined(port: Pty
     monitor = masimo.MasimoMonitor(str(port.link))
     monitor.open()
     try:
-        port.write(masimo.encode_line(97, 70, exc=masimo.EXC_SENSOR_OFF))
-        line = masimo.encode_line(96, 65, None)
+        port.write(masimo_sim.encode_line(97, 70, exc=masimo.EXC_SENSOR_OFF))
+        line = masimo_sim.encode_line(96, 65, None)
         port.write(line[:20])
         time.sleep(0.2)
         port.write(line[20:])
@@ -75,8 +78,8 @@ def test_nonin_ascii_with_dashes_for_no_reading(port: PtyPort) -> None:
     monitor.open()
     try:
         port.write(b"SPO2=--- HR=---\r\n")
-        port.write(nonin.encode_line(97, None))
-        port.write(nonin.encode_line(95, 61))
+        port.write(nonin_sim.encode_line(97, None))
+        port.write(nonin_sim.encode_line(95, 61))
         got = collect(monitor, 3)
     finally:
         monitor.close()
@@ -94,12 +97,12 @@ def test_cms50d_packets_at_19200_and_a_garbled_packet_is_skipped(port: PtyPort) 
     monitor.open()
     monitor.decoder = contec_cms50d.PacketDecoder(every_s=0.0)
     try:
-        good = contec_cms50d.encode_packet(97, 150)  # pulse > 127 uses the high bit in byte 3
+        good = contec_cms50d_sim.encode_packet(97, 150)  # pulse > 127 uses the high bit in byte 3
         port.write(good[:3])  # a packet cut short: the next sync byte starts over
-        port.write(contec_cms50d.encode_packet(None, None, finger_out=True))
+        port.write(contec_cms50d_sim.encode_packet(None, None, finger_out=True))
         port.write(bytes([0x12, 0x34]))  # stray bytes with no sync
         port.write(good)
-        port.write(contec_cms50d.encode_packet(94, 80))
+        port.write(contec_cms50d_sim.encode_packet(94, 80))
         got = collect(monitor, 4)
         errors = monitor.decoder.frame_errors  # type: ignore[attr-defined]
     finally:
@@ -117,7 +120,7 @@ def test_cable_pulled_mid_stream_is_reported_and_the_driver_reconnects(port: Pty
     monitor = nonin.NoninMonitor(str(port.link))
     monitor.open()
     try:
-        port.write(nonin.encode_line(96, 70))
+        port.write(nonin_sim.encode_line(96, 70))
         assert values(collect(monitor, 2)) == [(150456, 96.0, "%", ()), (149530, 70.0, "/min", ())]
         port.unplug()
         with pytest.raises(PortVanished) as caught:
@@ -127,7 +130,7 @@ def test_cable_pulled_mid_stream_is_reported_and_the_driver_reconnects(port: Pty
         assert (health.health, health.error_code) == (Health.DISCONNECTED, "port_vanished")
         port.replug()
         assert monitor.health().health == Health.CONNECTED
-        port.write(nonin.encode_line(98, 66))
+        port.write(nonin_sim.encode_line(98, 66))
         assert values(collect(monitor, 2)) == [(150456, 98.0, "%", ()), (149530, 66.0, "/min", ())]
     finally:
         monitor.close()

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from drivers.vitals import nonin
 from drivers.vitals.ptysim import PtyPort
+from drivers.vitals.simulators import nonin as nonin_sim
 from protos import vitals_pb2, vitals_pb2_grpc
 from tests.brokers import Mosquitto
 from tests.e2e.processes import ORIGIN, Agent, Hub, wait_until
@@ -127,7 +127,7 @@ def test_session_streams_live_to_the_hub_and_survives_a_pulled_cable(
     sent_at: list[float] = []
     for spo2, hr in ((97, 71), (140, 72), (96, 73)):
         sent_at.append(time.time())
-        port.write(nonin.encode_line(spo2, hr))
+        port.write(nonin_sim.encode_line(spo2, hr))
         time.sleep(1.0)
     got = take(hub_events, 6, 10)
     rows = [(d["mdc_code"], d["value"], d["status"], d["session_id"]) for _, _, d in got]
@@ -170,7 +170,7 @@ def test_session_streams_live_to_the_hub_and_survives_a_pulled_cable(
     )
     port.replug()
     time.sleep(2.5)  # the driver reopens the port (reconnect every second)
-    port.write(nonin.encode_line(95, 70))
+    port.write(nonin_sim.encode_line(95, 70))
     after = take(hub_events, 2, 15)
     assert [(d["mdc_code"], d["value"]) for _, _, d in after] == [(150456, 95.0), (149530, 70.0)]
 

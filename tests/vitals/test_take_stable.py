@@ -14,8 +14,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from drivers.vitals import nonin, nonin_binary
 from drivers.vitals.base import NumericReading
 from drivers.vitals.ptysim import PtyPort, repeat
+from drivers.vitals.simulators import nonin as nonin_sim
+from drivers.vitals.simulators import nonin_binary as nonin_binary_sim
+from edge_agent.capabilities.vitals.settle import UNSETTLED, read_stable_set, settled
 from edge_agent.service import AgentService
-from edge_agent.services.vitals_settle import UNSETTLED, read_stable_set, settled
 from edge_agent.settings import AgentSettings
 from tests.agent.conftest import ALLOWED_ORIGIN, make_settings, start_agent  # noqa: F401
 
@@ -37,7 +39,7 @@ def test_the_set_waits_until_two_readings_agree_within_tolerance(port: PtyPort) 
     try:
         # Finger just placed: values still moving; settle on lines 3-4; line 5 is never read.
         for spo2, hr in ((97, 80), (92, 95), (96, 88), (96, 86), (90, 120)):
-            port.write(nonin.encode_line(spo2, hr))
+            port.write(nonin_sim.encode_line(spo2, hr))
         started = time.monotonic()
         got = read_stable_set(monitor, timeout_s=10)
         elapsed = time.monotonic() - started
@@ -54,7 +56,8 @@ def test_values_that_never_settle_are_flagged_at_the_timeout(port: PtyPort) -> N
     try:
         # SpO2 swings 4 points packet to packet (a moving hand); the pulse is steady.
         port.play(
-            repeat(lambda i: nonin_binary.encode_packet(95 if i % 2 else 91, 70)), interval_s=0.1
+            repeat(lambda i: nonin_binary_sim.encode_packet(95 if i % 2 else 91, 70)),
+            interval_s=0.1,
         )
         started = time.monotonic()
         got = read_stable_set(monitor, timeout_s=1.5)
@@ -97,7 +100,7 @@ def nonin_agent(
 def test_take_returns_rejected_readings_with_reasons(
     port: PtyPort, nonin_agent: AgentService
 ) -> None:
-    port.play(repeat(lambda i: nonin.encode_line(140, 72)), interval_s=0.1)
+    port.play(repeat(lambda i: nonin_sim.encode_line(140, 72)), interval_s=0.1)
     with httpx.Client(base_url=nonin_agent.http_url, timeout=20) as http:
         r = http.post(
             "/v1/vitals/take",

@@ -1,0 +1,1 @@
+"""Pairing web origins and local applications with the station (code, operator approval, token)."""

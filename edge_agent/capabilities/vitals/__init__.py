@@ -1,0 +1,1 @@
+"""Vital signs: spot readings, live streams, attribution of readings to patients, the inbox."""
