@@ -110,16 +110,16 @@ class _ClientAuth(
         metadata = [*(details.metadata or ()), *self.credential.metadata()]
         return details._replace(metadata=metadata)  # type: ignore[attr-defined, no-any-return]
 
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), request)
 
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), request)
 
-    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), requests)
 
-    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), requests)
 
 
