@@ -157,4 +157,5 @@ def load_driver(name: str, options: dict[str, Any] | None = None) -> Device:
             f"no hay un driver llamado {name!r}"
         )
     factory = eps[name].load()
-    return factory(**(options or {}))
+    device: Device = factory(**(options or {}))
+    return device

@@ -180,7 +180,7 @@ class DeviceManager:
                 device_id=s.device_id,
                 driver=s.driver,
                 family=s.family or _family(s.driver),
-                state=s.state,  # type: ignore[arg-type]
+                state=s.state,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
                 error_code=s.error_code,
                 identity=identity_pb(s.identity, s.driver),
             )
@@ -281,8 +281,8 @@ class DeviceManager:
     def _report(self, slot: DeviceSlot) -> None:
         status = events_pb2.DeviceStatus(
             family=slot.family,
-            state=slot.state,  # type: ignore[arg-type]
-            previous_state=slot.reported,  # type: ignore[arg-type]
+            state=slot.state,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
+            previous_state=slot.reported,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
             identity=identity_pb(slot.identity, slot.driver),
             error_code=slot.error_code,
             detail=slot.detail,

@@ -108,18 +108,18 @@ class _ClientAuth(
 
     def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
         metadata = [*(details.metadata or ()), *self.credential.metadata()]
-        return details._replace(metadata=metadata)  # type: ignore[attr-defined, no-any-return]
+        return details._replace(metadata=metadata)  # type: ignore[attr-defined, no-any-return]  # HandlerCallDetails is a namedtuple at run time
 
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), request)
 
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), request)
 
-    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), requests)
 
-    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return continuation(self._details(details), requests)
 
 
@@ -182,11 +182,11 @@ class GateInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        method: str = details.method  # type: ignore[attr-defined]
+        method: str = details.method
         handler = continuation(details)
         if handler is None or method.startswith(OPEN_SERVICES):
             return _wrap(handler, lambda behavior: _as_caller(None, behavior))
-        metadata = dict(details.invocation_metadata or ())  # type: ignore[attr-defined]
+        metadata = dict(details.invocation_metadata or ())
         app_name = str(metadata.get(APP_HEADER, ""))
         token = metadata.get(TOKEN_HEADER)
         try:
@@ -287,7 +287,7 @@ def _wrap(
         def marked(request: Any, context: Any) -> Any:
             return original(request, context)
 
-        marked._streaming = True  # type: ignore[attr-defined]
+        marked._streaming = True  # type: ignore[attr-defined]  # a marker attribute on the function
         return grpc.unary_stream_rpc_method_handler(make(marked), **kwargs)
     if handler.stream_unary is not None:
         return grpc.stream_unary_rpc_method_handler(make(handler.stream_unary), **kwargs)
@@ -297,7 +297,7 @@ def _wrap(
     def marked_ss(requests: Any, context: Any) -> Any:
         return original_ss(requests, context)
 
-    marked_ss._streaming = True  # type: ignore[attr-defined]
+    marked_ss._streaming = True  # type: ignore[attr-defined]  # a marker attribute on the function
     return grpc.stream_stream_rpc_method_handler(make(marked_ss), **kwargs)
 
 

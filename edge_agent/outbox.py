@@ -414,8 +414,8 @@ class Outbox:
             self.metrics.appends.labels("refused").inc(len(refused))
             if done:
                 self.metrics.commit_batch.observe(len(done))
-        for future, exc in refused:
-            future.set_exception(exc)
+        for future, error in refused:
+            future.set_exception(error)
         for future, value in done:
             future.set_result(value)
         if done:

@@ -88,4 +88,5 @@ def connect_sqlite(path: Path, **kwargs: Any) -> sqlite3.Connection:
         side = path.with_name(path.name + suffix)
         if side.exists():
             os.chmod(side, FILE_MODE)
-    return sqlite3.connect(path, **kwargs)
+    conn: sqlite3.Connection = sqlite3.connect(path, **kwargs)
+    return conn

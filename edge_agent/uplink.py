@@ -216,7 +216,7 @@ class Uplink:
             found.append(text)
         return found
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]  # paho's callback signature
         if reason_code.is_failure:
             log.warning("broker %s refused the connection: %s", self.address, reason_code)
             return
@@ -241,7 +241,7 @@ class Uplink:
         log.info("connected to %s", self.address, extra={"station_id": self.settings.station_id})
         self._wake.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]  # paho's callback signature
         with self._lock:
             self._connected = False
         if self.metrics:
@@ -249,7 +249,7 @@ class Uplink:
         if not self._stop.is_set():
             log.warning("disconnected from %s: %s", self.address, reason_code)
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]  # paho's callback signature
         if any(rc.is_failure for rc in reason_codes):
             # No receipts can arrive: every event would be re-sent without end. The broker
             # does not know this station (not enrolled there, or retired); see the hub's
@@ -262,7 +262,7 @@ class Uplink:
                 extra={"station_id": self.settings.station_id},
             )
 
-    def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]
+    def _on_message(self, client, userdata, message) -> None:  # type: ignore[no-untyped-def]  # paho's callback signature
         if message.topic == self.config_topic:
             if self.on_config is not None:
                 self.on_config(message.payload)

@@ -41,7 +41,7 @@ def make_client(
         client.username_pw_set(s.mqtt_username, password)
     client.reconnect_delay_set(
         min_delay=min(0.25, s.reconnect_max_s),  # type: ignore[arg-type]  # paho sleeps floats
-        max_delay=s.reconnect_max_s,  # type: ignore[arg-type]
+        max_delay=s.reconnect_max_s,  # type: ignore[arg-type]  # paho sleeps floats
     )
     client.on_socket_open = no_delay  # small messages leave at once (protos.tcp)
     return client, address

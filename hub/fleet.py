@@ -191,8 +191,9 @@ class FleetService:
     def retire(self, station_id: str) -> tuple[Any, int]:
         """Retire a station (API and console): the row, then certificates, CRL, ACL, reload."""
         self._station(station_id)
-        station = self.store.retire_station(station_id, now_iso())
-        return station, self.on_retired(station_id, station.retired_at)
+        at = now_iso()
+        station = self.store.retire_station(station_id, at)
+        return station, self.on_retired(station_id, station.retired_at or at)
 
     def on_retired(self, station_id: str, at: str) -> int:
         """After the station row is retired: revoke its certificates and cut broker access."""

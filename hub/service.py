@@ -36,7 +36,7 @@ class HubService:
         self.metrics = HubMetrics()
         key = settings.fingerprint_key.get_secret_value() if settings.fingerprint_key else None
         store = open_store(settings)
-        self._store: Store = VaultingStore(  # type: ignore[assignment]
+        self._store: Store = VaultingStore(
             store, store.template_vault(load_key(key, settings.data_dir))
         )
         self._worker: IngestWorker | None = None  # roles both and ingest

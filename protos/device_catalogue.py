@@ -134,7 +134,7 @@ def _legacy_candidates(driver: str) -> list[str]:
 
 def check_family(driver: str, device_type: str) -> str:
     """The driver's family; SettingsProblem if ``device_type`` (when given) is another."""
-    family = CATALOGUE[driver]["family"]
+    family: str = CATALOGUE[driver]["family"]
     if device_type and family_of(device_type) != family:
         raise SettingsProblem(
             "driver_type_mismatch",

@@ -223,12 +223,12 @@ def export_csv(
     writer.writeheader()
     names = {u.unit_id: u.name for u in units}
     by_station: dict[str, list[Device]] = {}
-    for d in devices:
-        by_station.setdefault(d.station_id, []).append(d)
+    for device in devices:
+        by_station.setdefault(device.station_id, []).append(device)
     seen_units: set[str] = set()
     for s in sorted(stations, key=lambda s: (s.unit_id, s.station_id)):
         seen_units.add(s.unit_id)
-        rows = by_station.get(s.station_id) or [None]
+        rows: list[Device] | list[None] = by_station.get(s.station_id) or [None]
         for d in rows:
             base = {
                 "unit_id": s.unit_id,

@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.errors import BadCsr
@@ -123,14 +124,18 @@ class StationCA:
 
     # -- issuing ---------------------------------------------------------------------
     def _builder(
-        self, subject: x509.Name, public_key: object, days: int, now: datetime | None
+        self,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        days: int,
+        now: datetime | None,
     ) -> x509.CertificateBuilder:
         now = now or datetime.now(UTC)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
-            .public_key(public_key)  # type: ignore[arg-type]
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _BACKDATE)
             .not_valid_after(now + timedelta(days=days))

@@ -83,7 +83,19 @@ def demo(
 
     Hub, broker embebido y un agente con dispositivos simulados, en esta PC.
     """
-    from puente_cli.demo import run_demo
+    try:
+        from puente_cli.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "amqtt":
+            raise
+        typer.echo(
+            "The demo's embedded MQTT broker (amqtt) is not installed: "
+            "pip install 'puente[demo]', or run ./scripts/demo.\n"
+            "El broker MQTT embebido de la demo (amqtt) no está instalado: "
+            "pip install 'puente[demo]', o ejecute ./scripts/demo.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     from puente_cli.logs import configure
 
     configure("INFO" if verbose else "WARNING", human=True)

@@ -58,7 +58,8 @@ pip_install() {
 }
 
 ensure_venv() {
-  # $1: pip extras spec, e.g. "." or ".[test]"
+  # $1: the lock to install from (requirements/lock.txt or requirements/test-lock.txt:
+  # exact versions with their hashes, made by scripts/lock); then Puente itself, editable.
   if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
     echo "Python 3.11 or newer is needed / se necesita Python 3.11 o superior" >&2; exit 1
   fi
@@ -66,9 +67,11 @@ ensure_venv() {
     step "creating the virtual environment $VENV / creando el entorno virtual $VENV"
     "$PY" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && rm -rf "$VENV" && "$PY" -m venv "$VENV"; }
   fi
-  step "updating pip / actualizando pip"
-  pip_install -q --upgrade pip
-  step "installing Puente $1 and its dependencies (several minutes the first time) / instalando Puente y sus dependencias (varios minutos la primera vez)"
-  pip_install -e "$1"
+  step "installing the locked Python packages of $1 (several minutes the first time) / instalando los paquetes de Python fijados en $1 (varios minutos la primera vez)"
+  pip_install --require-hashes -r "$1"
+  step "installing Puente / instalando Puente"
+  pip_install --no-deps -e .
+  "$VENV/bin/python" -m pip check >/dev/null \
+    || { "$VENV/bin/python" -m pip check >&2; echo "$1 does not satisfy pyproject.toml: run scripts/lock / no satisface pyproject.toml: ejecute scripts/lock" >&2; exit 1; }
   step "Python packages ready / paquetes de Python listos"
 }

@@ -63,7 +63,7 @@ def _names() -> dict[int, str]:
 
     out: dict[int, str] = {}
     for code, name in ecodes.KEY.items():
-        out[code] = name[0] if isinstance(name, list) else name
+        out[code] = name if isinstance(name, str) else name[0]  # aliases: a tuple (evdev 2)
     return out
 
 

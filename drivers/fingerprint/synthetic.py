@@ -62,8 +62,8 @@ def _orientation(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, 
         theta = np.zeros((h, w))
         for c in cores:
             theta -= np.angle(z - c)
-        for d in deltas:
-            theta += np.angle(z - d)
+        for delta in deltas:
+            theta += np.angle(z - delta)
         theta = theta / 2.0
     else:  # plain arch: ridges cross the finger and rise in the middle
         amp = rng.uniform(0.6, 1.2)
@@ -172,7 +172,8 @@ def impression(seed: int, finger: int, k: int, *, quality: str = "good") -> np.n
     img = img + rng.standard_normal((h, w)) * rng.uniform(2.0, noise)
     if quality == "poor":
         img = ndimage.gaussian_filter(img, 2.5)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    grey: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+    return grey
 
 
 @lru_cache(maxsize=64)

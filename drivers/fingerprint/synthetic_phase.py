@@ -106,7 +106,7 @@ def _skeleton_distance(m: PhaseMaster, u: np.ndarray, v: np.ndarray) -> np.ndarr
     t = px * dx + py * dy
     # loop: distance to a ray, ridges recurve around its end; whorl: to a segment on the core
     t = np.maximum(t, 0.0) if m.pattern == "loop" else np.clip(t, -m.length / 2, m.length / 2)
-    return np.hypot(px - t * dx, py - t * dy)
+    return np.asarray(np.hypot(px - t * dx, py - t * dy))
 
 
 def phase(m: PhaseMaster, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -178,7 +178,8 @@ def impression(seed: int, finger: int, k: int, *, quality: str = "good") -> np.n
         img -= 120 * np.exp(-((xx - dx0) ** 2 + (yy - dy0) ** 2) / (2 * rng.uniform(1, 3) ** 2))
     if poor:
         img = ndimage.gaussian_filter(img, 2.0)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    grey: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+    return grey
 
 
 @lru_cache(maxsize=64)

@@ -18,6 +18,7 @@ import contextlib
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -357,9 +358,9 @@ class EsclScanner:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, pages_done: int = 0, **kw: object) -> httpx.Response:
+    def _request(self, method: str, url: str, pages_done: int = 0, **kw: Any) -> httpx.Response:
         try:
-            return self._client.request(method, url, **kw)  # type: ignore[arg-type]
+            return self._client.request(method, url, **kw)
         except httpx.HTTPError as exc:
             raise DeviceGone(
                 f"scanner at {self.url} stopped answering ({type(exc).__name__}) / "

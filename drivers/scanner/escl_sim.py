@@ -343,6 +343,7 @@ class EsclSimulator:
                 parts = path.split("/")
                 if method == "GET" and path.endswith("/NextDocument") and sim.state.page_delay_s:
                     threading.Event().wait(sim.state.page_delay_s)
+                out: tuple[int, dict[str, str], bytes]
                 with sim.lock:
                     if method == "GET" and path == "/eSCL/ScannerCapabilities":
                         out = (200, {}, capabilities_xml(sim.model, sim.serial, sim.uuid))

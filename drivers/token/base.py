@@ -23,7 +23,14 @@ class WrongPin(TokenError):
 
     code = "wrong_pin"
 
-    def __init__(self, reason: str = "", *, tries_low: bool = False, final_try: bool = False):
+    def __init__(
+        self,
+        reason: str = "",
+        *,
+        tries_low: bool = False,
+        final_try: bool = False,
+        code: str | None = None,
+    ) -> None:
         super().__init__(
             reason
             or (
@@ -31,7 +38,8 @@ class WrongPin(TokenError):
                 + ("; the next wrong PIN locks the token" if final_try else "")
                 + " / el PIN es incorrecto"
                 + ("; un PIN incorrecto más bloquea el token" if final_try else "")
-            )
+            ),
+            code=code,
         )
         self.tries_low = tries_low
         self.final_try = final_try

@@ -461,7 +461,7 @@ class Pkcs11Tokens:
         except Exception:
             return False
 
-    def _wrong_pin(self, slot: Any) -> WrongPin:
+    def _wrong_pin(self, slot: Any) -> WrongPin | PinLocked:
         from pkcs11 import TokenFlag
 
         try:
@@ -469,7 +469,7 @@ class Pkcs11Tokens:
         except Exception:
             return WrongPin()
         if flags & TokenFlag.USER_PIN_LOCKED:
-            return PinLocked()  # type: ignore[return-value]
+            return PinLocked()
         return WrongPin(
             tries_low=bool(flags & TokenFlag.USER_PIN_COUNT_LOW),
             final_try=bool(flags & TokenFlag.USER_PIN_FINAL_TRY),

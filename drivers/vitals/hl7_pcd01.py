@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import hl7
 import hl7.mllp
@@ -121,7 +122,7 @@ def parse_dtm(text: str) -> datetime | None:
     if not text:
         return None
     try:
-        at = hl7.parse_datetime(text)
+        at: datetime | None = hl7.parse_datetime(text)
     except (ValueError, TypeError, OverflowError):
         return None
     if at is None:
@@ -501,12 +502,13 @@ class MllpMonitor:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
-            self._server = loop.run_until_complete(
+            server: asyncio.Server = loop.run_until_complete(
                 hl7.mllp.start_hl7_server(
                     self._client, self.host, self.port, limit=MAX_MESSAGE, loop=None
                 )
             )
-            self.port = self._server.sockets[0].getsockname()[1]
+            self._server = server
+            self.port = server.sockets[0].getsockname()[1]
         except Exception as exc:
             self._error = exc
             self._ready.set()
@@ -646,9 +648,9 @@ class SerialHl7Monitor(SerialMonitor):
         serial_setting="serial_number",
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.receiver = _Receiver()
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
     def make_decoder(self) -> MllpDecoder:
         return MllpDecoder(self)

@@ -224,7 +224,7 @@ class LocalOnlyMiddleware:
         if origin in self.allowed:
             return True
         server = scope.get("server")
-        return bool(server) and origin in own_origins(int(server[1]))
+        return server is not None and origin in own_origins(int(server[1]))
 
 
 def _token(scope: Scope, headers: dict[str, str], method: str) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.base import RequestResponseEndpoint
 
 import hub
 from hub.api import (
@@ -82,7 +83,7 @@ def create_app(
         app.include_router(module.router)
 
     @app.middleware("http")
-    async def _docs_stay_local(request, call_next):  # type: ignore[no-untyped-def]
+    async def _docs_stay_local(request: Request, call_next: RequestResponseEndpoint) -> Response:
         # ReDoc's side menu links a logo on its vendor's CDN: the page may load nothing
         # from outside, so the browser does not even try (and never waits on it offline).
         response = await call_next(request)

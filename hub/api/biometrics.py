@@ -30,13 +30,13 @@ def _vault(request: Request) -> TemplateVault:
     store = request.app.state.store
     if isinstance(store, VaultingStore):
         return store.vault
-    vault = getattr(request.app.state, "fingerprint_vault", None)
+    vault: TemplateVault | None = getattr(request.app.state, "fingerprint_vault", None)
     if vault is None:
         s = request.app.state.settings
         key = s.fingerprint_key.get_secret_value() if s.fingerprint_key else None
         vault = store.template_vault(load_key(key, s.data_dir))
         request.app.state.fingerprint_vault = vault
-    return vault  # type: ignore[no-any-return]
+    return vault
 
 
 class TemplateOut(BaseModel):

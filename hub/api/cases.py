@@ -36,7 +36,7 @@ def open_case(body: CaseIn, caller: CaseWriter, store: StoreDep, response: Respo
     case, created = store.open_case(
         Case(body.case_id, body.patient_id, body.unit_id, now_iso(), None, caller.name)
     )
-    facts = ConsoleFacts(store)  # type: ignore[arg-type]
+    facts = ConsoleFacts(store)  # type: ignore[arg-type]  # it reads through the store's _conn/_write, outside the Store protocol
     given = PatientFacts(
         body.patient_name or "",
         body.sex or "",
@@ -60,7 +60,7 @@ def list_cases(
 ) -> CasePage:
     """Cases, newest opened first, optionally of one patient or unit."""
     page = store.list_cases(patient_id, unit_id, limit, before)
-    patients = ConsoleFacts(store).patients([c.case_id for c in page.items])  # type: ignore[arg-type]
+    patients = ConsoleFacts(store).patients([c.case_id for c in page.items])  # type: ignore[arg-type]  # it reads through the store's _conn/_write, outside the Store protocol
     return CasePage(
         items=[CaseOut.of(c, patients.get(c.case_id)) for c in page.items],
         next_cursor=page.next_cursor,
@@ -89,7 +89,7 @@ def get_case(
         raise _not_found(case_id)
     page = store.case_timeline(case_id, limit, before)
     return CaseDetailOut(
-        **CaseOut.of(case, ConsoleFacts(store).patient(case_id)).model_dump(),  # type: ignore[arg-type]
+        **CaseOut.of(case, ConsoleFacts(store).patient(case_id)).model_dump(),  # type: ignore[arg-type]  # it reads through the store's _conn/_write, outside the Store protocol
         timeline=[EventOut.of(e) for e in page.items],
         next_cursor=page.next_cursor,
         biometrics=case_steps(request, checked_confirmations(request, store, case)),

@@ -42,7 +42,7 @@ FleetDep = Annotated[FleetService, Depends(get_fleet)]
 def _problem(exc: ProvisioningError) -> ApiError:
     """``detail`` in both languages; where a field is at fault, the field, what is allowed
     and the message in each language on its own (``en``, ``es``)."""
-    extra = (
+    extra: dict[str, Any] = (
         {"field": exc.field, "allowed": exc.allowed, "en": exc.en, "es": exc.es}
         if exc.field
         else {}

@@ -24,7 +24,8 @@ CatalogueReader = Annotated[Caller, Depends(require(*ALL_ROLES, Role.STATION))]
 
 
 def dispensing_store(request: Request) -> DispensingStore:
-    return request.app.state.store.dispensing()  # type: ignore[no-any-return]
+    store: DispensingStore = request.app.state.store.dispensing()
+    return store
 
 
 def checked_dispensings(request: Request, case_id: str) -> list[tuple[Dispensing, DispensingCheck]]:
@@ -100,7 +101,8 @@ def get_catalogue(request: Request, _caller: CatalogueReader) -> dict[str, Any]:
             "Not found / No encontrado",
             "no pharmacy catalogue was loaded / no se ha cargado el catálogo de farmacia",
         )
-    return json.loads(found[1])  # type: ignore[no-any-return]
+    catalogue: dict[str, Any] = json.loads(found[1])
+    return catalogue
 
 
 @router.put("/pharmacy/catalogue")

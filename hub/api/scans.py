@@ -17,10 +17,10 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 
 
 def scan_store(request: Request) -> ScanStore:
-    store = getattr(request.app.state, "scans", None)
+    store: ScanStore | None = getattr(request.app.state, "scans", None)
     if store is None:
         store = request.app.state.store.scans()  # the hub store's scans repository
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 class ScanOut(BaseModel):

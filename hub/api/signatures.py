@@ -15,10 +15,10 @@ router = APIRouter(prefix="/v1", tags=["signatures"])
 
 
 def signature_store(request: Request) -> SignatureStore:
-    store = getattr(request.app.state, "signatures", None)
+    store: SignatureStore | None = getattr(request.app.state, "signatures", None)
     if store is None:
         store = request.app.state.store.signatures()  # beside the store's documents
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 @router.get("/document-types")

@@ -107,7 +107,12 @@ def _plan(fd: FieldDescriptor) -> _Plan:
     if plan is None:
         t = fd.type
         if t == FieldDescriptor.TYPE_MESSAGE:
-            kind = "timestamp" if fd.message_type.full_name == _TIMESTAMP else "message"
+            message_type = fd.message_type
+            kind = (
+                "timestamp"
+                if message_type is not None and message_type.full_name == _TIMESTAMP
+                else "message"
+            )
         elif t in _UNSIGNED_64:
             kind = "u64"
         elif t in _FLOATS:
@@ -120,16 +125,15 @@ def _plan(fd: FieldDescriptor) -> _Plan:
             kind = "string"
         else:
             kind = "other"
+        enum = fd.enum_type if kind == "enum" else None
         plan = _PLANS[fd] = _Plan(
             name=fd.name,
             repeated=fd.is_repeated,
             kind=kind,
             limit_readings=fd.full_name in _READINGS,
             allow_non_finite=fd.full_name in NON_FINITE_ALLOWED,
-            enum_numbers=frozenset(v.number for v in fd.enum_type.values)
-            if kind == "enum"
-            else frozenset(),
-            enum_name=fd.enum_type.name if kind == "enum" else "",
+            enum_numbers=frozenset(v.number for v in enum.values) if enum else frozenset(),
+            enum_name=enum.name if enum else "",
             pattern=FIELD_PATTERNS.get(fd.full_name),
             bounds=FIELD_RANGES.get(fd.full_name),
         )
@@ -154,11 +158,11 @@ def _walk(message: Message, limits: IngestLimits, allow_non_finite: bool) -> str
                 return f"{plan.name}{problem}"
     full_name = message.DESCRIPTOR.full_name
     if full_name == "puente.v1.Event":
-        kind = message.WhichOneof("payload")  # type: ignore[attr-defined]
+        kind = message.WhichOneof("payload")
         if kind in _DOCUMENTS and len(getattr(message, kind).body.sha256) != _DIGEST_BYTES:
             return f"{kind}.body.sha256: a document names its body by a 32-byte SHA-256"
     elif full_name == "puente.v1.VitalSignsObservation":
-        total = len(message.readings) + len(message.rejected)  # type: ignore[attr-defined]
+        total = len(message.readings) + len(message.rejected)  # type: ignore[attr-defined]  # a VitalSignsObservation, by full_name
         if total > limits.max_readings_per_event:
             return f"readings: {total} readings, at most {limits.max_readings_per_event}"
     return None

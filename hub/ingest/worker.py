@@ -166,7 +166,7 @@ class IngestWorker:
         try:
             if not self._accepting.is_set():
                 return  # not acknowledged: the broker delivers it again next session
-            self._queue.put(Incoming(msg.topic, msg.payload, time.time(), msg.mid, msg.qos))
+            self._queue.put(Incoming(msg.topic, bytes(msg.payload), time.time(), msg.mid, msg.qos))
         except Exception:
             log.exception("could not queue a message from %s", getattr(msg, "topic", "?"))
             try:

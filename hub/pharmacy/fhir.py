@@ -97,4 +97,4 @@ def dispense_bundle(dispensings: list[tuple[Dispensing, DispensingCheck]]) -> di
         for r in medication_dispenses(d, check)
     ]
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    return Bundle.model_validate(bundle).model_dump(mode="json")  # type: ignore[no-any-return]
+    return Bundle.model_validate(bundle).model_dump(mode="json")

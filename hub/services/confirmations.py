@@ -71,8 +71,11 @@ def step_statuses(required: Sequence[str], checked: Checked) -> list[StepStatus]
 
 
 class _Step(Protocol):
-    required: bool
-    status: str
+    @property
+    def required(self) -> bool: ...
+
+    @property
+    def status(self) -> str: ...
 
 
 def is_missing(steps: Iterable[_Step]) -> bool:

@@ -163,7 +163,8 @@ def _timestamp_time(sig: Any) -> datetime | None:
     try:
         for tst in extract_tst_data_iter(sig.signer_info, signed=False):
             info = tst["encap_content_info"]["content"].parsed
-            return info["gen_time"].native  # type: ignore[no-any-return]
+            at: datetime = info["gen_time"].native
+            return at
     except Exception:
         return None
     return None
@@ -203,7 +204,8 @@ def _context(
             per_request_timeout=max(1, int(timeout_s))
         )
     if dss is not None:
-        return dss.as_validation_context(kwargs)  # type: ignore[no-any-return]
+        context: ValidationContext = dss.as_validation_context(kwargs)
+        return context
     return ValidationContext(**kwargs)
 
 
@@ -269,7 +271,7 @@ def _check(
         # No trusted time (B-B): a signer holding a revoked key can claim any earlier time, so
         # a revocation the CA reports now counts whatever the claimed time (no proof of
         # existence before it; AdES REVOKED_NO_POE).
-        revoked = _revoked_now(sig, status, roots, used)  # type: ignore[arg-type]
+        revoked = _revoked_now(sig, status, roots, used)  # type: ignore[arg-type]  # set by the loop that set status
     if status is None:  # no revocation answer: what else holds (soft-fail, no network)
         status = _attempt(sig, _context(roots, moment, dss, fetch=False, hard=False,
                                         timeout_s=timeout_s))  # fmt: skip

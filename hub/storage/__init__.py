@@ -16,7 +16,7 @@ def open_store(settings: HubSettings) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         from hub.storage.postgres import PostgresStore  # psycopg only where it is used
 
-        return PostgresStore(url)  # type: ignore[return-value]
+        return PostgresStore(url)
     if url and not url.startswith("sqlite:///"):
         raise ValueError(
             f"unsupported database_url {url!r}: sqlite:///path or postgresql://... / "

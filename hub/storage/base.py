@@ -263,16 +263,6 @@ class Store(Protocol):
         when one process does everything (SQLite: ingest's after-commit hook suffices)."""
         ...
 
-
-class LiveFanout(Protocol):
-    def announce(self, stored: Sequence[tuple[str, str]]) -> None:
-        """Tell every listening process: these (case_id, event_id) were just committed."""
-        ...
-
-    def listen(self, on_stored: Callable[[list[tuple[str, str]]], None]) -> Callable[[], None]:
-        """Call `on_stored` (on a listener thread) for each announcement; returns stop()."""
-        ...
-
     def migrate(self) -> int:
         """Bring the schema up to date (idempotent); return the schema version."""
         ...
@@ -381,3 +371,13 @@ class LiveFanout(Protocol):
     def revoke_tokens(self, name: str, at: str) -> int: ...
 
     def list_tokens(self) -> list[ApiToken]: ...
+
+
+class LiveFanout(Protocol):
+    def announce(self, stored: Sequence[tuple[str, str]]) -> None:
+        """Tell every listening process: these (case_id, event_id) were just committed."""
+        ...
+
+    def listen(self, on_stored: Callable[[list[tuple[str, str]]], None]) -> Callable[[], None]:
+        """Call `on_stored` (on a listener thread) for each announcement; returns stop()."""
+        ...

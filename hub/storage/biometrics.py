@@ -170,7 +170,7 @@ class VaultingStore:
         seen: Sequence[StationSeen],
     ) -> list[bool]:
         rows = [self._vault(row) if row.kind == "biometric_enrollment" else row for row in events]
-        return self._inner.commit_ingest(rows, quarantine, seen)  # type: ignore[no-any-return]
+        return self._inner.commit_ingest(rows, quarantine, seen)
 
     def _vault(self, row: EventRow) -> EventRow:
         event = events_pb2.Event.FromString(row.raw)

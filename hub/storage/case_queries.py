@@ -160,7 +160,7 @@ class SQLCaseQueries:
                 )
             )
             for c in cases:
-                out[c[0]] = CaseSummary(
+                out[c[0]] = CaseSummary(  # type: ignore[misc]  # mypy reads *c as filling every field
                     *c, events=int(events.get(c[0], 0)), documents=int(docs.get(c[0], 0))
                 )
         return out

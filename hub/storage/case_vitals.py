@@ -40,7 +40,7 @@ class ParameterSummary:
 
 
 def _reading(r: Any) -> StoredReading:
-    return StoredReading(*r[:10], _flags(r[10]), *r[11:15])  # type: ignore[misc]
+    return StoredReading(*r[:10], _flags(r[10]), *r[11:15])  # type: ignore[call-arg]  # mypy reads *row as filling every field
 
 
 def summary(

@@ -233,7 +233,7 @@ class SQLiteDispensing:
                     (h[0],),
                 )
             ]
-            out.append(Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items))
+            out.append(Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items))  # type: ignore[call-arg]  # mypy reads *row as filling every field
         return out
 
     def by_cases(self, case_ids: Sequence[str]) -> dict[str, list[Dispensing]]:
@@ -262,7 +262,7 @@ class SQLiteDispensing:
                 items.setdefault(r[0], []).append(DispensedItemRow(*r[1:]))
         out: dict[str, list[Dispensing]] = {}
         for h in heads:
-            d = Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items.get(h[0], []))
+            d = Dispensing(*h[:11], json.loads(h[11]), json.loads(h[12]), items.get(h[0], []))  # type: ignore[call-arg]  # mypy reads *row as filling every field
             out.setdefault(d.case_id, []).append(d)
         return out
 

@@ -78,7 +78,7 @@ class DocumentRevision:
 
 
 def project_documents(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
-    values = []
+    values: list[tuple[object, ...]] = []
     for row in rows:
         try:
             event = events_pb2.Event.FromString(row.raw)
@@ -113,22 +113,22 @@ def project_documents(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
                 )
             )
         elif kind == "scanned_document":
-            d = event.scanned_document
+            scan = event.scanned_document
             values.append(
                 (
-                    d.document_id or row.event_id,
-                    d.body.sha256.hex(),
+                    scan.document_id or row.event_id,
+                    scan.body.sha256.hex(),
                     row.case_id,
                     row.patient_id,
-                    d.document_type,
+                    scan.document_type,
                     "scanned",
-                    d.body.media_type or "application/pdf",
-                    d.body.size,
+                    scan.body.media_type or "application/pdf",
+                    scan.body.size,
                     row.event_id,
                     row.station_id,
                     row.occurred_at,
-                    d.title or d.body.filename,
-                    d.pages,
+                    scan.title or scan.body.filename,
+                    scan.pages,
                     None,
                     None,
                     None,

@@ -24,13 +24,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import sqlite_utils
 
 from hub.storage.base import EventRow, SqlConnection
 from protos import events_pb2
 from protos.vitals_codes import BY_MDC, MODE_SESSION_START, MODE_SESSION_STOP
+
+if TYPE_CHECKING:
+    from google.protobuf.timestamp_pb2 import Timestamp
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +148,16 @@ class Readings(Protocol):
 
     def sessions(self, case_id: str | None) -> list[SessionSpan]: ...
 
+    def by_events(self, event_ids: Sequence[str]) -> list[tuple[VitalSet, list[StoredReading]]]:
+        """The sets (with their readings) of these events, for the live view."""
+        ...
 
-def _iso(ts: object) -> str:
+    def close(self) -> None: ...
+
+
+def _iso(ts: Timestamp) -> str:
     """e.g. 2025-03-01T14:05:09.123Z (UTC, milliseconds); a hot path of ingest, so no datetime."""
-    seconds, nanos = ts.seconds, ts.nanos  # type: ignore[attr-defined]
+    seconds, nanos = ts.seconds, ts.nanos
     return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}Z"
 
 
@@ -389,7 +398,7 @@ class ReadingsStore:
             sql += " WHERE " + " AND ".join(where)
         rows = self._conn().execute(sql + " ORDER BY measured_at, id", args).fetchall()
         return [
-            StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[misc]
+            StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[call-arg]  # mypy reads *row as filling every field
             for r in rows
         ]
 
@@ -399,7 +408,7 @@ class ReadingsStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._conn().execute(sql + " ORDER BY occurred_at, event_id", args).fetchall()
-        return [VitalSet(*r[:10], json.loads(r[10])) for r in rows]
+        return [VitalSet(*r[:10], json.loads(r[10])) for r in rows]  # type: ignore[call-arg]  # mypy reads *row as filling every field
 
     def sessions(self, case_id: str | None) -> list[SessionSpan]:
         sql = (
@@ -426,7 +435,7 @@ class ReadingsStore:
         marks = ",".join("?" * len(ids))
         conn = self._conn()
         sets = [
-            VitalSet(*r[:10], json.loads(r[10]))
+            VitalSet(*r[:10], json.loads(r[10]))  # type: ignore[call-arg]  # mypy reads *row as filling every field
             for r in conn.execute(
                 f"SELECT {_SET_COLS} FROM vital_sets WHERE event_id IN ({marks}) "
                 "ORDER BY occurred_at, event_id",
@@ -439,7 +448,7 @@ class ReadingsStore:
             ids,
         ).fetchall():
             by_event.setdefault(r[0], []).append(
-                StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[misc]
+                StoredReading(*r[:10], _flags(r[10]), *r[11:])  # type: ignore[call-arg]  # mypy reads *row as filling every field
             )
         return [(s, by_event.get(s.event_id, [])) for s in sets]
 

@@ -66,7 +66,7 @@ def project_scans(
     rows: Sequence[EventRow] | Sequence[_Row],
     with_expected: bool = True,  # False only in migration 400, before 403 added the column
 ) -> None:
-    values = []
+    values: list[tuple[object, ...]] = []
     for row in rows:
         try:
             event = events_pb2.Event.FromString(row.raw)

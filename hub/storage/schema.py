@@ -48,13 +48,13 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         )
         """
     )
-    db["events"].create_index(["case_id", "occurred_at"], index_name="events_case_time")
-    db["events"].create_index(["station_id", "station_seq"], index_name="events_station_seq")
+    db.table("events").create_index(["case_id", "occurred_at"], index_name="events_case_time")
+    db.table("events").create_index(["station_id", "station_seq"], index_name="events_station_seq")
     # Events whose payload JSON is still to be rendered (filled when ingest is idle).
     db.execute(
         "CREATE INDEX events_payload_pending ON events(ingest_seq) WHERE payload_json IS NULL"
     )
-    db["cases"].create(
+    db.table("cases").create(
         {
             "case_id": str,
             "patient_id": str,
@@ -66,9 +66,9 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         pk="case_id",
         not_null={"patient_id", "unit_id", "opened_at", "opened_by"},
     )
-    db["cases"].create_index(["patient_id"], index_name="cases_patient")
-    db["cases"].create_index(["opened_at"], index_name="cases_opened")
-    db["stations"].create(
+    db.table("cases").create_index(["patient_id"], index_name="cases_patient")
+    db.table("cases").create_index(["opened_at"], index_name="cases_opened")
+    db.table("stations").create(
         {
             "station_id": str,
             "unit_id": str,
@@ -99,18 +99,18 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         )
         """
     )
-    db["api_tokens"].create(
+    db.table("api_tokens").create(
         {"token_sha256": str, "name": str, "role": str, "created_at": str, "revoked_at": str},
         pk="token_sha256",
         not_null={"name", "role", "created_at"},
     )
-    db["api_tokens"].create_index(["name"], index_name="api_tokens_name")
+    db.table("api_tokens").create_index(["name"], index_name="api_tokens_name")
 
 
 def _m2_station_keys(db: sqlite_utils.Database) -> None:
     # The public key each station signs its attestations with (set at registration or
     # enrollment); the hub verifies biometric confirmations and simple signatures with it.
-    db["station_keys"].create(
+    db.table("station_keys").create(
         {"station_id": str, "public_key_pem": str, "key_sha256": str, "set_at": str},
         pk="station_id",
         not_null={"public_key_pem", "key_sha256", "set_at"},

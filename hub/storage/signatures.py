@@ -274,7 +274,7 @@ class SQLiteSignatures:
             )
             .fetchall()
         )
-        return {r[0]: StoredVerdict(*r[1:8], json.loads(r[8])) for r in rows}
+        return {r[0]: StoredVerdict(*r[1:8], json.loads(r[8])) for r in rows}  # type: ignore[call-arg]  # mypy reads *row as filling every field
 
     def revision_verdicts(
         self, revisions: list[tuple[str, str, str | None]]
@@ -303,7 +303,7 @@ class SQLiteSignatures:
             )
             .fetchall()
         )
-        return {r[0]: StoredVerdict(*r[:7], json.loads(r[7]), r[8]) for r in rows}
+        return {r[0]: StoredVerdict(*r[:7], json.loads(r[7]), r[8]) for r in rows}  # type: ignore[call-arg]  # mypy reads *row as filling every field
 
     def workflow(self, document_id: str) -> dict[str, Any] | None:
         rows = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.storage import cursors, documents, heartbeat, projections, schema
 from hub.storage.base import (
@@ -16,6 +16,7 @@ from hub.storage.base import (
     Case,
     Conflict,
     EventRow,
+    LiveFanout,
     NotFound,
     Page,
     QuarantinedBytes,
@@ -62,6 +63,9 @@ _STATION_SELECT = (
     "FROM stations s"
 )
 _IN_CHUNK = 500
+
+
+_R = TypeVar("_R")  # a repository type (SQLiteStore._repo)
 
 
 class SQLiteStore:
@@ -130,43 +134,43 @@ class SQLiteStore:
         self._local = threading.local()
 
     # -- repositories: every other part of the hub reaches its tables through these -------
-    def _repo(self, name: str, make: Any) -> Any:
-        repo = self._repos.get(name)
+    def _repo(self, name: str, make: Callable[[], _R]) -> _R:
+        repo: _R | None = self._repos.get(name)
         if repo is None:
             repo = self._repos.setdefault(name, make())
         return repo
 
     def readings(self) -> Readings:
-        return self._repo("readings", lambda: ReadingsStore(self.path))  # type: ignore[no-any-return]
+        return self._repo("readings", lambda: ReadingsStore(self.path))
 
     def scans(self) -> ScanStore:
-        return self._repo("scans", lambda: SQLiteScans(self.path))  # type: ignore[no-any-return]
+        return self._repo("scans", lambda: SQLiteScans(self.path))
 
     def signatures(self) -> SignatureStore:
-        return self._repo("signatures", lambda: SQLiteSignatures(self.path))  # type: ignore[no-any-return]
+        return self._repo("signatures", lambda: SQLiteSignatures(self.path))
 
     def key_history(self) -> KeyHistory:
-        return self._repo("key_history", lambda: StationKeyHistory(self.path))  # type: ignore[no-any-return]
+        return self._repo("key_history", lambda: StationKeyHistory(self.path))
 
     def template_vault(self, key: bytes) -> TemplateVault:
         return SQLiteTemplateVault(self.path, key)
 
     def registry(self) -> RegistryStore:
-        return self._repo("registry", lambda: RegistryStore(self))  # type: ignore[no-any-return]
+        return self._repo("registry", lambda: RegistryStore(self))
 
     def web_users(self) -> WebUserStore:
-        return self._repo("web_users", lambda: WebUserStore(self))  # type: ignore[no-any-return]
+        return self._repo("web_users", lambda: WebUserStore(self))
 
     def case_views(self) -> CaseViewLog:
-        return self._repo("case_views", lambda: SQLiteCaseViews(self))  # type: ignore[no-any-return]
+        return self._repo("case_views", lambda: SQLiteCaseViews(self))
 
     def case_queries(self) -> CaseQueries:
-        return self._repo("case_queries", lambda: SQLCaseQueries(self))  # type: ignore[no-any-return]
+        return self._repo("case_queries", lambda: SQLCaseQueries(self))
 
     def dispensing(self) -> DispensingStore:
-        return self._repo("dispensing", lambda: SQLiteDispensing(self.path))  # type: ignore[no-any-return]
+        return self._repo("dispensing", lambda: SQLiteDispensing(self.path))
 
-    def live_fanout(self) -> None:
+    def live_fanout(self) -> LiveFanout | None:
         return None  # one process: ingest's after-commit hook feeds the live view
 
     # -- ingest ------------------------------------------------------------------------
@@ -637,4 +641,6 @@ def _event(row: Sequence[Any]) -> StoredEvent:
             payload, problem = {}, flag(f"payload JSON: {exc}")
     if problem is not None:
         payload = {}
-    return StoredEvent(*row[:12], payload=payload, problem=problem, time_flag=row[15] or "")
+    return StoredEvent(  # type: ignore[misc]  # mypy reads *row as filling every field
+        *row[:12], payload=payload, problem=problem, time_flag=row[15] or ""
+    )

@@ -312,7 +312,11 @@ def check_observation(obs: Observation) -> None:
     if obs.effectiveDateTime is None:
         problems.append("no effective time")
     if codes and codes[0] == BP_PANEL_LOINC:
-        comp = {c.code.coding[0].code: c for c in obs.component or []}
+        comp = {
+            c.code.coding[0].code: c
+            for c in obs.component or []
+            if c.code.coding and c.code.coding[0].code  # one without a code counts as missing
+        }
         for needed in ("8480-6", "8462-4"):
             if needed not in comp:
                 problems.append(f"BP panel without component {needed}")

@@ -15,9 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.types import Scope
 
 from hub.settings import HubSettings
+from hub.storage.base import Store
 from hub.web import fleet, login, users
 from hub.web.auth import LocalUsers, WebRole
 from hub.web.deps import TEMPLATES, Console, CsrfRefused, LoginRequired, RoleRefused, render
@@ -32,13 +34,13 @@ SECURITY_HEADERS = {
 }
 
 
-def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
+def install(app: FastAPI, settings: HubSettings, store: Store) -> Console:
     key_file = settings.web_session_key_file or settings.data_dir / "web-session.key"
     console = Console(
         codec=SessionCodec(
             key_file,
             settings.web_session_ttl_s,
-            store.web_users(),  # type: ignore[attr-defined]  # server-side sessions
+            store.web_users(),  # server-side sessions
         ),
         auth=LocalUsers(store),
         templates=Jinja2Templates(directory=str(TEMPLATES)),
@@ -78,7 +80,7 @@ def install(app: FastAPI, settings: HubSettings, store: object) -> Console:
         return render(request, "error.html", 403, title_key="bad_csrf", role="")
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         if request.url.path.startswith("/console"):
             for name, value in SECURITY_HEADERS.items():

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.ingest.timefmt import now_iso
-from hub.storage.base import NotFound
+from hub.storage.base import NotFound, Store
 from hub.storage.web_users import WebUserStore
 
 
@@ -93,8 +93,8 @@ class LocalUsers:
 
     kind = "local"
 
-    def __init__(self, store: object) -> None:
-        self.users: WebUserStore = store.web_users()  # type: ignore[attr-defined]
+    def __init__(self, store: Store) -> None:
+        self.users: WebUserStore = store.web_users()
 
     def _known(self, name: str) -> None:
         if self.users.get(name) is None:

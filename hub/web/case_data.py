@@ -4,6 +4,7 @@ vitals, and the two flags of the case list (missing confirmation, unsigned docum
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -106,7 +107,7 @@ def vitals_summary(
     store = request.app.state.store
     bounds = {k: (v.low, v.high) for k, v in SHOWN.items() if v.high}
     by_parameter = {s.parameter: s for s in case_vitals.summary(store, case_id, bounds)}
-    charts = []
+    charts: list[dict[str, Any]] = []
     for key in _ordered(by_parameter):
         s = by_parameter[key]
         info = shown(key, s.unit)
@@ -217,7 +218,7 @@ def case_page(request: Request, case: Case, before: str | None) -> CasePage:
     )
 
 
-def event_detail(e: StoredEvent, t: Any, w: Any, local: Any) -> str:
+def event_detail(e: StoredEvent, t: Callable[..., str], w: Callable[..., str], local: Any) -> str:
     """A short summary of an event's payload for the timeline, in the page's words."""
     p: dict[str, Any] = e.payload or {}
     if e.kind == "vital_signs":

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, TypedDict
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -206,7 +206,14 @@ def _local_day_bound(value: str, time_zone: str, end: bool = False) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.000000Z"
 
 
-def _audit_query(case: str, viewer: str, since: str, until: str) -> dict[str, str]:
+class _AuditQuery(TypedDict):
+    case_id: str
+    viewer: str
+    since: str
+    until: str
+
+
+def _audit_query(case: str, viewer: str, since: str, until: str) -> _AuditQuery:
     return {
         "case_id": case.strip(),
         "viewer": viewer.strip(),

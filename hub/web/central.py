@@ -34,7 +34,7 @@ def tiles(request: Request, unit: str) -> list[dict[str, Any]]:
     sessions = central_station.running(store, unit)
     patients = console_facts(request).patients([s.case_id for s in sessions])
     now = datetime.now(UTC)
-    out = []
+    out: list[dict[str, Any]] = []
     for s in sessions:
         patient = patients.get(s.case_id)
         group, limits = defaults(patient.birth_date if patient else "")
@@ -46,7 +46,7 @@ def tiles(request: Request, unit: str) -> list[dict[str, Any]]:
             age = (now - moment).total_seconds() if moment else 1e9
             side = check(key, value, limits)
             acked = s.acked.get(key)
-            acked_recent = bool(acked) and (now - (parse(acked) or now)) < timedelta(
+            acked_recent = bool(acked) and (now - (parse(acked or "") or now)) < timedelta(
                 seconds=ACK_HOLDS_S
             )
             state = "alarm" if side and not acked_recent else "acked" if side else "normal"

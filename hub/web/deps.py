@@ -66,7 +66,7 @@ def _still_valid(request: Request, session: Session) -> bool:
     console = get_console(request)
     if console.auth.kind != "local" or session.user is None:
         return True
-    record = console.auth.users.get(session.user.name)  # type: ignore[attr-defined]
+    record = console.auth.users.get(session.user.name)  # type: ignore[attr-defined]  # kind "local": LocalAuth
     return record is not None and record.disabled_at is None
 
 

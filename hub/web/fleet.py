@@ -51,7 +51,7 @@ def fleet_page(
     fleet = _fleet(request)
     names = fleet.registry.units()
     query = FleetQuery(q, unit, state, problem, page, FLEET_PER_PAGE)
-    found = fleet_search.search(fleet.store, query)  # type: ignore[arg-type]
+    found = fleet_search.search(fleet.store, query)  # type: ignore[arg-type]  # it reads through the store's _conn/_write, outside the Store protocol
     by_id = fleet.store.stations_by_id(found.station_ids)
     expiry = fleet.certificate_expiry()
     configs = {c.station_id: c for c in fleet.registry.configs()}

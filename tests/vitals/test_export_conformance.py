@@ -279,3 +279,37 @@ def test_hl7_export_is_pcd01_and_reads_back_to_the_same_readings(
         (150364, ("H",)),
         (150456, (UNSETTLED,)),
     ]
+
+
+def test_a_bp_panel_component_without_a_code_is_an_export_problem_not_a_crash() -> None:
+    from fhir.resources.R4B.observation import Observation
+
+    from hub.vitals.fhir import ExportError, check_observation
+
+    def component(code: str | None, value: float) -> dict[str, Any]:
+        coding = [{"system": "http://loinc.org", "code": code}] if code else []
+        return {
+            "code": {"coding": coding, "text": "presión"},
+            "valueQuantity": {
+                "value": value,
+                "unit": "mmHg",
+                "system": "http://unitsofmeasure.org",
+                "code": "mm[Hg]",
+            },
+        }
+
+    def panel(*components: dict[str, Any]) -> Observation:
+        return Observation.model_validate(
+            {
+                "status": "final",
+                "category": [{"coding": [{"code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                "subject": {"reference": "Patient/p-1"},
+                "effectiveDateTime": "2025-10-09T08:53:20Z",
+                "component": list(components),
+            }
+        )
+
+    check_observation(panel(component("8480-6", 120), component("8462-4", 80)))
+    with pytest.raises(ExportError, match="BP panel without component 8462-4"):
+        check_observation(panel(component("8480-6", 120), component(None, 80)))

@@ -195,7 +195,7 @@ class FingerprintService:
             raise InvalidInput("impressions must be 1..10 / impresiones: 1 a 10")
         self.recorder.build(  # validate the envelope before touching the reader
             payload_name="biometric_enrollment",
-            payload=events_pb2.BiometricEnrollment(finger=finger),  # type: ignore[arg-type]
+            payload=events_pb2.BiometricEnrollment(finger=finger),  # type: ignore[arg-type]  # an int the protobuf enum field accepts
             device_id=device_id,
             case_id=case_id,
             patient_id=patient_id,
@@ -226,7 +226,7 @@ class FingerprintService:
         template = engine.merge([e.template for e in extracted])
         digest = hashlib.sha256(template).digest()
         payload = events_pb2.BiometricEnrollment(
-            finger=finger,  # type: ignore[arg-type]
+            finger=finger,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
             template_format=engine.template_format,
             template=template,
             template_sha256=digest,
@@ -304,7 +304,7 @@ class FingerprintService:
         t2 = time.perf_counter()
         confirmation = events_pb2.BiometricConfirmation(
             step=step,
-            finger=best_finger,  # type: ignore[arg-type]
+            finger=best_finger,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
             reader=reader_id,
             quality=probe.quality,
             score=best_score,

@@ -48,14 +48,14 @@ class PharmacyServicer(pharmacy_pb2_grpc.PharmacyServicer):
     def __init__(self, service: DispensingService) -> None:
         self.service = service
 
-    def _call(self, context: grpc.ServicerContext, fn, *args):  # type: ignore[no-untyped-def]
+    def _call(self, context: grpc.ServicerContext, fn, *args):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             return fn(*args)
         except AgentError as exc:
             code, details = to_grpc(exc)
             context.abort(code, details)
 
-    def OpenSession(self, request, context):  # type: ignore[no-untyped-def]
+    def OpenSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         r = request
         lines = [(x.product_code, x.quantity, x.duration_days) for x in r.lines]
         s = self._call(
@@ -70,16 +70,16 @@ class PharmacyServicer(pharmacy_pb2_grpc.PharmacyServicer):
         )
         return session_pb(s)
 
-    def Scan(self, request, context):  # type: ignore[no-untyped-def]
+    def Scan(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return update_pb(self._call(context, self.service.scan, request.session_id, request.raw))
 
-    def GetSession(self, request, context):  # type: ignore[no-untyped-def]
+    def GetSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return session_pb(self._call(context, self.service.get, request.session_id))
 
-    def CancelSession(self, request, context):  # type: ignore[no-untyped-def]
+    def CancelSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         return session_pb(self._call(context, self.service.cancel, request.session_id))
 
-    def FinishSession(self, request, context):  # type: ignore[no-untyped-def]
+    def FinishSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         result = self._call(
             context, self.service.finish, request.session_id, request.fingerprint_device_id
         )
@@ -90,7 +90,7 @@ class PharmacyServicer(pharmacy_pb2_grpc.PharmacyServicer):
             session=session_pb(result.session),
         )
 
-    def WatchSession(self, request, context) -> Iterator[pharmacy_pb2.SessionUpdate]:  # type: ignore[no-untyped-def]
+    def WatchSession(self, request, context) -> Iterator[pharmacy_pb2.SessionUpdate]:  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         session = self._call(context, self.service.get, request.session_id)
         q = self._call(context, session.subscribe)
         try:

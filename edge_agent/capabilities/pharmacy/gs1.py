@@ -130,8 +130,8 @@ def parse_scan(data: str, symbology: str = "") -> ParsedItem:
     measure, unit = None, ""
     for ai in list(seen):
         if len(ai) == 4 and ai[:3] in _MEASURE_UNITS:
-            es = elements.get(ai)
-            measure, unit = (es.decimal if es else None), _MEASURE_UNITS[ai[:3]]
+            element = elements.get(ai)
+            measure, unit = (element.decimal if element else None), _MEASURE_UNITS[ai[:3]]
             seen.pop(ai)
     variable = gtin[0] == "9"
     if variable and measure is None and quantity is None:

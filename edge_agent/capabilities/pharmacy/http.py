@@ -147,9 +147,13 @@ async def watch(
     session = pharmacy.get(session_id)
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
+
     # Woken by each update (from the scanner's thread), not polling: a scan reaches the page
     # as soon as it is published, and an idle watcher costs no wake-ups.
-    q = session.subscribe(on_put=lambda: loop.call_soon_threadsafe(ready.set))
+    def wake() -> None:
+        loop.call_soon_threadsafe(ready.set)
+
+    q = session.subscribe(on_put=wake)
 
     async def events() -> AsyncIterator[bytes]:
         try:

@@ -418,7 +418,9 @@ class DispensingService:
     def _line_for(session: Session, gtin: str, code: str) -> Line | None:
         matching = [x for x in session.lines if x.product_code in (gtin, gtin.lstrip("0"), code)]
         open_lines = [x for x in matching if x.dispensed < x.quantity]
-        return (open_lines or matching or [None])[0]
+        if open_lines:
+            return open_lines[0]
+        return matching[0] if matching else None
 
     # -- finish ----------------------------------------------------------------------------
 

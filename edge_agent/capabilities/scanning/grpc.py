@@ -71,7 +71,7 @@ class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
                 )
         return out
 
-    def Scan(self, request: scanning_pb2.ScanRequest, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
+    def Scan(self, request: scanning_pb2.ScanRequest, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         r = request
         try:
             job = self.service.start(

@@ -126,7 +126,7 @@ def _fresh_digest(
 
 # pyHanko makes its signature object by this module-level name (PdfSigningSession); ours
 # behaves as pyHanko's unless a HashedPrefix is set for the signature being made.
-_pdf_signer.SignatureObject = _PrefixHashedSignature  # type: ignore[misc]
+_pdf_signer.SignatureObject = _PrefixHashedSignature  # type: ignore[misc]  # pyHanko's class replaced on purpose
 
 
 class TokenSigner(signers.Signer):
@@ -261,8 +261,8 @@ async def async_sign_pdf(
         raise TypeError("in_place signing needs a file opened read-write")
     input_size = len(pdf) if isinstance(pdf, bytes | bytearray | memoryview) else None
     if input_size is None:
-        pdf.seek(0, 2)  # type: ignore[union-attr]
-        input_size = pdf.tell()  # type: ignore[union-attr]
+        pdf.seek(0, 2)  # type: ignore[union-attr]  # in place: pdf is the open file
+        input_size = pdf.tell()  # type: ignore[union-attr]  # in place: pdf is the open file
     existing, reader = parsed if parsed is not None else parse_pdf(pdf)
     timestamper = (
         timestamps.HTTPTimeStamper(options.tsa_url, timeout=int(options.timeout_s))
@@ -274,7 +274,7 @@ async def async_sign_pdf(
     if long_term:
         # The TSA's chain needs revocation info too: ask the TSA once for its certificate.
         try:
-            await timestamper.async_dummy_response("sha256")  # type: ignore[union-attr]
+            await timestamper.async_dummy_response("sha256")  # type: ignore[union-attr]  # in place: pdf is the open file
         except Exception as exc:
             log.info("TSA unreachable (%s)", type(exc).__name__)
             raise
@@ -303,7 +303,7 @@ async def async_sign_pdf(
         new_field_spec=field_spec,
     )
     writer = IncrementalPdfFileWriter.from_reader(reader)  # no second parse
-    out: BinaryIO | None = None if in_place else BytesIO()
+    out: BytesIO | None = None if in_place else BytesIO()
     io_options = {"in_place": in_place, "output": out, "chunk_size": FILE_CHUNK_BYTES}
     appearance = (
         {"signer": stamp.name, "role": stamp.role, "case": stamp.case_id} if stamp else None
@@ -321,9 +321,9 @@ async def async_sign_pdf(
             raise
         log.warning("signature larger than reserved (%s); signing again measured", exc)
         if in_place:
-            pdf.flush()  # type: ignore[union-attr]
-            pdf.truncate(input_size)  # type: ignore[union-attr]
-            pdf.seek(0)  # type: ignore[union-attr]
+            pdf.flush()  # type: ignore[union-attr]  # in place: pdf is the open file
+            pdf.truncate(input_size)  # type: ignore[union-attr]  # in place: pdf is the open file
+            pdf.seek(0)  # type: ignore[union-attr]  # in place: pdf is the open file
         writer = IncrementalPdfFileWriter.from_reader(parse_pdf(pdf)[1])
         out = None if in_place else BytesIO()
         io_options["output"] = out

@@ -43,7 +43,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                     device_id=d.device_id,
                     family=d.family,
                     driver=d.driver,
-                    state=d.state,  # type: ignore[arg-type]
+                    state=d.state,  # type: ignore[arg-type]  # an int the protobuf enum field accepts
                     identity=d.identity,
                     detail=d.detail,
                 )

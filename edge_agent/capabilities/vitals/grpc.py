@@ -84,14 +84,14 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
         self.streams = streams
         self.inbox = inbox
 
-    def ListUnassigned(self, request, context):  # type: ignore[no-untyped-def]
+    def ListUnassigned(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         state = request.state or "pending"
         entries = self.inbox.entries(
             request.device_id or None, None if state == "all" else state, request.limit or 200
         )
         return vitals_pb2.UnassignedReadings(entries=[entry_pb(e) for e in entries])
 
-    def TakeVitals(self, request, context):  # type: ignore[no-untyped-def]
+    def TakeVitals(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             result = self.vitals.take(
                 request.device_id,
@@ -106,7 +106,7 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
             event_id=result.event_id, station_seq=result.station_seq, observation=result.observation
         )
 
-    def StartSession(self, request, context):  # type: ignore[no-untyped-def]
+    def StartSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             session = self.streams.start(
                 request.device_id,
@@ -119,13 +119,13 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
             context.abort(*to_grpc(exc))
         return session_pb(session)
 
-    def StopSession(self, request, context):  # type: ignore[no-untyped-def]
+    def StopSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             return session_pb(self.streams.stop(request.session_id))
         except AgentError as exc:
             context.abort(*to_grpc(exc))
 
-    def WatchSession(self, request, context):  # type: ignore[no-untyped-def]
+    def WatchSession(self, request, context):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             session = self.streams.get(request.session_id)
         except AgentError as exc:

@@ -9,7 +9,7 @@ from edge_agent.events import timestamp
 from protos import events_pb2
 from protos.vitals_codes import Rejection, VitalReason, normalise
 
-_PROBLEMS = {
+_PROBLEMS: dict[str, str] = {  # VitalReason is a StrEnum: its members are the str keys
     VitalReason.NOT_A_NUMBER: "value is not a number / el valor no es un número",
     VitalReason.UNKNOWN_VALUE_TYPE: "value type not in HL7 table 0125 / "
     "tipo de valor fuera de la tabla 0125 de HL7",

@@ -17,6 +17,7 @@ port is back.
 
 from __future__ import annotations
 
+import builtins  # StreamService.list shadows list in its class body
 import logging
 import queue
 import threading
@@ -342,8 +343,8 @@ class StreamService:
         self,
         session: Session,
         mode: str,
-        readings: list[events_pb2.Reading],
-        rejected: list[events_pb2.RejectedReading],
+        readings: builtins.list[events_pb2.Reading],
+        rejected: builtins.list[events_pb2.RejectedReading],
         at: datetime | None = None,
     ) -> tuple[str, int]:
         observation = events_pb2.VitalSignsObservation(
