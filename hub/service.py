@@ -117,7 +117,9 @@ class HubService:
 
     def _start_http(self) -> None:
         family = socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say TCP (accepted
+        # connections inherit it); without it an answer's body waits for the client's delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.settings.http_host, self.settings.http_port))
         self._port = sock.getsockname()[1]  # a free one when http_port is 0

@@ -39,3 +39,24 @@ def test_agent_and_hub_mqtt_sockets_send_small_packets_at_once(
         assert _nodelay(hub._worker._client.socket()) == 1
     finally:
         hub.stop()
+
+
+def test_http_listening_sockets_say_tcp_so_asyncio_sets_nodelay(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """asyncio turns TCP_NODELAY on for accepted connections only when the listening socket
+    was made with proto=IPPROTO_TCP; with proto 0 each HTTP answer's body waited ~40 ms for
+    the client's delayed ACK (bench/sign)."""
+    from edge_agent.service import _bind
+
+    agent_sock = _bind("127.0.0.1", 0)
+    try:
+        assert agent_sock.proto == socket.IPPROTO_TCP
+    finally:
+        agent_sock.close()
+    hub = _hub(tmp_path, mosquitto)
+    try:
+        assert hub._socket is not None
+        assert hub._socket.proto == socket.IPPROTO_TCP
+    finally:
+        hub.stop()
