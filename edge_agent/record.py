@@ -87,11 +87,11 @@ class RecordService:
 
     def record(self, **kwargs: object) -> tuple[str, int]:
         """Build and append; returns (event_id, station_seq) once durable."""
-        event = self.build(**kwargs)  # type: ignore[arg-type]
+        event = self.build(**kwargs)  # type: ignore[arg-type]  # build's keywords, passed through
         return self._logged(self.outbox.append(event), event)
 
     async def record_async(self, **kwargs: object) -> tuple[str, int]:
-        event = self.build(**kwargs)  # type: ignore[arg-type]
+        event = self.build(**kwargs)  # type: ignore[arg-type]  # build's keywords, passed through
         return self._logged(await self.outbox.append_async(event), event)
 
     def _logged(self, result: tuple[str, int], event: events_pb2.Event) -> tuple[str, int]:

@@ -43,7 +43,7 @@ class EncodedPage:
 
 def _pixels(page: ScannedPage) -> Image.Image:
     if page.image is not None:
-        return page.image  # type: ignore[return-value]
+        return page.image  # type: ignore[return-value]  # drivers keep it untyped (no PIL import there)
     if page.data is None:
         raise ValueError("a scanned page with neither pixels nor data / hoja sin contenido")
     return Image.open(io.BytesIO(page.data))

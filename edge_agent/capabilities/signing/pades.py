@@ -65,7 +65,7 @@ class _PrefixHashedSignature(SignatureObject):
     of a file whose first bytes were hashed at upload) its byte-range digest starts from that
     state and reads only the appended revision. Anything else: pyHanko's own ``fill``."""
 
-    def fill(  # type: ignore[override]
+    def fill(  # type: ignore[override]  # pyHanko's generator, same signature, loose typing
         self,
         writer: IncrementalPdfFileWriter,
         md_algorithm: str,
@@ -85,7 +85,7 @@ class _PrefixHashedSignature(SignatureObject):
         self.byte_range.fill_offsets(stream, sig_start, sig_end, eof)
         if sig_start < prefix.size:  # cannot happen for an appended revision; be safe
             return (yield from _fresh_digest(self, stream, sig_start, sig_end, eof, chunk_size))
-        md = prefix.state.copy()  # type: ignore[attr-defined]
+        md = prefix.state.copy()  # type: ignore[attr-defined]  # hashlib object typed as object
         buffer = bytearray(chunk_size)
         stream.seek(prefix.size)
         misc.chunked_digest(buffer, stream, md, max_read=sig_start - prefix.size)
@@ -333,4 +333,4 @@ async def async_sign_pdf(
 
 
 def sign_pdf(pdf: bytes | BinaryIO, signer: TokenSigner, **kwargs: object) -> PadesResult:
-    return asyncio.run(async_sign_pdf(pdf, signer, **kwargs))  # type: ignore[arg-type]
+    return asyncio.run(async_sign_pdf(pdf, signer, **kwargs))  # type: ignore[arg-type]  # async_sign_pdf's keywords, passed through

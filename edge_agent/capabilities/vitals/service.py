@@ -106,7 +106,7 @@ class VitalsService:
                 else:
                     claimed = self.router.begin(claim, monitor)
                     try:
-                        readings = read_stable_set(claimed, timeout_s)  # type: ignore[arg-type]
+                        readings = read_stable_set(claimed, timeout_s)  # type: ignore[arg-type]  # the claim reads like a Monitor (duck-typed)
                     finally:
                         self.router.end(claim)
                     unassigned = claimed.reasons

@@ -273,7 +273,7 @@ class StreamService:
                         if first
                         else self.router.watch(claim, monitor)
                     )
-                    source = claimed  # type: ignore[assignment]
+                    source = claimed  # type: ignore[assignment]  # the claim reads like a Monitor (duck-typed)
                 first = False
                 try:
                     for reading in source.numerics(READ_CHUNK_S):
