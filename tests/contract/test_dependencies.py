@@ -36,6 +36,7 @@ NOT_IMPORTED = {
     "jinja2": "the consoles' templates, through fastapi.templating",
     "python-multipart": "form posts of the consoles, through fastapi.Form",
     "pytest-timeout": "a pytest plugin (timeout in pyproject.toml)",
+    "pytest-xdist": "a pytest plugin (scripts/test runs the suite on two workers, -n 2)",
     "grpcio-tools": "scripts/gen_protos.py and the freshness test of protos/",
     "import-linter": "the lint-imports command of scripts/test",
     "ruff": "the ruff command of scripts/test",
