@@ -133,7 +133,7 @@ def process_batch(
                     salvage_event_id(raw),
                 )
             else:
-                checked = _validate(raw, where, stations, now_s, max_skew_s, limits)
+                checked = _validate(raw, where, stations, limits)
             if isinstance(checked, Rejection):
                 kept = raw[: limits.max_event_bytes]  # all of it unless the event is too large
                 quarantine.append(_quarantine(msg, where.station_id, checked, kept))
@@ -255,14 +255,12 @@ def _validate(
     raw: bytes,
     where: topics.StationTopic,
     stations: Mapping[str, Station],
-    now_s: float,
-    max_skew_s: int,
     limits: IngestLimits,
 ) -> events_pb2.Event | Rejection:
     """validate_event, and a rejection (not an exception) if a check itself fails: one event
     never stops the writer."""
     try:
-        return validate_event(raw, where, stations, now_s, max_skew_s, limits)
+        return validate_event(raw, where, stations, limits)
     except Exception as exc:
         log.exception("checking an event failed", extra={"station_id": where.station_id})
         return reject(Reason.INVALID_PAYLOAD, type(exc).__name__, salvage_event_id(raw))

@@ -43,8 +43,7 @@ def reingest(store: Store, quarantine_id: int, max_skew_s: int, clock_flag_s: fl
     except topics.TopicError as exc:
         return _done(store, Reingested(quarantine_id, "", "rejected", str(exc)))
     stations = store.stations_by_id([where.station_id])
-    now_s = time.time()
-    checked = validate_event(entry.raw, where, stations, now_s, max_skew_s)
+    checked = validate_event(entry.raw, where, stations)
     if isinstance(checked, Rejection):
         outcome = Reingested(quarantine_id, checked.event_id or "", "rejected", checked.reason)
         return _done(store, outcome)
@@ -55,7 +54,7 @@ def reingest(store: Store, quarantine_id: int, max_skew_s: int, clock_flag_s: fl
         received_s,
         retried=True,
     )
-    result = process_batch([message], store, max_skew_s, now_s, clock_flag_s=clock_flag_s)
+    result = process_batch([message], store, max_skew_s, time.time(), clock_flag_s=clock_flag_s)
     status = "accepted" if result.accepted else "duplicate" if result.duplicate else "rejected"
     return _done(store, Reingested(quarantine_id, checked.event_id, status))
 

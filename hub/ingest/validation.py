@@ -56,8 +56,6 @@ def validate_event(
     raw: bytes,
     topic: StationTopic,
     stations: Mapping[str, Station],
-    now_s: float,
-    max_skew_s: int,
     limits: IngestLimits = IngestLimits(),
 ) -> events_pb2.Event | Rejection:
     """Decode one serialized Event and check it against its topic, the station registry and

@@ -24,7 +24,7 @@ STATIONS = {STATION: _station()}
 
 
 def check(raw: bytes, stations: dict[str, Station] = STATIONS) -> events_pb2.Event | Rejection:
-    return validate_event(raw, TOPIC, stations, NOW, 3600)
+    return validate_event(raw, TOPIC, stations)
 
 
 def test_valid_event_decodes() -> None:
