@@ -1,7 +1,7 @@
 """The gRPC door's gate: app credentials, the caller's identity, and the station's actions board.
 
-Why a pairing credential and not Unix-socket peer credentials (SO_PEERCRED): grpcio
-does not expose the peer's uid to a servicer, the agent also runs on Windows clinic
+Why a pairing credential and not Unix-socket peer credentials (SO_PEERCRED): the door
+listens on loopback TCP, whose peers have no uid, the agent also runs on Windows clinic
 PCs where there are no Unix sockets, and a uid says which OS user runs a program,
 not which program it is. So a local application pairs like a web origin does: it
 asks with its name (``puente.v1.AppPairing``), the person at the PC compares the
@@ -24,13 +24,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
+from grpclib.const import Status
 
 from edge_agent.audit import AuditLog
 from edge_agent.capabilities.activity.service import Activity, ActivityBoard
@@ -38,7 +37,7 @@ from edge_agent.capabilities.pairing.grpc import SERVICE_NAME as PAIRING_SERVICE
 from edge_agent.capabilities.pairing.service import APP_PREFIX, PairingStore, app_key
 from edge_agent.errors import AgentError
 from edge_agent.grpc_errors import to_grpc
-from protos import pairing_pb2, pairing_pb2_grpc
+from edge_agent.grpc_server import Behavior, CallDetails, ServicerContext
 
 APP_HEADER, TOKEN_HEADER = "x-puente-app", "x-puente-token"
 OPEN_SERVICES = (
@@ -53,7 +52,7 @@ _caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("grpc_app",
 
 
 def current_app() -> str | None:
-    """The authenticated app name of the gRPC call this thread serves (None: unauthenticated)."""
+    """The authenticated app name of the gRPC call being served (None: unauthenticated)."""
     return _caller.get()
 
 
@@ -97,35 +96,12 @@ def default_credential_path(app_name: str) -> Path:
     return base / "puente" / "apps" / f"{app_name}.credential"
 
 
-class _ClientAuth(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
-):
-    def __init__(self, credential: AppCredential) -> None:
-        self.credential = credential
+def authenticated_channel(target: str, credential: AppCredential) -> Any:
+    """A loopback ``grpc.Channel`` whose every call carries the app's credential (grpcio's
+    client, loaded by this call: see :mod:`edge_agent.grpc_client`)."""
+    from edge_agent.grpc_client import authenticated_channel as channel
 
-    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
-        metadata = [*(details.metadata or ()), *self.credential.metadata()]
-        return details._replace(metadata=metadata)  # type: ignore[attr-defined, no-any-return]  # HandlerCallDetails is a namedtuple at run time
-
-    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
-        return continuation(self._details(details), requests)
-
-    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
-        return continuation(self._details(details), requests)
-
-
-def authenticated_channel(target: str, credential: AppCredential) -> grpc.Channel:
-    """A loopback channel whose every call carries the app's credential."""
-    return grpc.intercept_channel(grpc.insecure_channel(target), _ClientAuth(credential))
+    return channel(target, credential)
 
 
 def pair_app(
@@ -136,21 +112,9 @@ def pair_app(
     poll_s: float = 0.5,
 ) -> AppCredential:
     """Ask to pair, show the code (``show_code(code, approve_at)``), wait for the person."""
-    with grpc.insecure_channel(target) as channel:
-        stub = pairing_pb2_grpc.AppPairingStub(channel)
-        ticket = stub.RequestPairing(pairing_pb2.AppPairingRequest(app_name=app_name))
-        show_code(ticket.code, ticket.approve_at)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            state = stub.GetPairing(
-                pairing_pb2.GetAppPairingRequest(app_name=app_name, request_id=ticket.request_id)
-            )
-            if state.token:
-                return AppCredential(app_name, state.token)
-            if state.state in ("refused", "expired"):
-                raise PermissionError(f"pairing {state.state} / emparejamiento {state.state}")
-            time.sleep(poll_s)
-    raise TimeoutError("nobody approved the pairing / nadie aprobó el emparejamiento")
+    from edge_agent.grpc_client import pair_app as pair
+
+    return pair(target, app_name, show_code, timeout_s, poll_s)
 
 
 # -- the agent's side ------------------------------------------------------------------------
@@ -161,7 +125,7 @@ def _case_of(request: Any) -> tuple[str, str]:
     return str(getattr(source, "case_id", "")), str(getattr(source, "patient_id", ""))
 
 
-class GateInterceptor(grpc.ServerInterceptor):
+class GateInterceptor:
     """Authenticates every call but the open ones; lists actions on the board."""
 
     def __init__(
@@ -177,16 +141,12 @@ class GateInterceptor(grpc.ServerInterceptor):
         # method name ("Enroll") -> how to stop its device action, given the request
         self.cancels = cancels or {}
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        method: str = details.method
-        handler = continuation(details)
-        if handler is None or method.startswith(OPEN_SERVICES):
-            return _wrap(handler, lambda behavior: _as_caller(None, behavior))
-        metadata = dict(details.invocation_metadata or ())
+    def intercept(self, details: CallDetails, behavior: Behavior) -> Behavior:
+        method = details.method
+        streaming = details.server_streaming
+        if method.startswith(OPEN_SERVICES):
+            return _as_caller(None, behavior, streaming)
+        metadata = dict(details.invocation_metadata)
         app_name = str(metadata.get(APP_HEADER, ""))
         token = metadata.get(TOKEN_HEADER)
         try:
@@ -196,17 +156,19 @@ class GateInterceptor(grpc.ServerInterceptor):
         if not key or not self.pairings.check(key, str(token) if token else None):
             if self.audit is not None:
                 self.audit.record("grpc_unauthenticated", method=method, app=app_name[:64] or None)
-            return _refusal(handler, app_name)
+            return _deny
         name = method.rsplit("/", 1)[-1]
         if name.startswith(READS):
-            return _wrap(handler, lambda behavior: _as_caller(app_name, behavior))
-        return _wrap(handler, lambda behavior: self._tracked(app_name, method, name, behavior))
+            return _as_caller(app_name, behavior, streaming)
+        return self._tracked(app_name, method, name, behavior, streaming)
 
-    def _tracked(self, app_name: str, method: str, name: str, behavior: Any) -> Any:
+    def _tracked(
+        self, app_name: str, method: str, name: str, behavior: Behavior, streaming: bool
+    ) -> Behavior:
         action = method.strip("/").replace("puente.v1.", "grpc ")
         cancel_device = self.cancels.get(name)
 
-        def begin(request: Any, context: grpc.ServicerContext) -> Activity:
+        def begin(request: Any, context: ServicerContext) -> Activity:
             case_id, patient_id = _case_of(request)
 
             def cancel() -> None:
@@ -219,7 +181,7 @@ class GateInterceptor(grpc.ServerInterceptor):
                 board_origin(app_name), action, case_id, patient_id, cancel=cancel
             )
 
-        def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        def unary(request: Any, context: ServicerContext) -> Any:
             _caller.set(app_name)
             activity = begin(request, context)
             try:
@@ -232,7 +194,7 @@ class GateInterceptor(grpc.ServerInterceptor):
                 context.abort(*to_grpc(_refused()))
             return result
 
-        def streaming(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        def stream(request: Any, context: ServicerContext) -> Iterator[Any]:
             _caller.set(app_name)
             activity = begin(request, context)
             state = "failed"
@@ -242,7 +204,7 @@ class GateInterceptor(grpc.ServerInterceptor):
             finally:
                 self.board.end(activity, state)
 
-        return streaming if getattr(behavior, "_streaming", False) else unary
+        return stream if streaming else unary
 
 
 def _refused() -> AgentError:
@@ -253,72 +215,28 @@ def _refused() -> AgentError:
     return err
 
 
-def _as_caller(app_name: str | None, behavior: Any) -> Any:
-    if getattr(behavior, "_streaming", False):
+def _as_caller(app_name: str | None, behavior: Behavior, streaming: bool) -> Behavior:
+    if streaming:
 
-        def streaming(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        def stream(request: Any, context: ServicerContext) -> Iterator[Any]:
             _caller.set(app_name)
             yield from behavior(request, context)
 
-        return streaming
+        return stream
 
-    def unary(request: Any, context: Any) -> Any:
+    def unary(request: Any, context: ServicerContext) -> Any:
         _caller.set(app_name)
         return behavior(request, context)
 
     return unary
 
 
-def _wrap(
-    handler: grpc.RpcMethodHandler | None, make: Callable[[Any], Any]
-) -> grpc.RpcMethodHandler | None:
-    """The same handler with its behaviour wrapped (unary or server-streaming responses)."""
-    if handler is None:
-        return None
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(make(handler.unary_unary), **kwargs)
-    if handler.unary_stream is not None:
-        original = handler.unary_stream
-
-        def marked(request: Any, context: Any) -> Any:
-            return original(request, context)
-
-        marked._streaming = True  # type: ignore[attr-defined]  # a marker attribute on the function
-        return grpc.unary_stream_rpc_method_handler(make(marked), **kwargs)
-    if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(make(handler.stream_unary), **kwargs)
-    assert handler.stream_stream is not None
-    original_ss = handler.stream_stream
-
-    def marked_ss(requests: Any, context: Any) -> Any:
-        return original_ss(requests, context)
-
-    marked_ss._streaming = True  # type: ignore[attr-defined]  # a marker attribute on the function
-    return grpc.stream_stream_rpc_method_handler(make(marked_ss), **kwargs)
+_UNAUTHENTICATED = (
+    "unauthenticated: send x-puente-app and x-puente-token of an application paired at this "
+    "station (puente.v1.AppPairing) / no autenticado: envíe x-puente-app y x-puente-token de "
+    "una aplicación emparejada en esta estación"
+)
 
 
-def _refusal(handler: grpc.RpcMethodHandler, app_name: str) -> grpc.RpcMethodHandler:
-    detail = (
-        "unauthenticated: send x-puente-app and x-puente-token of an application paired at this "
-        "station (puente.v1.AppPairing) / no autenticado: envíe x-puente-app y x-puente-token de "
-        "una aplicación emparejada en esta estación"
-    )
-
-    def deny(request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, detail)
-
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(deny, **kwargs)
-    if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(deny, **kwargs)
-    return grpc.stream_stream_rpc_method_handler(deny, **kwargs)
+def _deny(request: Any, context: ServicerContext) -> Any:
+    context.abort(Status.UNAUTHENTICATED, _UNAUTHENTICATED)

@@ -223,7 +223,8 @@ def test_puente_agent_process_imports_neither_the_hub_nor_a_capability_library(
     try:
         time.sleep(0.5)
         loaded = _imported(tmp_path / "agent-st-cli.log")
-        assert {"edge_agent", "fastapi", "grpc", "typer"} <= loaded  # the log is read right
+        assert {"edge_agent", "fastapi", "grpclib", "typer"} <= loaded  # the log is read right
+        assert "grpc" not in loaded  # the gRPC door serves with grpclib; grpcio is for clients
         unwanted = sorted(loaded & {*HEAVY, "hub"})
         assert unwanted == [], f"puente agent imported at start: {unwanted}"
         assert agent.status()["station_id"] == "st-cli"

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import grpc
-
 from edge_agent.capabilities.fingerprint.service import FingerprintService
 from edge_agent.container import Services
 from edge_agent.errors import AgentError
 from edge_agent.grpc_errors import to_grpc
-from protos import fingerprint_pb2, fingerprint_pb2_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
+from protos import fingerprint_pb2
 
-SERVICE_NAME = fingerprint_pb2.DESCRIPTOR.services_by_name["Fingerprint"].full_name
+SERVICE = fingerprint_pb2.DESCRIPTOR.services_by_name["Fingerprint"]
+SERVICE_NAME = SERVICE.full_name
 
 
-class FingerprintServicer(fingerprint_pb2_grpc.FingerprintServicer):
+class FingerprintServicer:
     def __init__(self, service: FingerprintService) -> None:
         self.service = service
 
     def Enroll(
-        self, request: fingerprint_pb2.EnrollRequest, context: grpc.ServicerContext
+        self, request: fingerprint_pb2.EnrollRequest, context: ServicerContext
     ) -> fingerprint_pb2.EnrollResponse:
         try:
             r = self.service.enroll(
@@ -40,7 +40,7 @@ class FingerprintServicer(fingerprint_pb2_grpc.FingerprintServicer):
         )
 
     def Verify(
-        self, request: fingerprint_pb2.VerifyRequest, context: grpc.ServicerContext
+        self, request: fingerprint_pb2.VerifyRequest, context: ServicerContext
     ) -> fingerprint_pb2.VerifyResponse:
         try:
             r = self.service.verify(
@@ -67,7 +67,7 @@ class FingerprintServicer(fingerprint_pb2_grpc.FingerprintServicer):
         )
 
     def ListReaders(
-        self, request: fingerprint_pb2.ListReadersRequest, context: grpc.ServicerContext
+        self, request: fingerprint_pb2.ListReadersRequest, context: ServicerContext
     ) -> fingerprint_pb2.ListReadersResponse:
         try:
             found = self.service.readers()
@@ -87,8 +87,5 @@ class FingerprintServicer(fingerprint_pb2_grpc.FingerprintServicer):
         )
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    fingerprint_pb2_grpc.add_FingerprintServicer_to_server(
-        FingerprintServicer(services.fingerprint), server
-    )
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(FingerprintServicer(services.fingerprint), SERVICE),)

@@ -5,27 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import grpc
-
 from edge_agent.audit import AuditLog
 from edge_agent.capabilities.pairing.errors import LockedOut, PairingError
 from edge_agent.capabilities.pairing.service import PairingStore, app_key
 from edge_agent.container import Services
 from edge_agent.errors import InvalidInput
 from edge_agent.grpc_errors import abort
-from protos import pairing_pb2, pairing_pb2_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
+from protos import pairing_pb2
 
-SERVICE_NAME = pairing_pb2.DESCRIPTOR.services_by_name["AppPairing"].full_name
+SERVICE = pairing_pb2.DESCRIPTOR.services_by_name["AppPairing"]
+SERVICE_NAME = SERVICE.full_name
 
 
-class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
+class AppPairingServicer:
     def __init__(self, pairings: PairingStore, audit: AuditLog, http_url: Callable[[], str]):
         self.pairings = pairings
         self.audit = audit
         self.http_url = http_url
 
     def RequestPairing(
-        self, request: pairing_pb2.AppPairingRequest, context: grpc.ServicerContext
+        self, request: pairing_pb2.AppPairingRequest, context: ServicerContext
     ) -> pairing_pb2.AppPairingTicket:
         try:
             key = app_key(request.app_name)
@@ -46,7 +46,7 @@ class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
         )
 
     def GetPairing(
-        self, request: pairing_pb2.GetAppPairingRequest, context: grpc.ServicerContext
+        self, request: pairing_pb2.GetAppPairingRequest, context: ServicerContext
     ) -> pairing_pb2.AppPairingState:
         try:
             state = self.pairings.poll(request.request_id, app_key(request.app_name))
@@ -61,8 +61,9 @@ class AppPairingServicer(pairing_pb2_grpc.AppPairingServicer):
         )
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    pairing_pb2_grpc.add_AppPairingServicer_to_server(
-        AppPairingServicer(services.pairings, services.audit, services.http_url), server
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (
+        server.add(
+            AppPairingServicer(services.pairings, services.audit, services.http_url), SERVICE
+        ),
     )
-    return (SERVICE_NAME,)

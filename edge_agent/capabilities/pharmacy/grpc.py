@@ -5,15 +5,15 @@ from __future__ import annotations
 import queue
 from collections.abc import Iterator
 
-import grpc
-
 from edge_agent.capabilities.pharmacy.service import DispensingService, Session, Update
 from edge_agent.container import Services
 from edge_agent.errors import AgentError
 from edge_agent.grpc_errors import to_grpc
-from protos import pharmacy_pb2, pharmacy_pb2_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
+from protos import pharmacy_pb2
 
-SERVICE_NAME = pharmacy_pb2.DESCRIPTOR.services_by_name["Pharmacy"].full_name
+SERVICE = pharmacy_pb2.DESCRIPTOR.services_by_name["Pharmacy"]
+SERVICE_NAME = SERVICE.full_name
 
 
 def update_pb(u: Update) -> pharmacy_pb2.SessionUpdate:
@@ -44,11 +44,11 @@ def session_pb(s: Session) -> pharmacy_pb2.DispensingSession:
     )
 
 
-class PharmacyServicer(pharmacy_pb2_grpc.PharmacyServicer):
+class PharmacyServicer:
     def __init__(self, service: DispensingService) -> None:
         self.service = service
 
-    def _call(self, context: grpc.ServicerContext, fn, *args):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
+    def _call(self, context: ServicerContext, fn, *args):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         try:
             return fn(*args)
         except AgentError as exc:
@@ -106,6 +106,5 @@ class PharmacyServicer(pharmacy_pb2_grpc.PharmacyServicer):
             session.unsubscribe(q)
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    pharmacy_pb2_grpc.add_PharmacyServicer_to_server(PharmacyServicer(services.pharmacy), server)
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(PharmacyServicer(services.pharmacy), SERVICE),)

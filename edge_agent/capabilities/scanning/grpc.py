@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import grpc
-
 from edge_agent.capabilities.scanning.service import JobSnapshot, ScanRequest, ScanService
 from edge_agent.container import Services
 from edge_agent.devices import identity_pb
 from edge_agent.errors import AgentError
 from edge_agent.grpc_errors import to_grpc
-from protos import events_pb2, scanning_pb2, scanning_pb2_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
+from protos import events_pb2, scanning_pb2
 
-SERVICE_NAME = scanning_pb2.DESCRIPTOR.services_by_name["Scanning"].full_name
+SERVICE = scanning_pb2.DESCRIPTOR.services_by_name["Scanning"]
+SERVICE_NAME = SERVICE.full_name
 
 
 def progress_pb(s: JobSnapshot) -> scanning_pb2.ScanProgress:
@@ -41,12 +41,12 @@ def progress_pb(s: JobSnapshot) -> scanning_pb2.ScanProgress:
     return out
 
 
-class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
+class ScanningServicer:
     def __init__(self, service: ScanService) -> None:
         self.service = service
 
     def ListScanners(
-        self, request: scanning_pb2.ListScannersRequest, context: grpc.ServicerContext
+        self, request: scanning_pb2.ListScannersRequest, context: ServicerContext
     ) -> scanning_pb2.ListScannersResponse:
         out = scanning_pb2.ListScannersResponse()
         for s in self.service.scanners():
@@ -71,7 +71,7 @@ class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
                 )
         return out
 
-    def Scan(self, request: scanning_pb2.ScanRequest, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
+    def Scan(self, request: scanning_pb2.ScanRequest, context: ServicerContext):  # type: ignore[no-untyped-def]  # grpc's generated servicer and interceptor hooks are untyped
         r = request
         try:
             job = self.service.start(
@@ -104,7 +104,7 @@ class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
             yield progress_pb(snap)
 
     def CancelScan(
-        self, request: scanning_pb2.CancelScanRequest, context: grpc.ServicerContext
+        self, request: scanning_pb2.CancelScanRequest, context: ServicerContext
     ) -> scanning_pb2.ScanProgress:
         try:
             return progress_pb(self.service.cancel(request.job_id))
@@ -113,6 +113,5 @@ class ScanningServicer(scanning_pb2_grpc.ScanningServicer):
             raise
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    scanning_pb2_grpc.add_ScanningServicer_to_server(ScanningServicer(services.scan), server)
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(ScanningServicer(services.scan), SERVICE),)

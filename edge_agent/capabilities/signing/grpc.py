@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import grpc
+from grpclib.const import Status
 
 from edge_agent.capabilities.signing import policy
 from edge_agent.capabilities.signing.job import SigningJob
@@ -14,13 +14,15 @@ from edge_agent.errors import AgentError
 from edge_agent.events import timestamp
 from edge_agent.grpc_auth import board_origin, current_app
 from edge_agent.grpc_errors import to_grpc
-from protos import signing_pb2, signing_pb2_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
+from protos import signing_pb2
 from protos.simple_signature import UserAssertion
 
-SERVICE_NAME = signing_pb2.DESCRIPTOR.services_by_name["Signing"].full_name
+SERVICE = signing_pb2.DESCRIPTOR.services_by_name["Signing"]
+SERVICE_NAME = SERVICE.full_name
 
 
-class SigningServicer(signing_pb2_grpc.SigningServicer):
+class SigningServicer:
     def __init__(self, service: SigningService, http_url: Callable[[], str]) -> None:
         self.service = service
         self.http_url = http_url
@@ -43,7 +45,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         )
 
     def ListCertificates(
-        self, request: signing_pb2.ListCertificatesRequest, context: grpc.ServicerContext
+        self, request: signing_pb2.ListCertificatesRequest, context: ServicerContext
     ) -> signing_pb2.ListCertificatesResponse:
         out = signing_pb2.ListCertificatesResponse()
         for device_id, token in self.service.token_devices():
@@ -64,7 +66,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         return out
 
     def SubmitDocument(
-        self, request: signing_pb2.SubmitDocumentRequest, context: grpc.ServicerContext
+        self, request: signing_pb2.SubmitDocumentRequest, context: ServicerContext
     ) -> signing_pb2.SigningJob:
         # Who asked is the authenticated app, never request.origin (self-declared, ignored).
         app = current_app()
@@ -73,7 +75,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         if request.signature == "simple":
             user = UserAssertion(request.user_id, request.user_name, request.role, origin)
         elif request.signature not in ("", "advanced"):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "signature: advanced or simple")
+            context.abort(Status.INVALID_ARGUMENT, "signature: advanced or simple")
         try:
             job = self.service.submit(
                 pdf=request.pdf,
@@ -91,7 +93,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         return self._job(job)
 
     def GetJob(
-        self, request: signing_pb2.GetJobRequest, context: grpc.ServicerContext
+        self, request: signing_pb2.GetJobRequest, context: ServicerContext
     ) -> signing_pb2.SigningJob:
         try:
             job = self.service.wait(request.job_id, min(max(request.wait_s, 0.0), 120.0))
@@ -100,7 +102,7 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         return self._job(job)
 
     def GetSignedPdf(
-        self, request: signing_pb2.GetJobRequest, context: grpc.ServicerContext
+        self, request: signing_pb2.GetJobRequest, context: ServicerContext
     ) -> signing_pb2.SignedPdf:
         try:
             job = self.service.get(request.job_id)
@@ -110,8 +112,5 @@ class SigningServicer(signing_pb2_grpc.SigningServicer):
         return signing_pb2.SignedPdf(pdf=data, sha256=job.signed_sha256)
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    signing_pb2_grpc.add_SigningServicer_to_server(
-        SigningServicer(services.signing, services.http_url), server
-    )
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(SigningServicer(services.signing, services.http_url), SERVICE),)

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC
 
-import grpc
-
 from edge_agent.capabilities.status.service import StatusService
 from edge_agent.container import Services
 from edge_agent.errors import AgentError, InvalidInput
 from edge_agent.events import timestamp
 from edge_agent.grpc_errors import to_grpc
+from edge_agent.grpc_server import GrpcServer, ServicerContext
 from edge_agent.record import RecordService
-from protos import agent_pb2, agent_pb2_grpc
+from protos import agent_pb2
 
-SERVICE_NAME = agent_pb2.DESCRIPTOR.services_by_name["Agent"].full_name  # "puente.v1.Agent"
+SERVICE = agent_pb2.DESCRIPTOR.services_by_name["Agent"]
+SERVICE_NAME = SERVICE.full_name  # "puente.v1.Agent"
 
 
-class AgentServicer(agent_pb2_grpc.AgentServicer):
+class AgentServicer:
     def __init__(self, record: RecordService, status: StatusService) -> None:
         self.record = record
         self.status_service = status
 
     def GetStatus(
-        self, request: agent_pb2.GetStatusRequest, context: grpc.ServicerContext
+        self, request: agent_pb2.GetStatusRequest, context: ServicerContext
     ) -> agent_pb2.AgentStatus:
         s = self.status_service.status()
         link = agent_pb2.LinkInfo(
@@ -54,7 +54,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         )
 
     def RecordEvent(
-        self, request: agent_pb2.RecordEventRequest, context: grpc.ServicerContext
+        self, request: agent_pb2.RecordEventRequest, context: ServicerContext
     ) -> agent_pb2.RecordEventResponse:
         event = request.event
         name = event.WhichOneof("payload")
@@ -79,8 +79,5 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         return agent_pb2.RecordEventResponse(event_id=event_id, station_seq=seq)
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    agent_pb2_grpc.add_AgentServicer_to_server(
-        AgentServicer(services.record, services.status), server
-    )
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(AgentServicer(services.record, services.status), SERVICE),)

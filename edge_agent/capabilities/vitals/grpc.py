@@ -5,8 +5,6 @@ from __future__ import annotations
 import queue
 from datetime import datetime
 
-import grpc
-
 from edge_agent.capabilities.vitals.inbox import InboxEntry, VitalsInbox
 from edge_agent.capabilities.vitals.service import VitalsService
 from edge_agent.capabilities.vitals.streaming import LiveReading, Session, StreamService
@@ -14,10 +12,12 @@ from edge_agent.container import Services
 from edge_agent.errors import AgentError
 from edge_agent.events import timestamp
 from edge_agent.grpc_errors import to_grpc
-from protos import vitals_pb2, vitals_pb2_grpc
+from edge_agent.grpc_server import GrpcServer
+from protos import vitals_pb2
 from protos.vitals_codes import BY_MDC
 
-SERVICE_NAME = vitals_pb2.DESCRIPTOR.services_by_name["Vitals"].full_name  # "puente.v1.Vitals"
+SERVICE = vitals_pb2.DESCRIPTOR.services_by_name["Vitals"]
+SERVICE_NAME = SERVICE.full_name  # "puente.v1.Vitals"
 
 
 def session_pb(s: Session) -> vitals_pb2.VitalsSession:
@@ -78,7 +78,7 @@ def entry_pb(e: InboxEntry) -> vitals_pb2.UnassignedEntry:
     return out
 
 
-class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
+class VitalsServicer:
     def __init__(self, vitals: VitalsService, streams: StreamService, inbox: VitalsInbox) -> None:
         self.vitals = vitals
         self.streams = streams
@@ -146,8 +146,5 @@ class VitalsServicer(vitals_pb2_grpc.VitalsServicer):
             session.unsubscribe(q)
 
 
-def register(server: grpc.Server, services: Services) -> tuple[str, ...]:
-    vitals_pb2_grpc.add_VitalsServicer_to_server(
-        VitalsServicer(services.vitals, services.streams, services.inbox), server
-    )
-    return (SERVICE_NAME,)
+def register(server: GrpcServer, services: Services) -> tuple[str, ...]:
+    return (server.add(VitalsServicer(services.vitals, services.streams, services.inbox), SERVICE),)
