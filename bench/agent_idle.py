@@ -5,11 +5,13 @@ a floor measured in the same run, with the agent's absolute targets:
 
 - the *bare-imports floor*: a process that imports the libraries the agent needs
   at idle (sqlite3, protobuf, paho-mqtt, pydantic with pydantic-settings, FastAPI,
-  uvicorn, grpcio with health and reflection, prometheus_client, typer) and
+  uvicorn, grpclib with health and reflection, prometheus_client, typer) and
   nothing of the agent;
 - the *bare servers*: the same imports plus a FastAPI app with one route on
-  uvicorn and an empty gRPC server with health and reflection — what any process
-  that serves the agent's two APIs with these libraries costs.
+  uvicorn and an empty grpclib server with health and reflection on its own loop
+  thread — what any process that serves the agent's two APIs with these libraries costs;
+- for comparison, the same two floors with grpcio (+ health + reflection) in place of
+  grpclib: the libraries the agent served gRPC with before (one line, RSS only).
 
 The agent runs as ``python -m puente_cli.main agent`` (the console script), connected
 to Mosquitto, with signing, body upload and the fingerprint hub configured and no
@@ -41,28 +43,46 @@ UNIT = "unit-bench"
 
 FLOOR_LIBRARIES = (
     "sqlite3, protobuf, paho-mqtt, pydantic + pydantic-settings, FastAPI, uvicorn, "
-    "grpcio + health + reflection, prometheus_client, typer"
+    "grpclib + health + reflection, prometheus_client, typer"
 )
 
+# argv: kind ("imports" or "servers"), HTTP port, gRPC port, gRPC library ("grpclib" or
+# "grpcio": the library the agent served gRPC with before, kept as a comparison line).
 _FLOOR = """
 import sys
 import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic, pydantic_settings
-import fastapi, uvicorn, grpc, prometheus_client, typer
-from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+import fastapi, uvicorn, prometheus_client, typer
+if sys.argv[4] == "grpcio":
+    import grpc
+    from grpc_health.v1 import health, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection
+else:
+    import grpclib.server
+    from grpclib.health.service import Health
+    from grpclib.reflection.service import ServerReflection
 if sys.argv[1] == "imports":
     import time
     time.sleep(3600)
-from concurrent import futures
 app = fastapi.FastAPI()
 @app.get("/v1/status")
 def status() -> dict:
     return {"ok": True}
-server = grpc.server(futures.ThreadPoolExecutor(4))
-health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-reflection.enable_server_reflection((health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-server.add_insecure_port("127.0.0.1:" + sys.argv[3])
-server.start()
+if sys.argv[4] == "grpcio":
+    from concurrent import futures
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    reflection.enable_server_reflection((health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    server.add_insecure_port("127.0.0.1:" + sys.argv[3])
+    server.start()
+else:  # on its own event loop thread, as the agent's gRPC door
+    import asyncio, threading
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    async def serve():
+        server = grpclib.server.Server(ServerReflection.extend([Health()]))
+        await server.start("127.0.0.1", int(sys.argv[3]))
+        return server
+    server = asyncio.run_coroutine_threadsafe(serve(), loop).result()
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", ws="none")
 """
 
@@ -115,13 +135,21 @@ def precompile(root: Path) -> None:
 
 
 class _Floor:
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, grpc_library: str = "grpclib") -> None:
         from tests.brokers import free_port
 
         self.port, self.grpc_port = free_port(), free_port()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _FLOOR, kind, str(self.port), str(self.grpc_port)]
+            [
+                sys.executable,
+                "-c",
+                _FLOOR,
+                kind,
+                str(self.port),
+                str(self.grpc_port),
+                grpc_library,
+            ]
         )
 
     def ready(self) -> float:
@@ -158,6 +186,14 @@ def agent_idle(broker_url: str, workdir: Path, seconds: float, repeats: int = 3)
         floor_imports = rss_mb(floor.proc.pid)
     finally:
         floor.stop()
+    old_floors = (_Floor("imports", "grpcio"), _Floor("servers", "grpcio"))
+    try:  # the same floors with grpcio, as the agent served gRPC before (comparison only)
+        old_floors[1].ready()
+        time.sleep(5.0)
+        grpcio_imports, grpcio_servers = (rss_mb(f.proc.pid) for f in old_floors)
+    finally:
+        for f in old_floors:
+            f.stop()
     agent_ready: list[float] = []
     floor_ready: list[float] = []
     agent_cpu: list[float] = []  # CPU seconds the process used until ready: what load
@@ -203,6 +239,8 @@ def agent_idle(broker_url: str, workdir: Path, seconds: float, repeats: int = 3)
         "floor_servers_ready_runs_s": floor_ready,
         "ready_cpu_s": statistics.median(agent_cpu),
         "floor_servers_ready_cpu_s": statistics.median(floor_cpu),
+        "grpcio_floor_imports_rss_mb": grpcio_imports,
+        "grpcio_floor_servers_rss_mb": grpcio_servers,
         "load_average": os.getloadavg()[0],
     }
 
@@ -218,6 +256,15 @@ def print_idle(idle: dict[str, Any]) -> None:
         f"RSS {rss:.1f} MB = {rss / servers:.2f} × the bare HTTP + gRPC servers "
         f"({servers:.1f} MB, +{rss - servers:.1f} MB) = {rss / imports:.2f} × the bare-imports "
         f"floor ({imports:.1f} MB: {FLOOR_LIBRARIES}); CPU {idle['cpu_percent']:.2f} %"
+    )
+    old_imports, old_servers = (
+        idle["grpcio_floor_imports_rss_mb"],
+        idle["grpcio_floor_servers_rss_mb"],
+    )
+    print(
+        f"  the same floors with grpcio + health + reflection instead of grpclib (how the agent "
+        f"served gRPC before): bare servers {old_servers:.1f} MB ({old_servers - servers:+.1f}), "
+        f"bare imports {old_imports:.1f} MB ({old_imports - imports:+.1f})"
     )
     print(
         f"  target RSS ≤ {TARGET_RSS_MB:.0f} MB absolute: "
