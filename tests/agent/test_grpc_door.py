@@ -1,5 +1,6 @@
 """The gRPC door's own behaviour on the wire (grpclib server, grpcio clients): body limits
-before reading, a stream's servicer ended when its caller hangs up, draining on stop."""
+before reading, a servicer told when its caller hangs up or its deadline passes, draining
+on stop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from edge_agent.grpc_server import MAX_RECEIVE_BYTES
+from edge_agent.capabilities.status import grpc as status_grpc
+from edge_agent.grpc_server import MAX_RECEIVE_BYTES, GrpcServer, ServicerContext
 from edge_agent.service import AgentService
 from edge_agent.settings import AgentSettings
 from protos import (
@@ -114,3 +116,63 @@ def test_stop_says_not_serving_then_closes(agent: AgentService) -> None:
     ):
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert closed.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+class _Slow:
+    """An Agent servicer whose GetStatus runs until its call ends, or for ``seconds``."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        self.saw_the_end = threading.Event()
+        self.called_back = threading.Event()
+        self.started = threading.Event()
+
+    def GetStatus(self, request: object, context: ServicerContext) -> agent_pb2.AgentStatus:
+        context.add_callback(self.called_back.set)
+        self.started.set()
+        if self.seconds is not None:
+            time.sleep(self.seconds)
+        else:
+            while context.is_active():
+                time.sleep(0.01)
+            self.saw_the_end.set()
+        return agent_pb2.AgentStatus(station_id="slow")
+
+
+def _server(servicer: object) -> GrpcServer:
+    server = GrpcServer("127.0.0.1", 0)
+    server.add(servicer, status_grpc.SERVICE)
+    server.start()
+    return server
+
+
+def test_a_deadline_ends_the_call_and_its_servicer_sees_it() -> None:
+    slow = _Slow()
+    server = _server(slow)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            with pytest.raises(grpc.RpcError) as late:
+                agent_pb2_grpc.AgentStub(channel).GetStatus(
+                    agent_pb2.GetStatusRequest(), timeout=0.5
+                )
+            assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert slow.saw_the_end.wait(10), "is_active() stayed True after the deadline"
+        assert slow.called_back.wait(10), "the call-end callback did not run"
+    finally:
+        server.stop()
+
+
+def test_a_call_running_at_stop_may_finish_within_the_grace() -> None:
+    slow = _Slow(seconds=0.5)
+    server = _server(slow)
+    answers: list[object] = []
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = agent_pb2_grpc.AgentStub(channel)
+        caller = threading.Thread(
+            target=lambda: answers.append(stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10))
+        )
+        caller.start()
+        assert slow.started.wait(10)
+        server.stop(grace_s=5.0)
+        caller.join(10)
+    assert [getattr(a, "station_id", a) for a in answers] == ["slow"]
