@@ -66,6 +66,9 @@ class Outcome:
     held_messages: list[Incoming] = field(default_factory=list)
     # Events this batch stored for the first time (for after-commit hooks, e.g. vitals).
     stored: list[EventRow] = field(default_factory=list)
+    # The store's commit (no decoding or checks): stage → (wall s, writer thread CPU s),
+    # "all" for the whole of it (metrics: puente_hub_store_commit_seconds).
+    store_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def process_batch(
@@ -172,11 +175,12 @@ def process_batch(
         if held_raw:
             outcome.held_messages.append(_rewrap(msg, batch, held_raw))
 
-    new = (
-        store.commit_ingest(rows, quarantine, list(seen.values()))
-        if rows or quarantine or seen
-        else []
-    )
+    new: list[bool] = []
+    if rows or quarantine or seen:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        new = store.commit_ingest(rows, quarantine, list(seen.values()))
+        outcome.store_stages = dict(store.last_commit_stages())
+        outcome.store_stages["all"] = (time.perf_counter() - wall, time.thread_time() - cpu)
     outcome.quarantined = len(quarantine)
     outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
     for update in states:

@@ -211,8 +211,10 @@ class IngestWorker:
     def _retry_held(self, batch: list[Incoming]) -> None:
         """Commit ``batch`` followed by the events held behind a gap (which it may fill)."""
         self._held_tried_at = time.monotonic()
+        held = self._held.take()
+        self._metrics.held_retries.inc(len(held))
         try:
-            self._handle(batch + self._held.take())
+            self._handle(batch + held)
         except Exception:  # the writer must outlive any bug
             log.exception("ingest batch failed")
 
@@ -241,6 +243,12 @@ class IngestWorker:
                 outcome = self._reject_unstorable(batch[0])
         if outcome is not None:
             self._metrics.batch_commit_seconds.observe(time.perf_counter() - started)
+            answered = outcome.accepted + outcome.duplicate + outcome.rejected
+            if answered:
+                self._metrics.batch_events.observe(answered)
+            for stage, (wall, cpu) in outcome.store_stages.items():
+                self._metrics.store_commit_seconds.labels(stage).observe(wall)
+                self._metrics.store_commit_cpu_seconds.labels(stage).inc(max(cpu, 0.0))
             self._metrics.accepted.inc(outcome.accepted)
             self._metrics.duplicate.inc(outcome.duplicate)
             self._metrics.rejected.inc(outcome.rejected)
@@ -250,11 +258,14 @@ class IngestWorker:
             for topic, receipts in outcome.receipts.items():
                 info = self._client.publish(topic, receipts.SerializeToString(), qos=1)
                 self._recent_publishes.append(info)
-            for hook in self.on_commit if outcome.stored else ():
-                try:
-                    hook(outcome.stored)
-                except Exception:
-                    log.exception("after-commit hook failed")
+            if outcome.stored and self.on_commit:
+                hooks_started = time.perf_counter()
+                for hook in self.on_commit:
+                    try:
+                        hook(outcome.stored)
+                    except Exception:
+                        log.exception("after-commit hook failed")
+                self._metrics.after_commit_seconds.observe(time.perf_counter() - hooks_started)
         if self.on_state is not None:
             for msg in batch:
                 if msg.topic.endswith("/state"):
@@ -294,7 +305,7 @@ class IngestWorker:
         """Render payload JSON of recently stored events while nothing waits."""
         self._metrics.queue_depth.set(0)
         try:
-            self._store.render_pending_payloads(_RENDER_CHUNK)
+            self._metrics.rendered.inc(self._store.render_pending_payloads(_RENDER_CHUNK))
         except Exception:
             log.exception("rendering payload JSON failed")
 

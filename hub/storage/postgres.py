@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,18 +60,46 @@ _INSERT_STAGED = (
 )
 
 
+_staged: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Every new pooled connection (autocommit): its staging table."""
-    conn.execute(_STAGING)
+    """Every new pooled connection (autocommit): its staging table. A read-only server
+    refuses it: the connection is still made (reads and /healthz work, and /healthz names
+    the cause), and the table is made at the connection's first ingest commit."""
+    try:
+        conn.execute(_STAGING)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return
+    _staged.add(conn)
 
 
-def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> set[str]:
+class _Stages:
+    """Wall and thread CPU time of a commit's stages, each from the previous mark."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+
+    def mark(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        was = self.stages.get(stage, (0.0, 0.0))
+        self.stages[stage] = (was[0] + wall - self._wall, was[1] + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
+def _insert_events(
+    raw: psycopg.Connection[Any], events: Sequence[EventRow], stages: _Stages
+) -> set[str]:
     """Insert the batch's events in their order; the ids that were new. The rows go by COPY
     into the staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING
     stores those not stored yet (a concurrent worker's copy waits on the unique key), with
     ``ingest_seq`` in batch order."""
     if not events:
         return set()
+    if raw not in _staged:  # made when the server was read-only
+        raw.execute(_STAGING.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS"))
+        _staged.add(raw)
     with raw.cursor() as cur:
         with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
             for i, e in enumerate(events):
@@ -91,7 +121,9 @@ def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> 
                         e.time_flag,
                     )
                 )
+        stages.mark("copy")
         cur.execute(_INSERT_STAGED)
+        stages.mark("insert")
         return {r[0] for r in cur.fetchall()}
 
 
@@ -139,10 +171,13 @@ class PostgresStore(SQLiteStore):
         with self._pool.connection() as conn:
             return pg_schema.migrate(conn)
 
-    def ping(self) -> bool:
+    def ping(self, timeout_s: float = 5.0) -> bool:
+        """Whether the database answers a read within ``timeout_s`` (a pool that cannot make
+        a connection must not hold /healthz for the pool's own 30 s)."""
         try:
-            self._conn().execute("SELECT 1 FROM schema_migrations LIMIT 1")
-        except (psycopg.Error, OSError):
+            with self._pool.connection(timeout=timeout_s) as conn:
+                conn.execute("SELECT 1 FROM schema_migrations LIMIT 1")
+        except (psycopg.Error, OSError, PoolTimeout):
             return False
         return True
 
@@ -193,13 +228,16 @@ class PostgresStore(SQLiteStore):
         quarantine: Sequence[QuarantineRow],
         seen: Sequence[StationSeen],
     ) -> list[bool]:
+        stages = _Stages()
         with self._write() as conn:
-            inserted = _insert_events(conn.raw, events)
+            stages.mark("begin")
+            inserted = _insert_events(conn.raw, events, stages)
             new: list[bool] = []
             for e in events:
                 new.append(e.event_id in inserted)
                 inserted.discard(e.event_id)  # a second copy in this same batch is a duplicate
             projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
+            stages.mark("project")
             conn.executemany(
                 "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
                 "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -221,7 +259,13 @@ class PostgresStore(SQLiteStore):
                 "clock_offset_known = ? WHERE station_id = ?",
                 [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
             )
+            stages.mark("project")
+        stages.mark("commit")
+        self._local.stages = stages.stages
         return new
+
+    def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
+        return dict(getattr(self._local, "stages", {}))
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> dict[str, int]:
         ids = list(dict.fromkeys(station_ids))

@@ -174,6 +174,9 @@ class SQLiteStore:
         return None  # one process: ingest's after-commit hook feeds the live view
 
     # -- ingest ------------------------------------------------------------------------
+    def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
+        return {}
+
     def commit_ingest(
         self,
         events: Sequence[EventRow],
