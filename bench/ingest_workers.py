@@ -104,6 +104,96 @@ class _Workers:
             hub.stop()
 
 
+def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One process's /metrics as {(sample name, labels): value}."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """The q-quantile of a histogram's cumulative (upper bound, count) buckets, interpolated
+    inside the bucket as Prometheus' histogram_quantile does."""
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = count - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, count
+    return lower
+
+
+def worker_figures(
+    before: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+    after: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> dict[str, Any]:
+    """What one worker did between two scrapes of its /metrics: held events and retries,
+    commits, events per commit, commit time p50/p99 (validate + commit, and the store's
+    commit alone) and the store commit's stages (mean wall ms, and how much of it was this
+    worker's own CPU)."""
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    def hist(name: str, **labels: str) -> list[tuple[float, float]]:
+        rows = []
+        for (sample, lab), value in after.items():
+            if sample != f"{name}_bucket":
+                continue
+            rest = dict(lab)
+            le = rest.pop("le")
+            if rest != labels:
+                continue
+            rows.append((float(le), value - before.get((sample, lab), 0.0)))
+        return sorted(rows)
+
+    commits = delta("puente_hub_batch_commit_seconds_count")
+    answered = delta("puente_hub_batch_events_sum")
+    figures: dict[str, Any] = {
+        "commits": commits,
+        "events_per_commit": answered / max(delta("puente_hub_batch_events_count"), 1.0),
+        "accepted": delta("puente_hub_events_total", outcome="accepted"),
+        "duplicate": delta("puente_hub_events_total", outcome="duplicate"),
+        "held": delta("puente_hub_events_total", outcome="held_out_of_order"),
+        "held_retries": delta("puente_hub_held_retries_total"),
+        "rendered": delta("puente_hub_payloads_rendered_total"),
+        "batch_p50_ms": 1000 * _quantile(hist("puente_hub_batch_commit_seconds"), 0.5),
+        "batch_p99_ms": 1000 * _quantile(hist("puente_hub_batch_commit_seconds"), 0.99),
+        "after_commit_p50_ms": 1000 * _quantile(hist("puente_hub_after_commit_seconds"), 0.5),
+        "after_commit_p99_ms": 1000 * _quantile(hist("puente_hub_after_commit_seconds"), 0.99),
+        "store_p50_ms": 1000 * _quantile(hist("puente_hub_store_commit_seconds", stage="all"), 0.5),
+        "store_p99_ms": 1000
+        * _quantile(hist("puente_hub_store_commit_seconds", stage="all"), 0.99),
+        "stages": {},
+    }
+    for (sample, lab), _ in after.items():
+        if sample != "puente_hub_store_commit_seconds_count":
+            continue
+        stage = dict(lab)["stage"]
+        n = delta(sample, stage=stage)
+        if n <= 0:
+            continue
+        wall = delta("puente_hub_store_commit_seconds_sum", stage=stage)
+        cpu = delta("puente_hub_store_commit_cpu_seconds_total", stage=stage)
+        figures["stages"][stage] = {
+            "mean_ms": 1000 * wall / n,
+            "cpu_share": cpu / wall if wall else 0.0,
+        }
+    return figures
+
+
 def pipeline(
     workdir: Path,
     database_url: str,
@@ -146,12 +236,16 @@ def pipeline(
                 return sum(_cpu_s(p.pid) for p in procs if p.pid is not None)
 
             cpu0, db0, st0 = hubs.cpu_s(), backend_cpu_s(), stations_cpu_s()
+            scraped = [_scrape(h.url) for h in hubs.hubs]
             start = time.time()
             go.set()
             finished = [results.get(timeout=900) for _ in procs]
             elapsed = max(t for _, t in finished) - start
             cpu, db = hubs.cpu_s() - cpu0, backend_cpu_s() - db0
             stations_cpu = stations_cpu_s() - st0
+            per_worker = [
+                worker_figures(b, _scrape(h.url)) for b, h in zip(scraped, hubs.hubs, strict=True)
+            ]
             for _ in procs:
                 rates.put(1.0)  # no paced latency phase here (bench.ingest measures it)
             for _ in procs:
@@ -169,6 +263,7 @@ def pipeline(
                 "stations_cpu_s_per_1k": 1000 * stations_cpu / events,
                 "stations_busy": stations_cpu / (len(procs) * elapsed),
                 "load_average": os.getloadavg()[0],
+                "per_worker": per_worker,
             }
         finally:
             hubs.stop()
@@ -282,6 +377,21 @@ def report(results: dict[str, Any]) -> None:
             f"{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
             f"{r['load_average']:6.1f}"
         )
+        for i, w in enumerate(r.get("per_worker", [])):
+            stages = ", ".join(
+                f"{k} {v['mean_ms']:.1f} ms ({100 * v['cpu_share']:.0f} % CPU)"
+                for k, v in w["stages"].items()
+                if k != "all"
+            )
+            hooks = f"{w['after_commit_p50_ms']:.1f}/{w['after_commit_p99_ms']:.1f}"
+            print(
+                f"  worker {i + 1}: {w['commits']:,.0f} commits, {w['events_per_commit']:.0f} "
+                f"events/commit, held {w['held']:,.0f} events, held retries "
+                f"{w['held_retries']:,.0f} msgs, rendered {w['rendered']:,.0f}; commit p50/p99 "
+                f"{w['batch_p50_ms']:.1f}/{w['batch_p99_ms']:.1f} ms (store "
+                f"{w['store_p50_ms']:.1f}/{w['store_p99_ms']:.1f}, after-commit hooks {hooks})"
+                + (f"; store stages: {stages}" if stages else "")
+            )
         if r["stored"] != r["events"]:
             print(f"  {name}: stored {r['stored']:,} of {r['events']:,}: SOMETHING WAS LOST")
     lite = results["sqlite x1"]["events_per_s"]
