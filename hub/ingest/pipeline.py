@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
@@ -48,6 +48,15 @@ class Incoming:
     qos: int = 0
     # Events held back earlier and tried again: the station was already seen at arrival.
     retried: bool = False
+    # A held-back message's events as decoded and checked at arrival (with the decoded
+    # EventBatch for its envelope): a retry re-checks only the station order, not the bytes.
+    checked: Checked | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    envelope: events_pb2.EventBatch  # sent_at, oldest_pending_seq, the station's clock
+    events: tuple[tuple[bytes, events_pb2.Event], ...]
 
 
 @dataclass(slots=True)
@@ -94,6 +103,7 @@ def process_batch(
     answers: dict[str, list[tuple[str, int | Rejection]]] = {}
 
     parsed: list[tuple[Incoming, topics.StationTopic, events_pb2.EventBatch]] = []
+    fresh: set[str] = set()  # stations of events not checked yet (their registry rows)
     for msg in messages:
         try:
             where = topics.parse(msg.topic)
@@ -105,6 +115,9 @@ def process_batch(
             if update is not None:
                 states.append(update)
             continue
+        if msg.checked is not None:
+            parsed.append((msg, where, msg.checked.envelope))
+            continue
         batch = decode_batch(msg.payload)
         if isinstance(batch, Rejection):
             log.warning(
@@ -114,8 +127,9 @@ def process_batch(
             quarantine.append(_quarantine(msg, where.station_id, batch, kept))
             continue
         parsed.append((msg, where, batch))
+        fresh.add(where.station_id)
 
-    stations = store.stations_by_id([where.station_id for _, where, _ in parsed])
+    stations = store.stations_by_id(list(fresh)) if fresh else {}
     last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
@@ -126,17 +140,12 @@ def process_batch(
                 where.station_id, received_at, offset_ms, clock.known
             )
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
-        held_raw: list[bytes] = []
-        too_big = len(msg.payload) > limits.max_batch_bytes
-        for raw in batch.events:
-            if too_big:
-                checked: events_pb2.Event | Rejection = reject(
-                    Reason.TOO_LARGE,
-                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
-                    salvage_event_id(raw),
-                )
-            else:
-                checked = _validate(raw, where, stations, limits)
+        held: list[tuple[bytes, events_pb2.Event]] = []
+        for raw, checked in (
+            msg.checked.events
+            if msg.checked is not None
+            else _checked_events(msg, batch, where, stations, limits)
+        ):
             if isinstance(checked, Rejection):
                 kept = raw[: limits.max_event_bytes]  # all of it unless the event is too large
                 quarantine.append(_quarantine(msg, where.station_id, checked, kept))
@@ -150,7 +159,7 @@ def process_batch(
                 continue
             if _held_back(checked.station_seq, batch.oldest_pending_seq, where, last_seq):
                 outcome.held += 1
-                held_raw.append(raw)
+                held.append((raw, checked))
                 continue
             occurred = checked.occurred_at
             flag = time_flag(occurred.seconds, now_s, clock, clock_flag_s, max_skew_s)
@@ -172,8 +181,8 @@ def process_batch(
                     time_flag=flag,
                 )
             )
-        if held_raw:
-            outcome.held_messages.append(_rewrap(msg, batch, held_raw))
+        if held:
+            outcome.held_messages.append(_rewrap(msg, batch, held))
 
     new: list[bool] = []
     if rows or quarantine or seen:
@@ -289,11 +298,50 @@ def _held_back(
     return False
 
 
-def _rewrap(msg: Incoming, batch: events_pb2.EventBatch, raws: list[bytes]) -> Incoming:
+def _checked_events(
+    msg: Incoming,
+    batch: events_pb2.EventBatch,
+    where: topics.StationTopic,
+    stations: Mapping[str, Station],
+    limits: IngestLimits,
+) -> Iterator[tuple[bytes, events_pb2.Event | Rejection]]:
+    """Each event of a message as it arrived: decoded and checked, or why it is refused."""
+    too_big = len(msg.payload) > limits.max_batch_bytes
+    for raw in batch.events:
+        if too_big:
+            yield (
+                raw,
+                reject(
+                    Reason.TOO_LARGE,
+                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
+                    salvage_event_id(raw),
+                ),
+            )
+        else:
+            yield raw, _validate(raw, where, stations, limits)
+
+
+def _rewrap(
+    msg: Incoming, batch: events_pb2.EventBatch, held: list[tuple[bytes, events_pb2.Event]]
+) -> Incoming:
+    """The held events of ``msg`` as one message of their own: the bytes (should a commit
+    fail and the message be split or quarantined) and their decoded, checked form."""
+    if msg.checked is not None and len(held) == len(msg.checked.events):
+        return msg  # all of it held again: nothing to re-wrap
+    if msg.checked is None and len(held) == len(batch.events):
+        payload = msg.payload  # all of it held: the same bytes
+    else:
+        payload = _batch_bytes(batch, [raw for raw, _ in held])
+    return Incoming(
+        msg.topic, payload, msg.received_at, retried=True, checked=Checked(batch, tuple(held))
+    )
+
+
+def _batch_bytes(batch: events_pb2.EventBatch, raws: list[bytes]) -> bytes:
     again = events_pb2.EventBatch(events=raws, oldest_pending_seq=batch.oldest_pending_seq)
     if batch.HasField("sent_at"):
         again.sent_at.CopyFrom(batch.sent_at)
-    return Incoming(msg.topic, again.SerializeToString(), msg.received_at, retried=True)
+    return again.SerializeToString()
 
 
 def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> QuarantineRow:
