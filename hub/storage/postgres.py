@@ -31,6 +31,7 @@ from hub.storage import heartbeat, pg_schema, projections
 from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate
 from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
 from hub.storage.dispensing import SQLiteDispensing
+from hub.storage.payloads import render_checked
 from hub.storage.pg_sql import Connection, PooledConnection
 from hub.storage.readings import MODE_SESSION_START, MODE_SESSION_STOP, ReadingsStore, SessionSpan
 from hub.storage.scans import SQLiteScans
@@ -266,6 +267,32 @@ class PostgresStore(SQLiteStore):
 
     def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
         return dict(getattr(self._local, "stages", {}))
+
+    def render_pending_payloads(self, limit: int) -> int:
+        """SQLiteStore's, with each worker taking rows no other worker is rendering (``FOR
+        UPDATE SKIP LOCKED``): several idle workers share the backlog instead of each
+        rendering the same oldest rows (one UPDATE for all of them)."""
+        with self._write() as conn:
+            pending = conn.raw.execute(
+                "SELECT ingest_seq, raw FROM events WHERE payload_json IS NULL "
+                "ORDER BY ingest_seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                (limit,),
+            ).fetchall()
+            if not pending:
+                return 0
+            seqs, texts, problems = [], [], []
+            for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+                payload, problem = render_checked(bytes(raw))
+                seqs.append(seq)
+                texts.append(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+                problems.append(problem)
+            conn.raw.execute(
+                "UPDATE events SET payload_json = r.text, payload_error = r.problem "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(seq, text, problem) "
+                "WHERE events.ingest_seq = r.seq",
+                (seqs, texts, problems),
+            )
+        return len(seqs)
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> dict[str, int]:
         ids = list(dict.fromkeys(station_ids))
