@@ -98,9 +98,9 @@ def _insert_events(
     ``ingest_seq`` in batch order."""
     if not events:
         return set()
-    if raw not in _staged:  # made when the server was read-only
+    if raw not in _staged:  # made when the server was read-only (every time: in a rollback
+        # the table goes too)
         raw.execute(_STAGING.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS"))
-        _staged.add(raw)
     with raw.cursor() as cur:
         with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
             for i, e in enumerate(events):
