@@ -80,6 +80,22 @@ class Outcome:
     store_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch decoded, checked and put in station order, ready for its one commit."""
+
+    outcome: Outcome
+    rows: list[EventRow]
+    quarantine: list[QuarantineRow]
+    seen: list[StationSeen]
+    states: list[StationStateUpdate]
+    # per receipt topic: (event_id, index into rows) or (event_id, Rejection)
+    answers: dict[str, list[tuple[str, int | Rejection]]]
+    # station → the highest station_seq this batch stores (what a batch prepared while this
+    # one commits may count as stored: `prepare_batch`'s ``in_flight``)
+    pending_seqs: dict[str, int]
+
+
 def process_batch(
     messages: Sequence[Incoming],
     store: Store,
@@ -93,13 +109,31 @@ def process_batch(
     Bad input never raises: each bad event is rejected alone (a receipt with its reason).
     Raises whatever the store raises; then nothing is committed and no receipt is due.
     """
+    prepared = prepare_batch(messages, store, max_skew_s, now_s, limits, clock_flag_s)
+    return commit_prepared(prepared, store)
+
+
+def prepare_batch(
+    messages: Sequence[Incoming],
+    store: Store,
+    max_skew_s: int,
+    now_s: float | None = None,
+    limits: IngestLimits = IngestLimits(),
+    clock_flag_s: float = 120.0,
+    in_flight: Mapping[str, int] | None = None,
+) -> Prepared:
+    """Decode and check ``messages`` and apply the station-order gate, reading the store only.
+
+    ``in_flight``: station → the highest station_seq of batches this worker is committing
+    right now; the gate counts them as stored. Should such a batch fail, whatever was
+    prepared counting on it must be prepared again (hub.ingest.worker does).
+    """
     now_s = time.time() if now_s is None else now_s
     outcome = Outcome()
     rows: list[EventRow] = []
     quarantine: list[QuarantineRow] = []
     seen: dict[str, StationSeen] = {}
     states: list[StationStateUpdate] = []
-    # per receipt topic: (event_id, index into rows) or (event_id, Rejection)
     answers: dict[str, list[tuple[str, int | Rejection]]] = {}
 
     parsed: list[tuple[Incoming, topics.StationTopic, events_pb2.EventBatch]] = []
@@ -131,6 +165,9 @@ def process_batch(
 
     stations = store.stations_by_id(list(fresh)) if fresh else {}
     last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
+    for station_id, seq in (in_flight or {}).items():
+        if station_id in last_seq and seq > last_seq[station_id]:
+            last_seq[station_id] = seq
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
         clock = station_clock(batch, msg.received_at)
@@ -184,13 +221,30 @@ def process_batch(
         if held:
             outcome.held_messages.append(_rewrap(msg, batch, held))
 
+    pending: dict[str, int] = {}
+    for row in rows:
+        if row.station_seq > pending.get(row.station_id, 0):
+            pending[row.station_id] = row.station_seq
+    return Prepared(outcome, rows, quarantine, list(seen.values()), states, answers, pending)
+
+
+def commit_prepared(prepared: Prepared, store: Store) -> Outcome:
+    """Commit a prepared batch in one store transaction; its outcome with the receipts.
+
+    Raises whatever the store raises; then nothing is committed and no receipt is due (and
+    the same prepared batch may be committed again)."""
+    outcome, rows, quarantine = prepared.outcome, prepared.rows, prepared.quarantine
+    seen, states, answers = prepared.seen, prepared.states, prepared.answers
+
     new: list[bool] = []
     if rows or quarantine or seen:
         wall, cpu = time.perf_counter(), time.thread_time()
-        new = store.commit_ingest(rows, quarantine, list(seen.values()))
+        new = store.commit_ingest(rows, quarantine, seen)
         outcome.store_stages = dict(store.last_commit_stages())
         outcome.store_stages["all"] = (time.perf_counter() - wall, time.thread_time() - cpu)
     outcome.quarantined = len(quarantine)
+    outcome.accepted = outcome.duplicate = outcome.rejected = 0
+    outcome.receipts = {}
     outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
     for update in states:
         if not store.update_station_state(update):
