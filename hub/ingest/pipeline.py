@@ -246,8 +246,8 @@ def commit_prepared(prepared: Prepared, store: Store) -> Outcome:
     outcome.accepted = outcome.duplicate = outcome.rejected = 0
     outcome.receipts = {}
     outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
-    for update in states:
-        if not store.update_station_state(update):
+    for update, applied in zip(states, store.update_station_states(states), strict=True):
+        if not applied:
             log.info(
                 "state of unknown station or older than stored ignored",
                 extra={"station_id": update.station_id},

@@ -327,6 +327,10 @@ class Store(Protocol):
         """Apply a state message if the station is known and it is newer; True if applied."""
         ...
 
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        """`update_station_state` for each, in order (on PostgreSQL in one transaction)."""
+        ...
+
     def render_pending_payloads(self, limit: int) -> int:
         """Fill payload_json of up to `limit` events stored without it; return how many."""
         ...

@@ -307,6 +307,15 @@ class PostgresStore(SQLiteStore):
         )
         return {sid: int(found.get(sid) or 0) for sid in ids}
 
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        """One transaction (one WAL flush) for a batch's states: 50 stations connecting at
+        once cost one commit per worker, not 50. Each update is still conditional on the
+        stored state's time, so the order of workers and batches does not matter."""
+        if not updates:
+            return []
+        with self._write():
+            return [self.update_station_state(update) for update in updates]
+
     def update_station_state(self, update: StationStateUpdate) -> bool:
         with self._write() as conn:
             cur = conn.execute(

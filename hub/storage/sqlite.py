@@ -322,6 +322,9 @@ class SQLiteStore:
             for sid in dict.fromkeys(station_ids)
         }
 
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        return [self.update_station_state(update) for update in updates]
+
     def update_station_state(self, update: StationStateUpdate) -> bool:
         with self._write() as conn:
             cur = conn.execute(
