@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import secrets
+import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -184,6 +185,10 @@ def worker_figures(
         * _quantile(hist("puente_hub_store_commit_seconds", stage="all"), 0.99),
         "stages": {},
     }
+    store_commits = delta("puente_hub_store_commit_seconds_count", stage="all")
+    store_wall = delta("puente_hub_store_commit_seconds_sum", stage="all")
+    store_cpu = delta("puente_hub_store_commit_cpu_seconds_total", stage="all")
+    figures["store_wait_ms_per_commit"] = 1000 * (store_wall - store_cpu) / max(store_commits, 1)
     for (sample, lab), _ in after.items():
         if sample != "puente_hub_store_commit_seconds_count":
             continue
@@ -270,6 +275,13 @@ def pipeline(
                 "stations_busy": stations_cpu / (len(procs) * elapsed),
                 "load_average": os.getloadavg()[0],
                 "per_worker": per_worker,
+                # one commit's server side: the database backends' CPU per ingest commit, and
+                # per commit the store's time its writer thread did not spend on CPU
+                # (waiting for the server, the WAL flush, the GIL)
+                "db_cpu_ms_per_commit": 1000 * db / max(sum(w["commits"] for w in per_worker), 1),
+                "store_wait_ms_per_commit": statistics.fmean(
+                    [w["store_wait_ms_per_commit"] for w in per_worker]
+                ),
             }
         finally:
             hubs.stop()
@@ -383,6 +395,12 @@ def report(results: dict[str, Any]) -> None:
             f"{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
             f"{r['load_average']:6.1f}"
         )
+        if name.startswith("postgres"):
+            print(
+                f"  one commit's server side: PG backends' CPU {r['db_cpu_ms_per_commit']:.1f} ms "
+                f"per commit; store commit not on the writer's CPU (server, WAL flush, GIL) "
+                f"{r['store_wait_ms_per_commit']:.1f} ms per commit"
+            )
         for i, w in enumerate(r.get("per_worker", [])):
             stages = ", ".join(
                 f"{k} {v['mean_ms']:.1f} ms ({100 * v['cpu_share']:.0f} % CPU)"
