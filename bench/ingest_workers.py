@@ -246,7 +246,11 @@ def pipeline(
             def stations_cpu_s() -> float:
                 return sum(_cpu_s(p.pid) for p in procs if p.pid is not None)
 
+            def broker_cpu_s() -> float:
+                return _cpu_s(broker.proc.pid) if broker.proc is not None else 0.0
+
             cpu0, db0, st0 = hubs.cpu_s(), backend_cpu_s(), stations_cpu_s()
+            br0 = broker_cpu_s()
             scraped = [_scrape(h.url) for h in hubs.hubs]
             start = time.time()
             go.set()
@@ -254,6 +258,7 @@ def pipeline(
             elapsed = max(t for _, t in finished) - start
             cpu, db = hubs.cpu_s() - cpu0, backend_cpu_s() - db0
             stations_cpu = stations_cpu_s() - st0
+            broker_cpu = broker_cpu_s() - br0
             per_worker = [
                 worker_figures(b, _scrape(h.url)) for b, h in zip(scraped, hubs.hubs, strict=True)
             ]
@@ -274,6 +279,10 @@ def pipeline(
                 "stations_cpu_s_per_1k": 1000 * stations_cpu / events,
                 "stations_busy": stations_cpu / (len(procs) * elapsed),
                 "load_average": os.getloadavg()[0],
+                "broker_cpu_s_per_1k": 1000 * broker_cpu / events,
+                # cores this pipeline kept busy (hub processes, database backends, stations,
+                # broker): near the machine's count, CPU bounds the rate, not a wait
+                "cores_busy": (cpu + db + stations_cpu + broker_cpu) / elapsed,
                 "per_worker": per_worker,
                 # one commit's server side: the database backends' CPU per ingest commit, and
                 # per commit the store's time its writer thread did not spend on CPU
@@ -394,6 +403,10 @@ def report(results: dict[str, Any]) -> None:
             f"{db}{r['stations_cpu_s_per_1k']:8.3f} {100 * r['stations_busy']:3.0f} %"
             f"{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
             f"{r['load_average']:6.1f}"
+        )
+        print(
+            f"  broker CPU {r['broker_cpu_s_per_1k']:.3f} s/1k; cores busy with this pipeline "
+            f"(hub, database, stations, broker) {r['cores_busy']:.2f} of {results['cpus']}"
         )
         if name.startswith("postgres"):
             print(
