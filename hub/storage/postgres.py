@@ -467,10 +467,15 @@ class PgFanout:
                 size = 0
             chunks[-1].append(pair)
             size += n
-        with self._pool.connection() as conn:
-            for chunk in chunks:
-                if chunk:
-                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(chunk)))
+        payloads = [json.dumps(chunk) for chunk in chunks if chunk]
+        if not payloads:
+            return
+        with self._pool.connection() as conn:  # one round trip for all of a commit's notices
+            conn.execute(
+                "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS n(p, i) "
+                "ORDER BY i",
+                (CHANNEL, payloads),
+            )
 
     def listen(self, on_stored: Any) -> Any:
         stop = threading.Event()
