@@ -1,4 +1,5 @@
-"""The MQTT side of ingest: paho client (network thread) feeding one writer thread."""
+"""The MQTT side of ingest: paho client (network thread) feeding one writer thread (on
+PostgreSQL the writer prepares each batch and a committer thread commits them in order)."""
 
 from __future__ import annotations
 
