@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import secrets
+import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,10 +33,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.ingest import STATIONS, UNIT, _cpu_s, _stations_worker, bare_paho
+from bench.ingest import STATIONS, UNIT, _stations_worker, bare_paho
 
 TARGET_PG_VS_SQLITE = 0.7
 TARGET_TWO_VS_ONE = 1.4
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a local process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -104,6 +111,100 @@ class _Workers:
             hub.stop()
 
 
+def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One process's /metrics as {(sample name, labels): value}."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """The q-quantile of a histogram's cumulative (upper bound, count) buckets, interpolated
+    inside the bucket as Prometheus' histogram_quantile does."""
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = count - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, count
+    return lower
+
+
+def worker_figures(
+    before: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+    after: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> dict[str, Any]:
+    """What one worker did between two scrapes of its /metrics: held events and retries,
+    commits, events per commit, commit time p50/p99 (validate + commit, and the store's
+    commit alone) and the store commit's stages (mean wall ms, and how much of it was this
+    worker's own CPU)."""
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    def hist(name: str, **labels: str) -> list[tuple[float, float]]:
+        rows = []
+        for (sample, lab), value in after.items():
+            if sample != f"{name}_bucket":
+                continue
+            rest = dict(lab)
+            le = rest.pop("le")
+            if rest != labels:
+                continue
+            rows.append((float(le), value - before.get((sample, lab), 0.0)))
+        return sorted(rows)
+
+    commits = delta("puente_hub_batch_commit_seconds_count")
+    answered = delta("puente_hub_batch_events_sum")
+    figures: dict[str, Any] = {
+        "commits": commits,
+        "events_per_commit": answered / max(delta("puente_hub_batch_events_count"), 1.0),
+        "accepted": delta("puente_hub_events_total", outcome="accepted"),
+        "duplicate": delta("puente_hub_events_total", outcome="duplicate"),
+        "held": delta("puente_hub_events_total", outcome="held_out_of_order"),
+        "held_retries": delta("puente_hub_held_retries_total"),
+        "rendered": delta("puente_hub_payloads_rendered_total"),
+        "batch_p50_ms": 1000 * _quantile(hist("puente_hub_batch_commit_seconds"), 0.5),
+        "batch_p99_ms": 1000 * _quantile(hist("puente_hub_batch_commit_seconds"), 0.99),
+        "after_commit_p50_ms": 1000 * _quantile(hist("puente_hub_after_commit_seconds"), 0.5),
+        "after_commit_p99_ms": 1000 * _quantile(hist("puente_hub_after_commit_seconds"), 0.99),
+        "store_p50_ms": 1000 * _quantile(hist("puente_hub_store_commit_seconds", stage="all"), 0.5),
+        "store_p99_ms": 1000
+        * _quantile(hist("puente_hub_store_commit_seconds", stage="all"), 0.99),
+        "stages": {},
+    }
+    store_commits = delta("puente_hub_store_commit_seconds_count", stage="all")
+    store_wall = delta("puente_hub_store_commit_seconds_sum", stage="all")
+    store_cpu = delta("puente_hub_store_commit_cpu_seconds_total", stage="all")
+    figures["store_wait_ms_per_commit"] = 1000 * (store_wall - store_cpu) / max(store_commits, 1)
+    for (sample, lab), _ in after.items():
+        if sample != "puente_hub_store_commit_seconds_count":
+            continue
+        stage = dict(lab)["stage"]
+        n = delta(sample, stage=stage)
+        if n <= 0:
+            continue
+        wall = delta("puente_hub_store_commit_seconds_sum", stage=stage)
+        cpu = delta("puente_hub_store_commit_cpu_seconds_total", stage=stage)
+        figures["stages"][stage] = {
+            "mean_ms": 1000 * wall / n,
+            "cpu_share": cpu / wall if wall else 0.0,
+        }
+    return figures
+
+
 def pipeline(
     workdir: Path,
     database_url: str,
@@ -145,13 +246,22 @@ def pipeline(
             def stations_cpu_s() -> float:
                 return sum(_cpu_s(p.pid) for p in procs if p.pid is not None)
 
+            def broker_cpu_s() -> float:
+                return _cpu_s(broker.proc.pid) if broker.proc is not None else 0.0
+
             cpu0, db0, st0 = hubs.cpu_s(), backend_cpu_s(), stations_cpu_s()
+            br0 = broker_cpu_s()
+            scraped = [_scrape(h.url) for h in hubs.hubs]
             start = time.time()
             go.set()
             finished = [results.get(timeout=900) for _ in procs]
             elapsed = max(t for _, t in finished) - start
             cpu, db = hubs.cpu_s() - cpu0, backend_cpu_s() - db0
             stations_cpu = stations_cpu_s() - st0
+            broker_cpu = broker_cpu_s() - br0
+            per_worker = [
+                worker_figures(b, _scrape(h.url)) for b, h in zip(scraped, hubs.hubs, strict=True)
+            ]
             for _ in procs:
                 rates.put(1.0)  # no paced latency phase here (bench.ingest measures it)
             for _ in procs:
@@ -169,6 +279,18 @@ def pipeline(
                 "stations_cpu_s_per_1k": 1000 * stations_cpu / events,
                 "stations_busy": stations_cpu / (len(procs) * elapsed),
                 "load_average": os.getloadavg()[0],
+                "broker_cpu_s_per_1k": 1000 * broker_cpu / events,
+                # cores this pipeline kept busy (hub processes, database backends, stations,
+                # broker): near the machine's count, CPU bounds the rate, not a wait
+                "cores_busy": (cpu + db + stations_cpu + broker_cpu) / elapsed,
+                "per_worker": per_worker,
+                # one commit's server side: the database backends' CPU per ingest commit, and
+                # per commit the store's time its writer thread did not spend on CPU
+                # (waiting for the server, the WAL flush, the GIL)
+                "db_cpu_ms_per_commit": 1000 * db / max(sum(w["commits"] for w in per_worker), 1),
+                "store_wait_ms_per_commit": statistics.fmean(
+                    [w["store_wait_ms_per_commit"] for w in per_worker]
+                ),
             }
         finally:
             hubs.stop()
@@ -282,6 +404,31 @@ def report(results: dict[str, Any]) -> None:
             f"{r['events_per_s'] / paho:9.2f}{r['events_per_s'] / many:16.2f}"
             f"{r['load_average']:6.1f}"
         )
+        print(
+            f"  broker CPU {r['broker_cpu_s_per_1k']:.3f} s/1k; cores busy with this pipeline "
+            f"(hub, database, stations, broker) {r['cores_busy']:.2f} of {results['cpus']}"
+        )
+        if name.startswith("postgres"):
+            print(
+                f"  one commit's server side: PG backends' CPU {r['db_cpu_ms_per_commit']:.1f} ms "
+                f"per commit; store commit not on the writer's CPU (server, WAL flush, GIL) "
+                f"{r['store_wait_ms_per_commit']:.1f} ms per commit"
+            )
+        for i, w in enumerate(r.get("per_worker", [])):
+            stages = ", ".join(
+                f"{k} {v['mean_ms']:.1f} ms ({100 * v['cpu_share']:.0f} % CPU)"
+                for k, v in w["stages"].items()
+                if k != "all"
+            )
+            hooks = f"{w['after_commit_p50_ms']:.1f}/{w['after_commit_p99_ms']:.1f}"
+            print(
+                f"  worker {i + 1}: {w['commits']:,.0f} commits, {w['events_per_commit']:.0f} "
+                f"events/commit, held {w['held']:,.0f} events, held retries "
+                f"{w['held_retries']:,.0f} msgs, rendered {w['rendered']:,.0f}; commit p50/p99 "
+                f"{w['batch_p50_ms']:.1f}/{w['batch_p99_ms']:.1f} ms (store "
+                f"{w['store_p50_ms']:.1f}/{w['store_p99_ms']:.1f}, after-commit hooks {hooks})"
+                + (f"; store stages: {stages}" if stages else "")
+            )
         if r["stored"] != r["events"]:
             print(f"  {name}: stored {r['stored']:,} of {r['events']:,}: SOMETHING WAS LOST")
     lite = results["sqlite x1"]["events_per_s"]

@@ -146,6 +146,10 @@ def main(
         signal.signal(sig, lambda *_: done.set())
     service.start()
     if settings.role == "ingest":
+        typer.echo(
+            f"hub ingest worker: /healthz and /metrics on {service.http_url} / "
+            f"trabajador de ingesta: /healthz y /metrics en {service.http_url}"
+        )
         threading.Thread(target=_say_subscribed, args=(service,), daemon=True).start()
     else:
         typer.echo(f"hub API on {service.http_url} / API del hub en {service.http_url}")
@@ -155,7 +159,7 @@ def main(
 
 
 def _say_subscribed(service: HubService) -> None:
-    """An ingest worker has no HTTP port: it says on stdout when it takes station events."""
+    """An ingest worker has no API: it says on stdout when it takes station events."""
     while True:
         try:
             service.wait_ready(30)

@@ -1,8 +1,9 @@
 """The hub as one object: storage, the ingest worker and the HTTP API, started and stopped.
 
 Its role (settings.role) says which parts run: both (one process does everything, the
-embedded default), ingest (a worker: MQTT subscription, no HTTP) or api (HTTP API and console,
-no subscription). Several processes of each role share one PostgreSQL database."""
+embedded default), ingest (a worker: MQTT subscription; HTTP for /healthz and /metrics only)
+or api (HTTP API and console, no subscription). Several processes of each role share one
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 
 import uvicorn
 
-from hub.api.app import create_app
+from hub.api.app import create_app, create_health_app
 from hub.bodies import BodyStore
 from hub.broker_link import BrokerLink
 from hub.health import WriteHealth
@@ -92,8 +93,7 @@ class HubService:
             self._link = BrokerLink(s)
             self.fleet.publish = self._link.publish
             self._link.start()
-        if s.role in ("both", "api"):
-            self._start_http()
+        self._start_http()  # role ingest: /healthz and /metrics only
         log.info("hub role %s", s.role)
 
     def _start_ingest(self) -> None:
@@ -124,33 +124,37 @@ class HubService:
         sock.bind((self.settings.http_host, self.settings.http_port))
         self._port = sock.getsockname()[1]  # a free one when http_port is 0
         self._socket = sock
-        app = create_app(
-            self._store,
-            self.metrics,
-            lambda: self.mqtt_connected,
-            settings=self.settings,
-            write_health=self.health,
-        )
-        app.state.fleet = self.fleet
-        app.state.vitals = self.vitals
+        if self.settings.role == "ingest":
+            app = create_health_app(
+                self._store, self.metrics, lambda: self.mqtt_connected, self.health
+            )
+        else:
+            app = create_app(
+                self._store,
+                self.metrics,
+                lambda: self.mqtt_connected,
+                settings=self.settings,
+                write_health=self.health,
+            )
+            app.state.fleet = self.fleet
+            app.state.vitals = self.vitals
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._server_thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="hub-http", daemon=True
         )
         self._server_thread.start()
-        log.info("hub API on %s", self.http_url)
+        log.info(
+            "hub %s on %s", "health" if self.settings.role == "ingest" else "API", self.http_url
+        )
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Block until the API serves and the worker is subscribed; TimeoutError otherwise."""
         deadline = time.monotonic() + timeout
-        while self.settings.role != "ingest" and time.monotonic() < deadline:
-            if self._server is not None and self._server.started:
-                break
-            time.sleep(0.02)
-        else:
-            if self.settings.role != "ingest":
+        while not (self._server is not None and self._server.started):
+            if time.monotonic() >= deadline:
                 raise TimeoutError("hub API did not start / la API del hub no arrancó")
+            time.sleep(0.02)
         if self.settings.role == "api":
             return  # no subscription; the broker link reconnects by itself
         remaining = max(0.0, deadline - time.monotonic())

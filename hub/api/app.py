@@ -106,3 +106,27 @@ def create_app(
         problem=problems.body_too_large,
     )
     return app
+
+
+def create_health_app(
+    store: Store,
+    metrics: HubMetrics,
+    mqtt_connected: Callable[[], bool],
+    write_health: WriteHealth,
+) -> FastAPI:
+    """An ingest worker's HTTP door: ``/healthz`` and ``/metrics`` only (the same routes and
+    rules as role both: 503 while the database refuses writes or the last commit failed)."""
+    app = FastAPI(
+        title="Puente hub ingest worker",
+        version=hub.__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.store = store
+    app.state.metrics = metrics
+    app.state.mqtt_connected = mqtt_connected
+    app.state.health = write_health
+    problems.install(app)
+    app.include_router(health.router)
+    return app

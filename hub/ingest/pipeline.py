@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
@@ -48,6 +48,15 @@ class Incoming:
     qos: int = 0
     # Events held back earlier and tried again: the station was already seen at arrival.
     retried: bool = False
+    # A held-back message's events as decoded and checked at arrival (with the decoded
+    # EventBatch for its envelope): a retry re-checks only the station order, not the bytes.
+    checked: Checked | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    envelope: events_pb2.EventBatch  # sent_at, oldest_pending_seq, the station's clock
+    events: tuple[tuple[bytes, events_pb2.Event], ...]
 
 
 @dataclass(slots=True)
@@ -66,6 +75,25 @@ class Outcome:
     held_messages: list[Incoming] = field(default_factory=list)
     # Events this batch stored for the first time (for after-commit hooks, e.g. vitals).
     stored: list[EventRow] = field(default_factory=list)
+    # The store's commit (no decoding or checks): stage → (wall s, writer thread CPU s),
+    # "all" for the whole of it (metrics: puente_hub_store_commit_seconds).
+    store_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch decoded, checked and put in station order, ready for its one commit."""
+
+    outcome: Outcome
+    rows: list[EventRow]
+    quarantine: list[QuarantineRow]
+    seen: list[StationSeen]
+    states: list[StationStateUpdate]
+    # per receipt topic: (event_id, index into rows) or (event_id, Rejection)
+    answers: dict[str, list[tuple[str, int | Rejection]]]
+    # station → the highest station_seq this batch stores (what a batch prepared while this
+    # one commits may count as stored: `prepare_batch`'s ``in_flight``)
+    pending_seqs: dict[str, int]
 
 
 def process_batch(
@@ -81,16 +109,35 @@ def process_batch(
     Bad input never raises: each bad event is rejected alone (a receipt with its reason).
     Raises whatever the store raises; then nothing is committed and no receipt is due.
     """
+    prepared = prepare_batch(messages, store, max_skew_s, now_s, limits, clock_flag_s)
+    return commit_prepared(prepared, store)
+
+
+def prepare_batch(
+    messages: Sequence[Incoming],
+    store: Store,
+    max_skew_s: int,
+    now_s: float | None = None,
+    limits: IngestLimits = IngestLimits(),
+    clock_flag_s: float = 120.0,
+    in_flight: Mapping[str, int] | None = None,
+) -> Prepared:
+    """Decode and check ``messages`` and apply the station-order gate, reading the store only.
+
+    ``in_flight``: station → the highest station_seq of batches this worker is committing
+    right now; the gate counts them as stored. Should such a batch fail, whatever was
+    prepared counting on it must be prepared again (hub.ingest.worker does).
+    """
     now_s = time.time() if now_s is None else now_s
     outcome = Outcome()
     rows: list[EventRow] = []
     quarantine: list[QuarantineRow] = []
     seen: dict[str, StationSeen] = {}
     states: list[StationStateUpdate] = []
-    # per receipt topic: (event_id, index into rows) or (event_id, Rejection)
     answers: dict[str, list[tuple[str, int | Rejection]]] = {}
 
     parsed: list[tuple[Incoming, topics.StationTopic, events_pb2.EventBatch]] = []
+    fresh: set[str] = set()  # stations of events not checked yet (their registry rows)
     for msg in messages:
         try:
             where = topics.parse(msg.topic)
@@ -102,6 +149,9 @@ def process_batch(
             if update is not None:
                 states.append(update)
             continue
+        if msg.checked is not None:
+            parsed.append((msg, where, msg.checked.envelope))
+            continue
         batch = decode_batch(msg.payload)
         if isinstance(batch, Rejection):
             log.warning(
@@ -111,9 +161,13 @@ def process_batch(
             quarantine.append(_quarantine(msg, where.station_id, batch, kept))
             continue
         parsed.append((msg, where, batch))
+        fresh.add(where.station_id)
 
-    stations = store.stations_by_id([where.station_id for _, where, _ in parsed])
+    stations = store.stations_by_id(list(fresh)) if fresh else {}
     last_seq = dict(store.last_station_seqs([where.station_id for _, where, _ in parsed]))
+    for station_id, seq in (in_flight or {}).items():
+        if station_id in last_seq and seq > last_seq[station_id]:
+            last_seq[station_id] = seq
     for msg, where, batch in parsed:
         received_at = iso_from_epoch(msg.received_at)
         clock = station_clock(batch, msg.received_at)
@@ -123,17 +177,12 @@ def process_batch(
                 where.station_id, received_at, offset_ms, clock.known
             )
         answer = answers.setdefault(topics.receipts(where.unit_id, where.station_id), [])
-        held_raw: list[bytes] = []
-        too_big = len(msg.payload) > limits.max_batch_bytes
-        for raw in batch.events:
-            if too_big:
-                checked: events_pb2.Event | Rejection = reject(
-                    Reason.TOO_LARGE,
-                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
-                    salvage_event_id(raw),
-                )
-            else:
-                checked = _validate(raw, where, stations, limits)
+        held: list[tuple[bytes, events_pb2.Event]] = []
+        for raw, checked in (
+            msg.checked.events
+            if msg.checked is not None
+            else _checked_events(msg, batch, where, stations, limits)
+        ):
             if isinstance(checked, Rejection):
                 kept = raw[: limits.max_event_bytes]  # all of it unless the event is too large
                 quarantine.append(_quarantine(msg, where.station_id, checked, kept))
@@ -147,7 +196,7 @@ def process_batch(
                 continue
             if _held_back(checked.station_seq, batch.oldest_pending_seq, where, last_seq):
                 outcome.held += 1
-                held_raw.append(raw)
+                held.append((raw, checked))
                 continue
             occurred = checked.occurred_at
             flag = time_flag(occurred.seconds, now_s, clock, clock_flag_s, max_skew_s)
@@ -169,18 +218,36 @@ def process_batch(
                     time_flag=flag,
                 )
             )
-        if held_raw:
-            outcome.held_messages.append(_rewrap(msg, batch, held_raw))
+        if held:
+            outcome.held_messages.append(_rewrap(msg, batch, held))
 
-    new = (
-        store.commit_ingest(rows, quarantine, list(seen.values()))
-        if rows or quarantine or seen
-        else []
-    )
+    pending: dict[str, int] = {}
+    for row in rows:
+        if row.station_seq > pending.get(row.station_id, 0):
+            pending[row.station_id] = row.station_seq
+    return Prepared(outcome, rows, quarantine, list(seen.values()), states, answers, pending)
+
+
+def commit_prepared(prepared: Prepared, store: Store) -> Outcome:
+    """Commit a prepared batch in one store transaction; its outcome with the receipts.
+
+    Raises whatever the store raises; then nothing is committed and no receipt is due (and
+    the same prepared batch may be committed again)."""
+    outcome, rows, quarantine = prepared.outcome, prepared.rows, prepared.quarantine
+    seen, states, answers = prepared.seen, prepared.states, prepared.answers
+
+    new: list[bool] = []
+    if rows or quarantine or seen:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        new = store.commit_ingest(rows, quarantine, seen)
+        outcome.store_stages = dict(store.last_commit_stages())
+        outcome.store_stages["all"] = (time.perf_counter() - wall, time.thread_time() - cpu)
     outcome.quarantined = len(quarantine)
+    outcome.accepted = outcome.duplicate = outcome.rejected = 0
+    outcome.receipts = {}
     outcome.stored = [row for row, is_new in zip(rows, new, strict=True) if is_new]
-    for update in states:
-        if not store.update_station_state(update):
+    for update, applied in zip(states, store.update_station_states(states), strict=True):
+        if not applied:
             log.info(
                 "state of unknown station or older than stored ignored",
                 extra={"station_id": update.station_id},
@@ -285,11 +352,50 @@ def _held_back(
     return False
 
 
-def _rewrap(msg: Incoming, batch: events_pb2.EventBatch, raws: list[bytes]) -> Incoming:
+def _checked_events(
+    msg: Incoming,
+    batch: events_pb2.EventBatch,
+    where: topics.StationTopic,
+    stations: Mapping[str, Station],
+    limits: IngestLimits,
+) -> Iterator[tuple[bytes, events_pb2.Event | Rejection]]:
+    """Each event of a message as it arrived: decoded and checked, or why it is refused."""
+    too_big = len(msg.payload) > limits.max_batch_bytes
+    for raw in batch.events:
+        if too_big:
+            yield (
+                raw,
+                reject(
+                    Reason.TOO_LARGE,
+                    f"batch of {len(msg.payload)} bytes, at most {limits.max_batch_bytes}",
+                    salvage_event_id(raw),
+                ),
+            )
+        else:
+            yield raw, _validate(raw, where, stations, limits)
+
+
+def _rewrap(
+    msg: Incoming, batch: events_pb2.EventBatch, held: list[tuple[bytes, events_pb2.Event]]
+) -> Incoming:
+    """The held events of ``msg`` as one message of their own: the bytes (should a commit
+    fail and the message be split or quarantined) and their decoded, checked form."""
+    if msg.checked is not None and len(held) == len(msg.checked.events):
+        return msg  # all of it held again: nothing to re-wrap
+    if msg.checked is None and len(held) == len(batch.events):
+        payload = msg.payload  # all of it held: the same bytes
+    else:
+        payload = _batch_bytes(batch, [raw for raw, _ in held])
+    return Incoming(
+        msg.topic, payload, msg.received_at, retried=True, checked=Checked(batch, tuple(held))
+    )
+
+
+def _batch_bytes(batch: events_pb2.EventBatch, raws: list[bytes]) -> bytes:
     again = events_pb2.EventBatch(events=raws, oldest_pending_seq=batch.oldest_pending_seq)
     if batch.HasField("sent_at"):
         again.sent_at.CopyFrom(batch.sent_at)
-    return Incoming(msg.topic, again.SerializeToString(), msg.received_at, retried=True)
+    return again.SerializeToString()
 
 
 def _quarantine(msg: Incoming, station_id: str, why: Rejection, raw: bytes) -> QuarantineRow:

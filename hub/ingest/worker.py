@@ -1,4 +1,5 @@
-"""The MQTT side of ingest: paho client (network thread) feeding one writer thread."""
+"""The MQTT side of ingest: paho client (network thread) feeding one writer thread (on
+PostgreSQL the writer prepares each batch and a committer thread commits them in order)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from hub.ingest.held import HeldEvents
 from hub.ingest.pipeline import (
     Incoming,
     Outcome,
+    Prepared,
+    commit_prepared,
+    prepare_batch,
     process_batch,
     reject_unstorable,
     split_events,
@@ -32,6 +36,27 @@ log = logging.getLogger(__name__)
 _RETRIES = 3
 _RENDER_CHUNK = 500
 _HELD_RETRY_S = 0.05  # while events wait for a gap another worker may fill
+
+
+class _Job:
+    """Messages the writer prepared, on their way to the committer thread."""
+
+    __slots__ = ("generation", "messages", "prepared", "prepared_s")
+
+    def __init__(
+        self,
+        messages: list[Incoming],
+        prepared: Prepared | None,
+        generation: int,
+        prepared_s: float,
+    ) -> None:
+        self.messages = messages
+        self.prepared = prepared  # None: prepare failed; the committer takes the slow path
+        self.generation = generation
+        self.prepared_s = prepared_s
+
+
+_STOP = object()
 
 
 class IngestWorker:
@@ -63,6 +88,16 @@ class IngestWorker:
         self._held_tried_at = 0.0
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="hub-ingest-writer", daemon=True)
+        # On PostgreSQL the writer prepares (decodes, checks, orders) the next batch while a
+        # committer thread commits the previous one and waits for the server: see _prepare.
+        self._pipelined = settings.database_url.startswith(("postgresql://", "postgres://"))
+        self._handoff: queue.Queue[_Job | object] = queue.Queue(maxsize=1)
+        self._committer = threading.Thread(
+            target=self._commit_jobs, name="hub-ingest-committer", daemon=True
+        )
+        self._flight_lock = threading.Lock()
+        self._in_flight: dict[int, dict[str, int]] = {}  # job id → station → highest seq
+        self._generation = 0  # bumped when a prepared commit fails
         # Provisioning hooks (hub.fleet): a state message seen (writer thread), and a
         # (re)connection made (network thread; retained configs are re-published).
         self.on_state: Callable[[str, bytes], None] | None = None
@@ -184,6 +219,9 @@ class IngestWorker:
                 first = self._queue.get(timeout=_HELD_RETRY_S if self._held else 0.1)
             except queue.Empty:
                 if self._stopping.is_set():
+                    if self._pipelined:  # what was handed over is committed, then it stops
+                        self._handoff.put(_STOP)
+                        self._committer.join()
                     return
                 if self._held and time.monotonic() - self._held_tried_at >= _HELD_RETRY_S:
                     self._retry_held([])
@@ -211,10 +249,93 @@ class IngestWorker:
     def _retry_held(self, batch: list[Incoming]) -> None:
         """Commit ``batch`` followed by the events held behind a gap (which it may fill)."""
         self._held_tried_at = time.monotonic()
+        held = self._held.take()
+        self._metrics.held_retries.inc(len(held))
         try:
-            self._handle(batch + self._held.take())
+            if self._pipelined:
+                self._handoff.put(self._prepare(batch + held))
+            else:
+                self._handle(batch + held)
         except Exception:  # the writer must outlive any bug
             log.exception("ingest batch failed")
+
+    # -- pipelined (PostgreSQL): writer prepares, committer commits ----------------------
+    def _prepare(self, messages: list[Incoming]) -> _Job:
+        """Decode, check and order ``messages`` while the previous batch commits.
+
+        The order gate counts what this worker is committing right now as stored (a
+        station's next batch need not wait for it). If that commit fails, every job
+        prepared meanwhile is stale (its generation is older) and goes the slow way,
+        prepared again from the database."""
+        started = time.perf_counter()
+        with self._flight_lock:
+            generation = self._generation
+            in_flight: dict[str, int] = {}
+            for seqs in self._in_flight.values():
+                for station_id, seq in seqs.items():
+                    if seq > in_flight.get(station_id, 0):
+                        in_flight[station_id] = seq
+        try:
+            prepared: Prepared | None = prepare_batch(
+                messages,
+                self._store,
+                self._settings.max_clock_skew_s,
+                limits=self._settings.ingest_limits,
+                clock_flag_s=self._settings.clock_flag_s,
+                in_flight=in_flight,
+            )
+        except Exception:
+            log.exception("preparing a batch of %d messages failed", len(messages))
+            prepared = None
+        job = _Job(messages, prepared, generation, time.perf_counter() - started)
+        if prepared is not None and prepared.pending_seqs:
+            with self._flight_lock:
+                self._in_flight[id(job)] = prepared.pending_seqs
+        return job
+
+    def _commit_jobs(self) -> None:
+        while True:
+            job = self._handoff.get()
+            if not isinstance(job, _Job):
+                return
+            try:
+                self._commit_job(job)
+            except Exception:  # the committer must outlive any bug
+                log.exception("ingest batch failed")
+                self._landed(job, failed=True)
+
+    def _commit_job(self, job: _Job) -> None:
+        prepared = job.prepared
+        if prepared is None or job.generation != self._generation:
+            self._landed(job, failed=False)
+            self._handle(job.messages)  # prepared again, from the database
+            return
+        started = time.perf_counter()
+        outcome: Outcome | None = None
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                outcome = commit_prepared(prepared, self._store)
+                break
+            except Exception:
+                log.exception("commit of %d messages failed (try %d)", len(job.messages), attempt)
+                if attempt < _RETRIES and not self._stopping.is_set():
+                    time.sleep(0.2 * attempt)
+        if outcome is None:
+            self._landed(job, failed=True)
+            self._handle(job.messages)  # the slow way: one by one, quarantine, …
+            return
+        self._landed(job, failed=False)
+        if self._health is not None:
+            self._health.commit_ok()
+        took = job.prepared_s + time.perf_counter() - started
+        self._answer(job.messages, outcome, took)
+
+    def _landed(self, job: _Job, failed: bool) -> None:
+        """``job`` no longer commits; if it failed, what was prepared counting on it is stale."""
+        with self._flight_lock:
+            self._in_flight.pop(id(job), None)
+            if failed:
+                self._generation += 1
 
     def _handle(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
@@ -240,21 +361,39 @@ class IngestWorker:
             else:
                 outcome = self._reject_unstorable(batch[0])
         if outcome is not None:
-            self._metrics.batch_commit_seconds.observe(time.perf_counter() - started)
-            self._metrics.accepted.inc(outcome.accepted)
-            self._metrics.duplicate.inc(outcome.duplicate)
-            self._metrics.rejected.inc(outcome.rejected)
-            self._metrics.held.inc(outcome.held)
-            self._held.keep(outcome.held_messages)
-            self._metrics.quarantined.inc(outcome.quarantined)
-            for topic, receipts in outcome.receipts.items():
-                info = self._client.publish(topic, receipts.SerializeToString(), qos=1)
-                self._recent_publishes.append(info)
-            for hook in self.on_commit if outcome.stored else ():
+            self._answer(batch, outcome, time.perf_counter() - started)
+        else:
+            self._states_and_acks(batch)
+
+    def _answer(self, batch: list[Incoming], outcome: Outcome, took_s: float) -> None:
+        """After a commit: metrics, held events kept, receipts, hooks, states, PUBACKs."""
+        self._metrics.batch_commit_seconds.observe(took_s)
+        answered = outcome.accepted + outcome.duplicate + outcome.rejected
+        if answered:
+            self._metrics.batch_events.observe(answered)
+        for stage, (wall, cpu) in outcome.store_stages.items():
+            self._metrics.store_commit_seconds.labels(stage).observe(wall)
+            self._metrics.store_commit_cpu_seconds.labels(stage).inc(max(cpu, 0.0))
+        self._metrics.accepted.inc(outcome.accepted)
+        self._metrics.duplicate.inc(outcome.duplicate)
+        self._metrics.rejected.inc(outcome.rejected)
+        self._metrics.held.inc(outcome.held)
+        self._held.keep(outcome.held_messages)
+        self._metrics.quarantined.inc(outcome.quarantined)
+        for topic, receipts in outcome.receipts.items():
+            info = self._client.publish(topic, receipts.SerializeToString(), qos=1)
+            self._recent_publishes.append(info)
+        if outcome.stored and self.on_commit:
+            hooks_started = time.perf_counter()
+            for hook in self.on_commit:
                 try:
                     hook(outcome.stored)
                 except Exception:
                     log.exception("after-commit hook failed")
+            self._metrics.after_commit_seconds.observe(time.perf_counter() - hooks_started)
+        self._states_and_acks(batch)
+
+    def _states_and_acks(self, batch: list[Incoming]) -> None:
         if self.on_state is not None:
             for msg in batch:
                 if msg.topic.endswith("/state"):
@@ -294,7 +433,7 @@ class IngestWorker:
         """Render payload JSON of recently stored events while nothing waits."""
         self._metrics.queue_depth.set(0)
         try:
-            self._store.render_pending_payloads(_RENDER_CHUNK)
+            self._metrics.rendered.inc(self._store.render_pending_payloads(_RENDER_CHUNK))
         except Exception:
             log.exception("rendering payload JSON failed")
 
@@ -308,6 +447,8 @@ class IngestWorker:
 
     def start(self) -> None:
         self._accepting.set()
+        if self._pipelined:
+            self._committer.start()
         self._writer.start()
         self._client.connect_async(self._address.host, self._address.port, keepalive=30)
         self._client.loop_start()

@@ -286,6 +286,11 @@ class Store(Protocol):
         """Store a batch in ONE transaction; per event True if new, False if a duplicate."""
         ...
 
+    def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
+        """Of this thread's last `commit_ingest`: stage → (wall s, this thread's CPU s);
+        empty where the backend does not split its commit."""
+        ...
+
     def stations_by_id(self, station_ids: Sequence[str]) -> Mapping[str, Station]: ...
 
     def set_station_key(self, station_id: str, public_key_pem: str, at: str) -> str:
@@ -320,6 +325,10 @@ class Store(Protocol):
 
     def update_station_state(self, update: StationStateUpdate) -> bool:
         """Apply a state message if the station is known and it is newer; True if applied."""
+        ...
+
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        """`update_station_state` for each, in order (on PostgreSQL in one transaction)."""
         ...
 
     def render_pending_payloads(self, limit: int) -> int:

@@ -76,6 +76,12 @@ _CAUSES = (
         "no se puede abrir el archivo de la base de datos",
     ),
     ("i/o error", "disk I/O error", "error de E/S del disco"),
+    (
+        "statement timeout",  # PostgreSQL: the probe's statement_timeout ran out
+        "database did not take a write in time (a lock held, or the server overloaded)",
+        "la base de datos no aceptó una escritura a tiempo (un bloqueo, o el servidor "
+        "sobrecargado)",
+    ),
 )
 
 

@@ -86,17 +86,54 @@ def as_copy(sql: str) -> str | None:
     return f"COPY {m.group(1)} ({m.group(2)}) FROM STDIN" if m else None
 
 
+_IGNORING_INSERT = re.compile(
+    r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([%s, ]+\) ON CONFLICT DO NOTHING", re.S
+)
+STAGED_MIN_ROWS = 20  # fewer: executemany (one pipeline) costs less than COPY + INSERT
+
+
+@lru_cache(maxsize=512)
+def as_staged(sql: str) -> tuple[str, str, str] | None:
+    """For ``INSERT INTO t (columns) VALUES (%s, …) ON CONFLICT DO NOTHING``: the statements
+    that do the same for many rows at once — a per-connection staging table (the columns
+    only, no constraints, emptied at commit), its COPY, and one ``INSERT … SELECT … ORDER BY
+    ord ON CONFLICT DO NOTHING`` taking the rows out in their order. None for the rest."""
+    m = _IGNORING_INSERT.fullmatch(sql)
+    if m is None:
+        return None
+    table, columns = m.group(1), m.group(2)
+    stage = f"staged_{table}"
+    return (
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+        f"SELECT 0 AS ord, {columns} FROM {table} WITH NO DATA",
+        f"COPY {stage} (ord, {columns}) FROM STDIN",
+        f"WITH s AS (DELETE FROM {stage} RETURNING *) INSERT INTO {table} ({columns}) "
+        f"SELECT {columns} FROM s ORDER BY ord ON CONFLICT DO NOTHING",
+    )
+
+
 def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[Any]]) -> Rows:
     """Every row of ``args``: a plain INSERT by COPY (one stream, no statement per row; the
-    server parses each value as the column's type), anything else by executemany."""
+    server parses each value as the column's type); an ``INSERT OR IGNORE`` of many rows by
+    COPY into a staging table and one INSERT … SELECT (`as_staged`); the rest by
+    executemany."""
     batch = [list(a) for a in args]
     if not batch:
         return Rows([], 0)
     pg = translate(sql)
     copy_sql = as_copy(pg)
+    staged = as_staged(pg) if copy_sql is None and len(batch) >= STAGED_MIN_ROWS else None
     try:
         with conn.cursor() as cur:
-            if copy_sql is None:
+            if staged is not None:
+                create, copy_in, insert = staged
+                # Every time: one made in a transaction that rolled back is gone again.
+                cur.execute(create)
+                with cur.copy(copy_in) as copy:
+                    for i, row in enumerate(batch):
+                        copy.write_row([i, *row])
+                cur.execute(insert)
+            elif copy_sql is None:
                 cur.executemany(pg, batch)
             else:
                 with cur.copy(copy_sql) as copy:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +31,7 @@ from hub.storage import heartbeat, pg_schema, projections
 from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate
 from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
 from hub.storage.dispensing import SQLiteDispensing
+from hub.storage.payloads import render_checked
 from hub.storage.pg_sql import Connection, PooledConnection
 from hub.storage.readings import MODE_SESSION_START, MODE_SESSION_STOP, ReadingsStore, SessionSpan
 from hub.storage.scans import SQLiteScans
@@ -58,18 +61,46 @@ _INSERT_STAGED = (
 )
 
 
+_staged: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Every new pooled connection (autocommit): its staging table."""
-    conn.execute(_STAGING)
+    """Every new pooled connection (autocommit): its staging table. A read-only server
+    refuses it: the connection is still made (reads and /healthz work, and /healthz names
+    the cause), and the table is made at the connection's first ingest commit."""
+    try:
+        conn.execute(_STAGING)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return
+    _staged.add(conn)
 
 
-def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> set[str]:
+class _Stages:
+    """Wall and thread CPU time of a commit's stages, each from the previous mark."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+
+    def mark(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        was = self.stages.get(stage, (0.0, 0.0))
+        self.stages[stage] = (was[0] + wall - self._wall, was[1] + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
+def _insert_events(
+    raw: psycopg.Connection[Any], events: Sequence[EventRow], stages: _Stages
+) -> set[str]:
     """Insert the batch's events in their order; the ids that were new. The rows go by COPY
     into the staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING
     stores those not stored yet (a concurrent worker's copy waits on the unique key), with
     ``ingest_seq`` in batch order."""
     if not events:
         return set()
+    if raw not in _staged:  # made when the server was read-only (every time: in a rollback
+        # the table goes too)
+        raw.execute(_STAGING.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS"))
     with raw.cursor() as cur:
         with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
             for i, e in enumerate(events):
@@ -91,7 +122,9 @@ def _insert_events(raw: psycopg.Connection[Any], events: Sequence[EventRow]) -> 
                         e.time_flag,
                     )
                 )
+        stages.mark("copy")
         cur.execute(_INSERT_STAGED)
+        stages.mark("insert")
         return {r[0] for r in cur.fetchall()}
 
 
@@ -139,10 +172,13 @@ class PostgresStore(SQLiteStore):
         with self._pool.connection() as conn:
             return pg_schema.migrate(conn)
 
-    def ping(self) -> bool:
+    def ping(self, timeout_s: float = 5.0) -> bool:
+        """Whether the database answers a read within ``timeout_s`` (a pool that cannot make
+        a connection must not hold /healthz for the pool's own 30 s)."""
         try:
-            self._conn().execute("SELECT 1 FROM schema_migrations LIMIT 1")
-        except (psycopg.Error, OSError):
+            with self._pool.connection(timeout=timeout_s) as conn:
+                conn.execute("SELECT 1 FROM schema_migrations LIMIT 1")
+        except (psycopg.Error, OSError, PoolTimeout):
             return False
         return True
 
@@ -193,13 +229,16 @@ class PostgresStore(SQLiteStore):
         quarantine: Sequence[QuarantineRow],
         seen: Sequence[StationSeen],
     ) -> list[bool]:
+        stages = _Stages()
         with self._write() as conn:
-            inserted = _insert_events(conn.raw, events)
+            stages.mark("begin")
+            inserted = _insert_events(conn.raw, events, stages)
             new: list[bool] = []
             for e in events:
                 new.append(e.event_id in inserted)
                 inserted.discard(e.event_id)  # a second copy in this same batch is a duplicate
             projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
+            stages.mark("project")
             conn.executemany(
                 "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
                 "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -221,7 +260,39 @@ class PostgresStore(SQLiteStore):
                 "clock_offset_known = ? WHERE station_id = ?",
                 [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
             )
+            stages.mark("project")
+        stages.mark("commit")
+        self._local.stages = stages.stages
         return new
+
+    def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
+        return dict(getattr(self._local, "stages", {}))
+
+    def render_pending_payloads(self, limit: int) -> int:
+        """SQLiteStore's, with each worker taking rows no other worker is rendering (``FOR
+        UPDATE SKIP LOCKED``): several idle workers share the backlog instead of each
+        rendering the same oldest rows (one UPDATE for all of them)."""
+        with self._write() as conn:
+            pending = conn.raw.execute(
+                "SELECT ingest_seq, raw FROM events WHERE payload_json IS NULL "
+                "ORDER BY ingest_seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                (limit,),
+            ).fetchall()
+            if not pending:
+                return 0
+            seqs, texts, problems = [], [], []
+            for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+                payload, problem = render_checked(bytes(raw))
+                seqs.append(seq)
+                texts.append(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+                problems.append(problem)
+            conn.raw.execute(
+                "UPDATE events SET payload_json = r.text, payload_error = r.problem "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(seq, text, problem) "
+                "WHERE events.ingest_seq = r.seq",
+                (seqs, texts, problems),
+            )
+        return len(seqs)
 
     def last_station_seqs(self, station_ids: Sequence[str]) -> dict[str, int]:
         ids = list(dict.fromkeys(station_ids))
@@ -235,6 +306,15 @@ class PostgresStore(SQLiteStore):
             )
         )
         return {sid: int(found.get(sid) or 0) for sid in ids}
+
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        """One transaction (one WAL flush) for a batch's states: 50 stations connecting at
+        once cost one commit per worker, not 50. Each update is still conditional on the
+        stored state's time, so the order of workers and batches does not matter."""
+        if not updates:
+            return []
+        with self._write():
+            return [self.update_station_state(update) for update in updates]
 
     def update_station_state(self, update: StationStateUpdate) -> bool:
         with self._write() as conn:
@@ -387,10 +467,15 @@ class PgFanout:
                 size = 0
             chunks[-1].append(pair)
             size += n
-        with self._pool.connection() as conn:
-            for chunk in chunks:
-                if chunk:
-                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(chunk)))
+        payloads = [json.dumps(chunk) for chunk in chunks if chunk]
+        if not payloads:
+            return
+        with self._pool.connection() as conn:  # one round trip for all of a commit's notices
+            conn.execute(
+                "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS n(p, i) "
+                "ORDER BY i",
+                (CHANNEL, payloads),
+            )
 
     def listen(self, on_stored: Any) -> Any:
         stop = threading.Event()

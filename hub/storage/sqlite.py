@@ -174,6 +174,9 @@ class SQLiteStore:
         return None  # one process: ingest's after-commit hook feeds the live view
 
     # -- ingest ------------------------------------------------------------------------
+    def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
+        return {}
+
     def commit_ingest(
         self,
         events: Sequence[EventRow],
@@ -318,6 +321,9 @@ class SQLiteStore:
             )
             for sid in dict.fromkeys(station_ids)
         }
+
+    def update_station_states(self, updates: Sequence[StationStateUpdate]) -> list[bool]:
+        return [self.update_station_state(update) for update in updates]
 
     def update_station_state(self, update: StationStateUpdate) -> bool:
         with self._write() as conn:

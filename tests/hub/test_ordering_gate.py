@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from hub.ingest.pipeline import Incoming, process_batch
 from hub.storage.sqlite import SQLiteStore
 from protos import CONTRACT_VERSION, events_pb2, topics
@@ -75,3 +77,32 @@ def test_a_station_that_does_not_say_its_oldest_pending_is_not_gated(tmp_path: P
     store = _store(tmp_path)
     outcome = process_batch([_message([_event(50)], 0)], store, 3600)
     assert (outcome.accepted, outcome.held) == (1, 0)
+
+
+def test_held_events_are_retried_in_the_form_checked_at_arrival(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+    e = [_event(seq) for seq in range(1, 6)]
+    process_batch([_message(e[0:1], 1)], store, 3600)
+    mixed = _message([e[1], e[3], e[4]], 2)  # 2 goes in; 4 and 5 wait for 3
+    held = process_batch([mixed], store, 3600)
+    assert (held.accepted, held.held) == (1, 2)
+    (again,) = held.held_messages
+    assert again.retried and again.qos == 0 and again.checked is not None
+    assert [ev.station_seq for _, ev in again.checked.events] == [4, 5]
+    # Its bytes are the held events alone (what a failed commit would split or quarantine).
+    assert list(events_pb2.EventBatch.FromString(again.payload).events) == [
+        ev.SerializeToString() for ev in e[3:5]
+    ]
+
+    def no_second_check(*_args: object) -> object:
+        raise AssertionError("a held event was decoded and checked again")
+
+    monkeypatch.setattr("hub.ingest.pipeline.validate_event", no_second_check)
+    still = process_batch([again], store, 3600)  # the gap is still open: held again, as is
+    assert (still.accepted, still.held) == (0, 2) and still.held_messages == [again]
+    monkeypatch.undo()
+    done = process_batch([_message(e[2:3], 2), *still.held_messages], store, 3600)
+    assert (done.accepted, done.held) == (3, 0)
+    assert _stored_seqs(store) == [1, 2, 3, 4, 5]

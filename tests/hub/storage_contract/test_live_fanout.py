@@ -55,3 +55,25 @@ def test_a_viewer_on_one_process_sees_readings_stored_by_another(
     finally:
         writer.close()
         viewer.close()
+
+
+def test_a_commits_notices_arrive_whole_and_in_order_over_several_notify_payloads(
+    make_store: Callable[[], Any],
+) -> None:
+    import queue
+
+    store = make_store()
+    fanout = store.live_fanout()
+    got: queue.Queue[list[tuple[str, str]]] = queue.Queue()
+    stop = fanout.listen(got.put)
+    try:
+        stored = [(f"case-{i % 7}", f"event-{i:05d}") for i in range(600)]  # > one 7 kB notice
+        fanout.announce(stored)
+        heard: list[tuple[str, str]] = []
+        notices = 0
+        while len(heard) < len(stored):
+            heard.extend(got.get(timeout=10))
+            notices += 1
+    finally:
+        stop()
+    assert notices > 1 and heard == stored

@@ -180,6 +180,25 @@ def test_station_warnings_and_its_own_clock_offset_are_kept(store: Any) -> None:
     assert (station.clock_offset_ms, station.clock_offset_known) == (250, True)
 
 
+def test_a_batch_of_states_applies_each_only_if_newer_whatever_their_order(store: Any) -> None:
+    from hub.storage.base import StationStateUpdate
+
+    def state(online: bool, at: str, station: str = STATION) -> StationStateUpdate:
+        return StationStateUpdate(station, online, at, "1.0", 0, ())
+
+    applied = store.update_station_states(
+        [
+            state(True, "2026-01-02T00:00:02Z"),
+            state(False, "2026-01-02T00:00:01Z"),  # older than the one before: ignored
+            state(True, "2026-01-02T00:00:03Z", station="no-such-station"),
+        ]
+    )
+    assert applied == [True, False, False]
+    station = store.get_station(STATION)
+    assert (station.online, station.state_at) == (True, "2026-01-02T00:00:02Z")
+    assert store.update_station_states([]) == []
+
+
 def test_the_central_station_lists_a_running_session_with_acks_and_limits(store: Any) -> None:
     from hub.storage import central_station
 
