@@ -8,7 +8,8 @@ imported; then the first call of each capability (identity, a simple signature
 job, a scan, a fingerprint enrollment, a pharmacy scan) answers as it should and
 loads its library then.
 The agent's service process (``python -m puente_cli.agent``, what ``puente agent``
-becomes) is also checked, through ``-X importtime``, for the hub's CLI, typer and rich. The figures (RSS and ready time
+becomes) is also checked, through ``-X importtime``, for the hub's CLI, typer, rich and
+prometheus_client (imported by the first ``/metrics`` scrape). The figures (RSS and ready time
 against the bare floors) are in ``bench/agent_idle.py``.
 """
 
@@ -224,7 +225,7 @@ def test_agent_process_imports_neither_the_hub_nor_the_cli_nor_a_capability_libr
         time.sleep(0.5)
         loaded = _imported(tmp_path / "agent-st-cli.log")
         assert {"edge_agent", "fastapi", "grpc"} <= loaded  # the log is read right
-        unwanted = sorted(loaded & {*HEAVY, "hub", "typer", "rich"})
+        unwanted = sorted(loaded & {*HEAVY, "hub", "typer", "rich", "prometheus_client"})
         assert unwanted == [], f"puente agent imported at start: {unwanted}"
         assert agent.status()["station_id"] == "st-cli"
     finally:
