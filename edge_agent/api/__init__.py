@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+import edge_agent.api.fastapi_v1  # noqa: F401  # before any route is declared
 from edge_agent import __version__
 from edge_agent.api import identity, metrics, problems
 from edge_agent.api.problems import problem
