@@ -5,15 +5,16 @@ a floor measured in the same run, with the agent's absolute targets:
 
 - the *bare-imports floor*: a process that imports the libraries the agent needs
   at idle (sqlite3, protobuf, paho-mqtt, pydantic with pydantic-settings, FastAPI,
-  uvicorn, grpcio with health and reflection, prometheus_client, typer) and
-  nothing of the agent;
+  uvicorn, grpcio with health and reflection) and nothing of the agent (typer and
+  prometheus_client left the floor when the agent stopped importing them at idle: the
+  service process is argparse, /metrics imports prometheus_client when first scraped);
 - the *bare servers*: the same imports plus a FastAPI app with one route on
   uvicorn and an empty gRPC server with health and reflection — what any process
   that serves the agent's two APIs with these libraries costs.
 
-The agent runs as ``python -m puente_cli.main agent`` (the console script), connected
-to Mosquitto, with signing, body upload and the fingerprint hub configured and no
-devices. Ready time is from spawn to the first 200 of ``/v1/status`` and to the gRPC
+The agent runs as ``python -m puente_cli.agent`` (its systemd unit's command, what
+``puente agent`` becomes by ``os.execv``), connected to Mosquitto, with signing, body
+upload and the fingerprint hub configured and no devices. Ready time is from spawn to the first 200 of ``/v1/status`` and to the gRPC
 health check answering SERVING, polled every 10 ms; it is the median of
 ``repeats`` spawns interleaved with the bare servers' spawns, so a busy moment
 weighs on both sides.
@@ -41,13 +42,13 @@ UNIT = "unit-bench"
 
 FLOOR_LIBRARIES = (
     "sqlite3, protobuf, paho-mqtt, pydantic + pydantic-settings, FastAPI, uvicorn, "
-    "grpcio + health + reflection, prometheus_client, typer"
+    "grpcio + health + reflection"
 )
 
 _FLOOR = """
 import sys
 import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic, pydantic_settings
-import fastapi, uvicorn, grpc, prometheus_client, typer
+import fastapi, uvicorn, grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 if sys.argv[1] == "imports":
