@@ -14,8 +14,9 @@ a floor measured in the same run, with the agent's absolute targets:
 
 The agent runs as ``python -m puente_cli.agent`` (its systemd unit's command, what
 ``puente agent`` becomes by ``os.execv``), connected to Mosquitto, with signing, body
-upload and the fingerprint hub configured and no devices. Ready time is from spawn to the first 200 of ``/v1/status`` and to the gRPC
-health check answering SERVING, polled every 10 ms; it is the median of
+upload and the fingerprint hub configured and no devices. Ready time is from spawn to
+the first 200 of ``/v1/status`` and to the gRPC health check answering SERVING, polled
+every 10 ms; it is the median of
 ``repeats`` spawns interleaved with the bare servers' spawns, so a busy moment
 weighs on both sides.
 
