@@ -39,7 +39,7 @@ def _settings(config: Path | None) -> AgentSettings:
     if config is not None:
         os.environ["PUENTE_AGENT_CONFIG"] = str(config)
     try:
-        return AgentSettings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment and file
+        return AgentSettings()  # the fields come from the environment and the TOML file
     except ValidationError as exc:
         _console().print(f"[red]invalid configuration / configuración no válida:[/red]\n{exc}")
         raise typer.Exit(2) from exc

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from edge_agent.settings import AgentSettings
 
     try:
-        settings = AgentSettings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment and file
+        settings = AgentSettings()  # the fields come from the environment and the TOML file
     except ValidationError as exc:
         print(f"invalid configuration / configuración no válida:\n{exc}", file=sys.stderr)
         return 2
