@@ -4,10 +4,11 @@ Used by ``bench.agent_footprint`` and ``bench.ingest``. Every figure is printed 
 a floor measured in the same run, with the agent's absolute targets:
 
 - the *bare-imports floor*: a process that imports the libraries the agent needs
-  at idle (sqlite3, protobuf, paho-mqtt, pydantic with pydantic-settings, FastAPI,
-  uvicorn, grpcio with health and reflection) and nothing of the agent (typer and
-  prometheus_client left the floor when the agent stopped importing them at idle: the
-  service process is argparse, /metrics imports prometheus_client when first scraped);
+  at idle (sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, grpcio with health
+  and reflection) and nothing of the agent (typer, prometheus_client and
+  pydantic-settings left the floor when the agent stopped importing them at idle: the
+  service process is argparse, /metrics imports prometheus_client when first scraped,
+  the settings read their sources themselves);
 - the *bare servers*: the same imports plus a FastAPI app with one route on
   uvicorn and an empty gRPC server with health and reflection — what any process
   that serves the agent's two APIs with these libraries costs.
@@ -42,13 +43,13 @@ PROJECT_PACKAGES = ("edge_agent", "drivers", "protos", "puente_cli", "puente_htt
 UNIT = "unit-bench"
 
 FLOOR_LIBRARIES = (
-    "sqlite3, protobuf, paho-mqtt, pydantic + pydantic-settings, FastAPI, uvicorn, "
+    "sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, "
     "grpcio + health + reflection"
 )
 
 _FLOOR = """
 import sys
-import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic, pydantic_settings
+import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic
 import fastapi, uvicorn, grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
