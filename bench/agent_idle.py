@@ -43,8 +43,7 @@ PROJECT_PACKAGES = ("edge_agent", "drivers", "protos", "puente_cli", "puente_htt
 UNIT = "unit-bench"
 
 FLOOR_LIBRARIES = (
-    "sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, "
-    "grpcio + health + reflection"
+    "sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, grpcio + health + reflection"
 )
 
 _FLOOR = """
