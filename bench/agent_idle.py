@@ -4,19 +4,22 @@ Used by ``bench.agent_footprint`` and ``bench.ingest``. Every figure is printed 
 a floor measured in the same run, with the agent's absolute targets:
 
 - the *bare-imports floor*: a process that imports the libraries the agent needs
-  at idle (sqlite3, protobuf, paho-mqtt, pydantic with pydantic-settings, FastAPI,
-  uvicorn, grpclib with health and reflection, prometheus_client, typer) and
-  nothing of the agent;
+  at idle (sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, grpclib with health
+  and reflection) and nothing of the agent (typer, prometheus_client and
+  pydantic-settings left the floor when the agent stopped importing them at idle: the
+  service process is argparse, /metrics imports prometheus_client when first scraped,
+  the settings read their sources themselves);
 - the *bare servers*: the same imports plus a FastAPI app with one route on
   uvicorn and an empty grpclib server with health and reflection on its own loop
   thread — what any process that serves the agent's two APIs with these libraries costs;
 - for comparison, the same two floors with grpcio (+ health + reflection) in place of
   grpclib: the libraries the agent served gRPC with before (one line, RSS only).
 
-The agent runs as ``python -m puente_cli.main agent`` (the console script), connected
-to Mosquitto, with signing, body upload and the fingerprint hub configured and no
-devices. Ready time is from spawn to the first 200 of ``/v1/status`` and to the gRPC
-health check answering SERVING, polled every 10 ms; it is the median of
+The agent runs as ``python -m puente_cli.agent`` (its systemd unit's command, what
+``puente agent`` becomes by ``os.execv``), connected to Mosquitto, with signing, body
+upload and the fingerprint hub configured and no devices. Ready time is from spawn to
+the first 200 of ``/v1/status`` and to the gRPC health check answering SERVING, polled
+every 10 ms; it is the median of
 ``repeats`` spawns interleaved with the bare servers' spawns, so a busy moment
 weighs on both sides.
 
@@ -42,16 +45,15 @@ PROJECT_PACKAGES = ("edge_agent", "drivers", "protos", "puente_cli", "puente_htt
 UNIT = "unit-bench"
 
 FLOOR_LIBRARIES = (
-    "sqlite3, protobuf, paho-mqtt, pydantic + pydantic-settings, FastAPI, uvicorn, "
-    "grpclib + health + reflection, prometheus_client, typer"
+    "sqlite3, protobuf, paho-mqtt, pydantic, FastAPI, uvicorn, grpclib + health + reflection"
 )
 
 # argv: kind ("imports" or "servers"), HTTP port, gRPC port, gRPC library ("grpclib" or
 # "grpcio": the library the agent served gRPC with before, kept as a comparison line).
 _FLOOR = """
 import sys
-import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic, pydantic_settings
-import fastapi, uvicorn, prometheus_client, typer
+import sqlite3, google.protobuf.message, paho.mqtt.client, pydantic
+import fastapi, uvicorn
 if sys.argv[4] == "grpcio":
     import grpc
     from grpc_health.v1 import health, health_pb2_grpc

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
-import threading
+import sys
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -41,39 +39,35 @@ def _settings(config: Path | None) -> AgentSettings:
     if config is not None:
         os.environ["PUENTE_AGENT_CONFIG"] = str(config)
     try:
-        return AgentSettings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment and file
+        return AgentSettings()  # the fields come from the environment and the TOML file
     except ValidationError as exc:
         _console().print(f"[red]invalid configuration / configuración no válida:[/red]\n{exc}")
         raise typer.Exit(2) from exc
 
 
+# The long-running agent process (puente_cli/agent.py): argparse, no typer/click/rich.
+SERVICE_MODULE = "puente_cli.agent"
+
+
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Run the agent until SIGTERM or SIGINT / Ejecuta el agente hasta SIGTERM o SIGINT."""
+    """Run the agent until SIGTERM or SIGINT / Ejecuta el agente hasta SIGTERM o SIGINT.
+
+    The options are parsed here, then this process becomes ``python -m puente_cli.agent``
+    (``os.execv``: same pid, signals and exit status), so the agent that runs for the
+    station's life does not keep typer, click and rich in memory. The ``puente`` command's
+    ``--log-level``/``--log-human`` reach it through ``PUENTE_LOG_LEVEL``/``PUENTE_LOG_HUMAN``.
+    """
     if config is not None:
         os.environ["PUENTE_AGENT_CONFIG"] = str(config)
     if ctx.invoked_subcommand is not None:
         return
-    from edge_agent.service import AgentService
-
-    settings = _settings(config)
-    # The `puente` command installed the handler and its secret filter (puente_cli.logs).
-    logging.getLogger().setLevel(settings.log_level.upper())
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    agent = AgentService(settings)
-    agent.start()
-    agent.wait_ready()
-    typer.echo(
-        f"agent {settings.station_id} running / agente en marcha: "
-        f"http {agent.http_url}  grpc {agent.grpc_target}"
-    )
-    try:
-        stop.wait()
-    finally:
-        agent.stop()
-        typer.echo("agent stopped / agente detenido")
+    argv = [sys.executable, "-m", SERVICE_MODULE]
+    if config is not None:
+        argv += ["--config", str(config)]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, argv)
 
 
 @app.command()
@@ -193,8 +187,6 @@ def operator_pin(
 
     Define el PIN personal de un operador, pedido antes de una autorización.
     """
-    import sys
-
     from edge_agent.operator_pin import (
         FILE_NAME,
         OperatorPin,

@@ -5,10 +5,24 @@ level and a few uplink timings change. A config that fails its signature or its
 validation is refused and reported (``config_error`` in the station state); the
 previous one stays in force. The last applied config is kept in the data dir so
 a restart comes up with it.
+
+Verified once: with the applied config the agent keeps ``station-config.verified``, the
+SHA-256 of the pinned key file's bytes and the config's bytes. A restart whose saved
+config and pinned key still give that digest applies the config without verifying the
+signature again, and a payload byte-identical to the one in force (the broker's retained
+copy, delivered at every connect) is not verified again either; so an agent with a
+remote config does not load cryptography (≈ 9 MB resident) until the hub publishes a new
+one. This keeps the pinned-key check: any change to the key file or to the config bytes
+changes the digest and the config is verified in full (and refused if it does not
+verify); whoever could write the digest file (the agent's own private data dir) could as
+well replace the pinned key and the config together, which a re-verification never
+caught; everything from the network is verified unless it is byte for byte what was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 from collections.abc import Callable
@@ -30,6 +44,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY_FILE = "hub-config-key.pem"
 APPLIED_FILE = "station-config.json"
+VERIFIED_FILE = "station-config.verified"  # digest of the pinned key + the applied config
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
 
 
@@ -78,6 +93,7 @@ class RemoteConfig:
         self._key_path = settings.data_dir / CONFIG_KEY_FILE
         self._loaded_key: Any = None  # the pinned key, parsed with the first config to check
         self._pending: bytes | None = None
+        self._current: bytes | None = None  # the payload in force (verified)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -103,11 +119,32 @@ class RemoteConfig:
     def status(self) -> tuple[int, str]:
         return self.version, self.error
 
+    def _digest(self, payload: bytes) -> str | None:
+        """SHA-256 over the pinned key file's bytes and ``payload``; None with no key."""
+        try:
+            key = self._key_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        h = hashlib.sha256(b"puente.station-config.verified.v1\0")
+        h.update(len(key).to_bytes(8, "big"))
+        h.update(key)
+        h.update(payload)
+        return h.hexdigest()
+
     def load_saved(self) -> None:
-        """Apply the last config applied before a restart (already verified then; verify again)."""
+        """Apply the last config applied before a restart: without verifying its signature
+        again when the digest kept with it matches the pinned key and the bytes (module
+        docstring), else verified in full."""
         path = self.settings.data_dir / APPLIED_FILE
         if path.exists() and self._key_path.exists():
-            self._apply(path.read_bytes(), save=False, initial=True)
+            payload = path.read_bytes()
+            digest = self._digest(payload)
+            try:
+                kept = (self.settings.data_dir / VERIFIED_FILE).read_text().strip()
+            except (FileNotFoundError, UnicodeDecodeError):
+                kept = ""
+            verified = digest is not None and hmac.compare_digest(kept.encode(), digest.encode())
+            self._apply(payload, save=False, initial=True, verified=verified)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="remote-config", daemon=True)
@@ -147,28 +184,41 @@ class RemoteConfig:
             extra={"station_id": self.settings.station_id},
         )
 
-    def _apply(self, payload: bytes, save: bool, initial: bool) -> None:
+    def _apply(self, payload: bytes, save: bool, initial: bool, verified: bool = False) -> None:
+        """``verified``: the caller proved these bytes verified before with the pinned key."""
         if not payload:
             return  # retained config cleared
         outcome_changed = True
-        # Loaded with the first config: cryptography is heavy for an agent that has none.
-        from protos.station_config import ConfigSignatureError, open_sealed
+        from protos.station_config import ConfigSignatureError, open_sealed, open_verified
 
         try:
-            key = self._key()
-            if key is None:
-                raise ConfigSignatureError(
-                    "no_config_key", "no hub config key pinned (enroll first) / sin clave del hub"
-                )
-            signed = open_sealed(payload, key, self.settings.station_id)
+            if self._current is not None and payload == self._current:
+                outcome_changed = False
+                return  # the retained copy of what runs, byte for byte: verified already
+            if verified:
+                signed = open_verified(payload, self.settings.station_id)
+            else:
+                # cryptography is loaded here, by the first config that needs verifying.
+                key = self._key()
+                if key is None:
+                    raise ConfigSignatureError(
+                        "no_config_key",
+                        "no hub config key pinned (enroll first) / sin clave del hub",
+                    )
+                signed = open_sealed(payload, key, self.settings.station_id)
             if signed.version <= self.version:
                 outcome_changed = False
                 return  # the retained copy of what runs already, or an older one
             config = self._validate(signed)
             self._apply_config(config, start_devices=not initial)
             self.version, self.error = signed.version, ""
+            self._current = payload
             if save:
                 write_private(self.settings.data_dir / APPLIED_FILE, payload)
+            if save or not verified:
+                digest = self._digest(payload)
+                if digest is not None:
+                    write_private(self.settings.data_dir / VERIFIED_FILE, digest.encode())
             log.info(
                 "remote config version %d applied",
                 signed.version,

@@ -1,23 +1,28 @@
-"""The agent's configuration: one pydantic-settings model, from a TOML file plus environment.
+"""The agent's configuration: one pydantic model, from a TOML file plus environment.
 
 Precedence: keyword arguments > environment (``PUENTE_AGENT_*``, nested with
 ``__``) > the TOML file named by ``PUENTE_AGENT_CONFIG`` (or passed to
 :func:`load`) > defaults.
+
+The sources are read here (``_sources``), with pydantic-settings' rules for these
+settings (case-insensitive names; a list, dict or section from the environment is JSON,
+and a section's fields may be set one by one with ``__``; sources deep-merged), rather
+than by pydantic-settings itself: it is ≈ 0.9 MB resident in a process that reads its
+settings once. ``tests/agent/test_settings_sources.py`` checks the result against a
+pydantic-settings model of the same fields.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from edge_agent.capabilities.fingerprint.settings import FingerprintSettings
 from edge_agent.capabilities.pharmacy.settings import PharmacySettings
@@ -36,10 +41,15 @@ class DeviceConfig(BaseModel):
     )
 
 
-class AgentSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="PUENTE_AGENT_", env_nested_delimiter="__", extra="forbid"
-    )
+ENV_PREFIX = "PUENTE_AGENT_"
+ENV_NESTED_DELIMITER = "__"
+
+
+class AgentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**_sources(type(self), values))
 
     station_id: str = Field(description="This station's id; a topic level, unique in the unit.")
     unit_id: str = Field(description="The medical unit the station belongs to.")
@@ -221,24 +231,90 @@ class AgentSettings(BaseSettings):
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite3"
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("PUENTE_AGENT_CONFIG")
-        if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
-        return tuple(sources)
-
 
 def load(config_file: Path | None = None, **overrides: Any) -> AgentSettings:
     """Settings from ``config_file`` (TOML) and the environment."""
     if config_file is not None:
         os.environ["PUENTE_AGENT_CONFIG"] = str(config_file)
     return AgentSettings(**overrides)
+
+
+def _is_complex(annotation: Any) -> bool:
+    """A list, dict or model (or an optional one): given as JSON in the environment."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_complex(a) for a in typing.get_args(annotation) if a is not type(None))
+    if origin in (list, dict, set, tuple) or annotation in (list, dict, set, tuple):
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for a in (annotation, *typing.get_args(annotation)):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a
+    return None
+
+
+def _deep_update(base: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for update in updates:
+        for key, value in update.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = _deep_update(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+def _env_value(name: str, raw: str, annotation: Any) -> Any:
+    if not _is_complex(annotation):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name}: not valid JSON for a list, table or section / no es JSON válido"
+        ) from exc
+
+
+def _env(model: type[BaseModel], environ: dict[str, str]) -> dict[str, Any]:
+    """``PUENTE_AGENT_<FIELD>`` (any case), and ``PUENTE_AGENT_<SECTION>__<FIELD>...``."""
+    lowered = {k.lower(): v for k, v in environ.items()}
+    prefix = ENV_PREFIX.lower()
+    delimiter = ENV_NESTED_DELIMITER
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = prefix + name
+        value: Any = None
+        if key in lowered:
+            value = _env_value(key.upper(), lowered[key], field.annotation)
+        nested: dict[str, Any] = {}
+        for env_key, raw in lowered.items():
+            if not env_key.startswith(key + delimiter):
+                continue
+            path = env_key[len(key + delimiter) :].split(delimiter)
+            target: dict[str, Any] = nested
+            sub: type[BaseModel] | None = _model_of(field.annotation)
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+                inner = sub.model_fields.get(part) if sub is not None else None
+                sub = _model_of(inner.annotation) if inner is not None else None
+            leaf = sub.model_fields.get(path[-1]) if sub is not None else None
+            target[path[-1]] = (
+                _env_value(env_key.upper(), raw, leaf.annotation) if leaf is not None else raw
+            )
+        if nested:
+            value = _deep_update(value if isinstance(value, dict) else {}, nested)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _sources(model: type[BaseModel], init: dict[str, Any]) -> dict[str, Any]:
+    toml: dict[str, Any] = {}
+    config_file = os.environ.get("PUENTE_AGENT_CONFIG")
+    if config_file and Path(config_file).is_file():
+        with open(config_file, "rb") as f:
+            toml = tomllib.load(f)
+    return _deep_update(toml, _env(model, dict(os.environ)), init)

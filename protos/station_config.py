@@ -4,6 +4,8 @@ Wire form (JSON): ``{"body": b64(JSON), "signature": b64(DER ECDSA P-256 SHA-256
 body bytes), "key_sha256": hex}``. The body says ``station_id``, ``unit_id``, a
 ``version`` that only grows, ``issued_at`` and ``config`` (what the agent applies).
 The agent pins the hub's config key at enrollment and verifies before it parses.
+cryptography is imported by the functions that sign or verify, not by this module: an
+agent that re-reads a config it verified before (``open_verified``) does not load it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 class ConfigSignatureError(ValueError):
@@ -39,6 +40,8 @@ class SignedConfig:
 
 
 def key_sha256(public_key: ec.EllipticCurvePublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -46,6 +49,9 @@ def key_sha256(public_key: ec.EllipticCurvePublicKey) -> str:
 
 
 def seal(key: ec.EllipticCurvePrivateKey, body: SignedConfig) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     raw = json.dumps(
         {
             "station_id": body.station_id,
@@ -67,10 +73,7 @@ def seal(key: ec.EllipticCurvePrivateKey, body: SignedConfig) -> bytes:
     ).encode()
 
 
-def open_sealed(
-    payload: bytes, public_key: ec.EllipticCurvePublicKey, station_id: str
-) -> SignedConfig:
-    """Verify and decode; ConfigSignatureError on a bad envelope, signature or station."""
+def _envelope(payload: bytes) -> tuple[bytes, bytes]:
     try:
         outer = json.loads(payload)
         raw = base64.b64decode(outer["body"], validate=True)
@@ -79,13 +82,10 @@ def open_sealed(
         raise ConfigSignatureError(
             "bad_envelope", "not a signed config / no es una configuración firmada"
         ) from exc
-    try:
-        public_key.verify(signature, raw, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature as exc:
-        raise ConfigSignatureError(
-            "bad_signature",
-            "config signature does not verify / la firma de la configuración no es válida",
-        ) from exc
+    return raw, signature
+
+
+def _body(raw: bytes, station_id: str) -> SignedConfig:
     try:
         body = json.loads(raw)
         signed = SignedConfig(
@@ -105,3 +105,29 @@ def open_sealed(
             f"config is for station {signed.station_id} / la configuración es de otra estación",
         )
     return signed
+
+
+def open_sealed(
+    payload: bytes, public_key: ec.EllipticCurvePublicKey, station_id: str
+) -> SignedConfig:
+    """Verify and decode; ConfigSignatureError on a bad envelope, signature or station."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    raw, signature = _envelope(payload)
+    try:
+        public_key.verify(signature, raw, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise ConfigSignatureError(
+            "bad_signature",
+            "config signature does not verify / la firma de la configuración no es válida",
+        ) from exc
+    return _body(raw, station_id)
+
+
+def open_verified(payload: bytes, station_id: str) -> SignedConfig:
+    """Decode, without verifying, bytes that ``open_sealed`` verified before with the key
+    pinned now. Only for a caller that proves that (the agent keeps a digest of the pinned
+    key and the verified bytes, edge_agent/remote_config.py); the station is checked."""
+    return _body(_envelope(payload)[0], station_id)

@@ -50,7 +50,13 @@ def main(
     ),
 ) -> None:
     """Configure logging once for whichever component runs."""
+    import os
+
     from puente_cli.logs import configure
+
+    # `puente agent` becomes `python -m puente_cli.agent` (os.execv), which reads these.
+    os.environ["PUENTE_LOG_LEVEL"] = log_level
+    os.environ["PUENTE_LOG_HUMAN"] = "1" if log_human else ""
 
     configure(log_level, human=log_human)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from edge_agent.api.deps import agent_metrics
 from edge_agent.metrics import AgentMetrics
@@ -13,4 +12,6 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(m: AgentMetrics = Depends(agent_metrics)) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # first scrape only
+
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

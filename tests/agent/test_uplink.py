@@ -67,7 +67,7 @@ def test_event_without_receipt_is_resent_after_the_timeout(
     event_id, _ = record_vitals(agent)
     wait_until(lambda: agent.outbox.depth()[0] == 0, timeout_s=5, what="receipt after re-send")
     assert fake_hub.count(event_id) == 2
-    assert agent.metrics.resent._value.get() == 1  # type: ignore[attr-defined]
+    assert agent.metrics.resent.value == 1
     assert agent.uplink.state().in_flight == 0
 
 
@@ -96,7 +96,7 @@ def test_rejected_event_is_deleted_and_counted(
         qos=1,
     )
     wait_until(lambda: agent.outbox.depth()[0] == 0, what="rejected row deleted")
-    rejected = agent.metrics.rejected.labels("invalid_payload")._value.get()  # type: ignore[attr-defined]
+    rejected = agent.metrics.rejected.labels("invalid_payload").value
     assert rejected == 1
 
 

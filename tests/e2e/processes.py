@@ -43,6 +43,7 @@ class Process:
     """A ``puente`` sub-command in its own process."""
 
     umask = -1  # the process's umask; -1: inherit the test's
+    module = "puente_cli.main"  # the ``puente`` console script
 
     def __init__(self, name: str, workdir: Path, argv: list[str]) -> None:
         self.name = name
@@ -55,7 +56,7 @@ class Process:
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115 - lives with the process
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "puente_cli.main", *self.argv],
+            [sys.executable, "-m", self.module, *self.argv],
             stdout=log,
             stderr=log,
             cwd=self.workdir,
@@ -158,6 +159,11 @@ class Hub(Process):
 
 
 class Agent(Process):
+    """The agent as its systemd unit runs it: ``python -m puente_cli.agent --config FILE``
+    (what ``puente agent`` becomes by ``os.execv``)."""
+
+    module = "puente_cli.agent"
+
     def __init__(
         self, workdir: Path, station_id: str, unit_id: str, broker_url: str, **settings: Any
     ) -> None:
@@ -181,7 +187,7 @@ class Agent(Process):
         }
         values.update(settings)
         self.config = write_toml(workdir / "agent.toml", values)
-        super().__init__(f"agent-{station_id}", workdir, ["agent", "--config", str(self.config)])
+        super().__init__(f"agent-{station_id}", workdir, ["--config", str(self.config)])
         self._channel: grpc.Channel | None = None
 
     @property

@@ -238,13 +238,6 @@ _RAW_DOC = {
 }
 
 
-def submission_limit(max_pdf_bytes: int) -> int:
-    """Largest request body of a PDF submission: the PDF in base64 plus its JSON metadata.
-
-    The app's body-limit middleware refuses a larger body with 413 before reading it."""
-    return max_pdf_bytes * 4 // 3 + 65536
-
-
 async def _read_submission(request: Request, service: SigningService) -> tuple[SubmitIn, PdfFile]:
     """The raw PDF with metadata in the query string, or the JSON form with base64.
 
