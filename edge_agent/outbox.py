@@ -402,14 +402,24 @@ class Outbox:
                     self._kick.release()
         if request.waiter is None:
             return
+        interrupted: BaseException | None = None
         if not lead:
-            request.waiter.acquire()  # answered, or handed the lead
+            while True:  # answered, or handed the lead
+                try:
+                    request.waiter.acquire()
+                    break
+                except BaseException as exc:  # KeyboardInterrupt: the others still need our
+                    interrupted = exc  # part (wake the next, or lead), so finish it first
             if request.done:
                 if request.chain is not None:
                     request.chain.release()
+                if interrupted is not None:
+                    raise interrupted
                 return
             assert request.lead
         self._lead()
+        if interrupted is not None:
+            raise interrupted
 
     def _lead(self) -> None:
         """Write one batch from the front of the queue, answer it, then pass the lead on."""
@@ -480,10 +490,9 @@ class Outbox:
             self._lead()
 
     def _write(self, batch: list[_Append | _Delete]) -> None:
-        deletes = [item for item in batch if isinstance(item, _Delete)]
         appends = [item for item in batch if isinstance(item, _Append)]
-        if deletes:
-            self._write_deletes(deletes)
+        if len(appends) < len(batch):
+            self._write_deletes([item for item in batch if isinstance(item, _Delete)])
         if appends:
             self._write_appends(appends)
 
@@ -508,7 +517,6 @@ class Outbox:
         with self._stats_lock:
             self._count -= sum(freed_rows)
             self._bytes -= freed
-        self._publish_gauges()
         for item, n in zip(deletes, freed_rows, strict=True):
             item.value = n
             _answer(item)
@@ -578,7 +586,6 @@ class Outbox:
         self.commits += 1
         with self._stats_lock:
             self._count, self._bytes, self._last_seq = count, total, seq
-        self._publish_gauges()
         if self.metrics is not None:
             if done:
                 self._accepted.inc(len(done))
@@ -768,6 +775,7 @@ class Outbox:
         return n, freed
 
     def _publish_gauges(self) -> None:
+        """The depth gauges are read when metrics are scraped, not written at every commit."""
         if self.metrics is not None:
-            self.metrics.outbox_depth.set(self._count)
-            self.metrics.outbox_bytes.set(self._bytes)
+            self.metrics.outbox_depth.set_function(lambda: self._count)
+            self.metrics.outbox_bytes.set_function(lambda: self._bytes)

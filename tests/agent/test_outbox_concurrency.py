@@ -4,7 +4,9 @@ and nobody is answered before the fsync that makes its event durable."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections import deque
@@ -39,11 +41,16 @@ class WatchedOutbox(Outbox):
         self.delete_threads: list[int] = []
         self.sync_levels: list[int] = []
         self.fail_next_commit = False
+        self.in_commit = threading.Event()
+        self.hold: threading.Event | None = None  # when set: commits wait for it
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         top = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0])
         self.sync_levels.append(int(conn.execute("PRAGMA synchronous").fetchone()[0]))
         self.commit_threads.append(threading.get_ident())
+        self.in_commit.set()
+        if self.hold is not None:
+            assert self.hold.wait(30)
         if self.pause_s:
             time.sleep(self.pause_s)
         if self.fail_next_commit:
@@ -255,3 +262,52 @@ def test_close_answers_what_was_queued_and_refuses_what_comes_after(tmp_path: Pa
     with pytest.raises(OutboxClosed):
         box.delete_later(["x"])
     box.close()  # twice is harmless
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_follower_still_wakes_the_next_or_leads(tmp_path: Path) -> None:
+    """Ctrl-C (a signal handler's exception) in a caller waiting for its answer: the caller
+    first does its part (the others' wake-up, or the lead it may be handed), then raises;
+    the outbox is not left without a leader."""
+    box = WatchedOutbox(tmp_path / "o.db").open()
+    box.hold = threading.Event()
+    leader = threading.Thread(target=box.append, args=(vitals_event(),))
+    leader.start()
+    assert box.in_commit.wait(30)  # the other thread leads and holds its commit open
+    main = threading.get_ident()
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        assert box.hold is not None
+        box.hold.set()
+        raise _Interrupted
+
+    def when_waiting() -> None:
+        for _ in range(30_000):
+            frame = sys._current_frames().get(main)
+            if frame is not None and frame.f_code.co_name == "_enter":
+                import linecache
+
+                line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+                if "waiter.acquire()" in line:
+                    signal.pthread_kill(main, signal.SIGUSR1)
+                    return
+            time.sleep(0.001)
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        watcher = threading.Thread(target=when_waiting)
+        watcher.start()
+        event = vitals_event()
+        with pytest.raises(_Interrupted):
+            box.append(event)  # a follower of the held commit, interrupted while it waits
+        watcher.join()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    leader.join()
+    box.hold = None
+    assert box.append(vitals_event())[1] == 3  # nothing wedged
+    assert box.pending(1, 10)[0][1] == event.event_id  # written, with seq 2
+    box.close()
