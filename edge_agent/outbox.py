@@ -259,6 +259,7 @@ class Outbox:
         self._bytes = 0
         self._last_seq = 0
         self._fds = [-1, -1]  # database, WAL: kept open for the leader's fstat (_disk_use_now)
+        self._stale_fds: list[int] = []
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -299,10 +300,10 @@ class Outbox:
         self._kick.release()
         if self._writer is not None:
             self._writer.join()
-        self._close_fds()
         self._wconn.close()
         with self._read_lock:
             self._rconn.close()
+        self._close_fds()
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """``callback()`` runs after each commit that added events, in the thread that led
@@ -641,7 +642,9 @@ class Outbox:
                 if st.st_nlink:
                     used += st.st_size
                     continue
-                os.close(fd)
+                # Not closed before close(): closing any descriptor of a file drops this
+                # process's POSIX locks on it, SQLite's included.
+                self._stale_fds.append(fd)
                 fds[which] = -1
             try:
                 fds[which] = fd = os.open(f"{self.path}{suffix}", os.O_RDONLY | os.O_CLOEXEC)
@@ -656,11 +659,13 @@ class Outbox:
         return used, free
 
     def _close_fds(self) -> None:
-        for which, fd in enumerate(self._fds):
+        """After the connections are closed (see ``_disk_use_now``)."""
+        for fd in [*self._fds, *self._stale_fds]:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            self._fds[which] = -1
+        self._fds = [-1, -1]
+        self._stale_fds = []
 
     def pressure(self) -> OutboxPressure:
         """How close the outbox is to its limits, for the status page and the fleet."""
