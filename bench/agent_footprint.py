@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from bench.agent_idle import agent_idle, print_idle
-from bench.ingest import outbox_appends, print_outbox
+from bench.ingest import outbox_appends, outbox_class_of, print_outbox
 
 
 def main() -> None:
@@ -31,6 +31,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="agent spawns for ready time")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-outbox", action="store_true")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. a git worktree of main): its outbox runs in the same "
+        "slices as this one's, for before/after figures from one run",
+    )
     args = parser.parse_args()
 
     from tests.brokers import Mosquitto
@@ -39,7 +45,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="puente-bench-") as tmp:
         workdir = Path(tmp)
         if not args.skip_outbox:
-            appends = outbox_appends(workdir, args.slice_seconds, args.rounds)
+            before = outbox_class_of(args.before) if args.before else None
+            appends = outbox_appends(workdir, args.slice_seconds, args.rounds, before)
             results["outbox"] = appends
             print_outbox(appends)
         if not args.skip_idle:

@@ -362,51 +362,89 @@ def _raw_sqlite_until(conn: Any, template: Any, stop: float, batch: int, first: 
     return n
 
 
-def outbox_appends(workdir: Path, seconds: float, rounds: int = 5) -> dict[str, float]:
+def outbox_class_of(tree: Path) -> Any:
+    """The ``Outbox`` class of another checkout (``tree/edge_agent/outbox.py``), to run it
+    beside this one in the same process; its imports resolve to this checkout's modules."""
+    import importlib.util
+    import sys
+
+    name = "_bench_before_outbox"
+    spec = importlib.util.spec_from_file_location(name, tree / "edge_agent" / "outbox.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no edge_agent/outbox.py under {tree}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.Outbox
+
+
+def _box_slice(outbox: Any, template: Any, seconds: float, callers: int) -> tuple[int, float]:
+    """``callers`` threads appending for ``seconds``: (appends, seconds taken)."""
+    counts = [0] * callers
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=_append_until, args=(outbox, template, stop, counts, k))
+        for k in range(callers)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts), time.perf_counter() - start
+
+
+def outbox_appends(
+    workdir: Path, seconds: float, rounds: int = 5, before: Any = None
+) -> dict[str, float]:
     """Durable appends/s vs raw SQLite on the same disk, interleaved slice by slice.
 
     One caller is compared with raw SQLite committing (fsync) every row; 32
     concurrent callers with raw SQLite committing 32 rows per fsync (the best
     group commit can do with 32 callers each waiting for its answer). Slices of
     ``seconds`` alternate ``rounds`` times, so a busy disk weighs on both sides.
+    ``before`` (an ``Outbox`` class, see ``outbox_class_of``) adds a third side, an
+    older outbox, in the same rounds (its slice before or after this one's, in turn):
+    before/after from one run, figures ``before_*``.
     """
+    from edge_agent.metrics import AgentMetrics
     from edge_agent.outbox import _SCHEMA, Outbox, _connect
 
     template = _built_event("station-x", 0)
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
+    sides = {"": Outbox} if before is None else {"": Outbox, "before_": before}
     for label, callers in (("one_caller", 1), ("32_callers", 32)):
         raw = _connect(workdir / f"raw-{callers}.sqlite3")
         raw.executescript(_SCHEMA)
-        outbox = Outbox(
-            workdir / f"appends-{callers}.sqlite3", limit_bytes=1 << 34, hard_limit_bytes=1 << 35
-        ).open()
-        raw_n = raw_t = box_t = 0.0
-        counts = [0] * callers
-        ratios = []
-        for _ in range(rounds):
+        boxes = {
+            side: cls(  # with its metrics, as the agent runs it
+                workdir / f"appends-{side}{callers}.sqlite3",
+                limit_bytes=1 << 34,
+                hard_limit_bytes=1 << 35,
+                metrics=AgentMetrics(),
+            ).open()
+            for side, cls in sides.items()
+        }
+        raw_n = raw_t = 0.0
+        done = dict.fromkeys(boxes, 0)
+        spent = dict.fromkeys(boxes, 0.0)
+        ratios: dict[str, list[float]] = {side: [] for side in boxes}
+        for round_ in range(rounds):
             start = time.perf_counter()
             n = _raw_sqlite_until(raw, template, time.monotonic() + seconds, callers, int(raw_n))
             took = time.perf_counter() - start
             raw_n, raw_t = raw_n + n, raw_t + took
-            before = sum(counts)
-            stop = time.monotonic() + seconds
-            threads = [
-                threading.Thread(target=_append_until, args=(outbox, template, stop, counts, k))
-                for k in range(callers)
-            ]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            box_took = time.perf_counter() - start
-            box_t += box_took
-            ratios.append(((sum(counts) - before) / box_took) / (n / took))
-        out[label] = sum(counts) / box_t
+            for side in list(boxes)[:: 1 if round_ % 2 == 0 else -1]:
+                m, box_took = _box_slice(boxes[side], template, seconds, callers)
+                done[side] += m
+                spent[side] += box_took
+                ratios[side].append((m / box_took) / (n / took))
         out[f"{label}_raw"] = raw_n / raw_t
-        out[f"{label}_ratio"] = statistics.median(ratios)
-        out[f"{label}_commits_per_append"] = outbox.commits / max(1, sum(counts))
-        outbox.close()
+        for side, outbox in boxes.items():
+            out[f"{side}{label}"] = done[side] / spent[side]
+            out[f"{side}{label}_ratio"] = statistics.median(ratios[side])
+            out[f"{side}{label}_commits_per_append"] = outbox.commits / max(1, done[side])
+            outbox.close()
         raw.close()
     out["load_average"] = os.getloadavg()[0]
     return out
@@ -414,8 +452,10 @@ def outbox_appends(workdir: Path, seconds: float, rounds: int = 5) -> dict[str, 
 
 def print_outbox(appends: dict[str, float]) -> None:
     print(
-        f"load average {appends['load_average']:.1f} on {os.cpu_count()} cores: on a busy machine "
-        "the one-thread raw loop gets one CPU share, the outbox two (caller + writer)"
+        f"load average {appends.get('load_average_start', appends['load_average']):.1f} → "
+        f"{appends['load_average']:.1f} on {os.cpu_count()} cores: on a busy machine "
+        "the one-thread raw loop gets one CPU share, 32 outbox callers 32 (and the disk's "
+        "fsync time swings by 10 × from one second to the next): trust quiet-machine ratios"
     )
     for label, what, target in (
         ("one_caller", "one caller  vs raw SQLite, fsync per row    ", 0.8),
@@ -428,6 +468,14 @@ def print_outbox(appends: dict[str, float]) -> None:
             f"target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}; "
             f"{appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
         )
+        if f"before_{label}" in appends:  # --before: the older outbox, same slices
+            before = appends[f"before_{label}"]
+            print(
+                f"  before (--before tree), same slices: {before:>8,.0f}/s = "
+                f"{appends[f'before_{label}_ratio']:.2f} × raw; "
+                f"{appends[f'before_{label}_commits_per_append']:.3f} fsyncs per append; "
+                f"now / before {appends[label] / before:.2f}"
+            )
 
 
 def main() -> None:

@@ -1,19 +1,27 @@
 """The outbox: a bounded SQLite (WAL, fsync per commit) queue of events with group commit.
 
-One writer thread owns the write connection. Callers queue requests and block
-on a future; the writer takes up to ``group_commit_max`` pending requests,
-writes them in one transaction and commits once (one fsync), then answers them
-all. An event is durable before its caller gets ``(event_id, station_seq)``.
+Group commit by leaders and followers (LevelDB's writer queue, MySQL's binlog group
+commit). Callers queue their requests; when nobody holds the writer role, a caller
+that can wait takes it (the *leader*), writes everything queued in one transaction,
+commits once (one fsync), answers the others (*followers*: each waits on a lock of
+its own, released once with its answer) and then passes the role to the front of the
+queue, or puts it down when the queue is empty. One caller alone therefore commits in
+its own thread with no hand-over at all, and 32 callers pay one wake-up each. A caller
+that must not block (``submit``, ``append_async`` on the event loop, ``delete_later``)
+never leads: the ``outbox-writer`` thread leads for it. An event is durable before its
+caller gets ``(event_id, station_seq)``.
 
 Group commit gathers: after a commit that answered *k* callers while *q* more
-were queued, the writer waits (at most ``gather_max_s``, 2 ms) for up to *k + q*
-requests before the next transaction, so the answered callers ride the next
-fsync instead of the one after it; without it, 32 callers split into two halves
-that take turns, half of them per fsync (PostgreSQL's ``commit_delay`` with
-``commit_siblings``, sized by what was just seen). One caller alone never waits,
-and callers that do not come back cost one wait: the next gathers fewer. ``last_seq`` is written to
+were queued, the next leader waits (at most ``gather_max_s``, 2 ms) for up to *k + q*
+requests before its transaction, so the answered callers ride the next
+fsync instead of the one after it; without it, 32 callers split into a caller alone
+(the last leader, back first) and the 31 it answered, taking turns (PostgreSQL's
+``commit_delay`` with ``commit_siblings``, sized by what was just seen). One caller
+alone never waits, and callers that do not come back cost one wait: the next gathers
+fewer. ``last_seq`` is written to
 ``meta`` only by deletes (the only way the table's highest seq can go back), so
-an append commits the event rows alone.
+an append commits the event rows alone. Counters and gauges are updated once per
+commit, not per event.
 
 Deletes of receipted rows are committed without an fsync of their own (the next
 append's fsync carries them; a delete lost to a power cut only brings a row back,
@@ -38,10 +46,11 @@ import os
 import sqlite3
 import threading
 import time
+from _thread import LockType, allocate_lock
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.errors import OutboxClosed, OutboxError, OutboxFull
@@ -65,19 +74,88 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
-@dataclass
-class _Append:
-    event: events_pb2.Event
-    future: Future[tuple[str, int]] = field(default_factory=Future)
+class _Request:
+    """One caller's request. A thread that waits for it holds ``waiter`` (a lock taken at
+    birth, released when the request is answered or its thread is handed the lead); a
+    caller that must not block (``submit``, ``append_async``, ``delete_later``) has a
+    ``future`` instead, and the writer thread leads for it."""
+
+    __slots__ = ("chain", "done", "error", "future", "lead", "waiter")
+
+    def __init__(self, wait: bool) -> None:
+        self.chain: LockType | None = None  # the next answered caller's waiter, to release
+        self.done = False
+        self.lead = False
+        self.error: BaseException | None = None
+        self.future: Future[object] | None = None
+        self.waiter: LockType | None = None
+        if wait:
+            self.waiter = allocate_lock()
+            self.waiter.acquire()
+        else:
+            self.future = Future()
 
 
-@dataclass
-class _Delete:
-    event_ids: list[str]
-    future: Future[int] = field(default_factory=Future)
+class _Append(_Request):
+    __slots__ = ("event", "value")
+
+    def __init__(self, event: events_pb2.Event, wait: bool) -> None:
+        super().__init__(wait)
+        self.event = event
+        self.value: tuple[str, int] = ("", 0)
 
 
-_STOP = object()
+class _Delete(_Request):
+    __slots__ = ("event_ids", "value")
+
+    def __init__(self, event_ids: list[str], wait: bool) -> None:
+        super().__init__(wait)
+        self.event_ids = event_ids
+        self.value = 0
+
+
+def _resolve(future: Future[object], value: object, error: BaseException | None) -> None:
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+    except InvalidStateError:  # cancelled by its caller: nobody to tell
+        pass
+
+
+def _answer_all(requests: list[_Append] | list[_Delete]) -> None:
+    """Answer ``requests`` (each with its ``value`` or ``error`` set), waking their callers
+    one after the other: the first is released here and each releases the next as it
+    wakes, so the woken threads do not all fight for the GIL at once."""
+    first: LockType | None = None
+    last: _Request | None = None
+    for request in requests:
+        if request.done:
+            continue
+        request.done = True
+        if request.future is not None:
+            _resolve(request.future, request.value, request.error)
+        elif request.waiter is not None and not request.lead:  # the leader's own: no wake
+            if last is None:
+                first = request.waiter
+            else:
+                last.chain = request.waiter
+            last = request
+    if first is not None:
+        first.release()
+
+
+def _answer(request: _Append | _Delete, error: BaseException | None = None) -> None:
+    """Hand ``request`` its outcome (``value`` is set by the writer) and wake its caller."""
+    if request.done:
+        return
+    request.done = True
+    request.error = error
+    if request.future is not None:
+        _resolve(request.future, request.value, error)
+    elif request.waiter is not None:
+        request.waiter.release()
 
 
 @dataclass(frozen=True)
@@ -109,6 +187,16 @@ class OutboxPressure:
 
 def _disk_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+
+
+def _write_failed(exc: BaseException) -> OutboxError:
+    """What the callers of a failed transaction are told (logged once per transaction)."""
+    full = isinstance(exc, sqlite3.OperationalError) and _disk_full(exc)
+    log.error("outbox commit failed: %s", exc)
+    return OutboxError(
+        f"could not write the outbox: {exc} / no se pudo escribir la bandeja de salida",
+        code="outbox_disk_full" if full else "outbox_write_failed",
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -144,11 +232,23 @@ class Outbox:
         self.group_commit_max = group_commit_max
         self.gather_max_s = gather_max_s
         self.metrics = metrics
+        if metrics is not None:  # the label lookups once, not per commit
+            self._accepted = metrics.appends.labels("accepted")
+            self._refused = metrics.appends.labels("refused")
         self.commits = 0  # transactions committed (each one fsync); group commit makes it < appends
-        self._pending: deque[object] = deque()
-        self._cond = threading.Condition(threading.Lock())
-        self._want = 1  # requests the writer gathers before a transaction (see the docstring)
-        self._stopping = False
+        # Requests not yet taken by a leader, in arrival order; guarded by _lock, as are
+        # _leading (someone holds the writer role: the queue is never left without one),
+        # _want and _gathering. _gathered and _idle are conditions on the same lock.
+        self._queue: deque[_Append | _Delete] = deque()
+        self._lock = threading.Lock()
+        self._gathered = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)
+        self._leading = False
+        self._gathering = False
+        self._want = 1  # requests a leader gathers before a transaction (see the docstring)
+        self._kick = allocate_lock()  # released to hand the lead to the writer thread
+        self._kick.acquire()
+        self._stop = False
         self._reserve_known = False
         self._listeners: list[Callable[[], None]] = []
         self._stats_lock = threading.Lock()
@@ -158,6 +258,8 @@ class Outbox:
         self._count = 0
         self._bytes = 0
         self._last_seq = 0
+        self._fds = [-1, -1]  # database, WAL: kept open for the leader's fstat (_disk_use_now)
+        self._stale_fds: list[int] = []
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -179,42 +281,59 @@ class Outbox:
         self._last_seq = max(int(max_seq), int(row[0]) if row else 0)
         self._ensure_reserve()
         self._publish_gauges()
+        self._stop = False
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
         self._writer.start()
         return self
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._put(_STOP)
+        """Refuse new requests (OutboxClosed), answer every queued one, then close."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._gathered.notify()  # a leader gathering stops waiting for callers
+            while self._leading:
+                self._idle.wait()
+            self._stop = True
+        self._kick.release()
         if self._writer is not None:
             self._writer.join()
-        self._drain_refused()  # anything queued after the writer's last look
         self._wconn.close()
         with self._read_lock:
             self._rconn.close()
+        self._close_fds()
 
     def add_listener(self, callback: Callable[[], None]) -> None:
-        """``callback()`` runs (in the writer thread) after each commit that added events."""
+        """``callback()`` runs after each commit that added events, in the thread that led
+        that commit (a caller's or the writer's), one commit at a time."""
         self._listeners.append(callback)
 
     # -- writing ------------------------------------------------------------------------------
 
     def submit(self, event: events_pb2.Event) -> Future[tuple[str, int]]:
-        """Queue ``event``; the future resolves once it is committed (or with the refusal)."""
-        if self._closed:
-            raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
-        request = _Append(event)
-        self._put(request)
-        return request.future
+        """Queue ``event``; the future resolves once it is committed (or with the refusal).
+
+        The caller never blocks: the writer thread leads the commit when no caller does."""
+        request = _Append(event, wait=False)
+        self._enter(request)
+        assert request.future is not None
+        return request.future  # type: ignore[return-value]  # resolved with request.value
 
     def append(self, event: events_pb2.Event) -> tuple[str, int]:
-        """Make ``event`` durable; returns ``(event_id, station_seq)``. Raises OutboxFull."""
-        return self.submit(event).result()
+        """Make ``event`` durable; returns ``(event_id, station_seq)``. Raises OutboxFull.
+
+        Blocks until the event's transaction is committed (fsync); the calling thread may
+        lead that commit itself (see the module docstring)."""
+        request = _Append(event, wait=True)
+        self._enter(request)
+        if request.error is not None:
+            raise request.error
+        return request.value
 
     async def append_async(self, event: events_pb2.Event) -> tuple[str, int]:
+        """``append`` for the event loop: never leads, never blocks the loop."""
         return await asyncio.wrap_future(self.submit(event))
 
     def delete(self, event_ids: Iterable[str]) -> int:
@@ -226,15 +345,15 @@ class Outbox:
 
         The uplink does not wait for it: a receipted row is already safe at the hub, so its
         deletion need not hold back the next publish."""
-        ids = list(event_ids)
-        if self._closed:
-            raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
-        request = _Delete(ids)
-        if not ids:
+        request = _Delete(list(event_ids), wait=False)
+        assert request.future is not None
+        if not request.event_ids:
+            if self._closed:
+                raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
             request.future.set_result(0)
-            return request.future
-        self._put(request)
-        return request.future
+        else:
+            self._enter(request)
+        return request.future  # type: ignore[return-value]  # resolved with request.value
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -260,62 +379,121 @@ class Outbox:
     def last_seq(self) -> int:
         return self._last_seq
 
-    # -- the writer thread --------------------------------------------------------------------
+    # -- leaders and followers ----------------------------------------------------------------
 
-    def _put(self, item: object) -> None:
-        with self._cond:
-            self._pending.append(item)
-            if item is _STOP:
-                self._stopping = True
-            if len(self._pending) == 1 or len(self._pending) >= self._want or self._stopping:
-                self._cond.notify()
+    def _enter(self, request: _Append | _Delete) -> None:
+        """Queue ``request``; a waiting caller returns once it is answered, leading if it must.
 
-    def _take(self) -> tuple[list[object], bool]:
-        """The next batch (gathered as the docstring says) and whether a stop was queued."""
-        with self._cond:
-            while not self._pending:
-                self._cond.wait()
-            if self._want > 1 and not self._stopping and len(self._pending) < self._want:
-                deadline = time.monotonic() + self.gather_max_s
-                while len(self._pending) < self._want and not self._stopping:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not self._cond.wait(left):
-                        break
-            batch: list[object] = []
-            stop = False
-            while self._pending and len(batch) < self.group_commit_max:
-                item = self._pending.popleft()
-                if item is _STOP:
-                    stop = True
+        With nobody leading, a caller that can wait leads at once (no hand-over: one caller
+        alone commits in its own thread); one that cannot hands the lead to the writer
+        thread. Otherwise the request waits for the leader at work, which takes it in its
+        next batch or hands the lead to it."""
+        with self._lock:
+            if self._closed:
+                raise OutboxClosed("the agent is stopping / el agente se está deteniendo")
+            self._queue.append(request)
+            if self._leading:
+                if self._gathering and len(self._queue) >= self._want:
+                    self._gathered.notify()
+                lead = False
+            else:
+                self._leading = True
+                lead = request.lead = request.waiter is not None
+                if not lead:
+                    self._kick.release()
+        if request.waiter is None:
+            return
+        interrupted: BaseException | None = None
+        if not lead:
+            while True:  # answered, or handed the lead
+                try:
+                    request.waiter.acquire()
                     break
-                batch.append(item)
-            return batch, stop
+                except BaseException as exc:  # KeyboardInterrupt: the others still need our
+                    interrupted = exc  # part (wake the next, or lead), so finish it first
+            if request.done:
+                if request.chain is not None:
+                    request.chain.release()
+                if interrupted is not None:
+                    raise interrupted
+                return
+            assert request.lead
+        self._lead()
+        if interrupted is not None:
+            raise interrupted
+
+    def _lead(self) -> None:
+        """Write one batch from the front of the queue, answer it, then pass the lead on."""
+        batch: list[_Append | _Delete] = []
+        try:
+            batch = self._take()
+            self._write(batch)
+        except BaseException as exc:  # a bug or an interrupt: nobody is left hanging
+            log.exception("outbox leader failed")
+            if self._wconn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._wconn.execute("ROLLBACK")
+            error = _write_failed(exc)
+            for request in batch:
+                if isinstance(request, _Append) and not request.done:
+                    request.event.station_seq = 0
+                _answer(request, error)
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt, SystemExit: after the lead is passed on
+        finally:
+            self._pass_lead(len(batch))
+
+    def _take(self) -> list[_Append | _Delete]:
+        """The next batch (gathered as the docstring says); the caller holds the lead."""
+        with self._lock:
+            if self._want > 1 and len(self._queue) < self._want and not self._closed:
+                deadline = time.monotonic() + self.gather_max_s
+                self._gathering = True
+                try:
+                    while len(self._queue) < self._want and not self._closed:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not self._gathered.wait(left):
+                            break
+                finally:
+                    self._gathering = False
+            queue = self._queue
+            if len(queue) <= self.group_commit_max:
+                batch = list(queue)
+                queue.clear()
+            else:
+                batch = [queue.popleft() for _ in range(self.group_commit_max)]
+            return batch
+
+    def _pass_lead(self, taken: int) -> None:
+        """Give the lead to the front of the queue (its thread, or the writer thread for a
+        caller that does not wait), or put it down when the queue is empty."""
+        with self._lock:
+            queue = self._queue
+            self._want = max(1, min(self.group_commit_max, taken + len(queue)))
+            if not queue:
+                self._leading = False
+                if self._closed:
+                    self._idle.notify_all()  # close() waits for the last leader
+                return
+            front = queue[0]
+            if front.waiter is None:
+                self._kick.release()
+                return
+            front.lead = True
+            front.waiter.release()
 
     def _run(self) -> None:
+        """The writer thread: leads whenever the lead is handed to it, until close."""
         while True:
-            batch, stop = self._take()
-            if batch:
-                self._write(batch)
-                with self._cond:
-                    self._want = min(self.group_commit_max, len(batch) + len(self._pending))
-            if stop:
-                self._drain_refused()
+            self._kick.acquire()
+            if self._stop:
                 return
+            self._lead()
 
-    def _drain_refused(self) -> None:
-        while True:
-            with self._cond:
-                if not self._pending:
-                    return
-                item = self._pending.popleft()
-            if isinstance(item, _Append | _Delete):
-                item.future.set_exception(OutboxClosed("the agent stopped / el agente se detuvo"))
-
-    def _write(self, batch: list[object]) -> None:
-        deletes = [item for item in batch if isinstance(item, _Delete)]
+    def _write(self, batch: list[_Append | _Delete]) -> None:
         appends = [item for item in batch if isinstance(item, _Append)]
-        if deletes:
-            self._write_deletes(deletes)
+        if len(appends) < len(batch):
+            self._write_deletes([item for item in batch if isinstance(item, _Delete)])
         if appends:
             self._write_appends(appends)
 
@@ -325,24 +503,24 @@ class Outbox:
             freed_rows, freed = self._delete_once(deletes)
         except sqlite3.OperationalError as exc:
             if not _disk_full(exc) or not self._release_reserve():
-                self._fail([*deletes], exc)
+                self._fail(deletes, exc)
                 return
             try:
                 freed_rows, freed = self._delete_once(deletes)
             except sqlite3.Error as again:
-                self._fail([*deletes], again)
+                self._fail(deletes, again)
                 return
             self._truncate_wal()
         except sqlite3.Error as exc:
-            self._fail([*deletes], exc)
+            self._fail(deletes, exc)
             return
         self.commits += 1
         with self._stats_lock:
             self._count -= sum(freed_rows)
             self._bytes -= freed
-        self._publish_gauges()
         for item, n in zip(deletes, freed_rows, strict=True):
-            item.future.set_result(n)
+            item.value = n
+            _answer(item)
 
     def _delete_once(self, deletes: list[_Delete]) -> tuple[list[int], int]:
         """One transaction for every queued delete, committed without an fsync of its own.
@@ -381,58 +559,59 @@ class Outbox:
     def _write_appends(self, appends: list[_Append]) -> None:
         conn = self._wconn
         count, total, seq = self._count, self._bytes, self._last_seq
-        used, free = self._disk_use()
-        done: list[tuple[Future[tuple[str, int]], tuple[str, int]]] = []
-        refused: list[tuple[Future[tuple[str, int]], Exception]] = []
+        used, free = self._disk_use_now()
+        done: list[_Append] = []
+        refused: list[tuple[_Append, Exception]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for item in appends:
                 outcome = self._insert(conn, item.event, seq, max(total, used), free)
                 if isinstance(outcome, Exception):
-                    refused.append((item.future, outcome))
+                    refused.append((item, outcome))
                     continue
                 seq, size = outcome
                 total += size
                 used += size
                 free -= size
                 count += 1
-                done.append((item.future, (item.event.event_id, seq)))
-            conn.execute("COMMIT")
+                item.value = (item.event.event_id, seq)
+                done.append(item)
+            self._commit(conn)
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for item in appends:
                 item.event.station_seq = 0
-            self._fail([*appends], exc)
+            self._fail(appends, exc)
             return
         self.commits += 1
         with self._stats_lock:
             self._count, self._bytes, self._last_seq = count, total, seq
-        self._publish_gauges()
         if self.metrics is not None:
-            self.metrics.appends.labels("accepted").inc(len(done))
-            self.metrics.appends.labels("refused").inc(len(refused))
             if done:
+                self._accepted.inc(len(done))
                 self.metrics.commit_batch.observe(len(done))
-        for future, error in refused:
-            future.set_exception(error)
-        for future, value in done:
-            future.set_result(value)
+            if refused:
+                self._refused.inc(len(refused))
+        for item, error in refused:
+            item.error = error
+        _answer_all(appends)
         if done:
             self._ensure_reserve()
             for listener in self._listeners:
-                listener()
+                try:
+                    listener()
+                except Exception:  # a listener's bug must not fail the commit's leader
+                    log.exception("outbox commit listener failed")
 
-    def _fail(self, items: list[_Append] | list[_Delete] | list[object], exc: Exception) -> None:
-        full = isinstance(exc, sqlite3.OperationalError) and _disk_full(exc)
-        log.error("outbox commit failed: %s", exc)
-        err = OutboxError(
-            f"could not write the outbox: {exc} / no se pudo escribir la bandeja de salida",
-            code="outbox_disk_full" if full else "outbox_write_failed",
-        )
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        """COMMIT of an append transaction: with ``synchronous=FULL``, the fsync."""
+        conn.execute("COMMIT")
+
+    def _fail(self, items: list[_Append] | list[_Delete], exc: Exception) -> None:
+        error = _write_failed(exc)
         for item in items:
-            if isinstance(item, _Append | _Delete):
-                item.future.set_exception(err)
+            _answer(item, error)
 
     # -- disk space -----------------------------------------------------------------------
 
@@ -448,6 +627,45 @@ class Outbox:
         except OSError:
             free = 1 << 62
         return used, free
+
+    def _disk_use_now(self) -> tuple[int, int]:
+        """``_disk_use`` for the leader, before every append transaction: ``fstat`` of the
+        database and WAL files through descriptors kept open (a path lookup and a
+        ``statvfs`` per commit cost as much as a row's whole insert); a file that was
+        replaced (its descriptor's inode unlinked) is opened again by name."""
+        used = 0
+        fds = self._fds
+        for which, suffix in enumerate(("", "-wal")):
+            fd = fds[which]
+            if fd >= 0:
+                st = os.fstat(fd)
+                if st.st_nlink:
+                    used += st.st_size
+                    continue
+                # Not closed before close(): closing any descriptor of a file drops this
+                # process's POSIX locks on it, SQLite's included.
+                self._stale_fds.append(fd)
+                fds[which] = -1
+            try:
+                fds[which] = fd = os.open(f"{self.path}{suffix}", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue  # no WAL yet: nothing on disk
+            used += os.fstat(fd).st_size
+        try:
+            vfs = os.fstatvfs(fds[0]) if fds[0] >= 0 else os.statvfs(self.path.parent)
+            free = vfs.f_bavail * vfs.f_frsize
+        except OSError:
+            free = 1 << 62
+        return used, free
+
+    def _close_fds(self) -> None:
+        """After the connections are closed (see ``_disk_use_now``)."""
+        for fd in [*self._fds, *self._stale_fds]:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fds = [-1, -1]
+        self._stale_fds = []
 
     def pressure(self) -> OutboxPressure:
         """How close the outbox is to its limits, for the status page and the fleet."""
@@ -562,6 +780,7 @@ class Outbox:
         return n, freed
 
     def _publish_gauges(self) -> None:
+        """The depth gauges are read when metrics are scraped, not written at every commit."""
         if self.metrics is not None:
-            self.metrics.outbox_depth.set(self._count)
-            self.metrics.outbox_bytes.set(self._bytes)
+            self.metrics.outbox_depth.set_function(lambda: self._count)
+            self.metrics.outbox_bytes.set_function(lambda: self._bytes)
