@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +78,23 @@ class Counter(_Metric):
 class Gauge(_Metric):
     kind = "gauge"
 
+    _function: Callable[[], float] | None = None
+
     def set(self, value: float) -> None:
         self._children[()].set(value)
+
+    def set_function(self, function: Callable[[], float]) -> None:
+        """The value is ``function()`` read at each scrape (as prometheus_client's)."""
+        self._function = function
+
+    @property
+    def value(self) -> float:
+        return float(self._function()) if self._function is not None else super().value
+
+    def samples(self) -> list[tuple[tuple[str, ...], float, float]]:
+        if self._function is None:
+            return super().samples()
+        return [((), float(self._function()), self._children[()].created)]
 
 
 class Histogram:
