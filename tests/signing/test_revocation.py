@@ -296,3 +296,19 @@ def _console_row(hub: Hub, case_id: str, document_id: str, lang: str) -> str:
         )
         assert row is not None, signed_in.text
         return re.sub(r"<[^>]+>", " ", row.group(0)) + row.group(0)
+
+
+def test_without_trust_roots_the_status_is_unknown_and_no_ca_is_asked(pki: SigningPki) -> None:
+    """Nobody to ask: UNKNOWN (the document type's policy decides), answered without making an
+    event loop, so also from a thread that runs one; never GOOD, and never kept as GOOD."""
+    from edge_agent.capabilities.signing.revocation import UNKNOWN, RevocationChecker
+
+    checker = RevocationChecker([], [pki.certs["interm"]])
+
+    async def from_a_running_loop() -> Any:
+        return checker.status(pki.certs["doctor-rsa"])
+
+    for status in (checker.status(pki.certs["doctor-rsa"]), asyncio.run(from_a_running_loop())):
+        assert status.status == UNKNOWN and status.context is None
+        assert "no trust roots" in status.detail
+    assert checker._cache == {}

@@ -157,3 +157,26 @@ def test_the_byte_range_digest_goes_on_from_the_upload_hash_and_depends_on_it(
     other.write_bytes(source)
     wrong = hashlib.sha256(source[:-1] + b"X")  # the state of bytes that are not the file's
     assert not _intact(_sign_in_place(pki, other, pades.HashedPrefix(len(source), wrong)), root)
+
+
+def test_signers_of_one_certificate_share_its_parse_and_each_signature_is_valid(
+    tmp_path: Path, pki: SigningPki
+) -> None:
+    """The certificate and chain are parsed once (not at every signature); every signer still
+    gets a certificate store of its own, and each signature made with them is intact."""
+    from edge_agent.capabilities.signing import pades
+
+    def signer(chain: list[bytes]) -> pades.TokenSigner:
+        return pades.TokenSigner(pki.certs["doctor-rsa"], lambda _: b"", chain)
+
+    first, second = signer([pki.certs["interm"]]), signer([pki.certs["interm"]])
+    assert first.signing_cert is second.signing_cert
+    assert first.cert_registry is not second.cert_registry
+    other_chain = signer([pki.certs["interm"], pki.certs["root"]])
+    assert len(list(other_chain.cert_registry)) == 2 and len(list(first.cert_registry)) == 1
+    root = pki.certs["root"]
+    for n in range(2):
+        source = make_pdf()
+        path = tmp_path / f"{n}.pdf"
+        path.write_bytes(source)
+        assert _intact(_sign_in_place(pki, path, None), root)

@@ -4,6 +4,8 @@ gRPC, and jobs that outlive an agent restart — real SoftHSM2, real hub process
 from __future__ import annotations
 
 import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -307,6 +309,29 @@ def test_consent_and_long_poll_can_answer_with_the_signed_pdf_itself(station: St
         as_json = app.get(f"/v1/signing/jobs/{job['job_id']}").json()
     assert polled.content == r.content
     assert as_json["signed_pdf_url"] == f"/v1/signing/jobs/{job['job_id']}/pdf"
+
+
+def test_a_long_poll_waiting_while_the_person_consents_answers_with_the_signed_pdf(
+    station: Station,
+) -> None:
+    """The web app long-polls as soon as it has the job (it cannot know when the click comes):
+    the signature's end wakes it with the signed PDF, the same bytes the job names."""
+    job = _submit(station, make_pdf(), _cert_id(station, "doctor", "doctor-rsa"), "doctor").json()
+    with station.client() as app, ThreadPoolExecutor(1) as poller:
+        waiting = poller.submit(
+            app.get,
+            f"/v1/signing/jobs/{job['job_id']}",
+            params={"wait_s": 30},
+            headers={"Accept": "application/pdf"},
+        )
+        time.sleep(0.3)  # the long-poll is (most likely) waiting before the click
+        with station.consent_client() as c:
+            consented = c.post(f"/v1/signing/jobs/{job['job_id']}/consent", json={"pin": PIN})
+        polled = waiting.result(timeout=60)
+    assert consented.status_code == 200 and consented.json()["status"] == "done"
+    assert polled.status_code == 200 and polled.headers["content-type"] == "application/pdf"
+    assert polled.headers["x-puente-job-status"] == "done"
+    assert hashlib.sha256(polled.content).hexdigest() == consented.json()["signed_sha256"]
 
 
 def test_a_large_signed_pdf_is_streamed_whole_from_its_body_file(station: Station) -> None:

@@ -168,6 +168,24 @@ def _confirm_person(
         container.audit.record("consent_confirmed", job_id=job.job_id, confirmed_by=confirmed_by)
 
 
+def _confirm_and_sign(
+    request: Request, service: SigningService, job: SigningJob, body: ConsentIn
+) -> SigningJob:
+    """The person confirmed (operator PIN where needed), then the signature; the PINs leave
+    the request body before anything can fail and go nowhere but their checks."""
+    pin = body.pin or None
+    try:
+        if job.status == AWAITING:
+            _confirm_person(request, service, job, body)
+    finally:
+        body.operator_pin = None
+        body.pin = None
+    try:
+        return service.consent(job.job_id, pin)
+    finally:
+        pin = None
+
+
 @router.get("/document-types")
 def document_types() -> list[dict[str, object]]:
     return [
@@ -427,13 +445,8 @@ async def consent(job_id: str, body: ConsentIn, request: Request, service: Signi
     ``Accept: application/pdf`` the signed PDF itself."""
     _own_origin_only(request)
     job = service.get(job_id)
-    if job.status == AWAITING:
-        await run_in_threadpool(_confirm_person, request, service, job, body)
-    body.operator_pin = None
-    pin = body.pin or None
-    body.pin = None
-    job = await run_in_threadpool(service.consent, job_id, pin)
-    del pin
+    # One worker thread for the person's check and the signature (not a hop for each).
+    job = await run_in_threadpool(_confirm_and_sign, request, service, job, body)
     if job.status == DONE and _wants_pdf(request):
         return await _pdf_response(service, job)
     return _job_out(request, job)

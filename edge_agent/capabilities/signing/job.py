@@ -80,7 +80,7 @@ class SigningJob:
             "input_sha256": self.input_sha256, "previous_signatures": self.previous_signatures,
             "input_size": self.pdf.size if self.pdf is not None else None,
             "created_at": self.created_at.isoformat(), "kind": self.kind,
-            "user": vars(self.user) if self.user else None, "status": self.status,
+            "user": dict(vars(self.user)) if self.user else None, "status": self.status,
             "error_code": self.error_code, "error_reason": self.error_reason,
             "signed_sha256": self.signed_sha256, "signed_size": self.signed_size,
             "level": self.level, "event_id": self.event_id,

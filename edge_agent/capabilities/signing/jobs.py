@@ -77,14 +77,17 @@ class JobStore:
         self._writer.submit(lambda: None).result()
 
     def save(self, job_id: str, status: str, created_at: float, fields: dict[str, Any]) -> None:
-        self._later(self._save, job_id, status, created_at, json.dumps(fields, default=str))
+        """``fields``: a snapshot (SigningJob.to_record: new containers of plain values, not
+        changed after), turned into JSON by the writer thread, not by the request's."""
+        self._later(self._save, job_id, status, created_at, fields)
 
-    def _save(self, job_id: str, status: str, created_at: float, fields: str) -> None:
+    def _save(self, job_id: str, status: str, created_at: float, fields: dict[str, Any]) -> None:
+        text = json.dumps(fields, default=str)
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO signing_jobs (job_id, status, created_at, job_json) "
                 "VALUES (?,?,?,?)",
-                (job_id, status, created_at, fields),
+                (job_id, status, created_at, text),
             )
 
     def delete(self, job_id: str) -> None:

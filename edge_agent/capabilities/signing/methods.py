@@ -137,7 +137,6 @@ class AdvancedSignature:
             key_size_bytes=80 if cert.key_type is KeyType.EC else 512,
         )
         dtype = DOCUMENT_TYPES[job.document_type]
-        subject_cn = certificates.common_name(cert.der)
         options = module.PadesOptions(
             tsa_url=self.settings.tsa_url,
             long_term=self.settings.long_term,
@@ -156,7 +155,9 @@ class AdvancedSignature:
                 prefix=module.HashedPrefix(work.size, work.digest),  # the input is hashed once
                 field_name=f"Puente-{job.role}-{job.previous_signatures + 1}",
                 options=options,
-                stamp=module.Stamp(subject_cn, ROLES.get(job.role, job.role), job.case_id)
+                stamp=module.Stamp(
+                    certificates.common_name(cert.der), ROLES.get(job.role, job.role), job.case_id
+                )
                 if dtype.stamp
                 else None,
                 reason=f"{dtype.title} — {ROLES.get(job.role, job.role)}",

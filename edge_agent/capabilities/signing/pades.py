@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import re
 from collections.abc import Callable, Generator
@@ -129,6 +130,16 @@ def _fresh_digest(
 _pdf_signer.SignatureObject = _PrefixHashedSignature  # type: ignore[misc]  # pyHanko's class replaced on purpose
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(
+    cert_der: bytes, chain: tuple[bytes, ...]
+) -> tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]]:
+    """The signing certificate and its chain parsed once, not at every signature (asn1crypto
+    parses lazily and keeps what it parsed: hashes, names, key identifiers). The objects are
+    only read: by pyHanko to build the CMS, by a fresh certificate store per signer."""
+    return asn1_x509.Certificate.load(cert_der), [asn1_x509.Certificate.load(c) for c in chain]
+
+
 class TokenSigner(signers.Signer):
     """A pyHanko signer whose private-key operation is done by the token driver."""
 
@@ -139,10 +150,8 @@ class TokenSigner(signers.Signer):
         chain: list[bytes] | None = None,
         key_size_bytes: int = 256,
     ) -> None:
-        cert = asn1_x509.Certificate.load(cert_der)
-        registry = SimpleCertificateStore.from_certs(
-            [asn1_x509.Certificate.load(c) for c in chain or []]
-        )
+        cert, chain_certs = _parsed(cert_der, tuple(chain or ()))
+        registry = SimpleCertificateStore.from_certs(chain_certs)
         super().__init__(signing_cert=cert, cert_registry=registry, embed_roots=True)
         self._raw_sign = raw_sign
         self._dry_size = key_size_bytes

@@ -81,6 +81,8 @@ class RevocationChecker:
             hit = self._cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.max_age_s:
             return hit[1]
+        if not self.roots:  # nobody to ask: no event loop made for nothing
+            return _no_roots()
         result = asyncio.run(self._ask(asn1_x509.Certificate.load(cert_der)))
         with self._lock:
             if result.status == GOOD:
@@ -92,9 +94,7 @@ class RevocationChecker:
     async def _ask(self, cert: asn1_x509.Certificate) -> RevocationStatus:
         now = datetime.now(UTC)
         if not self.roots:
-            return RevocationStatus(
-                UNKNOWN, now, detail="no trust roots configured (signing.trust_roots)"
-            )
+            return _no_roots()
         context = ValidationContext(
             trust_roots=self.roots,
             other_certs=self.chain,
@@ -126,3 +126,9 @@ class RevocationChecker:
             return RevocationStatus(UNKNOWN, now, detail=str(exc)[:300] or type(exc).__name__)
         ocsps = list(getattr(context, "ocsps", []) or [])
         return RevocationStatus(GOOD, now, source="OCSP" if ocsps else "CRL", context=context)
+
+
+def _no_roots() -> RevocationStatus:
+    return RevocationStatus(
+        UNKNOWN, datetime.now(UTC), detail="no trust roots configured (signing.trust_roots)"
+    )

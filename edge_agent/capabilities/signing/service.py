@@ -155,12 +155,13 @@ class SigningService:
         return back
 
     def _persist(self, job: SigningJob) -> None:
-        """Keep the job's record, drop a finished job's input, and tell its watchers."""
+        """Tell the job's watchers (a long-poll answers at once), keep its record (written in
+        the background, not durable: see jobs.py), drop a finished job's input."""
+        job.progress.changed(ended=job.finished)
         if self.store is not None:
             self.store.save(job.job_id, job.status, job.created_at.timestamp(), job.to_record())
             if job.finished:
                 self.inputs.drop(job)
-        job.progress.changed(ended=job.finished)
 
     # -- tokens -------------------------------------------------------------------------
     def token_devices(self) -> list[tuple[str, SigningToken]]:
