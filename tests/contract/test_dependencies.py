@@ -33,6 +33,7 @@ TARGET = {
 }
 # Direct dependencies that no module imports by name, and why they are needed.
 NOT_IMPORTED = {
+    "httptools": 'uvicorn\'s HTTP/1.1 parser, which uvicorn picks when installed (http="auto")',
     "jinja2": "the consoles' templates, through fastapi.templating",
     "python-multipart": "form posts of the consoles, through fastapi.Form",
     "pytest-timeout": "a pytest plugin (timeout in pyproject.toml)",
