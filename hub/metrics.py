@@ -62,6 +62,12 @@ class HubMetrics:
             buckets=_SECONDS,
             registry=self.registry,
         )
+        self.store_round_trips = Counter(
+            "puente_hub_store_round_trips",
+            "Round trips to the database server in the store's ingest commits (0 on SQLite; "
+            'per commit: this over puente_hub_store_commit_seconds_count{stage="all"}).',
+            registry=self.registry,
+        )
         self.store_commit_cpu_seconds = Counter(
             "puente_hub_store_commit_cpu_seconds",
             "CPU time of the writer thread inside the store's commits, by stage (the rest of "
