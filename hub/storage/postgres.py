@@ -155,7 +155,7 @@ def _commit_params(
         ),
         _json(sets),
         _json(readings),
-        _json(list(stations.values())),
+        _json([stations[k] for k in sorted(stations)]),  # one lock order in every worker
     )
 
 
