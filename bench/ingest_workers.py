@@ -189,6 +189,9 @@ def worker_figures(
     store_wall = delta("puente_hub_store_commit_seconds_sum", stage="all")
     store_cpu = delta("puente_hub_store_commit_cpu_seconds_total", stage="all")
     figures["store_wait_ms_per_commit"] = 1000 * (store_wall - store_cpu) / max(store_commits, 1)
+    figures["round_trips_per_commit"] = delta("puente_hub_store_round_trips_total") / max(
+        store_commits, 1
+    )
     for (sample, lab), _ in after.items():
         if sample != "puente_hub_store_commit_seconds_count":
             continue
@@ -426,7 +429,8 @@ def report(results: dict[str, Any]) -> None:
                 f"events/commit, held {w['held']:,.0f} events, held retries "
                 f"{w['held_retries']:,.0f} msgs, rendered {w['rendered']:,.0f}; commit p50/p99 "
                 f"{w['batch_p50_ms']:.1f}/{w['batch_p99_ms']:.1f} ms (store "
-                f"{w['store_p50_ms']:.1f}/{w['store_p99_ms']:.1f}, after-commit hooks {hooks})"
+                f"{w['store_p50_ms']:.1f}/{w['store_p99_ms']:.1f}, after-commit hooks {hooks}, "
+                f"{w['round_trips_per_commit']:.1f} round trips to the database per commit)"
                 + (f"; store stages: {stages}" if stages else "")
             )
         if r["stored"] != r["events"]:

@@ -4,7 +4,7 @@ on SQLite and on PostgreSQL with 1..N concurrent workers, beside bare baselines 
 Run: ``.venv/bin/python -m bench.store --events 20000 --workers 1,2,3`` (PostgreSQL from
 ``--pg-url`` or PUENTE_TEST_PG_URL, default the server on 127.0.0.1:5432; a database is created
 and dropped per run). Measures, in one run and on the same rows (vital-signs events of 50
-stations, batches of 100 as ingest commits them, projections included):
+stations, commits of 100 events (`--batch`), projections included):
 - baseline: bare psycopg ``executemany`` and ``COPY`` of the rows into a plain events table;
 - SQLite ``commit_ingest``, 1 worker (and N worker processes on the one file);
 - PostgreSQL ``commit_ingest``, 1..N worker processes on one database.
@@ -66,22 +66,27 @@ def _open(url: str) -> Any:
 
 def _worker(url: str, batches: list[list[Any]], go: Any, out: Any) -> None:
     store = _open(url)
+    trips_of = getattr(store, "last_commit_round_trips", None)  # PostgreSQL only
+    trips = 0
     go.wait()
     cpu = time.process_time()
     for batch in batches:
         store.commit_ingest(batch, [], [])
-    out.put(time.process_time() - cpu)
+        if trips_of is not None:
+            trips += trips_of()
+    out.put((time.process_time() - cpu, trips))
     store.close()
 
 
-def run_store(url: str, rows: list[Any], workers: int) -> tuple[float, float]:
-    """(events/s, hub CPU seconds per 1k events) of `workers` processes sharing the rows."""
+def run_store(url: str, rows: list[Any], workers: int, batch: int = BATCH) -> tuple[float, ...]:
+    """(events/s, hub CPU seconds per 1k events, round trips to the server per commit) of
+    `workers` processes sharing the rows, in commits of `batch` events."""
     store = _open(url)
     store.migrate()
     for s in range(STATIONS):
         store.register_station(f"station-{s}", UNIT, T0)
     store.close()
-    batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+    batches = [rows[i : i + batch] for i in range(0, len(rows), batch)]
     ctx = mp.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()
     procs = [
@@ -93,14 +98,15 @@ def run_store(url: str, rows: list[Any], workers: int) -> tuple[float, float]:
     time.sleep(0.5)  # every worker connected
     start = time.perf_counter()
     go.set()
-    cpu = sum(out.get() for _ in procs)
+    done = [out.get() for _ in procs]
     elapsed = time.perf_counter() - start
     for p in procs:
         p.join()
-    return len(rows) / elapsed, cpu / len(rows) * 1000
+    cpu, trips = sum(d[0] for d in done), sum(d[1] for d in done)
+    return len(rows) / elapsed, cpu / len(rows) * 1000, trips / len(batches)
 
 
-def bare_psycopg(url: str, rows: list[Any]) -> tuple[float, float]:
+def bare_psycopg(url: str, rows: list[Any], batch: int = BATCH) -> tuple[float, float]:
     """(executemany events/s, COPY events/s) of the same rows into a plain table."""
     import psycopg
 
@@ -118,21 +124,21 @@ def bare_psycopg(url: str, rows: list[Any]) -> tuple[float, float]:
         conn.execute(ddl.format("bare_many"))
         conn.execute(ddl.format("bare_copy"))
         start = time.perf_counter()
-        for i in range(0, len(values), BATCH):
+        for i in range(0, len(values), batch):
             with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO bare_many VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    values[i : i + BATCH],
+                    values[i : i + batch],
                 )
         many = len(values) / (time.perf_counter() - start)
         start = time.perf_counter()
-        for i in range(0, len(values), BATCH):
+        for i in range(0, len(values), batch):
             with (
                 conn.transaction(),
                 conn.cursor() as cur,
                 cur.copy("COPY bare_copy FROM STDIN") as copy,
             ):
-                for v in values[i : i + BATCH]:
+                for v in values[i : i + batch]:
                     copy.write_row(v)
         copied = len(values) / (time.perf_counter() - start)
     return many, copied
@@ -142,6 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--workers", default="1,2,3", help="worker counts, e.g. 1,2,3")
+    parser.add_argument("--batch", type=int, default=BATCH, help="events per commit")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get(
@@ -155,7 +162,7 @@ def main() -> None:
     rows = _rows(args.events)
     admin = psycopg.connect(args.pg_url, autocommit=True)
     base = args.pg_url.rpartition("/")[0]
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, ...]] = {}
     made: list[str] = []
     try:
 
@@ -165,23 +172,30 @@ def main() -> None:
             made.append(name)
             return f"{base}/{name}"
 
-        many, copied = bare_psycopg(fresh_pg(), rows)
+        many, copied = bare_psycopg(fresh_pg(), rows, args.batch)
         with tempfile.TemporaryDirectory() as tmp:
             for w in counts:
                 path = Path(tmp) / f"hub-{w}.sqlite3"
-                results[f"sqlite x{w}"] = run_store(f"sqlite:///{path}", rows, w)
+                results[f"sqlite x{w}"] = run_store(f"sqlite:///{path}", rows, w, args.batch)
         for w in counts:
-            results[f"postgres x{w}"] = run_store(fresh_pg(), rows, w)
+            results[f"postgres x{w}"] = run_store(fresh_pg(), rows, w, args.batch)
     finally:
         for name in made:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    print(f"events: {args.events}, batches of {BATCH}, {STATIONS} stations, cpus: {os.cpu_count()}")
+    print(
+        f"events: {args.events}, commits of {args.batch}, {STATIONS} stations, "
+        f"cpus: {os.cpu_count()}, load average: {os.getloadavg()}"
+    )
     print(f"baseline psycopg executemany: {many:10.0f} events/s")
     print(f"baseline psycopg COPY:        {copied:10.0f} events/s")
-    print(f"{'store':<14}{'events/s':>10}{'hub CPU s/1k':>14}{'vs executemany':>16}")
-    for name, (rate, cpu) in results.items():
-        print(f"{name:<14}{rate:10.0f}{cpu:14.3f}{rate / many:16.2f}")
+    print(
+        f"{'store':<14}{'events/s':>10}{'hub CPU s/1k':>14}{'vs executemany':>16}"
+        f"{'round trips/commit':>20}"
+    )
+    for name, (rate, cpu, trips) in results.items():
+        shown = f"{trips:20.1f}" if name.startswith("postgres") else f"{'-':>20}"
+        print(f"{name:<14}{rate:10.0f}{cpu:14.3f}{rate / many:16.2f}{shown}")
     pg1, lite1 = results.get("postgres x1"), results.get("sqlite x1")
     if pg1 and lite1:
         print(f"postgres x1 / sqlite x1: {pg1[0] / lite1[0]:.2f} (target >= 0.7)")

@@ -55,9 +55,17 @@ class HubMetrics:
         self.store_commit_seconds = Histogram(
             "puente_hub_store_commit_seconds",
             "Time of the store's commit of one ingest batch (no decoding or checks), by stage: "
-            "all, and on PostgreSQL copy, insert, project, commit (the COMMIT: WAL flush).",
+            "all, and on PostgreSQL encode (the rows as JSON), begin (a pooled connection), "
+            "insert (the one statement; alone, its commit too), and with other projections or "
+            "quarantine rows project and commit (the COMMIT: WAL flush).",
             ["stage"],
             buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.store_round_trips = Counter(
+            "puente_hub_store_round_trips",
+            "Round trips to the database server in the store's ingest commits (0 on SQLite; "
+            'per commit: this over puente_hub_store_commit_seconds_count{stage="all"}).',
             registry=self.registry,
         )
         self.store_commit_cpu_seconds = Counter(

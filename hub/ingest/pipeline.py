@@ -78,6 +78,8 @@ class Outcome:
     # The store's commit (no decoding or checks): stage → (wall s, writer thread CPU s),
     # "all" for the whole of it (metrics: puente_hub_store_commit_seconds).
     store_stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Its round trips to the database server (metrics: puente_hub_store_round_trips).
+    store_round_trips: int = 0
 
 
 @dataclass(slots=True)
@@ -241,6 +243,7 @@ def commit_prepared(prepared: Prepared, store: Store) -> Outcome:
         wall, cpu = time.perf_counter(), time.thread_time()
         new = store.commit_ingest(rows, quarantine, seen)
         outcome.store_stages = dict(store.last_commit_stages())
+        outcome.store_round_trips = store.last_commit_round_trips()
         outcome.store_stages["all"] = (time.perf_counter() - wall, time.thread_time() - cpu)
     outcome.quarantined = len(quarantine)
     outcome.accepted = outcome.duplicate = outcome.rejected = 0

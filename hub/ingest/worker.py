@@ -374,6 +374,7 @@ class IngestWorker:
         for stage, (wall, cpu) in outcome.store_stages.items():
             self._metrics.store_commit_seconds.labels(stage).observe(wall)
             self._metrics.store_commit_cpu_seconds.labels(stage).inc(max(cpu, 0.0))
+        self._metrics.store_round_trips.inc(outcome.store_round_trips)
         self._metrics.accepted.inc(outcome.accepted)
         self._metrics.duplicate.inc(outcome.duplicate)
         self._metrics.rejected.inc(outcome.rejected)

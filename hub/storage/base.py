@@ -291,6 +291,11 @@ class Store(Protocol):
         empty where the backend does not split its commit."""
         ...
 
+    def last_commit_round_trips(self) -> int:
+        """Of this thread's last `commit_ingest`: the round trips to a database server (each
+        waits for the server process); 0 for an embedded database."""
+        ...
+
     def stations_by_id(self, station_ids: Sequence[str]) -> Mapping[str, Station]: ...
 
     def set_station_key(self, station_id: str, public_key_pem: str, at: str) -> str:

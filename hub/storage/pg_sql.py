@@ -47,10 +47,11 @@ def translate(sql: str) -> str:
 class Rows:
     """A fetched result: rows read at once (the connection goes back to the pool)."""
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int, trips: int = 1) -> None:
         self._rows = rows
         self._at = 0
         self.rowcount = rowcount
+        self.trips = trips  # round trips to the server it took
 
     def fetchone(self) -> tuple[Any, ...] | None:
         if self._at >= len(self._rows):
@@ -119,7 +120,7 @@ def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[An
     executemany."""
     batch = [list(a) for a in args]
     if not batch:
-        return Rows([], 0)
+        return Rows([], 0, trips=0)
     pg = translate(sql)
     copy_sql = as_copy(pg)
     staged = as_staged(pg) if copy_sql is None and len(batch) >= STAGED_MIN_ROWS else None
@@ -133,13 +134,16 @@ def run_many(conn: psycopg.Connection[Any], sql: str, args: Iterable[Sequence[An
                     for i, row in enumerate(batch):
                         copy.write_row([i, *row])
                 cur.execute(insert)
+                trips = 4  # CREATE, COPY (start, then data and end), INSERT
             elif copy_sql is None:
-                cur.executemany(pg, batch)
+                cur.executemany(pg, batch)  # one pipeline, one sync
+                trips = 1
             else:
                 with cur.copy(copy_sql) as copy:
                     for row in batch:
                         copy.write_row(row)
-            return Rows([], cur.rowcount)
+                trips = 2
+            return Rows([], cur.rowcount, trips)
     except psycopg.errors.UniqueViolation as exc:
         raise Duplicate(str(exc)) from exc
 
@@ -153,12 +157,17 @@ class Connection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
+        self.trips = 0  # round trips of the statements run through it
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
-        return run(self.raw, sql, args)
+        rows = run(self.raw, sql, args)
+        self.trips += rows.trips
+        return rows
 
     def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> Rows:
-        return run_many(self.raw, sql, args)
+        rows = run_many(self.raw, sql, args)
+        self.trips += rows.trips
+        return rows
 
 
 class PooledConnection:

@@ -5,8 +5,9 @@ The statements are SQLiteStore's (one SQL spelling for both engines, translated 
 `hub.storage.pg_sql`); what differs is here: a connection pool instead of one connection
 per thread, a write is a transaction on a borrowed connection (no process lock: PostgreSQL
 serialises what must be), migrations under an advisory lock, and exactly-once ingest by the
-unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING`` (a batch arrives by COPY in a
-per-connection staging table; plain inserts of the projections go by COPY too, pg_sql): when
+unique ``event_id`` with ``ON CONFLICT DO NOTHING RETURNING`` in one statement that also
+projects the vital signs and updates the stations (`_COMMIT_SQL`: a vital-signs batch is one
+round trip to the server; plain inserts of the other projections go by COPY, pg_sql): when
 two workers commit the same event at once, the second waits on the key and learns it is a
 duplicate, so it neither projects it twice nor reports it new. The per-station ordering gate
 reads the last stored ``station_seq`` from the database (`last_station_seqs`), so it holds
@@ -15,11 +16,11 @@ across workers.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,7 +34,17 @@ from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
 from hub.storage.dispensing import SQLiteDispensing
 from hub.storage.payloads import render_checked
 from hub.storage.pg_sql import Connection, PooledConnection
-from hub.storage.readings import MODE_SESSION_START, MODE_SESSION_STOP, ReadingsStore, SessionSpan
+from hub.storage.readings import (
+    _READING_COLS,
+    _SET_COLS,
+    MODE_SESSION_START,
+    MODE_SESSION_STOP,
+    ReadingsStore,
+    SessionSpan,
+    decode_row,
+    reading_values,
+    set_values,
+)
 from hub.storage.scans import SQLiteScans
 from hub.storage.signatures import PendingRevision, SQLiteSignatures
 from hub.storage.sqlite import SQLiteStore
@@ -45,34 +56,39 @@ _EVENT_COLS = (
     "event_id, station_id, unit_id, device_id, case_id, patient_id, kind, occurred_at, "
     "station_seq, received_at, clock_offset_ms, raw, time_flag"
 )
-# Each pooled connection's staging table for a batch of events (rows gone at commit).
-_STAGING = (
-    "CREATE TEMP TABLE ingest_events (ord INTEGER NOT NULL, event_id TEXT, station_id TEXT, "
-    "unit_id TEXT, device_id TEXT, case_id TEXT, patient_id TEXT, kind TEXT, occurred_at TEXT, "
-    "station_seq BIGINT, received_at TEXT, clock_offset_ms BIGINT, raw BYTEA, time_flag TEXT) "
-    "ON COMMIT DELETE ROWS"
+# One statement stores a batch (one round trip; on its own, in autocommit, its own transaction):
+# the rows of every table arrive as JSON arrays (one parameter each, parsed once by the server),
+# the events go in in batch order and only those not stored yet (``ON CONFLICT (event_id) DO
+# NOTHING RETURNING``: a concurrent worker's copy waits on the unique key), the vital sets and
+# readings of exactly those events (the readings projection, hub.storage.readings, folded in:
+# same rows, same order), and the stations' last-seen times. Data-modifying CTEs run once and
+# to completion; the readings' foreign key is checked at the end of the statement.
+_COMMIT_SQL = (
+    "WITH ins AS ("
+    f"INSERT INTO events ({_EVENT_COLS}) "
+    "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, (r->>8)::bigint, r->>9, "
+    "(r->>10)::bigint, decode(r->>11, 'base64'), r->>12 "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(r, ord) ORDER BY ord "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
+    "vs AS ("
+    f"INSERT INTO vital_sets ({_SET_COLS}) "
+    "SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10 "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(r, ord) "
+    "WHERE r->>0 IN (SELECT event_id FROM ins) ORDER BY ord ON CONFLICT DO NOTHING), "
+    "vr AS ("
+    f"INSERT INTO vital_readings ({_READING_COLS}) "
+    "SELECT r->>0, r->>1, r->>2, (r->>3)::integer, r->>4, r->>5, (r->>6)::double precision, "
+    "r->>7, r->>8, r->>9, r->>10, r->>11, r->>12, r->>13, r->>14 "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(r, ord) "
+    "WHERE r->>0 IN (SELECT event_id FROM ins) ORDER BY ord), "
+    "st AS ("
+    "UPDATE stations SET last_seen_at = r->>1, clock_offset_ms = (r->>2)::bigint, "
+    "clock_offset_known = (r->>3)::integer "
+    "FROM jsonb_array_elements(%s::jsonb) AS j(r) WHERE stations.station_id = r->>0) "
+    "SELECT event_id FROM ins"
 )
-# Taken out of the staging table as they go in (a second batch in the same transaction, as
-# in a nested write, finds it empty).
-_INSERT_STAGED = (
-    "WITH staged AS (DELETE FROM ingest_events RETURNING *) "
-    f"INSERT INTO events ({_EVENT_COLS}) SELECT {_EVENT_COLS} FROM staged ORDER BY ord "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-)
-
-
-_staged: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
-
-
-def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Every new pooled connection (autocommit): its staging table. A read-only server
-    refuses it: the connection is still made (reads and /healthz work, and /healthz names
-    the cause), and the table is made at the connection's first ingest commit."""
-    try:
-        conn.execute(_STAGING)
-    except psycopg.errors.ReadOnlySqlTransaction:
-        return
-    _staged.add(conn)
+# The projections this statement does (PROJECTIONS of these kinds run in it, not after it).
+_FOLDED = frozenset({"vital_signs"})
 
 
 class _Stages:
@@ -89,43 +105,68 @@ class _Stages:
         self._wall, self._cpu = wall, cpu
 
 
-def _insert_events(
-    raw: psycopg.Connection[Any], events: Sequence[EventRow], stages: _Stages
-) -> set[str]:
-    """Insert the batch's events in their order; the ids that were new. The rows go by COPY
-    into the staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING
-    stores those not stored yet (a concurrent worker's copy waits on the unique key), with
-    ``ingest_seq`` in batch order."""
-    if not events:
-        return set()
-    if raw not in _staged:  # made when the server was read-only (every time: in a rollback
-        # the table goes too)
-        raw.execute(_STAGING.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS"))
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY ingest_events (ord, {_EVENT_COLS}) FROM STDIN") as copy:
-            for i, e in enumerate(events):
-                copy.write_row(
-                    (
-                        i,
-                        e.event_id,
-                        e.station_id,
-                        e.unit_id,
-                        e.device_id,
-                        e.case_id,
-                        e.patient_id,
-                        e.kind,
-                        e.occurred_at,
-                        e.station_seq,
-                        e.received_at,
-                        e.clock_offset_ms,
-                        e.raw,
-                        e.time_flag,
-                    )
+def _json(rows: Sequence[Sequence[Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+def _commit_params(
+    events: Sequence[EventRow], seen: Sequence[StationSeen]
+) -> tuple[str, str, str, str]:
+    """The four JSON arrays of `_COMMIT_SQL`: events (raw in base64), the vital sets and
+    readings of each event's first copy in the batch (a later copy is a duplicate, never
+    projected), and one last-seen row per station (the last, as sequential updates)."""
+    firsts: dict[str, EventRow] = {}
+    for e in events:
+        firsts.setdefault(e.event_id, e)
+    sets: list[tuple[object, ...]] = []
+    readings: list[tuple[object, ...]] = []
+    for e in firsts.values():
+        if e.kind != "vital_signs":
+            continue
+        decoded = decode_row(e)
+        if decoded is not None:
+            sets.append(set_values(decoded[0]))
+            for r in decoded[1]:  # the value as COPY would send it (text, parsed as float8)
+                v = reading_values(r)
+                readings.append((*v[:6], repr(v[6]), *v[7:]))
+    stations = {
+        s.station_id: (s.station_id, s.last_seen_at, s.clock_offset_ms, int(s.known)) for s in seen
+    }
+    return (
+        _json(
+            [
+                (
+                    e.event_id,
+                    e.station_id,
+                    e.unit_id,
+                    e.device_id,
+                    e.case_id,
+                    e.patient_id,
+                    e.kind,
+                    e.occurred_at,
+                    e.station_seq,
+                    e.received_at,
+                    e.clock_offset_ms,
+                    base64.b64encode(e.raw).decode("ascii"),
+                    e.time_flag,
                 )
-        stages.mark("copy")
-        cur.execute(_INSERT_STAGED)
-        stages.mark("insert")
-        return {r[0] for r in cur.fetchall()}
+                for e in events
+            ]
+        ),
+        _json(sets),
+        _json(readings),
+        _json([stations[k] for k in sorted(stations)]),  # one lock order in every worker
+    )
+
+
+def _first_new(events: Sequence[EventRow], inserted: set[str]) -> list[bool]:
+    """Per event of the batch, whether this statement stored it (a second copy of an event
+    in the same batch is a duplicate)."""
+    new: list[bool] = []
+    for e in events:
+        new.append(e.event_id in inserted)
+        inserted.discard(e.event_id)
+    return new
 
 
 def is_postgres_url(url: str) -> bool:
@@ -145,7 +186,6 @@ class PostgresStore(SQLiteStore):
             min_size=min_size,
             max_size=max_size,
             kwargs={"autocommit": True},
-            configure=_configure,
             open=True,
             name="puente-hub",
         )
@@ -229,41 +269,65 @@ class PostgresStore(SQLiteStore):
         quarantine: Sequence[QuarantineRow],
         seen: Sequence[StationSeen],
     ) -> list[bool]:
+        """One statement (`_COMMIT_SQL`) stores the events, their vital sets and readings and
+        the stations' last-seen times. A batch with nothing else to do (the usual one: vital
+        signs) is that statement alone, in autocommit: one round trip to the server, commit
+        included. Other projections (documents, scans, dispensing) and quarantine rows need
+        the new events first: then BEGIN, the statement, those, COMMIT."""
         stages = _Stages()
-        with self._write() as conn:
-            stages.mark("begin")
-            inserted = _insert_events(conn.raw, events, stages)
-            new: list[bool] = []
-            for e in events:
-                new.append(e.event_id in inserted)
-                inserted.discard(e.event_id)  # a second copy in this same batch is a duplicate
-            projections.apply(conn, [e for e, is_new in zip(events, new, strict=True) if is_new])
-            stages.mark("project")
-            conn.executemany(
-                "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
-                "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        q.received_at,
-                        q.topic,
-                        q.station_id,
-                        q.event_id,
-                        q.reason_code,
-                        q.reason,
-                        q.raw,
-                    )
-                    for q in quarantine
-                ],
-            )
-            conn.executemany(
-                "UPDATE stations SET last_seen_at = ?, clock_offset_ms = ?, "
-                "clock_offset_known = ? WHERE station_id = ?",
-                [(s.last_seen_at, s.clock_offset_ms, int(s.known), s.station_id) for s in seen],
-            )
-            stages.mark("project")
-        stages.mark("commit")
+        params = _commit_params(events, seen)
+        stages.mark("encode")
+        nested = getattr(self._local, "tx", None) is not None
+        alone = (
+            not quarantine
+            and not nested
+            and not any(e.kind in projections.PROJECTIONS and e.kind not in _FOLDED for e in events)
+        )
+        if alone:
+            with self._pool.connection() as raw:
+                stages.mark("begin")
+                inserted = {r[0] for r in raw.execute(_COMMIT_SQL, params).fetchall()}
+                stages.mark("insert")
+            self._local.trips = 1
+            new = _first_new(events, inserted)
+        else:
+            with self._write() as conn:
+                stages.mark("begin")
+                conn.trips = 0
+                inserted = {r[0] for r in conn.raw.execute(_COMMIT_SQL, params).fetchall()}
+                stages.mark("insert")
+                new = _first_new(events, inserted)
+                projections.apply(
+                    conn,
+                    [e for e, n in zip(events, new, strict=True) if n and e.kind not in _FOLDED],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO quarantine (received_at, topic, station_id, event_id, "
+                    "reason_code, reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            q.received_at,
+                            q.topic,
+                            q.station_id,
+                            q.event_id,
+                            q.reason_code,
+                            q.reason,
+                            q.raw,
+                        )
+                        for q in quarantine
+                    ],
+                )
+                stages.mark("project")
+                # the statement, the projections', and BEGIN and COMMIT unless nested
+                self._local.trips = 1 + conn.trips + (0 if nested else 2)
+            stages.mark("commit")
         self._local.stages = stages.stages
         return new
+
+    def last_commit_round_trips(self) -> int:
+        """Round trips to the server of this thread's last `commit_ingest` (each waits for
+        the server process: on a busy machine, for it to be scheduled)."""
+        return int(getattr(self._local, "trips", 0))
 
     def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
         return dict(getattr(self._local, "stages", {}))

@@ -244,7 +244,7 @@ _SET_COLS = (
 )
 
 
-def _set_values(vset: VitalSet) -> tuple[object, ...]:
+def set_values(vset: VitalSet) -> tuple[object, ...]:
     return (
         vset.event_id,
         vset.case_id,
@@ -260,7 +260,7 @@ def _set_values(vset: VitalSet) -> tuple[object, ...]:
     )
 
 
-def _reading_values(r: StoredReading) -> tuple[object, ...]:
+def reading_values(r: StoredReading) -> tuple[object, ...]:
     return (
         r.event_id,
         r.case_id,
@@ -293,14 +293,14 @@ def insert_sets(
         cur = conn.execute(
             f"INSERT OR IGNORE INTO vital_sets ({_SET_COLS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _set_values(vset),
+            set_values(vset),
         )
         if cur.rowcount == 0:
             continue
         conn.executemany(  # runs in migration 301, before 402 added ``equipment``
             f"INSERT INTO vital_readings ({_READING_COLS_300}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_reading_values(r)[:-1] for r in readings],
+            [reading_values(r)[:-1] for r in readings],
         )
         added.append((vset, readings))
     return added
@@ -326,12 +326,12 @@ def project_vitals(conn: SqlConnection, rows: Sequence[EventRow]) -> None:
     decoded = [d for d in (decode_row(e) for e in rows) if d is not None]
     conn.executemany(
         f"INSERT OR IGNORE INTO vital_sets ({_SET_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_set_values(vset) for vset, _ in decoded],
+        [set_values(vset) for vset, _ in decoded],
     )
     conn.executemany(
         f"INSERT INTO vital_readings ({_READING_COLS}) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_reading_values(r) for _, readings in decoded for r in readings],
+        [reading_values(r) for _, readings in decoded for r in readings],
     )
 
 

@@ -177,6 +177,9 @@ class SQLiteStore:
     def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
         return {}
 
+    def last_commit_round_trips(self) -> int:
+        return 0  # no server
+
     def commit_ingest(
         self,
         events: Sequence[EventRow],

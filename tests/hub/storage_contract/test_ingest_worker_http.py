@@ -91,8 +91,11 @@ def test_an_ingest_worker_serves_metrics_of_what_it_stored(
     assert _metric(text, "puente_hub_batch_commit_seconds_count") >= 2
     assert _metric(text, "puente_hub_batch_events_sum") == 20
     # The PostgreSQL commit in stages, each timed (the store's part of a commit).
-    for stage in ("all", "copy", "insert", "project", "commit"):
+    for stage in ("all", "encode", "begin", "insert"):
         assert _metric(text, f'puente_hub_store_commit_seconds_count{{stage="{stage}"}}') >= 1
+    # Vital signs alone: one round trip to the server per commit (the one statement).
+    commits = _metric(text, 'puente_hub_store_commit_seconds_count{stage="all"}')
+    assert _metric(text, "puente_hub_store_round_trips_total") == commits
     assert _metric(text, "puente_hub_db_writable") == 1
     answer = httpx.get(f"{worker.http_url}/healthz", timeout=10)
     assert answer.status_code == 200 and answer.json()["mqtt_connected"] is True
