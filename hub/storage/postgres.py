@@ -135,6 +135,11 @@ class PostgresStore(SQLiteStore):
             finally:
                 self._local.tx = None
 
+    @contextmanager
+    def _derived_write(self) -> Iterator[Any]:
+        with self._write() as conn:  # a PostgreSQL commit: no per-transaction sync setting here
+            yield conn
+
     def migrate(self) -> int:
         with self._pool.connection() as conn:
             return pg_schema.migrate(conn)
