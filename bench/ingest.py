@@ -497,6 +497,12 @@ def main() -> None:
                 f"({pipe['latency_samples']} events; load average {os.getloadavg()[0]:.1f} on "
                 f"{os.cpu_count()} cores)"
             )
+            from bench.ingest_recovery import disk_alone, print_disk_alone
+
+            results["pipeline_disk_alone"] = disk_alone(
+                workdir / "pipeline-disk-alone", pipe["latency_rate_per_s"], args.latency_seconds
+            )
+            print_disk_alone(results["pipeline_disk_alone"], p50, p99)
             results["outbox"] = outbox_appends(workdir, 0.4, rounds=9)
             print_outbox(results["outbox"])
             results["agent_idle"] = idle = agent_idle(broker.url, workdir, args.idle_seconds)
