@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,19 +190,15 @@ def _stations_worker(
     latency_rate: Any,
     latency_seconds: float,
 ) -> None:
-    from edge_agent.outbox import Outbox
+    from bench.ingest_recovery import timed_classes
     from edge_agent.settings import AgentSettings
-    from edge_agent.uplink import Uplink
 
     deleted_at: dict[str, float] = {}
-
-    class TimedOutbox(Outbox):
-        def delete_later(self, event_ids: Any) -> Any:  # the uplink's delete of receipted rows
-            now = time.time()
-            ids = list(event_ids)
-            for event_id in ids:
-                deleted_at[event_id] = now
-            return super().delete_later(ids)
+    durable: dict[str, float] = {}
+    published: dict[str, float] = {}
+    committed: dict[str, float] = {}
+    receipted: dict[str, float] = {}
+    TimedOutbox, TimedUplink = timed_classes(deleted_at, published, committed, receipted, [])
 
     stations = []
     for i in indexes:
@@ -223,7 +220,7 @@ def _stations_worker(
         stations.append((settings, outbox))
     ready.put(len(indexes))
     go.wait()
-    uplinks = [Uplink(s, o) for s, o in stations]
+    uplinks = [TimedUplink(s, o) for s, o in stations]
     for u in uplinks:
         u.start()
     while any(o.depth()[0] for _, o in stations):
@@ -241,7 +238,10 @@ def _stations_worker(
         settings, outbox = stations[n % len(stations)]
         event = _built_event(settings.station_id, n)
         created[event.event_id] = event.occurred_at.ToNanoseconds() / 1e9
-        outbox.submit(event)
+        event_id = event.event_id
+        outbox.submit(event).add_done_callback(
+            lambda _f, e=event_id: durable.setdefault(e, time.time())
+        )
         n += 1
         next_at += interval
         pause = next_at - time.monotonic()
@@ -251,7 +251,15 @@ def _stations_worker(
     while any(o.depth()[0] for _, o in stations) and time.monotonic() < deadline:
         time.sleep(0.01)
     latencies = [deleted_at[e] - t for e, t in created.items() if e in deleted_at]
-    results.put(("latency", latencies))
+    stats = {
+        "created": created,
+        "durable": durable,
+        "published": {e: published[e] for e in created if e in published},
+        "committed": {e: committed[e] for e in created if e in committed},
+        "receipted": {e: receipted[e] for e in created if e in receipted},
+        "deleted": {e: deleted_at[e] for e in created if e in deleted_at},
+    }
+    results.put(("latency", (latencies, stats)))
     for u in uplinks:
         u.stop()
     for _, o in stations:
@@ -259,6 +267,7 @@ def _stations_worker(
 
 
 def pipeline(broker_url: str, workdir: Path, total: int, latency_seconds: float) -> dict[str, Any]:
+    from bench.ingest_recovery import split
     from tests.e2e.processes import Hub
 
     hub = Hub(workdir / "hub", broker_url, secrets.token_urlsafe(16), log_level="WARNING").start()
@@ -300,9 +309,17 @@ def pipeline(broker_url: str, workdir: Path, total: int, latency_seconds: float)
         for h in halves:
             rates.put(throughput * 0.10 * len(h) / STATIONS)
         latencies: list[float] = []
+        stats: dict[str, dict[str, float]] = {}
         for _ in procs:
-            _kind, values = results.get(timeout=120)
+            _kind, (values, part) = results.get(timeout=120)
             latencies.extend(values)
+            for key, notes in part.items():
+                stats.setdefault(key, {}).update(notes)
+        received = {
+            e: datetime.fromisoformat(r.replace("Z", "+00:00")).timestamp()
+            for e, r in hub.query("SELECT event_id, received_at FROM events")
+            if e in stats["created"]
+        }
         for p in procs:
             p.join(60)
         latencies.sort()
@@ -316,6 +333,7 @@ def pipeline(broker_url: str, workdir: Path, total: int, latency_seconds: float)
             "latency_p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]
             if latencies
             else None,
+            "latency_split": split(stats, received) if stats.get("created") else None,
         }
     finally:
         hub.stop()
@@ -545,6 +563,15 @@ def main() -> None:
                 f"({pipe['latency_samples']} events; load average {os.getloadavg()[0]:.1f} on "
                 f"{os.cpu_count()} cores)"
             )
+            from bench.ingest_recovery import disk_alone, print_disk_alone, print_split
+
+            if pipe["latency_split"]:
+                print_split(pipe["latency_split"])
+
+            results["pipeline_disk_alone"] = disk_alone(
+                workdir / "pipeline-disk-alone", pipe["latency_rate_per_s"], args.latency_seconds
+            )
+            print_disk_alone(results["pipeline_disk_alone"], p50, p99)
             results["outbox"] = outbox_appends(workdir, 0.4, rounds=9)
             print_outbox(results["outbox"])
             results["agent_idle"] = idle = agent_idle(broker.url, workdir, args.idle_seconds)

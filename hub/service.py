@@ -109,7 +109,7 @@ class HubService:
             revalidate_s=self.settings.signature_revalidate_s,
         )
         self.signatures.start()
-        self._worker.on_commit.append(self.signatures.wake)
+        self._worker.on_commit.append(self.signatures.on_commit)
         self.fleet.publish = self._worker.publish
         self._worker.on_state = self.fleet.on_state
         self._worker.on_connected = self.fleet.republish_all

@@ -336,8 +336,12 @@ class Store(Protocol):
         """`update_station_state` for each, in order (on PostgreSQL in one transaction)."""
         ...
 
-    def render_pending_payloads(self, limit: int) -> int:
-        """Fill payload_json of up to `limit` events stored without it; return how many."""
+    def render_pending_payloads(self, limit: int, stop: Callable[[], bool] | None = None) -> int:
+        """Fill payload_json of up to `limit` events stored without it; return how many.
+
+        `stop` is asked every few events: once it answers True, what is rendered so far is
+        written (one transaction) and the call returns, so a caller that renders while idle
+        is back to its work within a few events' rendering."""
         ...
 
     # cases

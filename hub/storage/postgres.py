@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -208,6 +208,11 @@ class PostgresStore(SQLiteStore):
             finally:
                 self._local.tx = None
 
+    @contextmanager
+    def _derived_write(self) -> Iterator[Any]:
+        with self._write() as conn:  # a PostgreSQL commit: no per-transaction sync setting here
+            yield conn
+
     def migrate(self) -> int:
         with self._pool.connection() as conn:
             return pg_schema.migrate(conn)
@@ -332,10 +337,11 @@ class PostgresStore(SQLiteStore):
     def last_commit_stages(self) -> Mapping[str, tuple[float, float]]:
         return dict(getattr(self._local, "stages", {}))
 
-    def render_pending_payloads(self, limit: int) -> int:
+    def render_pending_payloads(self, limit: int, stop: Callable[[], bool] | None = None) -> int:
         """SQLiteStore's, with each worker taking rows no other worker is rendering (``FOR
         UPDATE SKIP LOCKED``): several idle workers share the backlog instead of each
-        rendering the same oldest rows (one UPDATE for all of them)."""
+        rendering the same oldest rows (one UPDATE for all of them). ``stop`` is asked every
+        25 events, as on SQLite; rows taken and not rendered are released at the commit."""
         with self._write() as conn:
             pending = conn.raw.execute(
                 "SELECT ingest_seq, raw FROM events WHERE payload_json IS NULL "
@@ -345,7 +351,9 @@ class PostgresStore(SQLiteStore):
             if not pending:
                 return 0
             seqs, texts, problems = [], [], []
-            for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+            for n, (seq, raw) in enumerate(pending):  # a bad event is flagged and passed
+                if n and n % 25 == 0 and stop is not None and stop():
+                    break  # the caller has other work: what is rendered is written now
                 payload, problem = render_checked(bytes(raw))
                 seqs.append(seq)
                 texts.append(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))

@@ -63,6 +63,7 @@ _STATION_SELECT = (
     "FROM stations s"
 )
 _IN_CHUNK = 500
+_RENDER_SLICE = 25  # payloads rendered between two looks at render_pending_payloads' stop
 
 
 _R = TypeVar("_R")  # a repository type (SQLiteStore._repo)
@@ -106,6 +107,25 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def _derived_write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction committed without an fsync of its own, for what is derived
+        from stored rows and made again if a power cut loses it (the next durable commit's
+        fsync makes the WAL durable up to it anyway)."""
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
 
     def migrate(self) -> int:
         with self._write_lock:
@@ -354,7 +374,7 @@ class SQLiteStore:
                 )
             return cur.rowcount == 1
 
-    def render_pending_payloads(self, limit: int) -> int:
+    def render_pending_payloads(self, limit: int, stop: Callable[[], bool] | None = None) -> int:
         pending = (
             self._conn()
             .execute(
@@ -367,11 +387,17 @@ class SQLiteStore:
         if not pending:
             return 0
         rendered = []
-        for seq, raw in pending:  # a bad event is flagged and passed, never retried forever
+        for n, (seq, raw) in enumerate(pending):  # a bad event is flagged and passed
+            if n and n % _RENDER_SLICE == 0 and stop is not None and stop():
+                break  # the caller has other work: what is rendered is written now
             payload, problem = render_checked(raw)
             text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
             rendered.append((text, problem, seq))
-        with self._write() as conn:
+        # One transaction whatever ``stop`` says (no more transactions than without it), and
+        # no fsync of its own: payload_json is derived from raw, a row a power cut sends
+        # back to NULL is rendered again. The ingest writer that runs this when idle is back
+        # at its queue after the page writes, not after a disk flush.
+        with self._derived_write() as conn:
             conn.executemany(
                 "UPDATE events SET payload_json = ?, payload_error = ? "
                 "WHERE ingest_seq = ? AND payload_json IS NULL",

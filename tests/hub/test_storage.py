@@ -99,6 +99,28 @@ def test_timeline_pages_newest_first(store: SQLiteStore) -> None:
     assert third.next_cursor is None
 
 
+def test_rendering_stops_within_a_slice_when_asked_and_keeps_what_it_rendered(
+    store: SQLiteStore,
+) -> None:
+    """The ingest writer renders while idle and asks it to stop once a message waits: it
+    writes what it rendered (one transaction) and returns, and the rest comes next time."""
+    store.commit_ingest([row(vitals_event(station_seq=i + 1)) for i in range(60)], [], [])
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return True
+
+    first = store.render_pending_payloads(500, stop=stop)
+    assert 0 < first < 60 and len(asked) == 1
+    assert store.render_pending_payloads(500, stop=lambda: False) == 60 - first
+    assert store.render_pending_payloads(500) == 0
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("SELECT count(*) FROM events WHERE payload_json IS NULL").fetchone() == (0,)
+    # The derived write left the connection durable for the next ingest commit.
+    assert store._conn().execute("PRAGMA synchronous").fetchone() == (2,)
+
+
 def test_pending_payload_json_is_rendered_as_protobuf_json(store: SQLiteStore) -> None:
     event = vitals_event(spo2=95.5)
     store.commit_ingest([row(event)], [], [])
