@@ -221,3 +221,34 @@ def test_last_seq_survives_deleting_the_newest_rows(tmp_path: Path) -> None:
     box = open_outbox(tmp_path / "o.db")
     assert box.append(vitals_event())[1] == 6
     box.close()
+
+
+def test_files_size_between_reads_is_never_under_the_real_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between two fstat reads the outbox estimates its files' size (last read + each
+    commit's bodies and WAL frames); the limits are only safe if that never falls short."""
+    import edge_agent.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "SIZES_MAX_AGE_S", 1e9)  # never read again by age
+    box = open_outbox(tmp_path / "o.db", limit_bytes=1 << 40, hard_limit_bytes=1 << 41)
+    box._disk_use_now()  # the one read
+    for round_ in range(150):  # batches of 1-37 rows, deletes of 0-36 (a WAL wrap included)
+        futures = [box.submit(vitals_event(50 + i)) for i in range(round_ % 37 + 1)]
+        for f in futures:
+            f.result()
+        box.delete([e for e, _ in (f.result() for f in futures[: (round_ * 7) % 37])])
+        estimate, _ = box._disk_use_now()
+        real = box._files_size()
+        assert estimate >= real, f"round {round_}: estimate {estimate} < files {real}"
+    box.close()
+
+
+def test_files_size_is_read_again_near_the_limit(tmp_path: Path) -> None:
+    """Close to the soft limit the estimate is replaced by a fresh read every transaction."""
+    box = open_outbox(tmp_path / "o.db", limit_bytes=1, hard_limit_bytes=1 << 30)
+    for _ in range(3):
+        box.append(vitals_event())
+        estimate, _ = box._disk_use_now()
+        assert estimate == box._files_size()
+    box.close()
