@@ -314,8 +314,9 @@ class Outbox:
         self._close_fds()
 
     def add_listener(self, callback: Callable[[], None]) -> None:
-        """``callback()`` runs after each commit that added events, in the thread that led
-        that commit (a caller's or the writer's), one commit at a time."""
+        """``callback()`` runs after each commit that added events and before its callers
+        are answered, in the thread that led that commit (a caller's or the writer's), one
+        commit at a time."""
         self._listeners.append(callback)
 
     # -- writing ------------------------------------------------------------------------------
@@ -609,14 +610,15 @@ class Outbox:
                 self._refused.inc(len(refused))
         for item, error in refused:
             item.error = error
-        _answer_all(appends)
-        if done:
-            self._ensure_reserve()
+        if done:  # before the answers: a caller that has its answer sees the listeners' effect
             for listener in self._listeners:
                 try:
                     listener()
                 except Exception:  # a listener's bug must not fail the commit's leader
                     log.exception("outbox commit listener failed")
+        _answer_all(appends)
+        if done:
+            self._ensure_reserve()
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         """COMMIT of an append transaction: with ``synchronous=FULL``, the fsync."""
