@@ -8,6 +8,7 @@ payload with a `problem` in words, so one bad event never breaks a reader or the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlite_utils
@@ -37,6 +38,26 @@ def render_checked(raw: bytes) -> tuple[dict[str, Any], str | None]:
     except Exception as exc:  # any failure to read is a flag, never an error of the reader
         problem = f"{type(exc).__name__}: {exc}"[:300]
     return {}, flag(problem)
+
+
+RENDER_STOP_EVERY = 25  # rows rendered between two looks at render_rows' ``stop``
+
+
+def render_rows(
+    rows: Iterable[tuple[int, bytes]], stop: Callable[[], bool] | None = None
+) -> list[tuple[int, str, str | None]]:
+    """``(ingest_seq, payload JSON, problem)`` for stored ``(ingest_seq, raw)`` rows, in
+    order; a bad event is flagged and passed, never retried forever. ``stop`` is asked
+    every ``RENDER_STOP_EVERY`` rows: once it answers True the rows rendered so far are
+    returned, so an idle ingest writer is back at its queue within a few events."""
+    rendered: list[tuple[int, str, str | None]] = []
+    for n, (seq, raw) in enumerate(rows):
+        if n and n % RENDER_STOP_EVERY == 0 and stop is not None and stop():
+            break
+        payload, problem = render_checked(bytes(raw))
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        rendered.append((seq, text, problem))
+    return rendered
 
 
 def flag(problem: str) -> str:

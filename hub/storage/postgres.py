@@ -32,7 +32,7 @@ from hub.storage import heartbeat, pg_schema, projections
 from hub.storage.base import EventRow, QuarantineRow, StationSeen, StationStateUpdate
 from hub.storage.biometrics import SQLiteTemplateVault, TemplateVault
 from hub.storage.dispensing import SQLiteDispensing
-from hub.storage.payloads import render_checked
+from hub.storage.payloads import render_rows
 from hub.storage.pg_sql import Connection, PooledConnection
 from hub.storage.readings import (
     _READING_COLS,
@@ -208,11 +208,6 @@ class PostgresStore(SQLiteStore):
             finally:
                 self._local.tx = None
 
-    @contextmanager
-    def _derived_write(self) -> Iterator[Any]:
-        with self._write() as conn:  # a PostgreSQL commit: no per-transaction sync setting here
-            yield conn
-
     def migrate(self) -> int:
         with self._pool.connection() as conn:
             return pg_schema.migrate(conn)
@@ -340,8 +335,8 @@ class PostgresStore(SQLiteStore):
     def render_pending_payloads(self, limit: int, stop: Callable[[], bool] | None = None) -> int:
         """SQLiteStore's, with each worker taking rows no other worker is rendering (``FOR
         UPDATE SKIP LOCKED``): several idle workers share the backlog instead of each
-        rendering the same oldest rows (one UPDATE for all of them). ``stop`` is asked every
-        25 events, as on SQLite; rows taken and not rendered are released at the commit."""
+        rendering the same oldest rows (one UPDATE for all of them). ``stop`` as on SQLite
+        (``render_rows``); rows taken and not rendered are released at the commit."""
         with self._write() as conn:
             pending = conn.raw.execute(
                 "SELECT ingest_seq, raw FROM events WHERE payload_json IS NULL "
@@ -350,14 +345,10 @@ class PostgresStore(SQLiteStore):
             ).fetchall()
             if not pending:
                 return 0
-            seqs, texts, problems = [], [], []
-            for n, (seq, raw) in enumerate(pending):  # a bad event is flagged and passed
-                if n and n % 25 == 0 and stop is not None and stop():
-                    break  # the caller has other work: what is rendered is written now
-                payload, problem = render_checked(bytes(raw))
-                seqs.append(seq)
-                texts.append(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
-                problems.append(problem)
+            rendered = render_rows(pending, stop)
+            seqs = [seq for seq, _, _ in rendered]
+            texts = [text for _, text, _ in rendered]
+            problems = [problem for _, _, problem in rendered]
             conn.raw.execute(
                 "UPDATE events SET payload_json = r.text, payload_error = r.problem "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(seq, text, problem) "

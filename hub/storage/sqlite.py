@@ -33,7 +33,7 @@ from hub.storage.case_views import CaseViewLog, SQLiteCaseViews
 from hub.storage.dispensing import DispensingStore, SQLiteDispensing
 from hub.storage.documents import DocumentRevision
 from hub.storage.keys import public_key_sha256
-from hub.storage.payloads import flag, render_checked
+from hub.storage.payloads import flag, render_checked, render_rows
 from hub.storage.readings import Readings, ReadingsStore
 from hub.storage.registry import RegistryStore
 from hub.storage.scans import ScanStore, SQLiteScans
@@ -63,7 +63,6 @@ _STATION_SELECT = (
     "FROM stations s"
 )
 _IN_CHUNK = 500
-_RENDER_SLICE = 25  # payloads rendered between two looks at render_pending_payloads' stop
 
 
 _R = TypeVar("_R")  # a repository type (SQLiteStore._repo)
@@ -386,13 +385,7 @@ class SQLiteStore:
         )
         if not pending:
             return 0
-        rendered = []
-        for n, (seq, raw) in enumerate(pending):  # a bad event is flagged and passed
-            if n and n % _RENDER_SLICE == 0 and stop is not None and stop():
-                break  # the caller has other work: what is rendered is written now
-            payload, problem = render_checked(raw)
-            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-            rendered.append((text, problem, seq))
+        rendered = [(text, problem, seq) for seq, text, problem in render_rows(pending, stop)]
         # One transaction whatever ``stop`` says (no more transactions than without it), and
         # no fsync of its own: payload_json is derived from raw, a row a power cut sends
         # back to NULL is rendered again. The ingest writer that runs this when idle is back
