@@ -2,7 +2,12 @@
 
 A job has an id, a state out of its capability's states (the terminal ones end
 it) and a :class:`Progress`: a version that grows with every change, which
-watchers wait on (the next change, or the end). A :class:`JobTable` keeps a
+watchers wait on (the next change, or the end): threads with ``wait_*``, coroutines
+with ``wait_*_async``. A coroutine waits on a future of its own event loop, woken by
+``changed()`` through ``call_soon_threadsafe``, never on a worker thread: an HTTP
+long-poll (up to 120 s) or an SSE stream must not hold one of the few threads that
+every blocking route shares (AnyIO's 40, asyncio's default executor's 6 on 2 cores),
+or 40 waiting long-polls would hold back the consent that ends them. A :class:`JobTable` keeps a
 capability's jobs by id, answers an unknown id with the capability's error,
 and forgets finished jobs: the oldest beyond ``keep`` jobs, and any finished
 longer ago than ``keep_finished_s``.
@@ -10,6 +15,8 @@ longer ago than ``keep_finished_s``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +32,17 @@ class Progress:
         self._cond = threading.Condition()
         self.version = 0
         self.ended = False
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def changed(self, *, ended: bool = False) -> None:
         with self._cond:
             self.version += 1
             self.ended = self.ended or ended
             self._cond.notify_all()
+            waiters, self._async_waiters = self._async_waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits there
+                loop.call_soon_threadsafe(_wake, future)
 
     def reopen(self) -> None:
         """A job that ended and comes back (a failed signature the user may try again)."""
@@ -47,6 +59,40 @@ class Progress:
         with self._cond:
             return self._cond.wait_for(lambda: self.ended, timeout_s)
 
+    async def wait_change_async(self, after_version: int, timeout_s: float) -> int:
+        """:meth:`wait_change` for a coroutine: no thread is held while it waits."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            loop = asyncio.get_running_loop()
+            with self._cond:
+                if self.version > after_version or self.ended:
+                    return self.version
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return self.version
+                future: asyncio.Future[None] = loop.create_future()
+                self._async_waiters.append((loop, future))
+            try:
+                await asyncio.wait_for(future, left)
+            except TimeoutError:
+                pass
+            finally:
+                self._forget(future)
+
+    async def wait_end_async(self, timeout_s: float) -> bool:
+        """:meth:`wait_end` for a coroutine: no thread is held while it waits."""
+        deadline = time.monotonic() + timeout_s
+        while not self.ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await self.wait_change_async(self.version, left)
+        return self.ended
+
+    def _forget(self, future: asyncio.Future[None]) -> None:
+        with self._cond:
+            self._async_waiters = [w for w in self._async_waiters if w[1] is not future]
+
     def watch(self, timeout_s: float = 3600.0) -> Iterator[int]:
         """Every version until the job ends (changes in between may be merged)."""
         deadline = time.monotonic() + timeout_s
@@ -58,6 +104,11 @@ class Progress:
                 yield version
             if self.ended:
                 return
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not already timed out or cancelled
+        future.set_result(None)
 
 
 class Job(Protocol):

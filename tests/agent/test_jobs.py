@@ -3,6 +3,8 @@ forgets only finished jobs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,3 +84,75 @@ def test_finished_jobs_are_forgotten_after_their_time() -> None:
         table.add(job)
     assert table.prune() == ["old"]
     assert {j.job_id for j in table.values()} == {"running", "recent"}
+
+
+def test_a_coroutine_is_woken_by_a_change_made_in_another_thread() -> None:
+    progress = Progress()
+
+    async def main() -> tuple[int, bool, bool]:
+        threading.Timer(0.2, progress.changed).start()
+        version = await progress.wait_change_async(0, 10)
+        ended_early = await progress.wait_end_async(0.05)  # not ended: the timeout answers
+        threading.Timer(0.1, lambda: progress.changed(ended=True)).start()
+        ended = await progress.wait_end_async(10)
+        return version, ended_early, ended
+
+    assert asyncio.run(main()) == (1, False, True)
+    assert progress._async_waiters == []  # nothing left registered
+
+
+def test_an_async_wait_times_out_and_a_cancelled_one_leaves_no_waiter() -> None:
+    progress = Progress()
+
+    async def main() -> int:
+        assert await progress.wait_change_async(0, 0.05) == 0  # nothing changed: as it is
+        task = asyncio.ensure_future(progress.wait_end_async(30))
+        await asyncio.sleep(0.05)
+        assert len(progress._async_waiters) == 1
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return len(progress._async_waiters)
+
+    assert asyncio.run(main()) == 0
+    progress.changed(ended=True)  # no waiter, no loop: nothing to wake, no error
+
+
+def test_waiters_on_two_event_loops_are_each_woken_on_their_own_loop() -> None:
+    progress = Progress()
+    woken: dict[str, int] = {}
+    ready = threading.Barrier(3)
+
+    def loop_thread(name: str) -> None:
+        async def main() -> None:
+            wait = asyncio.ensure_future(progress.wait_change_async(0, 10))
+            await asyncio.sleep(0)
+            ready.wait()
+            woken[name] = await wait
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=loop_thread, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    ready.wait()
+    progress.changed()
+    for t in threads:
+        t.join(10)
+    assert woken == {"a": 1, "b": 1}
+
+
+def test_a_change_after_the_waiting_loop_closed_is_harmless() -> None:
+    progress = Progress()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(progress.wait_change_async(0, 30))
+        await asyncio.sleep(0.01)
+        task.cancel()  # asyncio.run cancels leftovers this way too
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(main())
+    progress._async_waiters.append((loop, loop.create_future()))  # a waiter left behind
+    loop.close()
+    progress.changed(ended=True)  # its loop is closed: skipped, no RuntimeError
+    assert progress.ended

@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -291,3 +292,36 @@ def test_grpc_scan_result_carries_the_expected_pages_and_the_words(agent: AgentS
     result = updates[-1].result
     assert (updates[-1].state, result.pages, result.expected_pages) == ("done", 3, 5)
     assert "3 of 5 expected pages" in result.page_count_note
+
+
+def test_scan_progress_streams_as_server_sent_events_to_every_watcher(agent: AgentService) -> None:
+    """Several watchers of one feeder scan (more than asyncio's default executor has threads on
+    two cores) each get ``progress`` events in version order and one ``end`` with the result."""
+    r = scan(agent, wait=False, device_id="scanner-1", source="feeder", resolution_dpi=75)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    watchers = 8
+
+    def watch() -> list[tuple[str, dict[str, Any]]]:
+        seen: list[tuple[str, dict[str, Any]]] = []
+        url = f"{agent.http_url}/v1/scans/{job_id}/events"
+        with httpx.stream("GET", url, headers=HEADERS, timeout=60) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    seen.append((kind, json.loads(line.removeprefix("data: "))))
+        return seen
+
+    with ThreadPoolExecutor(watchers) as pool:
+        streams = [f.result(timeout=90) for f in [pool.submit(watch) for _ in range(watchers)]]
+    for events in streams:
+        kinds = [k for k, _ in events]
+        assert kinds[-1] == "end" and kinds.count("end") == 1, kinds
+        assert set(kinds[:-1]) <= {"progress"}
+        versions = [e["version"] for _, e in events]
+        assert versions == sorted(set(versions)), versions  # each change once, in order
+        final = events[-1][1]
+        assert final["state"] == "done" and final["result"]["pages"] == 10

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 
 from drivers.token.pkcs11 import Pkcs11Tokens
@@ -400,3 +401,39 @@ def test_b_t_is_validated_at_its_timestamp_time(
         assert sig["validated_at"] == sig["timestamp_at"]
     finally:
         agent.stop()
+
+
+def test_many_waiting_long_polls_do_not_hold_back_the_consent_that_ends_them(
+    station: Station,
+) -> None:
+    """Long-polls wait on the event loop, not on worker threads: with more of them waiting
+    than AnyIO's 40 worker threads (every blocking route's), the consent (which runs on one
+    of those threads) still signs at once, and every poll is answered with the end."""
+    job = _submit(station, make_pdf(), _cert_id(station, "doctor", "doctor-rsa"), "doctor").json()
+    polls = 48
+    url = f"/v1/signing/jobs/{job['job_id']}"
+    limits = httpx.Limits(max_connections=polls + 4)
+    with (
+        httpx.Client(
+            base_url=station.agent.http_url, headers={"Origin": ORIGIN}, timeout=60, limits=limits
+        ) as app,
+        ThreadPoolExecutor(polls) as pollers,
+    ):
+        waiting = [pollers.submit(app.get, url, params={"wait_s": 60}) for _ in range(polls)]
+        # Every poll waiting before the click (at most 5 s: an agent whose polls hold threads
+        # keeps no list of waiters, and its consent must then be seen to wait behind them).
+        deadline = time.monotonic() + 5
+        while _waiting_long_polls(station) < polls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with station.consent_client() as c:
+            consented = c.post(f"{url}/consent", json={"pin": PIN}, timeout=15)
+        answers = [w.result(timeout=30) for w in waiting]
+    assert consented.status_code == 200 and consented.json()["status"] == "done"
+    assert all(a.status_code == 200 and a.json()["status"] == "done" for a in answers)
+    assert {a.json()["signed_sha256"] for a in answers} == {consented.json()["signed_sha256"]}
+
+
+def _waiting_long_polls(station: Station) -> int:
+    assert station.agent.services is not None
+    jobs = station.agent.services.signing.jobs.values()
+    return sum(len(getattr(j.progress, "_async_waiters", ())) for j in jobs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -211,7 +210,10 @@ async def scan_events(job_id: str, service: ScanService = Depends(scan_service))
     async def stream() -> AsyncIterator[bytes]:
         seen = -1
         while True:
-            snap = await asyncio.to_thread(job.wait_change, seen, 10.0)
+            # Awaited on this loop, not on a thread of the default executor (6 threads on 2
+            # cores, shared with the signing upload's writes): streams cannot starve it.
+            await job.progress.wait_change_async(seen, 10.0)
+            snap = job.snapshot()
             if snap.version == seen and not snap.finished:
                 yield b": keep-alive\n\n"
                 continue

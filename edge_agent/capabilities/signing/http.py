@@ -382,7 +382,7 @@ async def get_job(
     with the signed PDF itself (metadata in X-Puente-* headers): one round trip less."""
     job = service.get(job_id)
     if wait_s and not job.finished:
-        job = await run_in_threadpool(service.wait, job_id, wait_s)
+        job = await service.wait_async(job_id, wait_s)  # no worker thread held meanwhile
     if job.status == DONE and _wants_pdf(request):
         return await _pdf_response(service, job)
     return _job_out(request, job, service.pin_needed(job) if not job.finished else None)

@@ -315,6 +315,12 @@ class SigningService:
         job.progress.wait_end(timeout_s)
         return job
 
+    async def wait_async(self, job_id: str, timeout_s: float) -> SigningJob:
+        """:meth:`wait` for the HTTP long-poll: it holds no worker thread while it waits."""
+        job = self.get(job_id)
+        await job.progress.wait_end_async(timeout_s)
+        return job
+
     def session_reuse_allowed(self, job: SigningJob) -> bool:
         """Whether the signing policy lets this advanced signature reuse an open token session."""
         return job.kind == ADVANCED and self.advanced.session_reuse_allowed(job)
