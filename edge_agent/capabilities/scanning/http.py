@@ -162,7 +162,8 @@ async def start_scan(
     response.headers["Location"] = f"/v1/scans/{job.job_id}"
     if not wait:
         return JobOut.of(job.snapshot())
-    snap = await run_in_threadpool(job.wait)
+    await job.progress.wait_end_async(3600.0)  # on this loop: no worker thread held
+    snap = job.snapshot()
     if snap.error is not None:
         raise snap.error
     response.status_code = 201
