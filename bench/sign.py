@@ -341,6 +341,14 @@ def main() -> None:
               f"{fast['agent'] / fast['direct']:5.2f}  json {fast['json']:7.1f} "
               f"{fast['json'] / fast['direct']:5.2f}  ref {fast['ref']:7.1f} "
               f"{fast['ref'] / fast['direct']:5.2f}")  # fmt: skip
+    # The words are "pyHanko alone"; the verdict above is against the strict
+    # baseline (direct). pyHanko as its documentation shows it (mem: bytes in, BytesIO out,
+    # the certificate read from the token, a dry-run signature to size the room) is the
+    # other reading of those words: shown for reference, not as the verdict.
+    print("by reference vs pyHanko as documented (mem), medians, for reference only:")
+    for (kname, pname), r in results.items():
+        print(f"{kname:9} {pname:7} ref / mem {r['ref'] / r['memory']:5.2f}  "
+              f"agent / mem {r['agent'] / r['memory']:5.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
