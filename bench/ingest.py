@@ -9,7 +9,8 @@ Run: ``.venv/bin/python -m bench.ingest`` (``--help`` for sizes). Measures, in o
   timed until every outbox is empty; target ≥ 0.7 × the smaller baseline;
 - latency from event creation to its receipt back at the station (an upper
   bound of creation → hub commit) at 10 % of the measured rate;
-- outbox appends/s with per-call durability (one caller; 32 concurrent callers);
+- outbox appends/s with per-call durability (one caller; 32 concurrent threads; 32
+  coroutines on one event loop awaiting ``append_async``, as the agent's HTTP routes);
 - the agent's idle RSS and CPU (a ``puente agent`` process with a simulated monitor);
 - recovery (``bench/ingest_recovery.py``): drain of a backlog after a broker outage and catch-up
   after a 3 s blip, as ratios of the pipeline's rate; reconnect times; latency at 10 % load
@@ -23,6 +24,7 @@ rows (``bench/ingest_workers.py``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import multiprocessing as mp
@@ -412,6 +414,36 @@ def _box_slice(outbox: Any, template: Any, seconds: float, callers: int) -> tupl
     return sum(counts), time.perf_counter() - start
 
 
+def _box_slice_async(outbox: Any, template: Any, seconds: float, callers: int) -> tuple[int, float]:
+    """``callers`` coroutines on one asyncio event loop (run in this thread), each awaiting
+    ``append_async`` for ``seconds``, as the agent's HTTP routes call it: (appends, seconds).
+    """
+
+    async def caller(stop: float) -> int:
+        n = 0
+        while time.monotonic() < stop:
+            await outbox.append_async(_fresh_event(template))
+            n += 1
+        return n
+
+    async def run() -> tuple[int, float]:
+        stop = time.monotonic() + seconds
+        start = time.perf_counter()
+        counts = await asyncio.gather(*(caller(stop) for _ in range(callers)))
+        return sum(counts), time.perf_counter() - start
+
+    return asyncio.run(run())
+
+
+# (figure, callers, how they call): threads block in ``append``; coroutines await
+# ``append_async`` on one event loop, as the agent's HTTP routes do.
+_OUTBOX_SIDES = (
+    ("one_caller", 1, _box_slice),
+    ("32_callers", 32, _box_slice),
+    ("32_coroutines", 32, _box_slice_async),
+)
+
+
 def outbox_appends(
     workdir: Path, seconds: float, rounds: int = 5, before: Any = None
 ) -> dict[str, float]:
@@ -419,7 +451,9 @@ def outbox_appends(
 
     One caller is compared with raw SQLite committing (fsync) every row; 32
     concurrent callers with raw SQLite committing 32 rows per fsync (the best
-    group commit can do with 32 callers each waiting for its answer). Slices of
+    group commit can do with 32 callers each waiting for its answer), twice: 32
+    threads blocking in ``append`` (figure ``32_callers``) and 32 coroutines on one
+    event loop awaiting ``append_async`` (``32_coroutines``, the agent's HTTP routes). Slices of
     ``seconds`` alternate ``rounds`` times, so a busy disk weighs on both sides.
     ``before`` (an ``Outbox`` class, see ``outbox_class_of``) adds a third side, an
     older outbox, in the same rounds (its slice before or after this one's, in turn):
@@ -431,12 +465,12 @@ def outbox_appends(
     template = _built_event("station-x", 0)
     out: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     sides = {"": Outbox} if before is None else {"": Outbox, "before_": before}
-    for label, callers in (("one_caller", 1), ("32_callers", 32)):
-        raw = _connect(workdir / f"raw-{callers}.sqlite3")
+    for label, callers, box_slice in _OUTBOX_SIDES:
+        raw = _connect(workdir / f"raw-{label}.sqlite3")
         raw.executescript(_SCHEMA)
         boxes = {
             side: cls(  # with its metrics, as the agent runs it
-                workdir / f"appends-{side}{callers}.sqlite3",
+                workdir / f"appends-{side}{label}.sqlite3",
                 limit_bytes=1 << 34,
                 hard_limit_bytes=1 << 35,
                 metrics=AgentMetrics(),
@@ -453,7 +487,7 @@ def outbox_appends(
             took = time.perf_counter() - start
             raw_n, raw_t = raw_n + n, raw_t + took
             for side in list(boxes)[:: 1 if round_ % 2 == 0 else -1]:
-                m, box_took = _box_slice(boxes[side], template, seconds, callers)
+                m, box_took = box_slice(boxes[side], template, seconds, callers)
                 done[side] += m
                 spent[side] += box_took
                 ratios[side].append((m / box_took) / (n / took))
@@ -476,15 +510,23 @@ def print_outbox(appends: dict[str, float]) -> None:
         "fsync time swings by 10 × from one second to the next): trust quiet-machine ratios"
     )
     for label, what, target in (
-        ("one_caller", "one caller  vs raw SQLite, fsync per row    ", 0.8),
-        ("32_callers", "32 callers  vs raw SQLite, 32 rows per fsync", 0.5),
+        ("one_caller", "one caller (a thread) vs raw SQLite, fsync per row", 0.8),
+        ("32_callers", "32 threads blocking in append vs raw SQLite, 32 rows per fsync", 0.5),
+        (
+            "32_coroutines",
+            "32 coroutines on one event loop awaiting append_async (the agent's HTTP "
+            "routes) vs raw SQLite, 32 rows per fsync",
+            0.5,
+        ),
     ):
+        if label not in appends:  # a results file from before the coroutine figure
+            continue
         ratio = appends[f"{label}_ratio"]
+        print(f"outbox durable appends, {what}:")
         print(
-            f"outbox durable appends, {what}: {appends[label]:>8,.0f}/s vs "
-            f"{appends[f'{label}_raw']:>8,.0f}/s = {ratio:.2f} × (median of slices; "
-            f"target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}; "
-            f"{appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
+            f"  {appends[label]:>8,.0f}/s vs {appends[f'{label}_raw']:>8,.0f}/s = {ratio:.2f} × "
+            f"(median of slices; target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}"
+            f"; {appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
         )
         if f"before_{label}" in appends:  # --before: the older outbox, same slices
             before = appends[f"before_{label}"]
