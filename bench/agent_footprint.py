@@ -34,6 +34,13 @@ def main() -> None:
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-outbox", action="store_true")
     parser.add_argument(
+        "--fixed-sync-us",
+        type=float,
+        default=0.0,
+        help="outbox figures on tmpfs (/dev/shm) with a sleep of this many µs after every "
+        "COMMIT on every side instead of the disk's fsync: the disk's swings out",
+    )
+    parser.add_argument(
         "--before",
         type=Path,
         help="another checkout (e.g. a git worktree of main): its outbox runs in the same "
@@ -48,7 +55,13 @@ def main() -> None:
         workdir = Path(tmp)
         if not args.skip_outbox:
             before = outbox_class_of(args.before) if args.before else None
-            appends = outbox_appends(workdir, args.slice_seconds, args.rounds, before)
+            if args.fixed_sync_us:
+                with tempfile.TemporaryDirectory(prefix="puente-bench-", dir="/dev/shm") as shm:
+                    appends = outbox_appends(
+                        Path(shm), args.slice_seconds, args.rounds, before, args.fixed_sync_us / 1e6
+                    )
+            else:
+                appends = outbox_appends(workdir, args.slice_seconds, args.rounds, before)
             results["outbox"] = appends
             print_outbox(appends)
         if not args.skip_idle:

@@ -363,8 +363,11 @@ def _append_until(outbox: Any, template: Any, stop: float, counts: list[int], k:
     counts[k] += n
 
 
-def _raw_sqlite_until(conn: Any, template: Any, stop: float, batch: int, first: int) -> int:
-    """Baseline: the outbox's own table and pragmas, one thread, ``batch`` rows per fsync."""
+def _raw_sqlite_until(
+    conn: Any, template: Any, stop: float, batch: int, first: int, sync_s: float = 0.0
+) -> int:
+    """Baseline: the outbox's own table and pragmas, one thread, ``batch`` rows per fsync
+    (and a sleep of ``sync_s`` after each COMMIT, see ``outbox_appends``)."""
     n = 0
     while time.monotonic() < stop:
         conn.execute("BEGIN IMMEDIATE")
@@ -379,6 +382,8 @@ def _raw_sqlite_until(conn: Any, template: Any, stop: float, batch: int, first: 
                 (first + n, event.event_id, 1, len(body), time.time(), body),
             )
         conn.execute("COMMIT")
+        if sync_s:
+            time.sleep(sync_s)
     return n
 
 
@@ -396,6 +401,22 @@ def outbox_class_of(tree: Path) -> Any:
     sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module.Outbox
+
+
+def _with_fixed_sync(cls: Any, sync_s: float) -> Any:
+    """``cls`` with a sleep of ``sync_s`` after every append COMMIT (see outbox_appends)."""
+
+    def _commit(self: Any, conn: Any) -> None:
+        cls._commit(self, conn)
+        time.sleep(sync_s)
+
+    return type(cls.__name__, (cls,), {"_commit": _commit})
+
+
+def _cpu_s() -> float:
+    """CPU time of this process (every thread), user + system."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _box_slice(outbox: Any, template: Any, seconds: float, callers: int) -> tuple[int, float]:
@@ -445,7 +466,7 @@ _OUTBOX_SIDES = (
 
 
 def outbox_appends(
-    workdir: Path, seconds: float, rounds: int = 5, before: Any = None
+    workdir: Path, seconds: float, rounds: int = 5, before: Any = None, sync_s: float = 0.0
 ) -> dict[str, float]:
     """Durable appends/s vs raw SQLite on the same disk, interleaved slice by slice.
 
@@ -457,7 +478,10 @@ def outbox_appends(
     ``seconds`` alternate ``rounds`` times, so a busy disk weighs on both sides.
     ``before`` (an ``Outbox`` class, see ``outbox_class_of``) adds a third side, an
     older outbox, in the same rounds (its slice before or after this one's, in turn):
-    before/after from one run, figures ``before_*``.
+    before/after from one run, figures ``before_*``. ``sync_s`` (for a ``workdir`` on
+    tmpfs, where COMMIT does not wait for a disk) sleeps that long after every COMMIT on
+    every side, a fixed stand-in for the fsync: the disk's swings out, the CPU costs kept.
+    ``*_cpu_us``: CPU time of the process (all threads) per append, per side.
     """
     from edge_agent.metrics import AgentMetrics
     from edge_agent.outbox import _SCHEMA, Outbox, _connect
@@ -465,6 +489,9 @@ def outbox_appends(
     template = _built_event("station-x", 0)
     out: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     sides = {"": Outbox} if before is None else {"": Outbox, "before_": before}
+    if sync_s:
+        sides = {side: _with_fixed_sync(cls, sync_s) for side, cls in sides.items()}
+        out["fixed_sync_us"] = sync_s * 1e6
     for label, callers, box_slice in _OUTBOX_SIDES:
         raw = _connect(workdir / f"raw-{label}.sqlite3")
         raw.executescript(_SCHEMA)
@@ -477,25 +504,33 @@ def outbox_appends(
             ).open()
             for side, cls in sides.items()
         }
-        raw_n = raw_t = 0.0
+        raw_n = raw_t = raw_cpu = 0.0
+        cpu = dict.fromkeys(boxes, 0.0)
         done = dict.fromkeys(boxes, 0)
         spent = dict.fromkeys(boxes, 0.0)
         ratios: dict[str, list[float]] = {side: [] for side in boxes}
         for round_ in range(rounds):
-            start = time.perf_counter()
-            n = _raw_sqlite_until(raw, template, time.monotonic() + seconds, callers, int(raw_n))
+            start, cpu_start = time.perf_counter(), _cpu_s()
+            n = _raw_sqlite_until(
+                raw, template, time.monotonic() + seconds, callers, int(raw_n), sync_s
+            )
             took = time.perf_counter() - start
+            raw_cpu += _cpu_s() - cpu_start
             raw_n, raw_t = raw_n + n, raw_t + took
             for side in list(boxes)[:: 1 if round_ % 2 == 0 else -1]:
+                cpu_start = _cpu_s()
                 m, box_took = box_slice(boxes[side], template, seconds, callers)
+                cpu[side] += _cpu_s() - cpu_start
                 done[side] += m
                 spent[side] += box_took
                 ratios[side].append((m / box_took) / (n / took))
         out[f"{label}_raw"] = raw_n / raw_t
+        out[f"{label}_raw_cpu_us"] = 1e6 * raw_cpu / max(1, raw_n)
         for side, outbox in boxes.items():
             out[f"{side}{label}"] = done[side] / spent[side]
             out[f"{side}{label}_ratio"] = statistics.median(ratios[side])
             out[f"{side}{label}_commits_per_append"] = outbox.commits / max(1, done[side])
+            out[f"{side}{label}_cpu_us"] = 1e6 * cpu[side] / max(1, done[side])
             outbox.close()
         raw.close()
     out["load_average"] = os.getloadavg()[0]
@@ -509,6 +544,11 @@ def print_outbox(appends: dict[str, float]) -> None:
         "the one-thread raw loop gets one CPU share, 32 outbox callers 32 (and the disk's "
         "fsync time swings by 10 × from one second to the next): trust quiet-machine ratios"
     )
+    if appends.get("fixed_sync_us"):
+        print(
+            f"on tmpfs, with a sleep of {appends['fixed_sync_us']:.0f} µs after every COMMIT "
+            "on every side instead of the disk's fsync (--fixed-sync-us)"
+        )
     for label, what, target in (
         ("one_caller", "one caller (a thread) vs raw SQLite, fsync per row", 0.8),
         ("32_callers", "32 threads blocking in append vs raw SQLite, 32 rows per fsync", 0.5),
@@ -527,6 +567,12 @@ def print_outbox(appends: dict[str, float]) -> None:
             f"  {appends[label]:>8,.0f}/s vs {appends[f'{label}_raw']:>8,.0f}/s = {ratio:.2f} × "
             f"(median of slices; target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}"
             f"; {appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
+            + (
+                f"; CPU {appends[f'{label}_cpu_us']:.1f} vs {appends[f'{label}_raw_cpu_us']:.1f}"
+                " µs per append"
+                if f"{label}_cpu_us" in appends
+                else ""
+            )
         )
         if f"before_{label}" in appends:  # --before: the older outbox, same slices
             before = appends[f"before_{label}"]
@@ -534,6 +580,7 @@ def print_outbox(appends: dict[str, float]) -> None:
                 f"  before (--before tree), same slices: {before:>8,.0f}/s = "
                 f"{appends[f'before_{label}_ratio']:.2f} × raw; "
                 f"{appends[f'before_{label}_commits_per_append']:.3f} fsyncs per append; "
+                f"CPU {appends.get(f'before_{label}_cpu_us', float('nan')):.1f} µs per append; "
                 f"now / before {appends[label] / before:.2f}"
             )
 
