@@ -6,7 +6,8 @@ ratio against a baseline measured in the same run:
   caller vs an fsync per row (target ≥ 0.8 ×), 32 callers vs 32 rows per fsync
   (target ≥ 0.5 ×) twice — 32 threads blocking in ``append`` and 32 coroutines on one
   event loop awaiting ``append_async`` (how the agent's HTTP routes call it) — slices
-  interleaved so a busy disk weighs on both sides;
+  interleaved so a busy disk weighs on both sides, with CPU µs per append (``--fixed-sync-us
+  150``: on tmpfs, a 150 µs sleep after every COMMIT on every side instead of the fsync);
 - a ``puente agent``'s idle RSS vs bare HTTP + gRPC servers and vs the bare-imports
   floor of the libraries it needs at idle (target ≤ 60 MB absolute), and the time
   from spawn to a local API that answers (HTTP and gRPC) vs the bare servers'
