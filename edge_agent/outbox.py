@@ -190,10 +190,12 @@ def _answer_all(requests: list[_Append] | list[_Delete]) -> None:
             else:
                 last.chain = request.waiter
             last = request
-    if by_loop:
-        _wake_loops(by_loop)
-    if first is not None:
-        first.release()
+    try:
+        if by_loop:
+            _wake_loops(by_loop)
+    finally:  # the chain's threads are marked done: they must be woken whatever happens
+        if first is not None:
+            first.release()
 
 
 @dataclass(frozen=True)
