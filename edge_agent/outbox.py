@@ -29,9 +29,11 @@ answered, not when the lead is passed: by then the answered callers may have que
 again (a loop's coroutines all do, in one pass), and counting them twice made the next
 leader wait the whole ``gather_max_s`` for callers that did not exist. One caller alone
 never waits, and callers that do not come back cost one wait: the next gathers fewer.
-``last_seq`` is written to ``meta`` only by deletes (the only way the table's highest seq
-can go back), so an append commits the event rows alone. Counters and gauges are updated
-once per commit, not per event.
+A batch's rows are inserted with one ``executemany``; an event id already in the table
+(``IntegrityError``) rolls the batch back and inserts it row by row, so the duplicate alone
+is refused. ``last_seq`` is written to ``meta`` only by deletes (the only way the table's
+highest seq can go back), so an append commits the event rows alone. Counters and gauges
+are updated once per commit, not per event.
 
 Deletes of receipted rows are committed without an fsync of their own (the next
 append's fsync carries them; a delete lost to a power cut only brings a row back,
@@ -223,6 +225,19 @@ class OutboxPressure:
                 f"disco de la estación casi lleno ({mib} MiB libres)"
             )
         return ""
+
+
+_INSERT = (
+    "INSERT INTO outbox(seq, event_id, critical, size, created_at, body) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _duplicate(event: events_pb2.Event) -> OutboxError:
+    return OutboxError(
+        f"event {event.event_id} is already in the outbox / "
+        "el evento ya está en la bandeja de salida",
+        code="duplicate_event_id",
+    )
 
 
 def _disk_full(exc: sqlite3.Error) -> bool:
@@ -627,22 +642,17 @@ class Outbox:
         conn = self._wconn
         count, total, seq = self._count, self._bytes, self._last_seq
         used, free = self._disk_use_now()
-        done: list[_Append] = []
-        refused: list[tuple[_Append, Exception]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for item in appends:
-                outcome = self._insert(conn, item.event, seq, max(total, used), free)
-                if isinstance(outcome, Exception):
-                    refused.append((item, outcome))
-                    continue
-                seq, size = outcome
-                total += size
-                used += size
-                free -= size
-                count += 1
-                item.value = (item.event.event_id, seq)
-                done.append(item)
+            try:
+                done, refused, seq, total = self._insert_all(conn, appends, seq, total, used, free)
+            except sqlite3.IntegrityError:  # an event id already there: find it row by row
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                done, refused, seq, total = self._insert_all(
+                    conn, appends, self._last_seq, self._bytes, used, free, one_by_one=True
+                )
+            count += len(done)
             self._commit(conn)
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -814,9 +824,53 @@ class Outbox:
             self._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._sizes_at = float("-inf")  # the files shrank: read them again before the next
 
-    def _insert(
-        self, conn: sqlite3.Connection, event: events_pb2.Event, seq: int, total: int, free: int
-    ) -> tuple[int, int] | Exception:
+    def _insert_all(
+        self,
+        conn: sqlite3.Connection,
+        appends: list[_Append],
+        seq: int,
+        total: int,
+        used: int,
+        free: int,
+        one_by_one: bool = False,
+    ) -> tuple[list[_Append], list[tuple[_Append, Exception]], int, int]:
+        """Insert the batch's events that the limits let in, in one ``executemany`` (or, with
+        ``one_by_one``, an INSERT each, which tells an event id already in the table from
+        the others); returns (accepted, refused with why, last seq, body bytes)."""
+        done: list[_Append] = []
+        refused: list[tuple[_Append, Exception]] = []
+        rows: list[tuple[int, str, int, int, float, bytes]] = []
+        for item in appends:
+            row = self._row(item.event, seq, max(total, used), free)
+            if isinstance(row, Exception):
+                refused.append((item, row))
+                continue
+            if one_by_one:
+                try:
+                    conn.execute(_INSERT, row)
+                except sqlite3.IntegrityError:
+                    item.event.station_seq = 0
+                    refused.append((item, _duplicate(item.event)))
+                    continue
+            else:
+                rows.append(row)
+            seq, size = row[0], row[3]
+            total += size
+            used += size
+            free -= size
+            item.value = (item.event.event_id, seq)
+            done.append(item)
+        if len(rows) > 1:
+            conn.executemany(_INSERT, rows)  # one call: ~1 µs less per row than an execute each
+        elif rows:
+            conn.execute(_INSERT, rows[0])
+        return done, refused, seq, total
+
+    def _row(
+        self, event: events_pb2.Event, seq: int, total: int, free: int
+    ) -> tuple[int, str, int, int, float, bytes] | Exception:
+        """The outbox row of ``event`` as seq ``seq + 1`` (``station_seq`` set), or why the
+        limits refuse it."""
         critical = is_critical(event)
         if not critical and free < self.min_free_disk_bytes:
             return OutboxFull(
@@ -842,20 +896,7 @@ class Outbox:
                 f"{self.hard_limit_bytes} bytes / la bandeja de salida tiene {total} bytes; "
                 f"este evento pasaría el límite máximo de {self.hard_limit_bytes} bytes"
             )
-        try:
-            conn.execute(
-                "INSERT INTO outbox(seq, event_id, critical, size, created_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (seq + 1, event.event_id, int(critical), len(body), time.time(), body),
-            )
-        except sqlite3.IntegrityError:
-            event.station_seq = 0
-            return OutboxError(
-                f"event {event.event_id} is already in the outbox / "
-                "el evento ya está en la bandeja de salida",
-                code="duplicate_event_id",
-            )
-        return seq + 1, len(body)
+        return seq + 1, event.event_id, int(critical), len(body), time.time(), body
 
     @staticmethod
     def _remove(conn: sqlite3.Connection, event_ids: list[str]) -> tuple[int, int]:

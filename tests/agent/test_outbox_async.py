@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_agent.errors import OutboxClosed, OutboxError, OutboxFull
+from protos import events_pb2
 from tests.agent.test_outbox import status_event, vitals_event
 from tests.agent.test_outbox_concurrency import WatchedOutbox
 
@@ -343,3 +344,53 @@ def test_a_leader_never_gathers_for_more_callers_than_there_are(tmp_path: Path, 
     box.close()
     assert box.last_seq == callers * rounds
     assert box.wants and max(box.wants) <= callers
+
+
+def test_duplicate_event_ids_in_a_batch_are_refused_alone(tmp_path: Path) -> None:
+    """A batch is inserted in one executemany; an event id already in the table (or twice in
+    the batch) sends it back row by row: the duplicates alone are refused, the others keep
+    consecutive seqs and bodies that carry them."""
+    path = tmp_path / "o.db"
+    box = WatchedOutbox(path).open()
+    existing = vitals_event(50)
+    assert box.append(existing)[1] == 1
+    box.hold = threading.Event()
+
+    def copy(event: events_pb2.Event) -> events_pb2.Event:
+        again = events_pb2.Event()
+        again.CopyFrom(event)
+        return again
+
+    g1, g2, g3 = vitals_event(51), vitals_event(52), vitals_event(53)
+    batch = [g1, copy(existing), g2, copy(g2), g3]
+
+    async def main() -> tuple[object, list[object]]:
+        first = asyncio.create_task(box.append_async(vitals_event()))
+        assert await asyncio.to_thread(box.in_commit.wait, 30)
+        tasks = [asyncio.create_task(box.append_async(e)) for e in batch]
+        await asyncio.sleep(0)
+        assert box.hold is not None
+        box.hold.set()
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+        return await first, outcomes
+
+    first, outcomes = asyncio.run(main())
+    assert isinstance(first, tuple) and first[1] == 2
+    assert outcomes[0] == (g1.event_id, 3)
+    assert outcomes[2] == (g2.event_id, 4)
+    assert outcomes[4] == (g3.event_id, 5)
+    for refused in (outcomes[1], outcomes[3]):
+        assert isinstance(refused, OutboxError) and refused.code == "duplicate_event_id"
+    assert batch[1].station_seq == 0 and batch[3].station_seq == 0
+    assert box.append(vitals_event())[1] == 6
+    rows = box.pending(0, 10)
+    box.close()
+    assert [(seq, event_id) for seq, event_id, _ in rows][:5] == [
+        (1, existing.event_id),
+        (2, first[0]),
+        (3, g1.event_id),
+        (4, g2.event_id),
+        (5, g3.event_id),
+    ]
+    for seq, _, body in rows:  # each body carries its own seq
+        assert events_pb2.Event.FromString(body).station_seq == seq
