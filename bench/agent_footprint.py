@@ -4,7 +4,10 @@ Run: ``.venv/bin/python -m bench.agent_footprint`` (``--help``). Prints, each as
 ratio against a baseline measured in the same run:
 - outbox appends/s with per-call durability vs raw SQLite on the same disk: one
   caller vs an fsync per row (target ≥ 0.8 ×), 32 callers vs 32 rows per fsync
-  (target ≥ 0.5 ×), slices interleaved so a busy disk weighs on both sides;
+  (target ≥ 0.5 ×) twice — 32 threads blocking in ``append`` and 32 coroutines on one
+  event loop awaiting ``append_async`` (how the agent's HTTP routes call it) — slices
+  interleaved so a busy disk weighs on both sides, with CPU µs per append (``--fixed-sync-us
+  150``: on tmpfs, a 150 µs sleep after every COMMIT on every side instead of the fsync);
 - a ``puente agent``'s idle RSS vs bare HTTP + gRPC servers and vs the bare-imports
   floor of the libraries it needs at idle (target ≤ 60 MB absolute), and the time
   from spawn to a local API that answers (HTTP and gRPC) vs the bare servers'
@@ -32,6 +35,13 @@ def main() -> None:
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-outbox", action="store_true")
     parser.add_argument(
+        "--fixed-sync-us",
+        type=float,
+        default=0.0,
+        help="outbox figures on tmpfs (/dev/shm) with a sleep of this many µs after every "
+        "COMMIT on every side instead of the disk's fsync: the disk's swings out",
+    )
+    parser.add_argument(
         "--before",
         type=Path,
         help="another checkout (e.g. a git worktree of main): its outbox runs in the same "
@@ -46,7 +56,13 @@ def main() -> None:
         workdir = Path(tmp)
         if not args.skip_outbox:
             before = outbox_class_of(args.before) if args.before else None
-            appends = outbox_appends(workdir, args.slice_seconds, args.rounds, before)
+            if args.fixed_sync_us:
+                with tempfile.TemporaryDirectory(prefix="puente-bench-", dir="/dev/shm") as shm:
+                    appends = outbox_appends(
+                        Path(shm), args.slice_seconds, args.rounds, before, args.fixed_sync_us / 1e6
+                    )
+            else:
+                appends = outbox_appends(workdir, args.slice_seconds, args.rounds, before)
             results["outbox"] = appends
             print_outbox(appends)
         if not args.skip_idle:

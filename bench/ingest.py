@@ -9,7 +9,8 @@ Run: ``.venv/bin/python -m bench.ingest`` (``--help`` for sizes). Measures, in o
   timed until every outbox is empty; target ≥ 0.7 × the smaller baseline;
 - latency from event creation to its receipt back at the station (an upper
   bound of creation → hub commit) at 10 % of the measured rate;
-- outbox appends/s with per-call durability (one caller; 32 concurrent callers);
+- outbox appends/s with per-call durability (one caller; 32 concurrent threads; 32
+  coroutines on one event loop awaiting ``append_async``, as the agent's HTTP routes);
 - the agent's idle RSS and CPU (a ``puente agent`` process with a simulated monitor);
 - recovery (``bench/ingest_recovery.py``): drain of a backlog after a broker outage and catch-up
   after a 3 s blip, as ratios of the pipeline's rate; reconnect times; latency at 10 % load
@@ -23,6 +24,7 @@ rows (``bench/ingest_workers.py``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import multiprocessing as mp
@@ -361,8 +363,11 @@ def _append_until(outbox: Any, template: Any, stop: float, counts: list[int], k:
     counts[k] += n
 
 
-def _raw_sqlite_until(conn: Any, template: Any, stop: float, batch: int, first: int) -> int:
-    """Baseline: the outbox's own table and pragmas, one thread, ``batch`` rows per fsync."""
+def _raw_sqlite_until(
+    conn: Any, template: Any, stop: float, batch: int, first: int, sync_s: float = 0.0
+) -> int:
+    """Baseline: the outbox's own table and pragmas, one thread, ``batch`` rows per fsync
+    (and a sleep of ``sync_s`` after each COMMIT, see ``outbox_appends``)."""
     n = 0
     while time.monotonic() < stop:
         conn.execute("BEGIN IMMEDIATE")
@@ -377,6 +382,8 @@ def _raw_sqlite_until(conn: Any, template: Any, stop: float, batch: int, first: 
                 (first + n, event.event_id, 1, len(body), time.time(), body),
             )
         conn.execute("COMMIT")
+        if sync_s:
+            time.sleep(sync_s)
     return n
 
 
@@ -396,6 +403,22 @@ def outbox_class_of(tree: Path) -> Any:
     return module.Outbox
 
 
+def _with_fixed_sync(cls: Any, sync_s: float) -> Any:
+    """``cls`` with a sleep of ``sync_s`` after every append COMMIT (see outbox_appends)."""
+
+    def _commit(self: Any, conn: Any) -> None:
+        cls._commit(self, conn)
+        time.sleep(sync_s)
+
+    return type(cls.__name__, (cls,), {"_commit": _commit})
+
+
+def _cpu_s() -> float:
+    """CPU time of this process (every thread), user + system."""
+    times = os.times()
+    return times.user + times.system
+
+
 def _box_slice(outbox: Any, template: Any, seconds: float, callers: int) -> tuple[int, float]:
     """``callers`` threads appending for ``seconds``: (appends, seconds taken)."""
     counts = [0] * callers
@@ -412,18 +435,53 @@ def _box_slice(outbox: Any, template: Any, seconds: float, callers: int) -> tupl
     return sum(counts), time.perf_counter() - start
 
 
+def _box_slice_async(outbox: Any, template: Any, seconds: float, callers: int) -> tuple[int, float]:
+    """``callers`` coroutines on one asyncio event loop (run in this thread), each awaiting
+    ``append_async`` for ``seconds``, as the agent's HTTP routes call it: (appends, seconds).
+    """
+
+    async def caller(stop: float) -> int:
+        n = 0
+        while time.monotonic() < stop:
+            await outbox.append_async(_fresh_event(template))
+            n += 1
+        return n
+
+    async def run() -> tuple[int, float]:
+        stop = time.monotonic() + seconds
+        start = time.perf_counter()
+        counts = await asyncio.gather(*(caller(stop) for _ in range(callers)))
+        return sum(counts), time.perf_counter() - start
+
+    return asyncio.run(run())
+
+
+# (figure, callers, how they call): threads block in ``append``; coroutines await
+# ``append_async`` on one event loop, as the agent's HTTP routes do.
+_OUTBOX_SIDES = (
+    ("one_caller", 1, _box_slice),
+    ("32_callers", 32, _box_slice),
+    ("32_coroutines", 32, _box_slice_async),
+)
+
+
 def outbox_appends(
-    workdir: Path, seconds: float, rounds: int = 5, before: Any = None
+    workdir: Path, seconds: float, rounds: int = 5, before: Any = None, sync_s: float = 0.0
 ) -> dict[str, float]:
     """Durable appends/s vs raw SQLite on the same disk, interleaved slice by slice.
 
     One caller is compared with raw SQLite committing (fsync) every row; 32
     concurrent callers with raw SQLite committing 32 rows per fsync (the best
-    group commit can do with 32 callers each waiting for its answer). Slices of
+    group commit can do with 32 callers each waiting for its answer), twice: 32
+    threads blocking in ``append`` (figure ``32_callers``) and 32 coroutines on one
+    event loop awaiting ``append_async`` (``32_coroutines``, the agent's HTTP routes). Slices of
     ``seconds`` alternate ``rounds`` times, so a busy disk weighs on both sides.
     ``before`` (an ``Outbox`` class, see ``outbox_class_of``) adds a third side, an
     older outbox, in the same rounds (its slice before or after this one's, in turn):
-    before/after from one run, figures ``before_*``.
+    before/after from one run, figures ``before_*``. ``sync_s`` (for a ``workdir`` on
+    tmpfs, where COMMIT does not wait for a disk) sleeps that long after every COMMIT on
+    every side, a fixed stand-in for the fsync: the disk's swings out, the CPU costs kept.
+    ``*_cpu_us``: CPU time of the process (all threads) per append, per side.
     """
     from edge_agent.metrics import AgentMetrics
     from edge_agent.outbox import _SCHEMA, Outbox, _connect
@@ -431,37 +489,48 @@ def outbox_appends(
     template = _built_event("station-x", 0)
     out: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     sides = {"": Outbox} if before is None else {"": Outbox, "before_": before}
-    for label, callers in (("one_caller", 1), ("32_callers", 32)):
-        raw = _connect(workdir / f"raw-{callers}.sqlite3")
+    if sync_s:
+        sides = {side: _with_fixed_sync(cls, sync_s) for side, cls in sides.items()}
+        out["fixed_sync_us"] = sync_s * 1e6
+    for label, callers, box_slice in _OUTBOX_SIDES:
+        raw = _connect(workdir / f"raw-{label}.sqlite3")
         raw.executescript(_SCHEMA)
         boxes = {
             side: cls(  # with its metrics, as the agent runs it
-                workdir / f"appends-{side}{callers}.sqlite3",
+                workdir / f"appends-{side}{label}.sqlite3",
                 limit_bytes=1 << 34,
                 hard_limit_bytes=1 << 35,
                 metrics=AgentMetrics(),
             ).open()
             for side, cls in sides.items()
         }
-        raw_n = raw_t = 0.0
+        raw_n = raw_t = raw_cpu = 0.0
+        cpu = dict.fromkeys(boxes, 0.0)
         done = dict.fromkeys(boxes, 0)
         spent = dict.fromkeys(boxes, 0.0)
         ratios: dict[str, list[float]] = {side: [] for side in boxes}
         for round_ in range(rounds):
-            start = time.perf_counter()
-            n = _raw_sqlite_until(raw, template, time.monotonic() + seconds, callers, int(raw_n))
+            start, cpu_start = time.perf_counter(), _cpu_s()
+            n = _raw_sqlite_until(
+                raw, template, time.monotonic() + seconds, callers, int(raw_n), sync_s
+            )
             took = time.perf_counter() - start
+            raw_cpu += _cpu_s() - cpu_start
             raw_n, raw_t = raw_n + n, raw_t + took
             for side in list(boxes)[:: 1 if round_ % 2 == 0 else -1]:
-                m, box_took = _box_slice(boxes[side], template, seconds, callers)
+                cpu_start = _cpu_s()
+                m, box_took = box_slice(boxes[side], template, seconds, callers)
+                cpu[side] += _cpu_s() - cpu_start
                 done[side] += m
                 spent[side] += box_took
                 ratios[side].append((m / box_took) / (n / took))
         out[f"{label}_raw"] = raw_n / raw_t
+        out[f"{label}_raw_cpu_us"] = 1e6 * raw_cpu / max(1, raw_n)
         for side, outbox in boxes.items():
             out[f"{side}{label}"] = done[side] / spent[side]
             out[f"{side}{label}_ratio"] = statistics.median(ratios[side])
             out[f"{side}{label}_commits_per_append"] = outbox.commits / max(1, done[side])
+            out[f"{side}{label}_cpu_us"] = 1e6 * cpu[side] / max(1, done[side])
             outbox.close()
         raw.close()
     out["load_average"] = os.getloadavg()[0]
@@ -475,16 +544,35 @@ def print_outbox(appends: dict[str, float]) -> None:
         "the one-thread raw loop gets one CPU share, 32 outbox callers 32 (and the disk's "
         "fsync time swings by 10 × from one second to the next): trust quiet-machine ratios"
     )
-    for label, what, target in (
-        ("one_caller", "one caller  vs raw SQLite, fsync per row    ", 0.8),
-        ("32_callers", "32 callers  vs raw SQLite, 32 rows per fsync", 0.5),
-    ):
-        ratio = appends[f"{label}_ratio"]
+    if appends.get("fixed_sync_us"):
         print(
-            f"outbox durable appends, {what}: {appends[label]:>8,.0f}/s vs "
-            f"{appends[f'{label}_raw']:>8,.0f}/s = {ratio:.2f} × (median of slices; "
-            f"target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}; "
-            f"{appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
+            f"on tmpfs, with a sleep of {appends['fixed_sync_us']:.0f} µs after every COMMIT "
+            "on every side instead of the disk's fsync (--fixed-sync-us)"
+        )
+    for label, what, target in (
+        ("one_caller", "one caller (a thread) vs raw SQLite, fsync per row", 0.8),
+        ("32_callers", "32 threads blocking in append vs raw SQLite, 32 rows per fsync", 0.5),
+        (
+            "32_coroutines",
+            "32 coroutines on one event loop awaiting append_async (the agent's HTTP "
+            "routes) vs raw SQLite, 32 rows per fsync",
+            0.5,
+        ),
+    ):
+        if label not in appends:  # a results file from before the coroutine figure
+            continue
+        ratio = appends[f"{label}_ratio"]
+        print(f"outbox durable appends, {what}:")
+        print(
+            f"  {appends[label]:>8,.0f}/s vs {appends[f'{label}_raw']:>8,.0f}/s = {ratio:.2f} × "
+            f"(median of slices; target ≥ {target}) {'OK' if ratio >= target else 'BELOW TARGET'}"
+            f"; {appends[f'{label}_commits_per_append']:.3f} fsyncs per append"
+            + (
+                f"; CPU {appends[f'{label}_cpu_us']:.1f} vs {appends[f'{label}_raw_cpu_us']:.1f}"
+                " µs per append"
+                if f"{label}_cpu_us" in appends
+                else ""
+            )
         )
         if f"before_{label}" in appends:  # --before: the older outbox, same slices
             before = appends[f"before_{label}"]
@@ -492,6 +580,7 @@ def print_outbox(appends: dict[str, float]) -> None:
                 f"  before (--before tree), same slices: {before:>8,.0f}/s = "
                 f"{appends[f'before_{label}_ratio']:.2f} × raw; "
                 f"{appends[f'before_{label}_commits_per_append']:.3f} fsyncs per append; "
+                f"CPU {appends.get(f'before_{label}_cpu_us', float('nan')):.1f} µs per append; "
                 f"now / before {appends[label] / before:.2f}"
             )
 

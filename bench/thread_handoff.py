@@ -8,12 +8,17 @@ machine before any database work; `bench.agent_footprint`'s 32-caller line is co
 with raw SQLite writing 32 rows per fsync from one thread, which wakes nobody
 (docs/benchmarks.md, "32 callers, what is left").
 
+The second figure is the same for 32 coroutines on one asyncio event loop, each awaiting
+a future of its own, which the leader thread resolves with one ``call_soon_threadsafe``
+per batch (how the outbox answers ``append_async``, the agent's HTTP routes).
+
 Run: ``python -m bench.thread_handoff [--seconds 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import os
 import threading
@@ -77,10 +82,69 @@ def handoffs_per_second(seconds: float) -> float:
     return done / took
 
 
+def coroutine_handoffs_per_second(seconds: float) -> float:
+    """Requests answered per second when the callers are coroutines on one event loop."""
+    queue: deque[asyncio.Future[None]] = deque()
+    lock = threading.Lock()
+    gathered = threading.Condition(lock)
+    stop = threading.Event()
+    count = 0
+
+    def settle(batch: list[asyncio.Future[None]]) -> None:
+        for future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    def leader(loop: asyncio.AbstractEventLoop) -> None:
+        while not stop.is_set():
+            with lock:
+                while len(queue) < CALLERS and not stop.is_set():
+                    gathered.wait(0.002)
+                batch = list(queue)
+                queue.clear()
+            if batch:
+                loop.call_soon_threadsafe(settle, batch)
+
+    async def caller() -> None:
+        nonlocal count
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            future = loop.create_future()
+            with lock:
+                queue.append(future)
+                if len(queue) >= CALLERS:
+                    gathered.notify()
+            await future
+            count += 1
+
+    async def run() -> float:
+        thread = threading.Thread(target=leader, args=(asyncio.get_running_loop(),))
+        thread.start()
+        tasks = [asyncio.create_task(caller()) for _ in range(CALLERS)]
+        await asyncio.sleep(0.2)  # warm up
+        start, before = time.perf_counter(), count
+        await asyncio.sleep(seconds)
+        done, took = count - before, time.perf_counter() - start
+        stop.set()
+        thread.join()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return done / took
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
+    rate = coroutine_handoffs_per_second(args.seconds)
+    print(
+        f"{CALLERS} coroutines on one event loop, one call_soon_threadsafe per batch, no "
+        f"database: {rate:,.0f} answers/s = {1e6 / rate:.1f} µs each (load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     rate = handoffs_per_second(args.seconds)
     print(
         f"{CALLERS} threads woken in a chain, no database: {rate:,.0f} answers/s = "
