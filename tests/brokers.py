@@ -1,4 +1,13 @@
-"""A real Mosquitto for tests: started from a temp config on a free loopback port, killable."""
+"""A real Mosquitto for tests: started from a temp config on a free loopback port, killable.
+
+``start_mosquitto`` returns once the broker's main loop has served a connection, not when its
+port first accepts one. Mosquitto listens, then loads its TLS files, installs its signal
+handlers, sends systemd's READY=1, and only then sets the flag its SIGTERM handler clears
+(``run = 1``) and enters its loop. A SIGTERM before the handlers killed it without saving its
+persistence file (a SIGHUP or SIGUSR1 there kills it too); one after them but before the loop
+was lost, and the broker ran on. A test stopping a broker it had just started, on a busy
+machine, hit the first; waiting for READY=1 or for the handlers hits the second.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -28,6 +38,37 @@ def wait_port(port: int, timeout_s: float = 10.0, host: str = "127.0.0.1") -> No
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s")
+
+
+def start_mosquitto(
+    conf: Path, port: int, log: IO[bytes], timeout_s: float = 10.0, host: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
+    """Run ``mosquitto -c conf`` (output to ``log``) and return once its main loop has closed a
+    connection of ours: from then on SIGTERM makes it save and exit, SIGHUP reloads, SIGUSR1
+    saves. The connection sends nothing (so needs no credentials, plain or TLS listener alike)
+    and ends its side at once; the kernel queues it until Mosquitto's loop accepts it, reads the
+    end and closes (a TLS listener logs it: "Client connection from 127.0.0.1 failed: ...
+    unexpected eof"). A reset instead means the listener went away: Mosquitto is exiting."""
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mosquitto -c {conf} exited ({proc.returncode}) before serving")
+        try:
+            with socket.create_connection((host, port), timeout=left) as probe:
+                probe.shutdown(socket.SHUT_WR)
+                while probe.recv(4096):  # its end of the connection, after anything it sends
+                    pass
+        except (ConnectionRefusedError, ConnectionResetError):
+            time.sleep(0.05)  # not listening yet, or no longer
+            continue
+        except TimeoutError:
+            break
+        if proc.poll() is None:
+            return proc
+    proc.kill()
+    proc.wait(10)
+    raise TimeoutError(f"mosquitto -c {conf} served no connection on {host}:{port} in {timeout_s}s")
 
 
 class Mosquitto:
@@ -82,8 +123,7 @@ class Mosquitto:
 
     def start(self) -> Mosquitto:
         log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
-        wait_port(self.port)
+        self.proc = start_mosquitto(self.conf, self.port, log)
         return self
 
     def save(self) -> None:

@@ -17,7 +17,7 @@ from hub.storage import open_store
 from provisioning.mosquitto import MAX_PACKET_SIZE, MESSAGE_SIZE_LIMIT
 from provisioning.pki import StationCA, key_pem, make_csr, write_private
 from provisioning.registry import Unit
-from tests.brokers import MOSQUITTO, free_port, wait_port
+from tests.brokers import free_port, start_mosquitto
 from tests.e2e.processes import write_toml
 from tests.provisioning.pki import Client, ClientFiles, station_files
 
@@ -58,9 +58,8 @@ def test_broker_config_runs_in_a_real_mosquitto(tmp_path: Path) -> None:
     write_private(tmp_path / "hub-key.pem", key)
     (tmp_path / "hub-cert.pem").write_bytes(issued.pem)
     log = open(tmp_path / "mosquitto.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(out / "mosquitto.conf")], stdout=log, stderr=log)
+    proc = start_mosquitto(out / "mosquitto.conf", port, log)
     try:
-        wait_port(port)
         hub = Client(
             port,
             out / "ca.pem",
@@ -100,8 +99,7 @@ def _generated_broker(tmp_path: Path) -> tuple[FleetService, Path, int, subproce
     run_as = "root" if os.geteuid() == 0 else None
     fleet.write_broker_config(out, port, "127.0.0.1", ["127.0.0.1"], user=run_as)
     log = open(tmp_path / "mosquitto.log", "wb")  # noqa: SIM115 - lives with the process
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(out / "mosquitto.conf")], stdout=log, stderr=log)
-    wait_port(port)
+    proc = start_mosquitto(out / "mosquitto.conf", port, log)  # its SIGHUP handler is in from here
     return fleet, out, port, proc
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.brokers import MOSQUITTO, free_port, wait_port
+from tests.brokers import free_port, start_mosquitto
 from tests.e2e.processes import write_toml
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "mosquitto.conf"
@@ -88,12 +88,11 @@ def test_the_generated_delivery_settings_run_in_a_real_mosquitto(tmp_path: Path)
     conf = _generate(tmp_path, *options, *run_as)
     conf_path = tmp_path / "broker" / "mosquitto.conf"
     assert settings(conf)["persistence_location"] == [f"{store}/"]
-    log = open(tmp_path / "mosquitto.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf_path)], stdout=log, stderr=log)
-    try:
-        wait_port(port)
-    finally:
+    with open(tmp_path / "mosquitto.log", "wb") as log:
+        # Ready, not merely listening: a SIGTERM before its handlers are in kills it unsaved.
+        proc = start_mosquitto(conf_path, port, log)
         proc.terminate()
-        proc.wait(10)
-        log.close()
-    assert (store / "mosquitto.db").exists()  # persistence on: saved at shutdown
+        exit_code = proc.wait(10)
+    shown = (tmp_path / "mosquitto.log").read_text(errors="replace")
+    assert exit_code == 0, shown  # stopped by its own handler, not by the signal
+    assert (store / "mosquitto.db").exists(), shown  # persistence on: saved at shutdown
