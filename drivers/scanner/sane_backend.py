@@ -69,19 +69,34 @@ _MODE_WORDS = {
 }
 
 
+def _libc_signal() -> Any:
+    """libc's ``signal``, looked up once, when this module is imported: before any SANE
+    thread runs. Looked up during a scan (``ctypes.CDLL(None)`` is a ``dlopen``, the
+    attribute a ``dlsym``, both under the dynamic loader's lock, and ctypes keeps the GIL
+    through them) it hung the agent once in ten runs of a busy e2e test (and once in CI):
+    py-spy found the scan thread in ``CDLL.__init__`` after 45 s, with the GIL, so the
+    HTTP loop and every other Python thread stood still; the loader's lock was held by a
+    native thread (SANE's reader thread, started by the scan, is the only candidate)."""
+    try:
+        return ctypes.CDLL(None).signal
+    except (OSError, AttributeError):
+        return None
+
+
+_SIGNAL = _libc_signal()
+
+
 def _ignore_sigpipe() -> None:
     """Put SIGPIPE back to ignored, as Python has it.
 
     SANE's reader threads (sanei_thread) set SIGPIPE to its default action when
     a scan starts; then any socket write to a closed peer anywhere in the agent
     (an HTTP client gone, a network scanner switched off) would kill the whole
-    process. ``signal.signal`` works only on the main thread, so libc's is used.
+    process. ``signal.signal`` works only on the main thread, so libc's is used
+    (resolved once at import: see :func:`_libc_signal`).
     """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.signal(signal.SIGPIPE, ctypes.c_void_p(1))  # SIG_IGN
-    except (OSError, AttributeError):
-        pass
+    if _SIGNAL is not None:
+        _SIGNAL(signal.SIGPIPE, ctypes.c_void_p(1))  # SIG_IGN
 
 
 def _sane() -> Any:

@@ -100,3 +100,31 @@ def test_an_unknown_device_is_gone() -> None:
     s = SaneScanner("test:7", sane_test_dir())
     health = s.health()
     assert (health.health, health.error_code) == (Health.DISCONNECTED, "device_gone")
+
+
+def test_a_scan_opens_no_library_while_sanes_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page puts SIGPIPE back to ignored through libc's ``signal``, resolved once at
+    import: a ``dlopen`` / ``dlsym`` during a scan (under the loader's lock, with the GIL
+    held) hung the agent in an e2e run. A scan of the feeder (ten pages) must not call one,
+    and must leave SIGPIPE ignored."""
+    import ctypes
+    import signal
+
+    opened: list[object] = []
+
+    def no_dlopen(*args: object, **kwargs: object) -> None:
+        opened.append(args)
+        raise RuntimeError("dlopen during a scan")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_dlopen)
+    s = scanner()
+    pages = list(s.scan(ScanSettings("feeder", "gray", 75, width_mm=50, height_mm=50)))
+    assert len(pages) == 10 and opened == []
+    assert _ignored_by_the_kernel(signal.SIGPIPE)
+
+
+def _ignored_by_the_kernel(signum: int) -> bool:
+    """The process's real disposition (/proc's SigIgn mask), not Python's own table."""
+    with open("/proc/self/status") as status:
+        mask = next(line for line in status if line.startswith("SigIgn:")).split()[1]
+    return bool(int(mask, 16) >> (signum - 1) & 1)
