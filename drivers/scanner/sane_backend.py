@@ -71,12 +71,17 @@ _MODE_WORDS = {
 
 def _libc_signal() -> Any:
     """libc's ``signal``, looked up once, when this module is imported: before any SANE
-    thread runs. Looked up during a scan (``ctypes.CDLL(None)`` is a ``dlopen``, the
-    attribute a ``dlsym``, both under the dynamic loader's lock, and ctypes keeps the GIL
-    through them) it hung the agent once in ten runs of a busy e2e test (and once in CI):
-    py-spy found the scan thread in ``CDLL.__init__`` after 45 s, with the GIL, so the
-    HTTP loop and every other Python thread stood still; the loader's lock was held by a
-    native thread (SANE's reader thread, started by the scan, is the only candidate)."""
+    thread runs, not with a ``dlopen`` + ``dlsym`` (``ctypes.CDLL(None).signal``) after
+    every page as before. Known issue, not fixed by this: SANE's ``test`` backend (and any
+    backend reading through ``sanei_thread``) cancels its reader thread asynchronously at
+    the end of every page (``finish_pass``: ``sanei_thread_kill`` then ``waitpid``); once in
+    a while the cancel lands while that thread holds the dynamic loader's TLS lock, which
+    then stays held, and the next thread start or ``dlopen`` in the process waits forever,
+    with the GIL when it is Python's (an import, ``ctypes.CDLL``): the agent freezes. Seen
+    in 1 run of 6-10 of a ten-sheet e2e scan under load (gdb: ``sane_test_start`` →
+    ``pthread_create`` → ``_dl_allocate_tls_init`` waiting on ``_rtld_global``'s lock,
+    no live thread holding it; before this change the per-page ``CDLL(None)`` was the
+    first to wait). The fix is to scan in a child process; see docs/scanning.md."""
     try:
         return ctypes.CDLL(None).signal
     except (OSError, AttributeError):
