@@ -755,6 +755,13 @@ CATALOGUE: dict[str, dict[str, Any]] = {
                 "en": "backend options set before each scan",
                 "es": "opciones del backend antes de cada escaneo",
             },
+            "page_timeout_s": {
+                "type": "float",
+                "required": False,
+                "default": 180.0,
+                "en": "seconds without a page before a scan is stopped as hung",
+                "es": "segundos sin una página antes de detener un escaneo colgado",
+            },
         },
     },
     "sim.barcode": {

@@ -4,7 +4,9 @@ SANE keeps process-wide state (``sane_init``) and its backends are not
 thread-safe, so every call into it holds one module lock, except
 ``sane_cancel``, which SANE allows from another thread. The device is opened
 per scan and closed after it, so a scanner that was unplugged and plugged back
-in works again without restarting the agent.
+in works again without restarting the agent. Each scan runs in a child process
+(sane_child.py: SANE's reader threads can freeze the process they run in); discovery,
+capabilities and health stay in this one (they start no reader thread).
 
 Options: ``device`` (SANE name, e.g. "test:0", "airscan:e0:Office MFP"),
 ``config_dir`` (sets ``SANE_CONFIG_DIR`` before SANE starts: the directory
@@ -40,6 +42,7 @@ from drivers.scanner.base import (
     UnsupportedSetting,
     nearest_resolution,
 )
+from drivers.scanner.sane_child import ScanChild
 
 _LOCK = threading.RLock()
 _STARTED_WITH: list[str | None] = []  # the SANE_CONFIG_DIR sane_init ran with, once started
@@ -72,7 +75,7 @@ _MODE_WORDS = {
 def _libc_signal() -> Any:
     """libc's ``signal``, looked up once, when this module is imported: before any SANE
     thread runs, not with a ``dlopen`` + ``dlsym`` (``ctypes.CDLL(None).signal``) after
-    every page as before. Known issue, not fixed by this: SANE's ``test`` backend (and any
+    every page as before. That alone did not fix what follows: SANE's ``test`` backend (and any
     backend reading through ``sanei_thread``) cancels its reader thread asynchronously at
     the end of every page (``finish_pass``: ``sanei_thread_kill`` then ``waitpid``); once in
     a while the cancel lands while that thread holds the dynamic loader's TLS lock, which
@@ -81,7 +84,7 @@ def _libc_signal() -> Any:
     in 1 run of 6-10 of a ten-sheet e2e scan under load (gdb: ``sane_test_start`` →
     ``pthread_create`` → ``_dl_allocate_tls_init`` waiting on ``_rtld_global``'s lock,
     no live thread holding it; before this change the per-page ``CDLL(None)`` was the
-    first to wait). The fix is to scan in a child process; see docs/scanning.md."""
+    first to wait). Hence each scan runs in a child process (sane_child.py)."""
     try:
         return ctypes.CDLL(None).signal
     except (OSError, AttributeError):
@@ -257,6 +260,13 @@ class SaneScanner:
                 en="backend options set before each scan",
                 es="opciones del backend antes de cada escaneo",
             ),
+            Setting(
+                "page_timeout_s",
+                "float",
+                180.0,
+                en="seconds without a page before a scan is stopped as hung",
+                es="segundos sin una página antes de detener un escaneo colgado",
+            ),
         ),
     )
 
@@ -265,10 +275,13 @@ class SaneScanner:
         device: str = "test:0",
         config_dir: str | None = None,
         extra_options: dict[str, Any] | None = None,
+        page_timeout_s: float = 180.0,
     ) -> None:
         self.device_name = device
         self.config_dir = config_dir
         self.extra_options = dict(extra_options or {})
+        self.page_timeout_s = float(page_timeout_s)
+        self._child: ScanChild | None = None
         self._vendor = ""
         self._model = ""
         self._caps: ScannerCapabilities | None = None
@@ -331,12 +344,39 @@ class SaneScanner:
 
     def cancel(self) -> None:
         self._cancel.set()
+        child = self._child
+        if child is not None:
+            child.cancel()
         handle = self._handle
         if handle is not None:
             with contextlib.suppress(Exception):
                 handle.cancel()  # sane_cancel: allowed from another thread
 
     def scan(self, settings: ScanSettings) -> Iterator[ScannedPage]:
+        """Scan in a child process (sane_child.py says why); pages come as they are read."""
+        self._cancel.clear()
+        self._scanning = True
+        try:
+            child = self._child = ScanChild(
+                self.device_name, self.config_dir, self.extra_options, settings
+            )
+            if self._cancel.is_set():
+                child.cancel()
+            try:
+                yield from child.pages(self.page_timeout_s)
+            finally:
+                self._child = None
+                child.stop()
+            self._condition, self._detail = "", ""
+        except ScanError as exc:
+            if not isinstance(exc, ScanCancelled):
+                self._condition, self._detail = exc.code, exc.reason
+            raise
+        finally:
+            self._scanning = False
+
+    def scan_here(self, settings: ScanSettings) -> Iterator[ScannedPage]:
+        """The scan in this process: what the child process runs."""
         sane = start(self.config_dir)
         self._cancel.clear()
         pages = 0
@@ -360,6 +400,8 @@ class SaneScanner:
                             image = self._handle.snap(settings.multi_page)
                         except Exception as exc:
                             _ignore_sigpipe()
+                            if self._cancel.is_set():  # the read ended because of the cancel
+                                raise ScanCancelled(pages_done=pages) from exc
                             err = translate(exc, pages)
                             if isinstance(err, FeederEmpty) and settings.multi_page and pages:
                                 break  # the feeder ran out: the normal end of a feeder scan

@@ -150,10 +150,9 @@ def test_scan_upload_cut_by_a_hub_crash_resumes_and_arrives_verified(
     agent = _scanning_agent(make_agent, hub, "station-cut", body_chunk_bytes=4 * 1024)
     hub.kill()  # the link is down while the person scans
     # One flatbed page at 600 dpi (about 0.4 MB in 4 KiB chunks): one SANE reader thread, not
-    # eleven. SANE's test backend cancels its reader thread asynchronously at the end of
-    # every page; a cancel that lands while the thread holds the dynamic loader's lock
-    # leaves it held and freezes the agent at its next thread start or dlopen (gdb, 1 run
-    # in 6-10 of this test under load with ten sheets; docs/scanning.md, known issue).
+    # eleven. SANE's reader threads can leave the loader's lock held and freeze the process
+    # they run in (drivers/scanner/sane_child.py); scans run in a child process now, but a
+    # child that froze would still fail this scan after page_timeout_s.
     result = _scan(agent, "C-SCAN-CUT", source="flatbed", resolution_dpi=600)
     assert result["pages"] == 1 and result["size"] > 128 * 1024
     partial = hub.workdir / "data" / "bodies" / "partial" / f"{result['sha256']}.part"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from drivers.base import Health
@@ -9,6 +11,7 @@ from drivers.scanner.base import (
     CoverOpen,
     FeederEmpty,
     PaperJam,
+    ScanCancelled,
     ScannerIOError,
     ScanSettings,
     UnsupportedSetting,
@@ -118,7 +121,8 @@ def test_a_scan_opens_no_library_while_sanes_threads_run(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(ctypes, "CDLL", no_dlopen)
     s = scanner()
-    pages = list(s.scan(ScanSettings("feeder", "gray", 75, width_mm=50, height_mm=50)))
+    # scan_here: the scan as the child process runs it (in this process, so it can be seen)
+    pages = list(s.scan_here(ScanSettings("feeder", "gray", 75, width_mm=50, height_mm=50)))
     assert len(pages) == 10 and opened == []
     assert _ignored_by_the_kernel(signal.SIGPIPE)
 
@@ -128,3 +132,40 @@ def _ignored_by_the_kernel(signum: int) -> bool:
     with open("/proc/self/status") as status:
         mask = next(line for line in status if line.startswith("SigIgn:")).split()[1]
     return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+def test_a_scan_runs_in_a_child_process_and_a_hung_one_is_stopped_with_words() -> None:
+    """SANE's reader threads can leave the loader's lock held and freeze the process they run
+    in (sane_child.py): the scan runs in a child, and a child that sends no page for
+    ``page_timeout_s`` is killed; the scan fails as a scanner I/O error saying so, and the
+    next scan works in a fresh child."""
+    import multiprocessing
+
+    slow = scanner(**{"read-delay": 1, "read-delay-duration": 200000})  # type: ignore[arg-type]
+    slow.page_timeout_s = 1.5
+    with pytest.raises(ScannerIOError) as hung:
+        list(slow.scan(ScanSettings("flatbed", "gray", 300)))
+    assert "sent nothing for 1.5 s" in hung.value.reason and "no envió nada" in hung.value.reason
+    assert multiprocessing.active_children() == []  # killed and reaped, not left behind
+    assert slow.health().health == Health.ERROR  # said at the station until a scan works
+    fresh = scanner(**{"read-delay": 0})  # type: ignore[arg-type]
+    pages = list(fresh.scan(ScanSettings("flatbed", "gray", 75, width_mm=50, height_mm=50)))
+    assert len(pages) == 1 and fresh.health().health == Health.CONNECTED
+
+
+def test_cancel_stops_a_child_scan_of_the_feeder_as_cancelled() -> None:
+    import threading
+
+    s = scanner(**{"read-delay": 1, "read-delay-duration": 20000})  # type: ignore[arg-type]
+    got: list[int] = []
+
+    def cancel_after_first_page() -> None:
+        while not got:
+            time.sleep(0.01)
+        s.cancel()
+
+    threading.Thread(target=cancel_after_first_page, daemon=True).start()
+    with pytest.raises(ScanCancelled) as cancelled:
+        for page in s.scan(ScanSettings("feeder", "gray", 75, width_mm=50, height_mm=50)):
+            got.append(page.number)
+    assert 1 <= cancelled.value.pages_done < 10 and len(got) < 10
