@@ -4,7 +4,7 @@ SANE keeps process-wide state (``sane_init``) and its backends are not
 thread-safe, so every call into it holds one module lock, except
 ``sane_cancel``, which SANE allows from another thread. The device is opened
 per scan and closed after it, so a scanner that was unplugged and plugged back
-in works again without restarting the agent. Each scan runs in a child process
+in works again without restarting the agent. Each scan runs in a child interpreter
 (sane_child.py: SANE's reader threads can freeze the process they run in); discovery,
 capabilities and health stay in this one (they start no reader thread).
 

@@ -10,24 +10,32 @@ Python's (an import, ``ctypes``). An agent that scanned in its own process froze
 ``pthread_create`` → ``_dl_allocate_tls_init`` waiting on ``_rtld_global``'s lock, no live
 thread holding it). In a child, only the child freezes: the agent hears of no page for
 ``page_timeout_s``, kills it and fails the scan with words that say so, and the next scan
-starts a fresh child. The child is started with ``spawn`` (a fresh interpreter): a
-``fork`` of the multi-threaded agent could copy a held lock into it.
+starts a fresh child. The child is a fresh interpreter (``python -m
+drivers.scanner.sane_child``), not a ``fork`` of the multi-threaded agent (which could
+copy a held lock into it) nor multiprocessing's ``spawn`` (which re-imports the
+agent's ``__main__`` in the child: a second of imports per scan, and a script without
+a ``__main__`` guard would run again). It imports only SANE, PIL and this driver.
 
-The wire, two one-way pipes (no thread reads and writes one connection at once):
+The wire, two one-way pipes (no thread reads and writes one connection at once), each a
+``multiprocessing.connection.Connection`` over a file descriptor the child inherits:
+agent → child first the job ``(device, config dir, extra options, settings)``;
 child → agent ``("page", number, dpi, mode, image mode, (width, height), pixels)`` per
 page, then ``("end",)`` or ``("error", class name, reason, code, pages done)``;
 agent → child ``("cancel",)`` (the child calls ``sane_cancel``). No image leaves the
-station: the pipes are a socketpair between the agent and its own child.
+station: the pipes run between the agent and its own child.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from drivers.scanner import base as scanner_base
@@ -44,17 +52,11 @@ def _error_of(name: str, reason: str, code: str, pages_done: int) -> ScanError:
     return cls(reason, code=code, pages_done=pages_done)
 
 
-def _child(
-    pages: Connection,
-    control: Connection,
-    device: str,
-    config_dir: str | None,
-    extra_options: dict[str, Any],
-    settings: ScanSettings,
-) -> None:
-    """The child's whole life: one scan, its pages sent as they come."""
+def _child(pages: Connection, control: Connection) -> None:
+    """The child's whole life: one scan (the job read first), its pages sent as they come."""
     from drivers.scanner.sane_backend import SaneScanner
 
+    device, config_dir, extra_options, settings = control.recv()
     scanner = SaneScanner(device, config_dir, extra_options)
 
     def follow_control() -> None:
@@ -105,18 +107,30 @@ class ScanChild:
         extra_options: dict[str, Any],
         settings: ScanSettings,
     ) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pages, child_pages = context.Pipe(duplex=False)
-        child_control, self._control = context.Pipe(duplex=False)
-        self.process = context.Process(
-            target=_child,
-            args=(child_pages, child_control, device, config_dir, dict(extra_options), settings),
-            name=f"scan-{device}",
-            daemon=True,
-        )
-        self.process.start()
-        child_pages.close()
-        child_control.close()
+        job_read, job_write = os.pipe()
+        pages_read, pages_write = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])  # where the drivers package is
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "drivers.scanner.sane_child",
+                    str(job_read),
+                    str(pages_write),
+                ],
+                pass_fds=(job_read, pages_write),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            os.close(job_read)
+            os.close(pages_write)
+        self._pages = Connection(pages_read, writable=False)
+        self._control = Connection(job_write, readable=False)
+        self._control.send((device, config_dir, dict(extra_options), settings))
         self._cancelled_at: float | None = None
 
     def cancel(self) -> None:
@@ -146,10 +160,10 @@ class ScanChild:
                         f"{page_timeout_s:g} s; se detuvo el escaneo tras {done} página(s)",
                         pages_done=done,
                     )
-                if not self.process.is_alive() and not self._pages.poll(0):
+                if self.process.poll() is not None and not self._pages.poll(0):
                     raise ScanError(
                         f"the scanning process ended unexpectedly (exit code "
-                        f"{self.process.exitcode}) / el proceso de escaneo terminó de forma "
+                        f"{self.process.returncode}) / el proceso de escaneo terminó de forma "
                         "inesperada",
                         pages_done=done,
                     )
@@ -157,10 +171,11 @@ class ScanChild:
             try:
                 message = self._pages.recv()
             except EOFError:  # the child's end closed without "end" or "error": it died
-                self.process.join(2.0)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(2.0)
                 raise ScanError(
                     f"the scanning process ended unexpectedly (exit code "
-                    f"{self.process.exitcode}) / el proceso de escaneo terminó de forma "
+                    f"{self.process.returncode}) / el proceso de escaneo terminó de forma "
                     "inesperada",
                     pages_done=done,
                 ) from None
@@ -179,9 +194,20 @@ class ScanChild:
     def stop(self) -> None:
         """The child gone, by itself or killed; its pipes closed."""
         process = self.process
-        process.join(2.0 if self._cancelled_at is None else 0.5)
-        if process.is_alive():
+        try:
+            process.wait(2.0 if self._cancelled_at is None else 0.5)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join(5.0)
+            process.wait(5.0)
         self._pages.close()
         self._control.close()
+
+
+def main() -> None:
+    """``python -m drivers.scanner.sane_child JOB_FD PAGES_FD``: the agent starts it."""
+    job_fd, pages_fd = int(sys.argv[1]), int(sys.argv[2])
+    _child(Connection(pages_fd, readable=False), Connection(job_fd, writable=False))
+
+
+if __name__ == "__main__":
+    main()
