@@ -355,18 +355,18 @@ class SaneScanner:
     def scan(self, settings: ScanSettings) -> Iterator[ScannedPage]:
         """Scan in a child process (sane_child.py says why); pages come as they are read."""
         self._cancel.clear()
+        yield from self._tracked(self._child_pages(settings))
+
+    def scan_here(self, settings: ScanSettings) -> Iterator[ScannedPage]:
+        """The scan in this process: what the child process runs."""
+        self._cancel.clear()
+        yield from self._tracked(self._pages_here(settings))
+
+    def _tracked(self, pages: Iterator[ScannedPage]) -> Iterator[ScannedPage]:
+        """``pages`` with the device's state kept: busy meanwhile, then its last condition."""
         self._scanning = True
         try:
-            child = self._child = ScanChild(
-                self.device_name, self.config_dir, self.extra_options, settings
-            )
-            if self._cancel.is_set():
-                child.cancel()
-            try:
-                yield from child.pages(self.page_timeout_s)
-            finally:
-                self._child = None
-                child.stop()
+            yield from pages
             self._condition, self._detail = "", ""
         except ScanError as exc:
             if not isinstance(exc, ScanCancelled):
@@ -375,66 +375,67 @@ class SaneScanner:
         finally:
             self._scanning = False
 
-    def scan_here(self, settings: ScanSettings) -> Iterator[ScannedPage]:
-        """The scan in this process: what the child process runs."""
-        sane = start(self.config_dir)
-        self._cancel.clear()
-        pages = 0
-        self._scanning = True
+    def _child_pages(self, settings: ScanSettings) -> Iterator[ScannedPage]:
+        child = self._child = ScanChild(
+            self.device_name, self.config_dir, self.extra_options, settings
+        )
+        if self._cancel.is_set():
+            child.cancel()
         try:
-            with _LOCK:
-                try:
-                    self._handle = sane.open(self.device_name)
-                except Exception as exc:
-                    raise self._gone(exc) from exc
-                try:
-                    self._options = {o[1]: o for o in self._handle.get_options()}
-                    self._caps = _caps_from_options(self._options)
-                    self._configure(settings)
-                    while not self._cancel.is_set():
-                        if settings.max_pages and pages >= settings.max_pages:
-                            break
-                        try:
-                            self._handle.start()
-                            _ignore_sigpipe()
-                            image = self._handle.snap(settings.multi_page)
-                        except Exception as exc:
-                            _ignore_sigpipe()
-                            if self._cancel.is_set():  # the read ended because of the cancel
-                                raise ScanCancelled(pages_done=pages) from exc
-                            err = translate(exc, pages)
-                            if isinstance(err, FeederEmpty) and settings.multi_page and pages:
-                                break  # the feeder ran out: the normal end of a feeder scan
-                            if isinstance(err, ScannerIOError) and not self._still_there(sane):
-                                err = DeviceGone(pages_done=pages)
-                            raise err from exc
-                        _ignore_sigpipe()
-                        pages += 1
-                        yield ScannedPage(
-                            number=pages,
-                            resolution_dpi=settings.resolution_dpi,
-                            mode=settings.mode,
-                            image=_as_mode(image, settings.mode),
-                            width_px=image.size[0],
-                            height_px=image.size[1],
-                        )
-                        if not settings.multi_page:
-                            break
-                    if self._cancel.is_set():
-                        raise ScanCancelled(pages_done=pages)
-                finally:
-                    handle, self._handle = self._handle, None
-                    with contextlib.suppress(Exception):
-                        handle.cancel()
-                        handle.close()
-                    _ignore_sigpipe()
-            self._condition, self._detail = "", ""
-        except ScanError as exc:
-            if not isinstance(exc, ScanCancelled):
-                self._condition, self._detail = exc.code, exc.reason
-            raise
+            yield from child.pages(self.page_timeout_s)
         finally:
-            self._scanning = False
+            self._child = None
+            child.stop()
+
+    def _pages_here(self, settings: ScanSettings) -> Iterator[ScannedPage]:
+        sane = start(self.config_dir)
+        pages = 0
+        with _LOCK:
+            try:
+                self._handle = sane.open(self.device_name)
+            except Exception as exc:
+                raise self._gone(exc) from exc
+            try:
+                self._options = {o[1]: o for o in self._handle.get_options()}
+                self._caps = _caps_from_options(self._options)
+                self._configure(settings)
+                while not self._cancel.is_set():
+                    if settings.max_pages and pages >= settings.max_pages:
+                        break
+                    try:
+                        self._handle.start()
+                        _ignore_sigpipe()
+                        image = self._handle.snap(settings.multi_page)
+                    except Exception as exc:
+                        _ignore_sigpipe()
+                        if self._cancel.is_set():  # the read ended because of the cancel
+                            raise ScanCancelled(pages_done=pages) from exc
+                        err = translate(exc, pages)
+                        if isinstance(err, FeederEmpty) and settings.multi_page and pages:
+                            break  # the feeder ran out: the normal end of a feeder scan
+                        if isinstance(err, ScannerIOError) and not self._still_there(sane):
+                            err = DeviceGone(pages_done=pages)
+                        raise err from exc
+                    _ignore_sigpipe()
+                    pages += 1
+                    yield ScannedPage(
+                        number=pages,
+                        resolution_dpi=settings.resolution_dpi,
+                        mode=settings.mode,
+                        image=_as_mode(image, settings.mode),
+                        width_px=image.size[0],
+                        height_px=image.size[1],
+                    )
+                    if not settings.multi_page:
+                        break
+                if self._cancel.is_set():
+                    raise ScanCancelled(pages_done=pages)
+            finally:
+                handle, self._handle = self._handle, None
+                with contextlib.suppress(Exception):
+                    handle.cancel()
+                    handle.close()
+                _ignore_sigpipe()
 
     # -- internals ---------------------------------------------------------------------------
 
